@@ -1,0 +1,1 @@
+"""Docent apps; each depends downward only (see docs/architecture.md)."""

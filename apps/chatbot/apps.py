@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ChatbotConfig(AppConfig):
+    name = "apps.chatbot"
+    label = "chatbot"
+    verbose_name = "Chatbots"
+    default_auto_field = "django.db.models.BigAutoField"

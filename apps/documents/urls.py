@@ -1,0 +1,3 @@
+"""URL routes of this app, mounted under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,34 @@
+"""Demo data for `make run`: an organization and its owner, then each app's own demo (apps.<app>.demo.seed)."""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+from importlib.util import find_spec
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.organizations.models import Membership, Organization, Role
+from apps.users.models import User
+
+DEMO_EMAIL = "admin@demo.docent.local"
+DEMO_APPS = ["chatbot_provider", "documents", "chatbot", "api_keys", "chat"]
+
+
+class Command(BaseCommand):
+    help = "Create (or reuse) the demo organization and admin user, and each app's demo data."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = os.environ.get("DEMO_ADMIN_PASSWORD", "docent-demo-password")
+        with transaction.atomic():
+            org, _ = Organization.objects.get_or_create(slug="demo", defaults={"name": "Demo Organization"})
+            user = User.objects.filter(email__iexact=DEMO_EMAIL).first()
+            if user is None:
+                user = User.objects.create_superuser(DEMO_EMAIL, password, full_name="Demo Admin")
+            Membership.objects.get_or_create(organization=org, user=user, defaults={"role": Role.OWNER})
+        for app in DEMO_APPS:
+            if find_spec(f"apps.{app}.demo") is not None:
+                import_module(f"apps.{app}.demo").seed(organization=org, user=user)
+        self.stdout.write(f"Demo organization: {org.name}  |  sign in as {DEMO_EMAIL} / {password}")

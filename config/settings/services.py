@@ -1,0 +1,34 @@
+"""Cache, channel layer and broker settings derived from one optional Redis URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.settings.env import BASE_DIR
+
+
+def caches(redis_url: str) -> dict[str, Any]:
+    if redis_url:
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "docent"}}
+
+
+def channel_layers(redis_url: str) -> dict[str, Any]:
+    if redis_url:
+        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}}
+    return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def broker(redis_url: str) -> tuple[str, dict[str, Any]]:
+    """Redis when available, otherwise Kombu's filesystem transport under var/ (no server needed)."""
+    if redis_url:
+        return redis_url, {"visibility_timeout": 3600}
+    root = BASE_DIR / "var" / "broker"
+    for sub in ("in", "processed"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    return "filesystem://", {
+        "data_folder_in": str(root / "in"),
+        "data_folder_out": str(root / "in"),
+        "processed_folder": str(root / "processed"),
+        "store_processed": False,
+    }

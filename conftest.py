@@ -1,0 +1,79 @@
+"""Shared fixtures: users, organizations with roles, and API clients signed in as them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.organizations.models import Organization, Role
+from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
+from apps.users.models import User
+from apps.users.tests.factories import UserFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def organization(db: None) -> Organization:
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def other_organization(db: None) -> Organization:
+    return OrganizationFactory()
+
+
+def _jwt_client(user: User, organization: Organization | None = None) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    if organization is not None:
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}",
+            HTTP_X_ORGANIZATION=str(organization.id),
+        )
+    client.user = user  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def make_member_client(db: None) -> Callable[..., APIClient]:
+    """make_member_client(org, role=Role.MEMBER) → an APIClient with a JWT for a new member of org."""
+
+    def make(organization: Organization, role: str = Role.MEMBER, user: User | None = None) -> APIClient:
+        membership = MembershipFactory(organization=organization, role=role, **({"user": user} if user else {}))
+        return _jwt_client(membership.user, organization)
+
+    return make
+
+
+@pytest.fixture
+def owner_client(organization: Organization, make_member_client: Callable[..., APIClient]) -> APIClient:
+    return make_member_client(organization, Role.OWNER)
+
+
+@pytest.fixture
+def admin_client(organization: Organization, make_member_client: Callable[..., APIClient]) -> APIClient:
+    return make_member_client(organization, Role.ADMIN)
+
+
+@pytest.fixture
+def member_client(organization: Organization, make_member_client: Callable[..., APIClient]) -> APIClient:
+    return make_member_client(organization, Role.MEMBER)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
