@@ -35,7 +35,6 @@ INSTALLED_APPS = [
     "apps.documents",
     "apps.chatbot",
     "apps.api_keys",
-    "apps.chat",
 ]
 
 MIDDLEWARE = [

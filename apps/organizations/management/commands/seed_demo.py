@@ -14,7 +14,7 @@ from apps.organizations.models import Membership, Organization, Role
 from apps.users.models import User
 
 DEMO_EMAIL = "admin@demo.docent.local"
-DEMO_APPS = ["chatbot_provider", "documents", "chatbot", "api_keys", "chat"]
+DEMO_APPS = ["chatbot_provider", "documents", "chatbot", "api_keys"]
 
 
 class Command(BaseCommand):
