@@ -15,7 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 websocket_urlpatterns: list = []
-if find_spec("apps.chat.routing") is not None:
+if find_spec("apps.chat") is not None and find_spec("apps.chat.routing") is not None:
     from apps.chat import routing  # type: ignore[attr-defined]
 
     websocket_urlpatterns = routing.websocket_urlpatterns
