@@ -185,6 +185,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 URL_FETCH_ALLOW_LOOPBACK: bool = get("URL_FETCH_ALLOW_LOOPBACK", cast=bool, default=False)
 
+# Model providers and chat
+PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)
+PROVIDER_RETRY_BASE_SECONDS: float = get("PROVIDER_RETRY_BASE_SECONDS", cast=float, default=0.25)
+PROVIDER_RETRY_MAX_SECONDS: float = get("PROVIDER_RETRY_MAX_SECONDS", cast=float, default=4.0)
+CHAT_MAX_MESSAGE_CHARS: int = get("CHAT_MAX_MESSAGE_CHARS", cast=int, default=4000)
+CHAT_HISTORY_TOKEN_BUDGET: int = get("CHAT_HISTORY_TOKEN_BUDGET", cast=int, default=1500)
+
 LOG_LEVEL: str = get("LOG_LEVEL", default="INFO")
 LOG_JSON: bool = get("LOG_JSON", cast=bool, default=False)
 LOGGING: dict[str, Any] = {
