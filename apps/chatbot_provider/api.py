@@ -38,6 +38,7 @@ TAGS = ["Providers"]
 class ProviderViewSet(OrganizationViewSet):
     model = ChatbotProvider
     serializer_class = ProviderOutputSerializer
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
     # Providers hold secrets: admins only, for reading too, and no API-key access (no required_scopes).
     required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN, "PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

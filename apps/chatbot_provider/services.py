@@ -346,8 +346,8 @@ def _gemini_stream(
         yield usage
 
 
-def _offline_stream(messages: Sequence[ChatMessage], passages: Sequence[str]) -> Iterator[StreamEvent]:
-    question = next((m.content for m in reversed(messages) if m.role == "user"), "")
+def _offline_stream(messages: Sequence[ChatMessage], passages: Sequence[str], question: str) -> Iterator[StreamEvent]:
+    question = question or next((m.content for m in reversed(messages) if m.role == "user"), "")
     answer = extractive_answer(question=question, passages=passages)
     words = answer.split(" ")
     for index, word in enumerate(words):
@@ -364,15 +364,16 @@ def stream_chat(
     temperature: float = 0.2,
     max_tokens: int = 800,
     passages: Sequence[str] = (),
+    question: str = "",
 ) -> Iterator[StreamEvent]:
     """Yield TextDelta events, then one Usage. Raises ProviderError subclasses.
 
-    `provider=None` is the built-in offline answerer. `passages` are only read by the offline kind
-    (network models find them inside `messages`). Transient failures are retried before the first
+    `provider=None` is the built-in offline answerer. `passages` and `question` are only read by the
+    offline kind (network models find both inside `messages`). Transient failures are retried before the first
     event only; after it, an error ends the stream.
     """
     if provider is None or provider.kind == ProviderKind.OFFLINE:
-        yield from _offline_stream(messages, passages)
+        yield from _offline_stream(messages, passages, question)
         return
     model = model or provider.default_chat_model
     if not model:

@@ -265,6 +265,7 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
                 temperature=bot.temperature,
                 max_tokens=bot.max_answer_tokens,
                 passages=texts,
+                question=turn.question,
             ):
                 if isinstance(event, TextDelta):
                     if progress.ttft_ms is None:
