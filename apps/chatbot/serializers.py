@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Tone
@@ -44,6 +46,7 @@ class BotOutputSerializer(serializers.ModelSerializer[Chatbot]):
         return [str(pk) for pk in collections.values_list("id", flat=True)] if collections is not None else []
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class _OrgProviderField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         organization = self.context.get("organization")

@@ -65,7 +65,7 @@ def test_the_system_prompt_is_not_revealed_on_request(organization, retrieved):
 def test_the_turn_records_model_usage_and_timings(organization, retrieved):
     bot = ChatbotFactory(organization=organization)
     turn = chat_turn_start(bot=bot, message="When does the office open?")
-    done = [e for e in chat_turn_stream(turn) if isinstance(e, DoneEvent)][0]
+    done = next(e for e in chat_turn_stream(turn) if isinstance(e, DoneEvent))
     message = Message.objects.get(pk=done.data["message_id"])
     assert message.model == "offline-extractive-v1"
     assert message.completion_tokens > 0 and message.prompt_tokens > 0

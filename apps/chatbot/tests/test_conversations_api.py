@@ -37,7 +37,7 @@ def test_messages_come_oldest_first_in_cursor_pages(member_client, conversation)
     assert [m["content"] for m in first["results"]] == ["question 0", "answer 0 [1]", "question 1", "answer 1 [1]"]
     assert first["next"]
     second = member_client.get(first["next"]).json()
-    assert [m["content"] for m in second["results"]][0] == "question 2"
+    assert next(m["content"] for m in second["results"]) == "question 2"
     assert "cursor=" in first["next"]
 
 
