@@ -146,6 +146,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login_account": get("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on REMOTE_ADDR only: X-Forwarded-For is client-controlled. Behind a proxy, uvicorn's
+    # --proxy-headers (with FORWARDED_ALLOW_IPS naming the proxy) puts the real client in REMOTE_ADDR.
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {

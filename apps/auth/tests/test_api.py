@@ -16,9 +16,10 @@ pytestmark = pytest.mark.django_db
 STRONG = "a-long-and-unusual-passphrase-42"
 
 
-def signup(client, **overrides):
+def signup(client, HTTP_X_FORWARDED_FOR=None, **overrides):
     body = {"email": "Ada@Example.com", "password": STRONG, "full_name": "Ada", "organization_name": "Analytical"}
-    return client.post("/api/v1/auth/signup", {**body, **overrides}, format="json")
+    extra = {"HTTP_X_FORWARDED_FOR": HTTP_X_FORWARDED_FOR} if HTTP_X_FORWARDED_FOR else {}
+    return client.post("/api/v1/auth/signup", {**body, **overrides}, format="json", **extra)
 
 
 def login(client, email, password, ip="10.0.0.1"):
@@ -253,3 +254,16 @@ def test_verification_email_can_be_resent(anon_client, user, password, django_ca
         client.post("/api/v1/auth/verify-email", {"token": link_token("verify-email")}, format="json").status_code
         == 200
     )
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_signup_throttle(anon_client):
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["signup"].split("/")[0])
+    for n in range(limit):
+        signup(anon_client, email=f"xff{n}@example.com", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+    response = anon_client.post(
+        "/api/v1/auth/signup",
+        {"email": "xff-more@example.com", "password": STRONG},
+        format="json",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    assert response.status_code == 429
