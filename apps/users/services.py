@@ -71,9 +71,10 @@ def user_issue_tokens(*, user: User) -> dict[str, Any]:
 
 
 def user_revoke_all_tokens(*, user: User) -> int:
-    """Blacklist every refresh token the user holds ("log out everywhere"). Returns how many were revoked.
-
-    Access tokens already handed out stay valid until they expire (SIMPLE_JWT ACCESS_TOKEN_LIFETIME)."""
+    """Blacklist every refresh token the user holds and refuse every access token issued so far
+    ("log out everywhere"). Returns how many refresh tokens were revoked."""
+    # JWT "iat" has whole seconds: tokens issued later in this same second stay valid (see authentication.py).
+    User.objects.filter(pk=user.pk).update(tokens_valid_after=timezone.now())
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     revoked = [BlacklistedToken(token=token) for token in outstanding]
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
