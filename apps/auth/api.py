@@ -105,7 +105,7 @@ class RefreshAPI(APIView):
         try:
             serializer.is_valid(raise_exception=True)
         except (TokenError, User.DoesNotExist, AuthenticationFailed):  # AuthenticationFailed: inactive account
-            raise RefreshInvalid() from None
+            raise RefreshInvalid(details={"refresh": [RefreshInvalid.default_message]}) from None
         return Response(serializer.validated_data)
 
 

@@ -144,6 +144,7 @@ def test_refresh_rotates_and_the_used_refresh_token_stops_working(anon_client, u
     replay = anon_client.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
     assert replay.status_code == 401
     assert replay.json()["error"]["code"] == "invalid_token"
+    assert "refresh" in replay.json()["error"]["details"]
 
 
 def test_logout_revokes_that_refresh_token(anon_client, user, password):

@@ -1,4 +1,4 @@
-"""Authentication benchmark: Argon2 cost and the latency of login, refresh and an org-scoped read.
+"""Sign-in benchmark (`make bench-login`): Argon2 cost and the latency of login, refresh and an org-scoped read.
 
 Runs in-process against the development database (embedded PostgreSQL unless DATABASE_URL is set);
 creates a throwaway user and organization and deletes them at the end. Prints figures only.
