@@ -25,6 +25,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import factory.django
@@ -133,10 +134,17 @@ def request_serializer(endpoint: Endpoint) -> serializers.BaseSerializer[Any] | 
 
 
 def _model_named(name: str) -> type[models.Model] | None:
+    """`collection` → Collection; `bot` → Chatbot and `embedding_provider` → ChatbotProvider when exactly one
+    organization-owned model's name ends that way."""
+    scoped = org_scoped_models()
     key = name.replace("_", "").lower()
-    for model in org_scoped_models():
-        if model._meta.model_name == key or model.__name__.lower() == key:
-            return model
+    for candidates in (
+        [m for m in scoped if m._meta.model_name == key],
+        [m for m in scoped if (m._meta.model_name or "").endswith(key)],
+        [m for m in scoped if (m._meta.model_name or "").endswith(name.rsplit("_", 1)[-1].lower())],
+    ):
+        if len(candidates) == 1:
+            return candidates[0]
     return None
 
 
@@ -200,7 +208,7 @@ def sample_value(fld: serializers.Field) -> Any:
     if isinstance(fld, serializers.FloatField | serializers.DecimalField):
         return max(1, fld.min_value or 1)
     if isinstance(fld, serializers.DateTimeField):
-        return timezone.now().isoformat()
+        return (timezone.now() + timedelta(days=1)).isoformat()  # expiries must lie ahead
     if isinstance(fld, serializers.ListField):
         return [sample_value(fld.child)]
     if isinstance(fld, serializers.DictField | serializers.JSONField):
@@ -213,10 +221,11 @@ def sample_value(fld: serializers.Field) -> Any:
 
 
 def _sample_payload(serializer: Any) -> dict[str, Any]:
+    """Values for the required fields only: optional ones keep their defaults."""
     return {
         name: sample_value(fld)
         for name, fld in serializer.fields.items()
-        if not fld.read_only and not isinstance(fld, serializers.FileField)
+        if fld.required and not fld.read_only and not isinstance(fld, serializers.FileField)
     }
 
 
@@ -354,6 +363,8 @@ def _payload_for(endpoint: Endpoint, world: World) -> dict[str, Any] | None:
     payload.update(getattr(endpoint.view_class, "isolation_payload", {}) or {})
     if serializer is not None:
         for name, fld in serializer.fields.items():
+            if name not in payload:
+                continue  # optional references are left out; each is probed on its own
             model = field_reference_model(endpoint, name, fld)
             if model is not None and model is not _Unresolved and not fld.read_only:
                 own = str(world.obj(world.org_a, model).pk)

@@ -56,3 +56,14 @@ def test_the_checker_fails_when_a_model_has_no_factory(isolation_world):
     del isolation_world.factories[endpoint.view_class.model]
     problems = check_endpoint(endpoint, isolation_world)
     assert any("No factory for organizations.Membership" in p for p in problems)
+
+
+def test_reference_names_are_matched_to_models():
+    from apps.chatbot_provider.models import ChatbotProvider
+    from apps.organizations.models import Invitation
+    from apps.organizations.tests.isolation import _model_named
+
+    assert _model_named("invitation") is Invitation
+    assert _model_named("provider") is ChatbotProvider  # a unique suffix of chatbotprovider
+    assert _model_named("embedding_provider") is ChatbotProvider  # the last word decides
+    assert _model_named("nothing_like_this") is None
