@@ -6,6 +6,9 @@ Routes are discovered from the URL conf, so pages added later are covered withou
 import pytest
 from django.test import Client
 
+from apps.organizations.models import Role
+from apps.organizations.tests.factories import OrganizationFactory
+from apps.organizations.tests.isolation import World, discover_factories
 from apps.organizations.tests.web_isolation import check_web_route, discover_web_routes
 
 ROUTES = discover_web_routes()
@@ -26,12 +29,19 @@ def test_pages_answer_404_for_another_organizations_objects(route, isolation_wor
     assert not problems, "\n".join(problems)
 
 
-def test_the_web_checker_reports_a_page_that_forgets_its_scoping(isolation_world, settings):
+def test_the_web_checker_reports_a_page_that_forgets_its_scoping(make_member_client, settings):
     settings.ROOT_URLCONF = "apps.organizations.tests.broken_web_urls"
     routes = discover_web_routes("apps.organizations.tests.broken_web_urls")
-    assert [str(r) for r in routes] == ["/leaky/<uuid:pk>/delete/"]
-    client = Client()
-    client.force_login(isolation_world.client_a.user)
-    problems = check_web_route(routes[0], isolation_world, client)
-    assert any("answered 302 instead of 404" in p for p in problems)
-    assert any("was deleted by organization A's owner" in p for p in problems)
+    problems = {}
+    for route in routes:  # each against fresh organizations: the leaky pages destroy data
+        org_a, org_b = OrganizationFactory(), OrganizationFactory()
+        client_a = make_member_client(org_a, Role.OWNER)
+        world = World(org_a=org_a, org_b=org_b, client_a=client_a, factories=discover_factories())
+        client = Client()
+        client.force_login(client_a.user)
+        problems[str(route)] = check_web_route(route, world, client)
+    assert set(problems) == {"/leaky/<uuid:pk>/delete/", "/leaky/<uuid:pk>/revoke/", "/scoped/<uuid:pk>/revoke/"}
+    assert any("answered 302 instead of 404" in p for p in problems["/leaky/<uuid:pk>/delete/"])
+    assert any("was deleted by organization A's owner" in p for p in problems["/leaky/<uuid:pk>/delete/"])
+    assert any("was changed by organization A's owner" in p for p in problems["/leaky/<uuid:pk>/revoke/"])
+    assert problems["/scoped/<uuid:pk>/revoke/"] == []

@@ -1,6 +1,7 @@
 """Tenant isolation for server-rendered pages: every page route with an id in its path is requested by
 organization A's owner (signed in with a session) with organization B's objects; it must answer 404
-(405 when the method is not served) and B's object must survive.
+(405 when the method is not served), or redirect with an error message while leaving the object
+untouched, and B's object must survive unchanged.
 
 Routes are discovered from the URL conf; path kwargs named `pk`, `id` or `<something>_id` are ids.
 The model behind an id is guessed from its name (`document_id` → Document); for `pk`/`id`, B's object
@@ -76,15 +77,33 @@ def check_web_route(route: WebRoute, world: World, client: Any) -> list[str]:
         for kwarg in route.kwargs[1:]:
             values[kwarg] = str(world.obj(world.org_b, candidates[kwarg][0]).pk)
         url = route.url(values)
+        before = _snapshot(model, values[first])
         for method in ("get", "post"):
             response = getattr(client, method)(url)
-            if response.status_code not in (404, 405):
-                problems.append(
-                    f"{method.upper()} {url} ({model.__name__} of organization B) answered "
-                    f"{response.status_code} instead of 404"
-                )
-        manager = getattr(model.objects, "unscoped", None)
-        queryset = manager() if manager else model._default_manager.all()
-        if not queryset.filter(pk=values[first]).exists():
+            if response.status_code in (404, 405):
+                continue
+            if 300 <= response.status_code < 400 and _has_error_message(response):
+                continue  # refused with a message; that nothing changed is checked below
+            problems.append(
+                f"{method.upper()} {url} ({model.__name__} of organization B) answered "
+                f"{response.status_code} instead of 404"
+            )
+        after = _snapshot(model, values[first])
+        if after is None:
             problems.append(f"{route}: organization B's {model.__name__} was deleted by organization A's owner")
+        elif after != before:
+            problems.append(f"{route}: organization B's {model.__name__} was changed by organization A's owner")
     return problems
+
+
+def _snapshot(model: Any, pk: str) -> dict[str, Any] | None:
+    manager = getattr(model.objects, "unscoped", None)
+    queryset = manager() if manager else model._default_manager.all()
+    return queryset.filter(pk=pk).values().first()
+
+
+def _has_error_message(response: Any) -> bool:
+    from django.contrib.messages import ERROR, get_messages
+
+    request = getattr(response, "wsgi_request", None)
+    return request is not None and any(m.level >= ERROR for m in get_messages(request))
