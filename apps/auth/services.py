@@ -1,8 +1,8 @@
-"""Sign-up, sign-in (with throttling), sign-out, email verification and password reset/change."""
+"""Sign-up, sign-in (with throttling), sign-out, email verification and password reset/change.
+
+Issuing and emailing the single-use links is in apps.auth.links (the reset email is sent by a task)."""
 
 from __future__ import annotations
-
-from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -13,10 +13,12 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.auth.errors import InvalidCredentials, InvalidToken, LoginThrottled
-from apps.auth.models import EmailVerificationToken, OneTimeToken, PasswordResetToken
+from apps.auth.links import email_verification_send
+from apps.auth.models import EmailVerificationToken, PasswordResetToken
+from apps.auth.one_time import RESET_PREFIX, VERIFY_PREFIX, consume
+from apps.auth.tasks import password_reset_send_task
 from apps.organizations.models import Organization
 from apps.organizations.services import organization_create
-from apps.users.emails import email_send_on_commit, site_link
 from apps.users.models import User
 from apps.users.services import (
     normalize_email,
@@ -27,11 +29,7 @@ from apps.users.services import (
 )
 from common.core.errors import ValidationFailed
 from common.security.ratelimit import window
-from common.security.tokens import token_hash, token_issue
-
-VERIFY_PREFIX = "ev_"
-RESET_PREFIX = "pr_"
-_T = TypeVar("_T", bound=OneTimeToken)
+from common.security.tokens import token_hash
 
 
 def _rates() -> dict[str, str]:
@@ -84,67 +82,17 @@ def auth_logout_everywhere(*, user: User) -> int:
     return user_revoke_all_tokens(user=user)
 
 
-def _issue(model: type[_T], *, user: User, prefix: str, ttl: object) -> str:
-    issued = token_issue(prefix)
-    model.objects.create(user=user, token_hash=issued.digest, expires_at=timezone.now() + ttl)  # type: ignore[attr-defined,operator]
-    return issued.plaintext
-
-
-def _consume(model: type[_T], *, token: str, prefix: str) -> _T:
-    """The token's row, locked and marked used. Unknown, expired or already used → InvalidToken."""
-    if not isinstance(token, str) or not token.startswith(prefix) or len(token) > 200:
-        raise InvalidToken(details={"token": [InvalidToken.default_message]})
-    row = (
-        model.objects.select_for_update()  # type: ignore[attr-defined]
-        .select_related("user")
-        .filter(token_hash=token_hash(token))
-        .first()
-    )
-    if row is None or not row.is_usable or not row.user.is_active:
-        raise InvalidToken(details={"token": [InvalidToken.default_message]})
-    row.used_at = timezone.now()
-    row.save(update_fields=["used_at", "updated_at"])
-    return row  # type: ignore[no-any-return]
-
-
-@transaction.atomic
-def email_verification_send(*, user: User) -> bool:
-    """Email a verification link unless the address is already verified. Returns whether one was sent."""
-    if user.email_verified_at is not None:
-        return False
-    plaintext = _issue(EmailVerificationToken, user=user, prefix=VERIFY_PREFIX, ttl=settings.EMAIL_VERIFICATION_TTL)
-    email_send_on_commit(
-        to=user.email,
-        subject="Confirm your email address for Docent",
-        template="verify_email",
-        context={
-            "user": user,
-            "link": site_link(f"/verify-email/{plaintext}/"),
-            "days": settings.EMAIL_VERIFICATION_TTL.days,
-        },
-    )
-    return True
-
-
 @transaction.atomic
 def email_verify(*, token: str) -> User:
-    row = _consume(EmailVerificationToken, token=token, prefix=VERIFY_PREFIX)
+    row = consume(EmailVerificationToken, token=token, prefix=VERIFY_PREFIX)
     return user_mark_email_verified(user=row.user)
 
 
-@transaction.atomic
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link when an active account has this address. The caller never learns which."""
-    user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
-    if user is None:
-        return
-    plaintext = _issue(PasswordResetToken, user=user, prefix=RESET_PREFIX, ttl=settings.PASSWORD_RESET_TTL)
-    email_send_on_commit(
-        to=user.email,
-        subject="Reset your Docent password",
-        template="password_reset",
-        context={"link": site_link(f"/password-reset/{plaintext}/")},
-    )
+    """Queue the reset email. The lookup happens on a worker, so the response takes the same time whether
+    or not an account uses the address (no account enumeration by timing either)."""
+    normalized = normalize_email(email)
+    transaction.on_commit(lambda: password_reset_send_task.delay(email=normalized))
 
 
 def password_reset_token_valid(*, token: str) -> bool:
@@ -159,7 +107,7 @@ def password_reset_token_valid(*, token: str) -> bool:
 def password_reset_confirm(*, token: str, new_password: str) -> User:
     """Set the password from a reset link: the link and every other pending one stop working, and every
     refresh token of the account is revoked."""
-    row = _consume(PasswordResetToken, token=token, prefix=RESET_PREFIX)
+    row = consume(PasswordResetToken, token=token, prefix=RESET_PREFIX)
     user = user_set_password(user=row.user, password=new_password)
     PasswordResetToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
     if user.email_verified_at is None:  # the link arrived by email: the address is proven

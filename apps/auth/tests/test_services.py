@@ -26,3 +26,13 @@ def test_the_verification_email_leaves_only_after_the_signup_commits():
 def test_a_reset_for_an_unknown_email_sends_nothing():
     password_reset_request(email="nobody@example.com")
     assert mail.outbox == []
+
+
+def test_a_reset_request_is_looked_up_after_commit_on_a_worker():
+    from apps.users.tests.factories import UserFactory
+
+    user = UserFactory()
+    with transaction.atomic():
+        password_reset_request(email=user.email.upper())
+        assert mail.outbox == []  # nothing looked up or sent inside the request's transaction
+    assert [m.to for m in mail.outbox] == [[user.email]]
