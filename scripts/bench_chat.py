@@ -31,7 +31,6 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from apps.chatbot.models import Chatbot  # noqa: E402
 from apps.chatbot_provider.models import ChatbotProvider, ProviderKind  # noqa: E402
-from apps.chatbot_provider.tests.loopback import Behaviour, LoopbackServer  # noqa: E402
 from apps.documents.models import Collection, Document  # noqa: E402
 from apps.documents.services.documents import collection_create, document_create_from_text  # noqa: E402
 from apps.documents.services.pipeline import document_index  # noqa: E402
@@ -43,6 +42,7 @@ DELAY_MS = float(os.environ.get("BENCH_PROVIDER_DELAY_MS", "250"))
 LEVELS = (1, 20, 50)
 REQUESTS = {1: 40, 20: 200, 50: 300}  # answers measured per level (after a warm-up)
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 QUESTION = "How many vacation days do employees get per year?"
 HANDBOOK = """Employee handbook
 
@@ -125,6 +125,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn workers), from /proc."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -141,20 +154,26 @@ def wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
 
 def main() -> int:
     db_was_running = (PGDATA / "postmaster.pid").exists() or bool(os.environ.get("DATABASE_URL"))
-    loopback = LoopbackServer().start()
-    loopback.state.default = Behaviour(first_token_delay=DELAY_MS / 1000, token_delay=0.002)
-    loopback.state.reply = "Employees get 25 days of paid vacation per year [1]."
-    bot_id, token, org_id = setup(loopback.openai_base_url)
+    # The provider runs in its own process so that it does not compete with the measuring client.
+    provider = subprocess.Popen(
+        [sys.executable, "-m", "apps.chatbot_provider.tests.loopback", "--delay-ms", str(DELAY_MS),
+         "--token-delay-ms", "2", "--reply", "Employees get 25 days of paid vacation per year [1]."],
+        cwd=ROOT, stdout=subprocess.PIPE,
+    )
+    assert provider.stdout is not None
+    provider_url = f"http://127.0.0.1:{int(provider.stdout.readline())}/v1"
+    bot_id, token, org_id = setup(provider_url)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
     uvicorn = [str(Path(sys.executable).parent / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1"]
     server = subprocess.Popen(
-        [*uvicorn, "--port", str(PORT), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env
+        [*uvicorn, "--port", str(PORT), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env,
     )
     try:
         wait_ready(f"http://127.0.0.1:{PORT}/healthz", server)
         chat_url = f"http://127.0.0.1:{PORT}/api/v1/bots/{bot_id}/chat"
         headers = {"Authorization": f"Bearer {token}", "X-Organization": org_id, "Accept": "text/event-stream"}
-        direct_url = f"{loopback.openai_base_url}/chat/completions"
+        direct_url = f"{provider_url}/chat/completions"
         direct_body = {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
 
         def docent(client: httpx.AsyncClient) -> object:
@@ -163,29 +182,29 @@ def main() -> int:
         def direct(client: httpx.AsyncClient) -> object:
             return first_token(client, "POST", direct_url, b'"content"', json=direct_body)
 
-        print(f"Provider first-token delay: {DELAY_MS:.0f} ms; uvicorn, 1 worker; times in ms")
+        print(f"Provider first-token delay: {DELAY_MS:.0f} ms; uvicorn, {WORKERS} worker(s); times in ms")
         print(
             f"{'concurrent':>10} {'n':>5} {'direct p50':>11} {'direct p95':>11} {'docent p50':>11} "
-            f"{'docent p95':>11} {'overhead p50':>13} {'overhead p95':>13}"
+            f"{'docent p95':>11} {'overhead p50':>13} {'overhead p95':>13} {'server CPU/answer':>18}"
         )
         for level in LEVELS:
             direct_ms = asyncio.run(run_level(level, REQUESTS[level], direct))
+            cpu_before = cpu_seconds(server.pid)
             docent_ms = asyncio.run(run_level(level, REQUESTS[level], docent))
+            cpu_per_answer = (cpu_seconds(server.pid) - cpu_before) * 1000 / (len(docent_ms) + min(3, len(docent_ms)))
             d50, d95 = pct(direct_ms, 0.5), pct(direct_ms, 0.95)
             s50, s95 = pct(docent_ms, 0.5), pct(docent_ms, 0.95)
             print(
                 f"{level:>10} {len(docent_ms):>5} {d50:>11.1f} {d95:>11.1f} {s50:>11.1f} {s95:>11.1f} "
-                f"{s50 - d50:>13.1f} {s95 - d95:>13.1f}",
+                f"{s50 - d50:>13.1f} {s95 - d95:>13.1f} {cpu_per_answer:>15.1f} ms",
                 flush=True,
             )
         print(f"(mean direct {statistics.mean(direct_ms):.1f}, mean docent {statistics.mean(docent_ms):.1f} at 50)")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        loopback.stop()
+        for process in (server, provider):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=15)
         if not db_was_running:
             embedded_postgres_stop()
     return 0

@@ -39,6 +39,7 @@ class Chatbot(OrgScopedModel):
         on_delete=models.SET_NULL,
         related_name="fallback_for_bots",
     )
+    collections = models.ManyToManyField("documents.Collection", blank=True, related_name="bots")
     temperature = models.FloatField(default=0.2)
     max_answer_tokens = models.PositiveIntegerField(default=700)
     top_k = models.PositiveSmallIntegerField(default=6)

@@ -1,8 +1,8 @@
 """Server-Sent Events for chat turns, served from a sync generator (WSGI) or an async bridge (ASGI).
 
 The answer pipeline is synchronous (Django ORM, the SDKs' sync clients). Under ASGI, Django would
-buffer a sync iterator completely before sending it, so the ASGI path runs the pipeline in its own
-thread and hands each event to the event loop through a queue: tokens leave as soon as they exist.
+buffer a sync iterator completely before sending it, so the ASGI path runs the pipeline in a pooled
+thread (which keeps its database connection between answers) and hands each event to the event loop through a queue: tokens leave as soon as they exist.
 If the client disconnects, the producer closes the pipeline, which saves the partial answer.
 See docs/adr/0020-chat-streaming.md.
 """
@@ -15,8 +15,11 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from rest_framework.renderers import BaseRenderer
 
@@ -65,6 +68,26 @@ class EventStreamRenderer(BaseRenderer):
         return sse_frame("message", data)
 
 
+@lru_cache(maxsize=1)
+def _producers() -> ThreadPoolExecutor:
+    """Long-lived threads for answer streams: each keeps its database connection between answers."""
+    return ThreadPoolExecutor(max_workers=int(settings.CHAT_STREAM_THREADS), thread_name_prefix="chat-stream")
+
+
+def _drop_broken_connections() -> None:
+    for connection in connections.all(initialized_only=True):
+        raw = connection.connection
+        if raw is not None and (raw.closed or getattr(raw, "broken", False)):
+            connection.close()
+
+
+def _release_connections() -> None:
+    """Keep a healthy idle connection for the next answer; close one left in a failed or open transaction."""
+    for connection in connections.all(initialized_only=True):
+        if connection.errors_occurred or connection.in_atomic_block or not connection.get_autocommit():
+            connection.close()
+
+
 def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
     for event in chat_turn_stream(turn):
         yield encode(event)
@@ -80,6 +103,7 @@ async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def produce() -> None:
+        _drop_broken_connections()
         generator = chat_turn_stream(turn)
         try:
             for event in generator:
@@ -91,9 +115,9 @@ async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
             logger.exception("chat stream producer failed")
         finally:
             put(None)
-            connections.close_all()
+            _release_connections()
 
-    threading.Thread(target=produce, name="chat-stream", daemon=True).start()
+    _producers().submit(produce)
     try:
         while (item := await queue.get()) is not None:
             yield item

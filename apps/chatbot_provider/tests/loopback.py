@@ -329,3 +329,23 @@ class LoopbackServer(ThreadingHTTPServer):
     @property
     def requests(self) -> list[Recorded]:
         return self.state.requests
+
+
+def main() -> None:
+    """Run the server on its own (the chat bench does): prints the port, serves until killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="delay before the first streamed token")
+    parser.add_argument("--token-delay-ms", type=float, default=0.0)
+    parser.add_argument("--reply", default=DEFAULT_REPLY)
+    args = parser.parse_args()
+    server = LoopbackServer()
+    server.state.default = Behaviour(first_token_delay=args.delay_ms / 1000, token_delay=args.token_delay_ms / 1000)
+    server.state.reply = args.reply
+    print(server.port, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
