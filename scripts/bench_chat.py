@@ -55,7 +55,7 @@ Expenses. Travel expenses are reimbursed within 30 days when the receipts are up
 """
 
 
-def setup(provider_url: str) -> tuple[str, str]:
+def setup(provider_url: str) -> tuple[str, str, str]:
     call_command("migrate", verbosity=0, interactive=False)
     org, _ = Organization.objects.get_or_create(slug="bench-chat", defaults={"name": "Bench chat"})
     user = User.objects.filter(email="bench-chat@docent.local").first() or User.objects.create_user(
@@ -122,7 +122,7 @@ async def run_level(level: int, total: int, call: object) -> list[float]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -156,9 +156,19 @@ def main() -> int:
     db_was_running = (PGDATA / "postmaster.pid").exists() or bool(os.environ.get("DATABASE_URL"))
     # The provider runs in its own process so that it does not compete with the measuring client.
     provider = subprocess.Popen(
-        [sys.executable, "-m", "apps.chatbot_provider.tests.loopback", "--delay-ms", str(DELAY_MS),
-         "--token-delay-ms", "2", "--reply", "Employees get 25 days of paid vacation per year [1]."],
-        cwd=ROOT, stdout=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "apps.chatbot_provider.tests.loopback",
+            "--delay-ms",
+            str(DELAY_MS),
+            "--token-delay-ms",
+            "2",
+            "--reply",
+            "Employees get 25 days of paid vacation per year [1].",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
     )
     assert provider.stdout is not None
     provider_url = f"http://127.0.0.1:{int(provider.stdout.readline())}/v1"
@@ -167,7 +177,8 @@ def main() -> int:
     uvicorn = [str(Path(sys.executable).parent / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1"]
     server = subprocess.Popen(
         [*uvicorn, "--port", str(PORT), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
+        cwd=ROOT,
+        env=env,
     )
     try:
         wait_ready(f"http://127.0.0.1:{PORT}/healthz", server)

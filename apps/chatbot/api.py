@@ -39,6 +39,7 @@ from apps.chatbot.services.answer import (
 )
 from apps.chatbot.services.conversations import conversation_export, feedback_give
 from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, sse_async, sse_sync
+from apps.documents.models import Collection
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView, OrganizationViewSet
 from common.core.exceptions import error_body
@@ -63,6 +64,7 @@ class BotViewSet(OrganizationViewSet):
     model = Chatbot
     serializer_class = BotOutputSerializer
     lookup_value_regex = UUID_RE
+    isolation_field_models = {"collections": Collection}
     required_roles = {"GET": Role.MEMBER, "POST": Role.ADMIN, "PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
     required_scopes = {"GET": "bots:read", "POST": "bots:write", "PATCH": "bots:write", "DELETE": "bots:write"}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -98,6 +100,7 @@ class BotViewSet(OrganizationViewSet):
 class ChatView(OrganizationAPIView):
     """Ask a bot. JSON by default; Server-Sent Events when the client sends Accept: text/event-stream."""
 
+    model = Chatbot
     renderer_classes = [JSONRenderer, EventStreamRenderer]
     required_roles = {"POST": Role.MEMBER}
     required_scopes = {"POST": "chat"}
@@ -230,6 +233,7 @@ class ConversationViewSet(OrganizationViewSet):
 
 
 class FeedbackView(OrganizationAPIView):
+    model = Message
     required_roles = {"POST": Role.MEMBER}
     required_scopes = {"POST": "chat"}
 

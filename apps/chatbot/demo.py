@@ -16,7 +16,7 @@ def seed(*, organization: Organization, user: Any) -> Chatbot:
     from apps.documents.models import Collection
 
     provider = ChatbotProvider.objects.for_org(organization).filter(name=DEMO_PROVIDER_NAME).first()
-    bot, created = Chatbot.objects.for_org(organization).get_or_create(
+    bot, _created = Chatbot.objects.for_org(organization).get_or_create(
         name=DEMO_BOT_NAME,
         defaults={
             "organization": organization,

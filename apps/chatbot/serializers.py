@@ -58,9 +58,14 @@ class BotInputSerializer(serializers.Serializer[Any]):
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     system_prompt = serializers.CharField(required=False, allow_blank=True, max_length=8000)
     tone = serializers.ChoiceField(choices=Tone.choices, required=False)
-    provider = _OrgProviderField(required=False, allow_null=True, help_text="Null: the built-in offline answerer.")
+    provider = _OrgProviderField(
+        queryset=ChatbotProvider.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Null: the built-in offline answerer.",
+    )
     model = serializers.CharField(required=False, allow_blank=True, max_length=120)
-    fallback_provider = _OrgProviderField(required=False, allow_null=True)
+    fallback_provider = _OrgProviderField(queryset=ChatbotProvider.objects.none(), required=False, allow_null=True)
     temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
     max_answer_tokens = serializers.IntegerField(required=False, min_value=16, max_value=8000)
     top_k = serializers.IntegerField(required=False, min_value=1, max_value=30)

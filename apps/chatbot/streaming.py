@@ -2,9 +2,9 @@
 
 The answer pipeline is synchronous (Django ORM, the SDKs' sync clients). Under ASGI, Django would
 buffer a sync iterator completely before sending it, so the ASGI path runs the pipeline in a pooled
-thread (which keeps its database connection between answers) and hands each event to the event loop through a queue: tokens leave as soon as they exist.
-If the client disconnects, the producer closes the pipeline, which saves the partial answer.
-See docs/adr/0020-chat-streaming.md.
+thread (which keeps its database connection between answers) and hands each event to the event loop
+through a queue: tokens leave as soon as they exist. If the client disconnects, the producer closes
+the pipeline, which saves the partial answer. See docs/adr/0020-chat-streaming.md.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ class ProviderAdminForm(forms.ModelForm):
         required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored key."
     )
 
+    base_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+
     class Meta:
         model = ChatbotProvider
         fields = [

@@ -25,6 +25,7 @@ import httpx2  # the transport of the openai and google-genai SDKs
 import openai
 from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
@@ -46,6 +47,7 @@ from apps.chatbot_provider.models import (
     ProviderKind,
 )
 from apps.organizations.models import AuditEvent, Organization
+from common.core.errors import Conflict
 from common.security.encryption import mask
 
 logger = logging.getLogger(__name__)
@@ -163,8 +165,15 @@ def provider_update(*, provider: ChatbotProvider, actor: Any, **fields: Any) -> 
 
 @transaction.atomic
 def provider_delete(*, provider: ChatbotProvider, actor: Any) -> None:
-    _audit(provider=provider, actor=actor, action="provider.deleted")
-    provider.delete()
+    try:
+        with transaction.atomic():
+            _audit(provider=provider, actor=actor, action="provider.deleted")
+            provider.delete()
+    except ProtectedError:
+        raise Conflict(
+            "Bots still answer with this provider: choose another provider for them first.",
+            details={"provider": ["In use by a bot."]},
+        ) from None
 
 
 # ------------------------------------------------------------------------------------- SDK clients

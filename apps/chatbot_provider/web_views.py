@@ -104,9 +104,10 @@ def provider_test(request: HttpRequest, pk: Any) -> HttpResponse:
 def provider_delete(request: HttpRequest, pk: Any) -> HttpResponse:
     tenant = tenant_with_role(request, Role.ADMIN)
     provider = _provider(tenant, pk)
-    if provider.bots.exists():
-        messages.error(request, "Bots still use this provider: choose another provider for them first.")
-    else:
+    try:
         services.provider_delete(provider=provider, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
         messages.success(request, f"Provider {provider.name} deleted.")
     return redirect("provider-list")

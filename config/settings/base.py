@@ -158,6 +158,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name across apps get distinct component names.
+    "ENUM_NAME_OVERRIDES": {
+        "MessageRoleEnum": "apps.chatbot.models.Message.Role",
+        "MessageStatusEnum": "apps.chatbot.models.Message.Status",
+        "ConversationSourceEnum": "apps.chatbot.models.Conversation.Source",
+        "RoleEnum": "apps.organizations.models.Role",
+        "DocumentSourceEnum": "apps.documents.models.DocumentSource",
+        "DocumentStatusEnum": "apps.documents.models.DocumentStatus",
+    },
 }
 
 SIMPLE_JWT = {

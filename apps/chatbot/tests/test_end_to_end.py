@@ -39,8 +39,11 @@ def indexed(organization, user, django_capture_on_commit_callbacks):
 
 def _bot(organization, user, collections, **fields):
     return bot_services.bot_create(
-        organization=organization, actor=user, name=fields.pop("name", "HR bot"),
-        collections=[c.pk for c in collections], **fields,
+        organization=organization,
+        actor=user,
+        name=fields.pop("name", "HR bot"),
+        collections=[c.pk for c in collections],
+        **fields,
     )
 
 

@@ -120,3 +120,14 @@ def test_test_connection_of_gemini_reports_server_errors(admin_client, gemini_pr
     body = admin_client.post(f"{URL}/{gemini_provider.id}/test").json()
     assert body["ok"] is False
     assert "overloaded" in body["message"]
+
+
+def test_a_provider_a_bot_uses_cannot_be_deleted(admin_client, organization):
+    from apps.chatbot.tests.factories import ChatbotFactory
+
+    provider = ChatbotProviderFactory(organization=organization)
+    ChatbotFactory(organization=organization, provider=provider)
+    response = admin_client.delete(f"{URL}/{provider.id}")
+    assert response.status_code == 409
+    assert "Bots still answer" in response.json()["error"]["message"]
+    assert ChatbotProvider.objects.for_org(organization).filter(pk=provider.pk).exists()
