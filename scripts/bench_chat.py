@@ -43,6 +43,8 @@ LEVELS = (1, 20, 50)
 REQUESTS = {1: 40, 20: 200, 50: 300}  # answers measured per level (after a warm-up)
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
+# Pause between a conversation's answer and its next question (0: back to back, the harshest case).
+THINK_MS = float(os.environ.get("BENCH_THINK_MS", "0"))
 QUESTION = "How many vacation days do employees get per year?"
 HANDBOOK = """Employee handbook
 
@@ -112,11 +114,15 @@ async def run_level(level: int, total: int, call: object) -> list[float]:
         for _ in range(min(3, per_worker)):  # warm-up: connections, caches
             await call(client)  # type: ignore[operator]
 
-        async def worker() -> None:
+        async def worker(index: int) -> None:
+            if THINK_MS:
+                await asyncio.sleep(THINK_MS / 1000 * index / level)  # spread the conversations' starts
             for _ in range(per_worker):
                 samples.append(await call(client))  # type: ignore[operator]
+                if THINK_MS:
+                    await asyncio.sleep(THINK_MS / 1000)
 
-        await asyncio.gather(*(worker() for _ in range(level)))
+        await asyncio.gather(*(worker(index) for index in range(level)))
     return samples
 
 
@@ -193,7 +199,10 @@ def main() -> int:
         def direct(client: httpx.AsyncClient) -> object:
             return first_token(client, "POST", direct_url, b'"content"', json=direct_body)
 
-        print(f"Provider first-token delay: {DELAY_MS:.0f} ms; uvicorn, {WORKERS} worker(s); times in ms")
+        print(
+            f"Provider first-token delay: {DELAY_MS:.0f} ms; uvicorn, {WORKERS} worker(s); "
+            f"pause between questions: {THINK_MS:.0f} ms; times in ms"
+        )
         print(
             f"{'concurrent':>10} {'n':>5} {'direct p50':>11} {'direct p95':>11} {'docent p50':>11} "
             f"{'docent p95':>11} {'overhead p50':>13} {'overhead p95':>13} {'server CPU/answer':>18}"
