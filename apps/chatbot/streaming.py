@@ -2,9 +2,9 @@
 
 The answer pipeline is synchronous (Django ORM, the SDKs' sync clients). Under ASGI, Django would
 buffer a sync iterator completely before sending it, so the ASGI path runs the pipeline in a pooled
-thread (which keeps its database connection between answers) and hands each event to the event loop
-through a queue: tokens leave as soon as they exist. If the client disconnects, the producer closes
-the pipeline, which saves the partial answer. See docs/adr/0020-chat-streaming.md.
+thread (which keeps its database connection between answers, as CONN_MAX_AGE allows) and hands each
+event to the event loop through a queue: tokens leave as soon as they exist. If the client
+disconnects, the producer closes the pipeline, which saves the partial answer. See docs/adr/0020-chat-streaming.md.
 """
 
 from __future__ import annotations
@@ -82,10 +82,13 @@ def _drop_broken_connections() -> None:
 
 
 def _release_connections() -> None:
-    """Keep a healthy idle connection for the next answer; close one left in a failed or open transaction."""
+    """After an answer, as Django does after a request: CONN_MAX_AGE=0 closes the connection, a longer age
+    keeps it for the next answer until it is obsolete; one left broken or inside a transaction is closed."""
     for connection in connections.all(initialized_only=True):
         if connection.errors_occurred or connection.in_atomic_block or not connection.get_autocommit():
             connection.close()
+        else:
+            connection.close_if_unusable_or_obsolete()
 
 
 def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
