@@ -77,3 +77,30 @@ def member_client(organization: Organization, make_member_client: Callable[..., 
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def make_api_key_client(db: None) -> Callable[..., APIClient]:
+    """make_api_key_client(org, scopes=[...], **key_fields) → an APIClient sending a fresh API key.
+
+    The key is on `client.api_key` (its plaintext on `client.api_key.plaintext`). Default: every scope.
+    """
+    from apps.api_keys.models import ALL_SCOPES
+    from apps.api_keys.tests.factories import APIKeyFactory
+
+    def make(organization: Organization, scopes: list[str] | None = None, **fields: object) -> APIClient:
+        api_key = APIKeyFactory(
+            organization=organization, scopes=list(ALL_SCOPES) if scopes is None else scopes, **fields
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.plaintext}")
+        client.api_key = api_key  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_key_client(organization: Organization, make_api_key_client: Callable[..., APIClient]) -> APIClient:
+    """An APIClient with an API key of `organization` holding every scope."""
+    return make_api_key_client(organization)

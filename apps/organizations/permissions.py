@@ -63,3 +63,32 @@ class OrganizationRolePermission(BasePermission):
                 details={"required_role": needed.value, "your_role": role.value if role else None},
             )
         return True
+
+
+def api_key_restricted_ids(request: Any, *, kind: str) -> frozenset[str] | None:
+    """For list views: the ids of `kind` ("bot" or "collection") an API key is limited to, or None when
+    the caller is not an API key or the key is not restricted. Filter with `pk__in=` when not None."""
+    auth: Any = getattr(request, "auth", None)
+    if not getattr(auth, "is_api_key", False):
+        return None
+    restricted: frozenset[str] | None = auth.restricted_ids(kind)
+    return restricted
+
+
+def check_resource_restriction(request: Any, *, kind: str, resource_id: Any) -> None:
+    """403 when the request's API key is restricted to other bots / collections than `resource_id`.
+
+    Duck-typed on `request.auth` (`allows_bot` / `allows_collection`), so apps need not import api_keys.
+    Does nothing for members (JWT or session).
+    """
+    auth: Any = getattr(request, "auth", None)
+    if not getattr(auth, "is_api_key", False):
+        return
+    if kind not in ("bot", "collection"):
+        raise ValueError(f"Unknown restriction kind: {kind}")
+    allowed = auth.allows_bot(resource_id) if kind == "bot" else auth.allows_collection(resource_id)
+    if not allowed:
+        raise PermissionDeniedError(
+            f"This API key is restricted to other {kind}s.",
+            details={"restricted": kind, "resource_id": str(resource_id)},
+        )

@@ -1,0 +1,106 @@
+"""Warm-path key lookups: a snapshot per prefix in Django's cache, valid only under the current generation.
+
+Each prefix has a generation token (no expiry) next to its snapshot. Revoking, rotating or changing a key
+writes a new token, so the very next request misses the snapshot and reloads the row, even on other
+web processes. The generation is read before the database, so a request that loaded the row just before
+a revocation caches its snapshot under the old token, which no request accepts. A missing token (evicted)
+never matches anything: the row is reloaded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.api_keys.models import APIKey, OrganizationAPILimits
+from apps.api_keys.principal import APIKeyPrincipal, Limits
+
+
+def _entry_key(prefix: str) -> str:
+    return f"apikey:entry:{prefix}"
+
+
+def _generation_key(prefix: str) -> str:
+    return f"apikey:gen:{prefix}"
+
+
+def bump_generation(prefixes: Iterable[str]) -> None:
+    """Invalidate the cached snapshots of these keys everywhere (shared cache)."""
+    prefixes = list(prefixes)
+    if not prefixes:
+        return
+    cache.set_many({_generation_key(p): secrets.token_hex(8) for p in prefixes}, timeout=None)
+    cache.delete_many([_entry_key(p) for p in prefixes])
+
+
+def _setting(name: str) -> int:
+    return int(getattr(settings, name, 0) or 0)
+
+
+def key_limits(row: APIKey) -> Limits:
+    def pick(value: int | None, setting: str) -> int:
+        return int(value) if value is not None else _setting(setting)
+
+    return Limits(
+        rate_per_minute=pick(row.rate_limit_per_minute, "API_KEY_RATE_LIMIT_PER_MINUTE"),
+        daily_requests=pick(row.daily_request_quota, "API_KEY_DAILY_REQUEST_QUOTA"),
+        monthly_requests=pick(row.monthly_request_quota, "API_KEY_MONTHLY_REQUEST_QUOTA"),
+        daily_tokens=pick(row.daily_token_quota, "API_KEY_DAILY_TOKEN_QUOTA"),
+        monthly_tokens=pick(row.monthly_token_quota, "API_KEY_MONTHLY_TOKEN_QUOTA"),
+    )
+
+
+def organization_limits(organization_id: object) -> Limits:
+    row = OrganizationAPILimits.objects.for_org(organization_id).first()
+
+    def pick(field: str, setting: str) -> int:
+        value = getattr(row, field, None) if row is not None else None
+        return int(value) if value is not None else _setting(setting)
+
+    return Limits(
+        daily_requests=pick("daily_request_quota", "API_ORG_DAILY_REQUEST_QUOTA"),
+        monthly_requests=pick("monthly_request_quota", "API_ORG_MONTHLY_REQUEST_QUOTA"),
+        daily_tokens=pick("daily_token_quota", "API_ORG_DAILY_TOKEN_QUOTA"),
+        monthly_tokens=pick("monthly_token_quota", "API_ORG_MONTHLY_TOKEN_QUOTA"),
+    )
+
+
+def snapshot(row: APIKey, generation: str) -> APIKeyPrincipal:
+    return APIKeyPrincipal(
+        id=row.id,
+        prefix=row.prefix,
+        name=row.name,
+        organization=row.organization,
+        secret_hash=row.secret_hash,
+        scopes=frozenset(row.scopes),
+        bot_ids=frozenset(str(i) for i in row.bot_ids),
+        collection_ids=frozenset(str(i) for i in row.collection_ids),
+        limits=key_limits(row),
+        org_limits=organization_limits(row.organization_id),
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        generation=generation,
+    )
+
+
+def load_principal(prefix: str) -> APIKeyPrincipal | None:
+    """The key with this prefix (revoked and expired ones included: the caller decides), or None."""
+    entry_key, generation_key = _entry_key(prefix), _generation_key(prefix)
+    found = cache.get_many([entry_key, generation_key])
+    generation = found.get(generation_key)
+    entry = found.get(entry_key)
+    if generation is not None and isinstance(entry, APIKeyPrincipal) and entry.generation == generation:
+        return entry
+    if generation is None:
+        cache.add(generation_key, secrets.token_hex(8), timeout=None)
+        generation = cache.get(generation_key)
+    row = APIKey.objects.unscoped().select_related("organization").filter(prefix=prefix).first()
+    if row is None:
+        return None
+    principal = snapshot(row, str(generation))
+    if generation is not None:
+        cache.set(entry_key, principal, timeout=_setting("API_KEY_CACHE_SECONDS") or 60)
+    return principal
