@@ -45,7 +45,9 @@ class APIKeyListCreateAPI(_AdminOnly, OrganizationGenericAPIView):
     model = APIKey
     serializer_class = APIKeyOutputSerializer
 
-    @extend_schema(responses=APIKeyOutputSerializer(many=True), tags=TAGS, summary="List API keys", operation_id="api_keys_list")
+    @extend_schema(
+        responses=APIKeyOutputSerializer(many=True), tags=TAGS, summary="List API keys", operation_id="api_keys_list"
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.api_key_list(organization=self.organization))
         return self.get_paginated_response(APIKeyOutputSerializer(page, many=True).data)
@@ -65,7 +67,9 @@ class APIKeyListCreateAPI(_AdminOnly, OrganizationGenericAPIView):
 
 
 class APIKeyDetailAPI(_AdminOnly, OrganizationAPIView):
-    @extend_schema(responses=APIKeyOutputSerializer, tags=TAGS, summary="Get an API key", operation_id="api_keys_retrieve")
+    @extend_schema(
+        responses=APIKeyOutputSerializer, tags=TAGS, summary="Get an API key", operation_id="api_keys_retrieve"
+    )
     def get(self, request: Request, api_key_id: UUID) -> Response:
         api_key = selectors.api_key_get(organization=self.organization, api_key_id=api_key_id)
         return Response(APIKeyOutputSerializer(api_key).data)
@@ -87,7 +91,13 @@ class APIKeyDetailAPI(_AdminOnly, OrganizationAPIView):
 
 
 class APIKeyRevokeAPI(_AdminOnly, OrganizationAPIView):
-    @extend_schema(request=None, responses=APIKeyOutputSerializer, tags=TAGS, summary="Revoke an API key at once", operation_id="api_keys_revoke")
+    @extend_schema(
+        request=None,
+        responses=APIKeyOutputSerializer,
+        tags=TAGS,
+        summary="Revoke an API key at once",
+        operation_id="api_keys_revoke",
+    )
     def post(self, request: Request, api_key_id: UUID) -> Response:
         api_key = services.api_key_revoke(organization=self.organization, actor=request.user, api_key_id=api_key_id)
         return Response(APIKeyOutputSerializer(api_key).data)
@@ -136,7 +146,12 @@ class APIKeysUsageAPI(_AdminOnly, OrganizationAPIView):
 
 
 class OrganizationAPILimitsAPI(_AdminOnly, OrganizationAPIView):
-    @extend_schema(responses=OrganizationAPILimitsSerializer, tags=TAGS, summary="The organization's API quotas", operation_id="api_limits_retrieve")
+    @extend_schema(
+        responses=OrganizationAPILimitsSerializer,
+        tags=TAGS,
+        summary="The organization's API quotas",
+        operation_id="api_limits_retrieve",
+    )
     def get(self, request: Request) -> Response:
         row = selectors.organization_api_limits(organization=self.organization)
         return Response(OrganizationAPILimitsSerializer(row).data)
