@@ -1,0 +1,55 @@
+"""Keys restricted to some bots or collections are refused the others, through the duck-typed hook."""
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from apps.api_keys.cache import load_principal
+from apps.api_keys.tests.factories import APIKeyFactory
+from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
+from common.core.errors import PermissionDeniedError
+
+pytestmark = pytest.mark.django_db
+
+
+def _request_for(api_key):
+    return SimpleNamespace(auth=load_principal(api_key.prefix))
+
+
+def test_a_key_restricted_to_one_bot_is_refused_another_naming_it(organization):
+    allowed, other = uuid.uuid4(), uuid.uuid4()
+    request = _request_for(APIKeyFactory(organization=organization, bot_ids=[allowed]))
+    check_resource_restriction(request, kind="bot", resource_id=allowed)
+    with pytest.raises(PermissionDeniedError) as refused:
+        check_resource_restriction(request, kind="bot", resource_id=other)
+    assert refused.value.details == {"restricted": "bot", "resource_id": str(other)}
+    assert api_key_restricted_ids(request, kind="bot") == frozenset({str(allowed)})
+    assert api_key_restricted_ids(request, kind="collection") is None
+
+
+def test_a_key_restricted_to_collections_is_refused_other_collections_but_not_bots(organization):
+    allowed = uuid.uuid4()
+    request = _request_for(APIKeyFactory(organization=organization, collection_ids=[allowed]))
+    check_resource_restriction(request, kind="collection", resource_id=str(allowed))
+    check_resource_restriction(request, kind="bot", resource_id=uuid.uuid4())
+    with pytest.raises(PermissionDeniedError):
+        check_resource_restriction(request, kind="collection", resource_id=uuid.uuid4())
+
+
+def test_an_unrestricted_key_and_a_member_reach_everything(organization):
+    check_resource_restriction(_request_for(APIKeyFactory(organization=organization)), kind="bot", resource_id=1)
+    member_request = SimpleNamespace(auth=None)
+    check_resource_restriction(member_request, kind="collection", resource_id=uuid.uuid4())
+    assert api_key_restricted_ids(member_request, kind="bot") is None
+
+
+def test_changing_a_keys_restrictions_applies_on_the_next_request(organization):
+    from apps.api_keys.services import api_key_update
+
+    first, second = uuid.uuid4(), uuid.uuid4()
+    key = APIKeyFactory(organization=organization, bot_ids=[first])
+    assert _request_for(key).auth.allows_bot(first)
+    api_key_update(organization=organization, actor=None, api_key_id=key.pk, bot_ids=[second])
+    assert not _request_for(key).auth.allows_bot(first)
+    assert _request_for(key).auth.allows_bot(second)
