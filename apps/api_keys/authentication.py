@@ -6,14 +6,18 @@ same 401; a good key is counted against its rate limit and quotas before the vie
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.utils import timezone
+from redis.exceptions import RedisError
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
 from apps.api_keys import services, validators
 from apps.api_keys.principal import APIKeyPrincipal, APIKeyUser
+
+logger = logging.getLogger(__name__)
 
 REQUEST_ATTR = "api_key"  # set on the Django request for the headers middleware
 ADMISSION_ATTR = "api_key_admission"
@@ -36,12 +40,22 @@ class APIKeyAuthentication(BaseAuthentication):
         if raw is None:
             return None
         now = timezone.now()
-        principal = validators.authenticate_key(raw, now=now, organization_ref=request.headers.get("X-Organization"))
+        try:
+            principal = validators.authenticate_key(
+                raw, now=now, organization_ref=request.headers.get("X-Organization")
+            )
+        except RedisError:
+            logger.exception("API key lookup failed: the cache does not answer")
+            raise validators.LimitsUnavailable() from None
         django_request = request._request
         setattr(django_request, REQUEST_ATTR, principal)
         view = (getattr(request, "parser_context", None) or {}).get("view")
         validators.check_view_accepts_api_keys(view)
-        admission = validators.admit_request(principal, now=now)
+        try:
+            admission = validators.admit_request(principal, now=now)
+        except RedisError:
+            logger.exception("API key limits unavailable: Redis does not answer")
+            raise validators.LimitsUnavailable() from None
         setattr(django_request, ADMISSION_ATTR, admission)
         validators.raise_if_refused(admission)
         if admission.touch:

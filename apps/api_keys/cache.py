@@ -1,5 +1,6 @@
 """Warm-path key lookups: a snapshot per prefix in Django's cache, valid only under the current generation.
 
+Unknown prefixes are cached too (as absent), so guessing keys costs no database query after the first.
 Each prefix has a generation token (no expiry) next to its snapshot. Revoking, rotating or changing a key
 writes a new token, so the very next request misses the snapshot and reloads the row, even on other
 web processes. The generation is read before the database, so a request that loaded the row just before
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,6 +27,13 @@ def _entry_key(prefix: str) -> str:
 
 def _generation_key(prefix: str) -> str:
     return f"apikey:gen:{prefix}"
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """Cached absence of a prefix, so random keys cannot make every request query the database."""
+
+    generation: str
 
 
 def bump_generation(prefixes: Iterable[str]) -> None:
@@ -92,15 +101,15 @@ def load_principal(prefix: str) -> APIKeyPrincipal | None:
     found = cache.get_many([entry_key, generation_key])
     generation = found.get(generation_key)
     entry = found.get(entry_key)
-    if generation is not None and isinstance(entry, APIKeyPrincipal) and entry.generation == generation:
-        return entry
+    if generation is not None and isinstance(entry, APIKeyPrincipal | _Unknown) and entry.generation == generation:
+        return entry if isinstance(entry, APIKeyPrincipal) else None
     if generation is None:
         cache.add(generation_key, secrets.token_hex(8), timeout=None)
         generation = cache.get(generation_key)
     row = APIKey.objects.unscoped().select_related("organization").filter(prefix=prefix).first()
-    if row is None:
-        return None
-    principal = snapshot(row, str(generation))
+    found_entry: APIKeyPrincipal | _Unknown = (
+        snapshot(row, str(generation)) if row is not None else _Unknown(str(generation))
+    )
     if generation is not None:
-        cache.set(entry_key, principal, timeout=_setting("API_KEY_CACHE_SECONDS") or 60)
-    return principal
+        cache.set(entry_key, found_entry, timeout=_setting("API_KEY_CACHE_SECONDS") or 60)
+    return found_entry if isinstance(found_entry, APIKeyPrincipal) else None

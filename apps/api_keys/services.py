@@ -109,6 +109,7 @@ def api_key_create(
         created_by=created_by if getattr(created_by, "pk", None) else None,
         **key_limits,
     )
+    _invalidate(prefix)  # a probe may have cached this prefix as unknown
     _audit(
         organization=organization, actor=created_by, action="api_key.created", api_key=api_key, scopes=api_key.scopes
     )
@@ -133,6 +134,8 @@ def api_key_update(*, organization: Organization, actor: Any, api_key_id: UUID, 
         raise Conflict("A revoked key cannot be changed.")
     if "scopes" in changes:
         changes["scopes"] = _clean_scopes(changes["scopes"])
+    if changes.get("expires_at") is not None and changes["expires_at"] <= timezone.now():
+        raise ValidationFailed(details={"expires_at": ["The expiry must be in the future."]})
     for field in ("bot_ids", "collection_ids"):
         if field in changes:
             changes[field] = list(changes[field] or [])
@@ -202,12 +205,13 @@ def organization_api_limits_update(
 
 
 def usage_flush(*, days: list[date] | None = None) -> int:
-    """Copy the live counters of these UTC days (default: today and yesterday) into APIKeyUsageDaily.
+    """Copy the live counters of these UTC days (default: the last 7, so a week-long outage of the
+    scheduler loses nothing) into APIKeyUsageDaily.
 
     Sets the counts (never adds), so running it twice, or concurrently, leaves the same rows.
     """
     today = timezone.now().date()
-    days = days if days is not None else [today - timedelta(days=1), today]
+    days = days if days is not None else [today - timedelta(days=n) for n in range(6, -1, -1)]
     written = 0
     for day in days:
         counters = limits.day_counters(day)

@@ -26,9 +26,14 @@ class APIKeyUsageDailyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = APIKeyUsageDaily
 
-    api_key = factory.SubFactory(APIKeyFactory)
-    organization = factory.SelfAttribute("api_key.organization")
+    organization = factory.SubFactory(OrganizationFactory)
+    api_key = factory.LazyAttribute(lambda o: APIKeyFactory(organization=o.organization))
     date = factory.Faker("date_this_month")
     requests = 10
     tokens = 100
     errors = 1
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["organization"] = kwargs["api_key"].organization  # a usage row is always its key's org's
+        return kwargs

@@ -1,5 +1,6 @@
 """Who gets in with an API key, and what every refused key sees."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -154,3 +155,57 @@ def test_a_key_of_one_organization_sees_only_its_own_usage(client, organization,
         {"date": str(two_days_ago), "requests": 5, "tokens": 0, "errors": 0},
         {"date": str(timezone.now().date()), "requests": 1, "tokens": 0, "errors": 0},
     ]
+
+
+def test_guessing_keys_queries_the_database_once_per_prefix(django_assert_num_queries):
+    from apps.api_keys.cache import load_principal
+
+    guessed_prefix = uuid.uuid4().hex[:12]
+    assert load_principal(guessed_prefix) is None
+    with django_assert_num_queries(0):
+        assert load_principal(guessed_prefix) is None
+
+
+def test_a_new_key_works_even_if_its_prefix_was_probed_before(client, organization, monkeypatch):
+    from apps.api_keys import services
+    from apps.api_keys.cache import load_principal
+
+    prefix = uuid.uuid4().hex[:12]
+    assert load_principal(prefix) is None  # cached as unknown
+    monkeypatch.setattr(services, "_new_prefix", lambda: prefix)
+    key = APIKeyFactory(organization=organization)
+    assert key.prefix == prefix
+    assert _get(client, key.plaintext).status_code == 200
+
+
+def test_when_redis_is_down_keys_are_refused_with_503_not_admitted(client, organization, settings):
+    key = APIKeyFactory(organization=organization)
+    dead = "redis://127.0.0.1:1/0"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}}
+    settings.REDIS_URL = dead
+    response = _get(client, key.plaintext)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+
+
+def test_services_record_no_user_for_api_key_requests(organization, user):
+    from types import SimpleNamespace
+
+    from apps.api_keys.cache import load_principal
+    from apps.organizations.tenancy import acting_user
+
+    key = APIKeyFactory(organization=organization)
+    assert acting_user(SimpleNamespace(auth=load_principal(key.prefix), user=object())) is None
+    assert acting_user(SimpleNamespace(auth=None, user=user)) == user
+
+
+def test_a_site_admin_can_revoke_keys_from_the_django_admin(client, organization):
+    from apps.users.models import User
+
+    staff = User.objects.create_superuser("root@example.com", "pw-long-enough-1")
+    client.force_login(staff)
+    key = APIKeyFactory(organization=organization)
+    client.post("/admin/api_keys/apikey/", {"action": "revoke", "_selected_action": [str(key.pk)]})
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert _get(client, key.plaintext).status_code == 401
