@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -77,6 +78,24 @@ def member_client(organization: Organization, make_member_client: Callable[..., 
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def redis_url(settings) -> str:
+    """The real Redis the tests use; a test that needs it fails (never skips) when there is none."""
+    if not settings.REDIS_URL:
+        pytest.fail("This test needs Redis: set REDIS_URL, run one on 127.0.0.1:6379, or install redis-server.")
+    return str(settings.REDIS_URL)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skipped test is a failure: nothing is skipped silently."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"Skipped in CI (not allowed): {report.longrepr}"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from apps.api_keys.models import APIKey
 from apps.api_keys.services import api_key_revoke, api_key_rotate
 from apps.api_keys.tests.factories import APIKeyFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_url")]
 
 USAGE = "/api/v1/usage"
 INVALID = {"error": {"code": "authentication_failed", "message": "Invalid API key.", "details": {}}}

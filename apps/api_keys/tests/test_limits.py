@@ -20,6 +20,7 @@ from apps.api_keys.tests.factories import APIKeyFactory
 from common.core.errors import QuotaExceeded
 
 USAGE = "/api/v1/usage"
+pytestmark = pytest.mark.usefixtures("redis_url")  # counters live in the real Redis
 
 
 @pytest.fixture
