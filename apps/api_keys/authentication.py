@@ -40,26 +40,22 @@ class APIKeyAuthentication(BaseAuthentication):
         if raw is None:
             return None
         now = timezone.now()
+        django_request = request._request
         try:
             principal = validators.authenticate_key(
                 raw, now=now, organization_ref=request.headers.get("X-Organization")
             )
-        except RedisError:
-            logger.exception("API key lookup failed: the cache does not answer")
-            raise validators.LimitsUnavailable() from None
-        django_request = request._request
-        setattr(django_request, REQUEST_ATTR, principal)
-        view = (getattr(request, "parser_context", None) or {}).get("view")
-        validators.check_view_accepts_api_keys(view)
-        try:
+            setattr(django_request, REQUEST_ATTR, principal)
+            # Every request made with a valid key counts, including those the view will refuse.
             admission = validators.admit_request(principal, now=now)
         except RedisError:
-            logger.exception("API key limits unavailable: Redis does not answer")
+            logger.exception("API keys cannot be checked: Redis does not answer")
             raise validators.LimitsUnavailable() from None
         setattr(django_request, ADMISSION_ATTR, admission)
         validators.raise_if_refused(admission)
         if admission.touch:
             services.api_key_touch(api_key_id=principal.id, ip=django_request.META.get("REMOTE_ADDR"), now=now)
+        validators.check_view_accepts_api_keys((getattr(request, "parser_context", None) or {}).get("view"))
         return APIKeyUser(principal), principal
 
     def authenticate_header(self, request: Request) -> str:

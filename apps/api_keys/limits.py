@@ -139,7 +139,7 @@ def admit(principal: APIKeyPrincipal, *, now: datetime) -> Admission:
     )
     client = redis_client()
     if client is not None:
-        status, count, ttl_ms, extra = _admit_script(settings.REDIS_URL)(
+        status, count, _ttl_ms, extra = _admit_script(settings.REDIS_URL)(
             keys=[
                 keys[k]
                 for k in ("window", "key_day", "key_month", "org_day", "org_month", "index", "touch", "org_index")
@@ -156,10 +156,10 @@ def admit(principal: APIKeyPrincipal, *, now: datetime) -> Admission:
             ],
         )
     else:
-        status, count, ttl_ms, extra = _admit_with_cache(keys, rate, quotas, principal)
+        status, count, _ttl_ms, extra = _admit_with_cache(keys, rate, quotas, principal)
     status, count, extra = int(status), int(count), int(extra)
     if status == 1:
-        retry = max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else max(1, window_end - int(now.timestamp()))
+        retry = max(1, math.ceil(window_end - now.timestamp()))
         return Admission(False, rate, 0, window_end, retry, refused_by="rate_limit")
     if status == 2:
         name = QUOTA_NAMES[extra - 1]

@@ -27,7 +27,10 @@ USAGE_DAYS = 14
 
 class APIKeyForm(forms.Form):
     name = forms.CharField(max_length=100)
-    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        choices=[(value, f"{value}: {label}") for value, label in Scope.choices],
+        widget=forms.CheckboxSelectMultiple,
+    )
     rate_limit_per_minute = forms.IntegerField(min_value=1, required=False, label="Requests per minute")
     daily_request_quota = forms.IntegerField(min_value=1, required=False, label="Requests per day")
     expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False, label="Expires in (days)")
@@ -67,7 +70,7 @@ def _page(request: HttpRequest, organization: Organization, **context: Any) -> H
         for key in selectors.api_key_list(organization=organization).order_by("-created_at")
     ]
     context.setdefault("form", APIKeyForm())
-    return render(
+    response = render(
         request,
         "api_keys/list.html",
         {
@@ -79,6 +82,9 @@ def _page(request: HttpRequest, organization: Organization, **context: Any) -> H
             **context,
         },
     )
+    if "issued" in context:
+        response["Cache-Control"] = "no-store"  # the page holds a secret
+    return response
 
 
 @login_required

@@ -42,6 +42,7 @@ def test_creating_a_key_shows_the_secret_once(admin_session, organization):
     page = response.content.decode()
     shown = re.search(r'<div class="secret" id="new-api-key">(dk_[^<]+)</div>', page)
     assert shown, page
+    assert response["Cache-Control"] == "no-store"
     key = APIKey.objects.for_org(organization).get(name="CI")
     assert key.scopes == ["chat", "search"]
     assert shown.group(1) not in admin_session.get("/api-keys/").content.decode()
