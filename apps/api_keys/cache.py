@@ -10,18 +10,21 @@ never matches anything: the row is reloaded.
 
 from __future__ import annotations
 
+import pickle  # nosec B403: only this module writes these entries, into the deployment's own Redis
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.api_keys import limits
 from apps.api_keys.models import APIKey, OrganizationAPILimits
 from apps.api_keys.principal import APIKeyPrincipal, Limits
 
 
-def _entry_key(prefix: str) -> str:
+def entry_key(prefix: str) -> str:
     return f"apikey:entry:{prefix}"
 
 
@@ -36,13 +39,60 @@ class _Unknown:
     generation: str
 
 
+class _RedisStore:
+    """Straight to Redis: Django's RedisCache builds a client object per call, which costs more than the
+    round trip itself on this hot path."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return {k: pickle.loads(v) for k, v in zip(keys, self.client.mget(keys), strict=True) if v is not None}  # noqa: S301
+
+    def set(self, key: str, value: Any, timeout: int | None) -> None:
+        self.client.set(key, pickle.dumps(value), ex=timeout)
+
+    def add(self, key: str, value: Any) -> None:
+        self.client.set(key, pickle.dumps(value), nx=True)
+
+    def replace_generations(self, generations: dict[str, str], entries: list[str]) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        for key, value in generations.items():
+            pipe.set(key, pickle.dumps(value))
+        pipe.delete(*entries)
+        pipe.execute()
+
+
+class _CacheStore:
+    """Django's cache: LocMem in development without Redis (per process, see ADR 0031)."""
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return cache.get_many(keys)
+
+    def set(self, key: str, value: Any, timeout: int | None) -> None:
+        cache.set(key, value, timeout=timeout)
+
+    def add(self, key: str, value: Any) -> None:
+        cache.add(key, value, timeout=None)
+
+    def replace_generations(self, generations: dict[str, str], entries: list[str]) -> None:
+        cache.set_many(generations, timeout=None)
+        cache.delete_many(entries)
+
+
+def snapshot_store() -> _RedisStore | _CacheStore:
+    client = limits.redis_client()
+    return _RedisStore(client) if client is not None else _CacheStore()
+
+
 def bump_generation(prefixes: Iterable[str]) -> None:
     """Invalidate the cached snapshots of these keys everywhere (shared cache)."""
     prefixes = list(prefixes)
     if not prefixes:
         return
-    cache.set_many({_generation_key(p): secrets.token_hex(8) for p in prefixes}, timeout=None)
-    cache.delete_many([_entry_key(p) for p in prefixes])
+    snapshot_store().replace_generations(
+        {_generation_key(p): secrets.token_hex(8) for p in prefixes}, [entry_key(p) for p in prefixes]
+    )
 
 
 def _setting(name: str) -> int:
@@ -97,19 +147,20 @@ def snapshot(row: APIKey, generation: str) -> APIKeyPrincipal:
 
 def load_principal(prefix: str) -> APIKeyPrincipal | None:
     """The key with this prefix (revoked and expired ones included: the caller decides), or None."""
-    entry_key, generation_key = _entry_key(prefix), _generation_key(prefix)
-    found = cache.get_many([entry_key, generation_key])
+    store = snapshot_store()
+    entry_name, generation_key = entry_key(prefix), _generation_key(prefix)
+    found = store.get_many([entry_name, generation_key])
     generation = found.get(generation_key)
-    entry = found.get(entry_key)
+    entry = found.get(entry_name)
     if generation is not None and isinstance(entry, APIKeyPrincipal | _Unknown) and entry.generation == generation:
         return entry if isinstance(entry, APIKeyPrincipal) else None
     if generation is None:
-        cache.add(generation_key, secrets.token_hex(8), timeout=None)
-        generation = cache.get(generation_key)
+        store.add(generation_key, secrets.token_hex(8))
+        generation = store.get_many([generation_key]).get(generation_key)
     row = APIKey.objects.unscoped().select_related("organization").filter(prefix=prefix).first()
     found_entry: APIKeyPrincipal | _Unknown = (
         snapshot(row, str(generation)) if row is not None else _Unknown(str(generation))
     )
     if generation is not None:
-        cache.set(entry_key, found_entry, timeout=_setting("API_KEY_CACHE_SECONDS") or 60)
+        store.set(entry_name, found_entry, timeout=_setting("API_KEY_CACHE_SECONDS") or 60)
     return found_entry if isinstance(found_entry, APIKeyPrincipal) else None

@@ -81,7 +81,7 @@ _ADMIT = """
 local rate = tonumber(ARGV[1])
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 if rate > 0 and count >= rate then
-  return {1, count, redis.call('PTTL', KEYS[1]), 0}
+  return {1, count, 0, 0}
 end
 for i = 2, 5 do
   local limit = tonumber(ARGV[i])
@@ -91,19 +91,15 @@ for i = 2, 5 do
 end
 count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+local ttls = {ARGV[7], ARGV[8], ARGV[7], ARGV[8]}
 for i = 2, 5 do
-  redis.call('HINCRBY', KEYS[i], 'requests', 1)
+  -- a counter's first increment gives it its expiry (usage writers set one too)
+  if redis.call('HINCRBY', KEYS[i], 'requests', 1) == 1 then redis.call('EXPIRE', KEYS[i], ttls[i - 1]) end
 end
-redis.call('EXPIRE', KEYS[2], ARGV[7])
-redis.call('EXPIRE', KEYS[4], ARGV[7])
-redis.call('EXPIRE', KEYS[3], ARGV[8])
-redis.call('EXPIRE', KEYS[5], ARGV[8])
-redis.call('SADD', KEYS[6], ARGV[9])
-redis.call('EXPIRE', KEYS[6], ARGV[7])
-redis.call('SADD', KEYS[8], ARGV[11])
-redis.call('EXPIRE', KEYS[8], ARGV[7])
+if redis.call('SADD', KEYS[6], ARGV[9]) == 1 then redis.call('EXPIRE', KEYS[6], ARGV[7]) end
+if redis.call('SADD', KEYS[8], ARGV[11]) == 1 then redis.call('EXPIRE', KEYS[8], ARGV[7]) end
 local touch = redis.call('SET', KEYS[7], '1', 'NX', 'EX', ARGV[10])
-return {0, count, redis.call('PTTL', KEYS[1]), touch and 1 or 0}
+return {0, count, 0, touch and 1 or 0}
 """
 
 

@@ -50,7 +50,56 @@ class APIKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         ]
 
 
+_RATE_HEADERS = {
+    "X-RateLimit-Limit": ("integer", "Requests allowed per minute for the API key."),
+    "X-RateLimit-Remaining": ("integer", "Requests left in the current minute."),
+    "X-RateLimit-Reset": ("integer", "Unix time (seconds) when the current minute's window ends."),
+}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object", "additionalProperties": True},
+            },
+            "required": ["code", "message", "details"],
+        }
+    },
+    "required": ["error"],
+}
+
+
+def _header(kind: str, description: str) -> dict[str, Any]:
+    return {"schema": {"type": kind}, "description": description}
+
+
 class ScopedAutoSchema(AutoSchema):
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None or _scope(self) is None:
+            return operation
+        responses = operation.setdefault("responses", {})
+        for code, response in responses.items():
+            if str(code).startswith("2"):
+                headers = response.setdefault("headers", {})
+                for name, (kind, description) in _RATE_HEADERS.items():
+                    headers.setdefault(name, _header(kind, f"{description} Sent when an API key is used."))
+        responses.setdefault(
+            "429",
+            {
+                "description": "Rate limit (code rate_limited) or quota (code quota_exceeded) exceeded.",
+                "headers": {
+                    "Retry-After": _header("integer", "Seconds to wait."),
+                    **{name: _header(kind, description) for name, (kind, description) in _RATE_HEADERS.items()},
+                },
+                "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+            },
+        )
+        return operation
+
     def get_description(self) -> str:  # type: ignore[override]
         description = super().get_description() or ""
         scope = _scope(self)

@@ -40,3 +40,9 @@ def test_key_management_does_not_offer_api_key_security(schema):
         for operation in schema["paths"][path].values():
             assert not {"ApiKeyBearer", "ApiKeyHeader"} & _schemes(operation)
             assert "x-required-scopes" not in operation
+
+
+def test_a_scoped_operation_documents_rate_limit_headers_and_429(schema):
+    responses = schema["paths"]["/api/v1/usage"]["get"]["responses"]
+    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(responses["200"]["headers"])
+    assert "Retry-After" in responses["429"]["headers"]
