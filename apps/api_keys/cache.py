@@ -1,4 +1,5 @@
-"""Warm-path key lookups: a snapshot per prefix in Django's cache, valid only under the current generation.
+"""Warm-path key lookups: a snapshot per prefix in Redis (Django's cache without Redis), valid only under
+the current generation.
 
 Unknown prefixes are cached too (as absent), so guessing keys costs no database query after the first.
 Each prefix has a generation token (no expiry) next to its snapshot. Revoking, rotating or changing a key

@@ -3,6 +3,8 @@
 Views declare what they need:
     required_roles  = {"GET": Role.MEMBER, "POST": Role.ADMIN, ...}   (default: read=member, write=admin)
     required_scopes = {"GET": "documents:read", "POST": "documents:write"}  (API keys; absent = keys refused)
+    resource_kwargs = {"pk": "bot"}  (URL kwargs naming a bot or collection, checked against an API key's
+                                      restrictions; default {"bot_id": "bot", "collection_id": "collection"})
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class OrganizationRolePermission(BasePermission):
                 )
             if not tenant.api_key.has_scope(scope):
                 raise PermissionDeniedError(f"This API key lacks the scope {scope}.", details={"missing_scope": scope})
+            check_url_restrictions(request, view)
             return True
         needed = required_role(view, request.method or "GET")
         role = tenant.role
@@ -63,6 +66,19 @@ class OrganizationRolePermission(BasePermission):
                 details={"required_role": needed.value, "your_role": role.value if role else None},
             )
         return True
+
+
+DEFAULT_RESOURCE_KWARGS = {"bot_id": "bot", "collection_id": "collection"}
+
+
+def check_url_restrictions(request: Any, view: Any) -> None:
+    """403 when a URL kwarg names a bot or collection the request's API key is restricted away from."""
+    declared = getattr(view, "resource_kwargs", None)
+    mapping: dict[str, str] = DEFAULT_RESOURCE_KWARGS if declared is None else declared
+    kwargs = getattr(view, "kwargs", None) or {}
+    for kwarg, kind in mapping.items():
+        if kwargs.get(kwarg) is not None:
+            check_resource_restriction(request, kind=kind, resource_id=kwargs[kwarg])
 
 
 def api_key_restricted_ids(request: Any, *, kind: str) -> frozenset[str] | None:

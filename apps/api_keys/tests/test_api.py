@@ -173,3 +173,19 @@ def test_the_number_of_active_keys_is_bounded(admin_client, organization, settin
     settings.API_KEY_MAX_PER_ORGANIZATION = 2
     assert [_create(admin_client).status_code for _ in range(3)] == [201, 201, 409]
     assert APIKey.objects.for_org(organization).count() == 2
+
+
+def test_a_signed_in_admin_manages_keys_over_the_session_with_csrf(organization):
+    from django.test import Client
+
+    from apps.organizations.tests.factories import MembershipFactory
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(MembershipFactory(organization=organization, role=Role.ADMIN).user)
+    assert client.get("/api/v1/api-keys").status_code == 200
+    body = {"name": "CI", "scopes": ["search"]}
+    assert client.post("/api/v1/api-keys", body, content_type="application/json").status_code == 403
+    client.get("/api-keys/")  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    created = client.post("/api/v1/api-keys", body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert created.status_code == 201

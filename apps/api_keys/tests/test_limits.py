@@ -200,3 +200,21 @@ def test_concurrent_token_reports_are_all_counted(organization, pinned_now):
         list(pool.map(report, range(64)))
     usage_flush(days=[pinned_now.date()])
     assert APIKeyUsageDaily.objects.for_org(organization).get(api_key=key).tokens == 64 * 7
+
+
+@pytest.mark.django_db
+def test_without_redis_the_development_fallback_still_authenticates_limits_and_revokes(
+    organization, pinned_now, settings
+):
+    settings.USE_REDIS = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fb"}}
+    key = APIKeyFactory(organization=organization, rate_limit_per_minute=2)
+    assert [_get(key).status_code for _ in range(3)] == [200, 200, 429]
+    metering.record_llm_tokens(request_auth=load_principal(key.prefix), tokens=5)
+    usage_flush(days=[pinned_now.date()])
+    row = APIKeyUsageDaily.objects.for_org(organization).get(api_key=key)
+    assert (row.requests, row.tokens, row.errors) == (2, 5, 1)
+    from apps.api_keys.services import api_key_revoke
+
+    api_key_revoke(organization=organization, actor=None, api_key_id=key.pk)
+    assert _get(key).status_code == 401

@@ -53,3 +53,32 @@ def test_changing_a_keys_restrictions_applies_on_the_next_request(organization):
     api_key_update(organization=organization, actor=None, api_key_id=key.pk, bot_ids=[second])
     assert not _request_for(key).auth.allows_bot(first)
     assert _request_for(key).auth.allows_bot(second)
+
+
+@pytest.fixture
+def restriction_urls(settings):
+    settings.ROOT_URLCONF = "apps.api_keys.tests.restriction_urls"
+
+
+def test_a_bot_named_in_the_url_is_checked_against_the_keys_restriction(
+    organization, make_api_key_client, restriction_urls
+):
+    allowed, other = uuid.uuid4(), uuid.uuid4()
+    client = make_api_key_client(organization, scopes=["chat"], bot_ids=[allowed])
+    assert client.post(f"/api/v1/test-bots/{allowed}/answer").status_code == 200
+    refused = client.post(f"/api/v1/test-bots/{other}/answer")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"] == {"restricted": "bot", "resource_id": str(other)}
+
+
+def test_a_view_can_name_which_url_kwarg_is_a_collection(organization, make_api_key_client, restriction_urls):
+    allowed = uuid.uuid4()
+    client = make_api_key_client(organization, scopes=["documents:read"], collection_ids=[allowed])
+    assert client.get(f"/api/v1/test-collections/{allowed}").status_code == 200
+    assert client.get(f"/api/v1/test-collections/{uuid.uuid4()}").status_code == 403
+    unrestricted = make_api_key_client(organization, scopes=["documents:read"])
+    assert unrestricted.get(f"/api/v1/test-collections/{uuid.uuid4()}").status_code == 200
+
+
+def test_members_are_not_subject_to_key_restrictions(admin_client, restriction_urls):
+    assert admin_client.post(f"/api/v1/test-bots/{uuid.uuid4()}/answer").status_code == 200
