@@ -1,6 +1,13 @@
-"""The rules an API-key request must pass: a well-formed, known, live key of the right organization
-(else 401, always through `authenticate_key`), the view's scope and the key's restrictions (else 403),
-and the key's rate limit and quotas (else 429)."""
+"""The rules an API-key request must pass, in order:
+
+1. a well-formed, known, unrevoked, unexpired key of the organization named (if any): else 401, always
+   through `authenticate_key`, with one message and a constant-time digest comparison;
+2. the key's rate limit and request quotas (`admit_request` / `raise_if_refused`): else 429
+   `rate_limited` or `quota_exceeded`; LLM-token quotas via `enforce_token_quota`;
+3. an endpoint that accepts keys (`check_view_accepts_api_keys`), the scope it declares
+   (`APIKeyPrincipal.has_scope`, asked by apps.organizations.permissions) and the key's bot and
+   collection restrictions (`allows_bot` / `allows_collection`): else 403 naming what is missing.
+"""
 
 from __future__ import annotations
 
@@ -51,12 +58,10 @@ def parse_prefix(raw: str) -> str | None:
 
 
 def _organization_matches(principal: APIKeyPrincipal, organization_ref: str | None) -> bool:
+    """No header, or one naming the key's own organization (by id or slug; neither is a secret)."""
     if not organization_ref:
         return True
-    organization = principal.organization
-    return secrets.compare_digest(organization_ref, str(organization.pk)) or secrets.compare_digest(
-        organization_ref, organization.slug
-    )
+    return organization_ref.strip() in (str(principal.organization.pk), principal.organization.slug)
 
 
 def authenticate_key(raw: str, *, now: datetime, organization_ref: str | None = None) -> APIKeyPrincipal:

@@ -81,6 +81,14 @@ def test_every_bad_key_gets_the_same_401(client, organization, other_organizatio
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_a_key_naming_its_own_organization_works_and_odd_headers_do_not_crash(client, organization):
+    key = APIKeyFactory(organization=organization)
+    assert _get(client, key.plaintext, HTTP_X_ORGANIZATION=organization.slug).status_code == 200
+    assert _get(client, key.plaintext, HTTP_X_ORGANIZATION=str(organization.id)).status_code == 200
+    assert _get(client, key.plaintext, HTTP_X_ORGANIZATION="caf\u00e9").status_code == 401
+    assert _get(client, "dk_caf\u00e9", header="x-api-key").status_code == 401
+
+
 def test_a_bearer_token_that_is_not_an_api_key_is_left_to_jwt(client, organization):
     response = client.get(USAGE, HTTP_AUTHORIZATION="Bearer eyJnot.a.jwt")
     assert response.status_code == 401
