@@ -10,4 +10,10 @@ class ApiKeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
         from apps.api_keys import schema  # noqa: F401  (registers the OpenAPI security scheme)
+        from apps.api_keys.models import APIKey
+        from apps.api_keys.signals import forget_deleted_key
+
+        post_delete.connect(forget_deleted_key, sender=APIKey, dispatch_uid="api_keys.forget_deleted_key")

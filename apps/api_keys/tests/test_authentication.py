@@ -215,3 +215,10 @@ def test_a_site_admin_can_revoke_keys_from_the_django_admin(client, organization
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert _get(client, key.plaintext).status_code == 401
+
+
+def test_a_key_stops_working_as_soon_as_its_organization_is_deleted(client, organization):
+    key = APIKeyFactory(organization=organization)
+    assert _get(client, key.plaintext).status_code == 200
+    organization.delete()
+    assert _get(client, key.plaintext).status_code == 401
