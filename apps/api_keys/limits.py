@@ -4,7 +4,7 @@ One Lua script admits a request or not, atomically, for every web process: it ch
 one-minute window and the daily and monthly request quotas of the key and of its organization, and only
 when all pass increments them all (so refused requests never inflate usage). LLM tokens are added after
 an answer and checked before the next one. Without Redis (local development only) the same logic runs
-on Django's cache, which is per process and not atomic (see docs/adr/0031-rate-limit-algorithm.md).
+on Django's cache, which is per process and not atomic (see docs/adr/0031-api-key-rate-limits-and-quotas.md).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.core.cache import cache
 from apps.api_keys.principal import APIKeyPrincipal
 
 WINDOW_SECONDS = 60
-DAY_TTL_SECONDS = 8 * 86400  # long enough for the flush task to see yesterday's counters
+DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
 MONTH_TTL_SECONDS = 62 * 86400
 TOUCH_SECONDS = 60  # last_used_at / last IP are written at most once per minute per key
 
