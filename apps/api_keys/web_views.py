@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.api_keys import selectors, services
-from apps.api_keys.models import Scope
+from apps.api_keys.models import APIKey, Scope
 from apps.organizations.models import Organization, Role
 from apps.organizations.tenancy import resolve_tenant
 from common.core.errors import DomainError
@@ -50,22 +50,37 @@ def _sparkline(values: list[int]) -> str:
     return "".join(SPARK[min(len(SPARK) - 1, v * (len(SPARK) - 1) // peak)] for v in values)
 
 
+def _limits_text(key: APIKey) -> str:
+    parts = [
+        f"{key.rate_limit_per_minute}/min" if key.rate_limit_per_minute else "",
+        f"{key.daily_request_quota}/day" if key.daily_request_quota else "",
+        f"{key.monthly_request_quota}/month" if key.monthly_request_quota else "",
+        f"{key.daily_token_quota} tokens/day" if key.daily_token_quota else "",
+        f"{key.monthly_token_quota} tokens/month" if key.monthly_token_quota else "",
+    ]
+    return " · ".join(p for p in parts if p) or "defaults"
+
+
 def _page(request: HttpRequest, organization: Organization, **context: Any) -> HttpResponse:
     end = timezone.now().date()
     start = end - timedelta(days=USAGE_DAYS - 1)
     per_key: dict[UUID, list[int]] = {}
-    totals: dict[UUID, int] = {}
+    totals: dict[UUID, dict[str, int]] = {}
     days = [start + timedelta(days=i) for i in range(USAGE_DAYS)]
     for usage in selectors.usage_per_key_day(organization=organization, start=start, end=end):
         assert usage.api_key_id is not None
         series = per_key.setdefault(usage.api_key_id, [0] * USAGE_DAYS)
         series[(usage.date - start).days] = usage.requests
-        totals[usage.api_key_id] = totals.get(usage.api_key_id, 0) + usage.requests
+        total = totals.setdefault(usage.api_key_id, {"requests": 0, "tokens": 0, "errors": 0})
+        total["requests"] += usage.requests
+        total["tokens"] += usage.tokens
+        total["errors"] += usage.errors
     keys = [
         {
             "key": key,
             "sparkline": _sparkline(per_key.get(key.pk, [0] * USAGE_DAYS)),
-            "requests": totals.get(key.pk, 0),
+            "usage": totals.get(key.pk, {"requests": 0, "tokens": 0, "errors": 0}),
+            "limits": _limits_text(key),
         }
         for key in selectors.api_key_list(organization=organization).order_by("-created_at")
     ]

@@ -29,12 +29,24 @@ def test_members_cannot_open_the_page(client, organization):
 
 
 def test_an_admin_sees_the_keys_without_their_secrets(admin_session, organization, other_organization):
-    key = APIKeyFactory(organization=organization, name="Zapier")
+    key = APIKeyFactory(organization=organization, name="Zapier", rate_limit_per_minute=42)
     foreign = APIKeyFactory(organization=other_organization, name="Someone else")
     page = admin_session.get("/api-keys/").content.decode()
-    assert "Zapier" in page and key.display in page
+    assert "Zapier" in page and key.display in page and "42/min" in page
     assert key.plaintext not in page
     assert "Someone else" not in page and foreign.prefix not in page
+
+
+def test_the_page_shows_each_keys_recent_usage(admin_session, organization):
+    from rest_framework.test import APIClient
+
+    key = APIKeyFactory(organization=organization)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.plaintext}")
+    client.get("/api/v1/usage")
+    client.get("/api/v1/api-keys")  # refused: an error
+    page = admin_session.get("/api-keys/").content.decode()
+    assert "2 requests · 0 tokens · 1 errors" in page
 
 
 def test_creating_a_key_shows_the_secret_once(admin_session, organization):
