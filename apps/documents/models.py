@@ -1,1 +1,155 @@
-"""Models of this app."""
+"""Collections of documents, the documents themselves with their indexing state, and their searchable chunks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL
+from common.core.models import OrgScopedManager, OrgScopedModel
+
+TEXT_SEARCH_CONFIG = "english"
+
+
+def default_embedding_dimensions() -> int:
+    return int(settings.EMBEDDING_DIMENSIONS)
+
+
+class Collection(OrgScopedModel):
+    """An organization's named set of documents. Its embedding model and dimension are fixed at creation."""
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, default="")
+    embedding_provider = models.ForeignKey(
+        "chatbot_provider.ChatbotProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    embedding_model = models.CharField(max_length=120, default=OFFLINE_EMBEDDING_MODEL)
+    embedding_dimensions = models.PositiveIntegerField(default=default_embedding_dimensions)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects: OrgScopedManager[Any] = OrgScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="uniq_collection_name_per_org")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentSource(models.TextChoices):
+    UPLOAD = "upload", "Upload"
+    URL = "url", "URL"
+    TEXT = "text", "Pasted text"
+
+
+class DocumentStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class DocumentStage(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    FETCHING = "fetching", "Fetching the URL"
+    EXTRACTING = "extracting", "Extracting text"
+    CHUNKING = "chunking", "Splitting into chunks"
+    EMBEDDING = "embedding", "Computing embeddings"
+    WRITING = "writing", "Saving chunks"
+    DONE = "done", "Done"
+
+
+def document_upload_to(instance: Document, filename: str) -> str:
+    # Stored names are generated: the user's file name never reaches the file system.
+    return f"documents/{instance.organization_id}/{instance.collection_id}/{uuid.uuid4().hex}"
+
+
+class Document(OrgScopedModel):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
+    source = models.CharField(max_length=10, choices=DocumentSource.choices)
+    source_url = models.URLField(max_length=2000, blank=True, default="")
+    original_filename = models.CharField(max_length=255, blank=True, default="")
+    title = models.CharField(max_length=300)
+    mime_type = models.CharField(max_length=100, blank=True, default="")
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    file = models.FileField(upload_to=document_upload_to, max_length=300, blank=True)
+    status = models.CharField(max_length=12, choices=DocumentStatus.choices, default=DocumentStatus.QUEUED)
+    stage = models.CharField(max_length=12, choices=DocumentStage.choices, default=DocumentStage.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    page_count = models.PositiveIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
+    token_count = models.PositiveIntegerField(default=0)
+    diagnostics = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects: OrgScopedManager[Any] = OrgScopedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["collection", "sha256"]),
+            models.Index(fields=["status", "updated_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="document_progress_at_most_100"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(OrgScopedModel):
+    """A passage of a ready document. Organization and collection are denormalised so search filters in SQL."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+", db_index=False)
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    page_number = models.PositiveIntegerField(null=True, blank=True)
+    heading_path = models.JSONField(default=list, blank=True)
+    char_start = models.PositiveIntegerField(default=0)
+    char_end = models.PositiveIntegerField(default=0)
+    token_count = models.PositiveIntegerField(default=0)
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
+    # Computed by PostgreSQL from the text: no code path can forget or mis-stem it.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("text", config=TEXT_SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    objects: OrgScopedManager[Any] = OrgScopedManager()
+
+    class Meta:
+        ordering = ["document", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["document", "ordinal"], name="uniq_chunk_ordinal")]
+        indexes = [
+            models.Index(fields=["organization", "collection"], name="chunk_org_collection"),
+            GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(self.heading_path)

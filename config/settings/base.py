@@ -204,6 +204,34 @@ DOCUMENT_MAX_UPLOAD_BYTES: int = get("DOCUMENT_MAX_UPLOAD_BYTES", cast=int, defa
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 URL_FETCH_ALLOW_LOOPBACK: bool = get("URL_FETCH_ALLOW_LOOPBACK", cast=bool, default=False)
+URL_FETCH_TIMEOUT_SECONDS: float = get("URL_FETCH_TIMEOUT_SECONDS", cast=float, default=20.0)
+# Per-organization quotas (an organization's own max_documents / max_document_bytes override them)
+DOCUMENTS_MAX_PER_ORG: int = get("DOCUMENTS_MAX_PER_ORG", cast=int, default=10_000)
+DOCUMENTS_MAX_BYTES_PER_ORG: int = get("DOCUMENTS_MAX_BYTES_PER_ORG", cast=int, default=5 * 1024**3)
+# A DOCX (zip) expanding beyond this is refused as a zip bomb
+DOCUMENTS_MAX_DECOMPRESSED_BYTES: int = get("DOCUMENTS_MAX_DECOMPRESSED_BYTES", cast=int, default=200 * 1024**2)
+DOCUMENTS_CHUNK_TOKENS: int = get("DOCUMENTS_CHUNK_TOKENS", cast=int, default=500)
+DOCUMENTS_CHUNK_OVERLAP_TOKENS: int = get("DOCUMENTS_CHUNK_OVERLAP_TOKENS", cast=int, default=60)
+DOCUMENTS_EMBED_BATCH_SIZE: int = get("DOCUMENTS_EMBED_BATCH_SIZE", cast=int, default=64)
+DOCUMENTS_MAX_ATTEMPTS: int = get("DOCUMENTS_MAX_ATTEMPTS", cast=int, default=3)
+DOCUMENTS_RETRY_BACKOFF_SECONDS: float = get("DOCUMENTS_RETRY_BACKOFF_SECONDS", cast=float, default=5.0)
+# The stuck-document sweep re-queues documents idle this long in queued / processing
+DOCUMENTS_QUEUED_STUCK_SECONDS: int = get("DOCUMENTS_QUEUED_STUCK_SECONDS", cast=int, default=600)
+DOCUMENTS_PROCESSING_STUCK_SECONDS: int = get(
+    "DOCUMENTS_PROCESSING_STUCK_SECONDS", cast=int, default=CELERY_TASK_TIME_LIMIT + 120
+)
+DOCUMENTS_SWEEP_INTERVAL_SECONDS: float = get("DOCUMENTS_SWEEP_INTERVAL_SECONDS", cast=float, default=120.0)
+CELERY_BEAT_SCHEDULE["documents-requeue-stuck"] = {
+    "task": "documents.requeue_stuck",
+    "schedule": DOCUMENTS_SWEEP_INTERVAL_SECONDS,
+}
+# Search: exact scan when the filter keeps at most this many chunks, else HNSW with iterative scans
+SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=20_000)
+SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=100)
+SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
+# Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"
+SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
+SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.5)
 
 LOG_LEVEL: str = get("LOG_LEVEL", default="INFO")
 LOG_JSON: bool = get("LOG_JSON", cast=bool, default=False)

@@ -1,0 +1,74 @@
+"""Reads of the documents app, always scoped to one organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.documents.models import Chunk, Collection, Document, DocumentStatus
+from common.core.errors import NotFound, ValidationFailed
+
+
+def collection_get(*, organization: Any, collection_id: Any) -> Collection:
+    collection = Collection.objects.for_org(organization).filter(pk=collection_id).first()
+    if collection is None:
+        raise NotFound("Collection not found.")
+    return collection
+
+
+def document_list(*, organization: Any, collection: Collection | None = None, status: str = "") -> QuerySet[Document]:
+    documents = Document.objects.for_org(organization).select_related("collection")
+    if collection is not None:
+        documents = documents.filter(collection=collection)
+    if status:
+        if status not in DocumentStatus.values:
+            raise ValidationFailed(details={"status": [f"Choose one of {', '.join(DocumentStatus.values)}."]})
+        documents = documents.filter(status=status)
+    return documents
+
+
+def document_get(*, organization: Any, document_id: Any) -> Document:
+    document = Document.objects.for_org(organization).select_related("collection").filter(pk=document_id).first()
+    if document is None:
+        raise NotFound("Document not found.")
+    return document
+
+
+def chunk_list(*, organization: Any, document: Document) -> QuerySet[Chunk]:
+    return Chunk.objects.for_org(organization).filter(document=document).order_by("ordinal")
+
+
+def document_diagnostics(*, document: Document, samples: int = 3) -> dict[str, Any]:
+    """What happened to the document: pages, characters, chunks, a few samples, and the exact failure."""
+    stored = document.diagnostics or {}
+    sample_chunks = [
+        {
+            "ordinal": c.ordinal,
+            "page": c.page_number,
+            "heading": " > ".join(c.heading_path or []),
+            "token_count": c.token_count,
+            "text": c.text[:400],
+        }
+        for c in Chunk.objects.for_org(document.organization_id).filter(document=document).order_by("ordinal")[:samples]
+    ]
+    return {
+        "pages_parsed": stored.get("pages_parsed"),
+        "page_count": document.page_count,
+        "empty_pages": stored.get("empty_pages", []),
+        "characters_extracted": stored.get("characters_extracted"),
+        "chunk_count": document.chunk_count,
+        "token_count": document.token_count,
+        "attempts": document.attempts,
+        "sample_chunks": sample_chunks,
+        "failure": (
+            {
+                "code": document.error_code,
+                "message": document.error_message,
+                "stage": stored.get("failed_stage", ""),
+                "details": stored.get("error_details", {}),
+            }
+            if document.status == DocumentStatus.FAILED
+            else None
+        ),
+    }

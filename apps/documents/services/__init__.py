@@ -1,0 +1,1 @@
+"""Document services: ingestion (documents, pipeline, extract, chunk, embed) and retrieval (search)."""

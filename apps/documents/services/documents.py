@@ -1,0 +1,399 @@
+"""Writes on collections and documents: create (upload, URL, pasted text), reindex, delete, with quotas,
+de-duplication by content hash and audit records. Indexing itself runs on a worker (pipeline.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ChatbotProvider
+from apps.documents.models import (
+    Chunk,
+    Collection,
+    Document,
+    DocumentSource,
+    DocumentStage,
+    DocumentStatus,
+)
+from apps.documents.services.errors import (
+    DocumentQuotaExceeded,
+    DocumentTooLarge,
+    EmbeddingDimensionMismatch,
+    UnsupportedType,
+)
+from apps.documents.services.extract import MARKDOWN, TEXT, detect_type
+from apps.documents.services.fetch import validate_url
+from apps.documents.services.queue import enqueue_index
+from apps.organizations.models import AuditEvent, Organization
+from common.core.errors import Conflict, ValidationFailed
+
+
+def _audit(*, organization: Organization, actor: Any, action: str, target: Any, data: dict[str, Any]) -> None:
+    AuditEvent.objects.create(
+        organization=organization,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        target_type=type(target).__name__.lower(),
+        target_id=str(target.pk),
+        data=data,
+    )
+
+
+def _enqueue(document: Document) -> None:
+    enqueue_index(organization_id=str(document.organization_id), document_id=str(document.pk))
+
+
+# --- collections ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def collection_create(
+    *,
+    organization: Organization,
+    actor: Any,
+    name: str,
+    description: str = "",
+    embedding_provider: ChatbotProvider | None = None,
+    embedding_model: str | None = None,
+    embedding_dimensions: int | None = None,
+) -> Collection:
+    deployment = int(settings.EMBEDDING_DIMENSIONS)
+    if embedding_dimensions is not None and embedding_dimensions != deployment:
+        raise EmbeddingDimensionMismatch(
+            f"This deployment stores {deployment}-dimensional embeddings; a collection with "
+            f"{embedding_dimensions} dimensions cannot be created. Choose a model that can produce {deployment}.",
+            details={"requested_dimensions": embedding_dimensions, "deployment_dimensions": deployment},
+        )
+    if embedding_provider is not None and embedding_provider.organization_id != organization.pk:
+        raise ValidationFailed(details={"embedding_provider_id": ["Unknown provider."]})
+    model = embedding_model or (
+        (embedding_provider.default_embedding_model if embedding_provider else "") or OFFLINE_EMBEDDING_MODEL
+    )
+    if Collection.objects.for_org(organization).filter(name=name).exists():
+        raise Conflict(f"A collection named '{name}' already exists.", details={"name": ["Already in use."]})
+    collection = Collection.objects.create(
+        organization=organization,
+        name=name,
+        description=description,
+        embedding_provider=embedding_provider,
+        embedding_model=model,
+        embedding_dimensions=deployment,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    _audit(organization=organization, actor=actor, action="collection.created", target=collection, data={"name": name})
+    return collection
+
+
+@transaction.atomic
+def collection_update(
+    *, collection: Collection, actor: Any, name: str | None = None, description: str | None = None
+) -> Collection:
+    if name is not None and name != collection.name:
+        if Collection.objects.for_org(collection.organization_id).filter(name=name).exists():
+            raise Conflict(f"A collection named '{name}' already exists.", details={"name": ["Already in use."]})
+        collection.name = name
+    if description is not None:
+        collection.description = description
+    collection.save()
+    _audit(
+        organization=collection.organization,
+        actor=actor,
+        action="collection.updated",
+        target=collection,
+        data={"name": collection.name},
+    )
+    return collection
+
+
+def _delete_files_on_commit(names: Sequence[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    def delete() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+@transaction.atomic
+def collection_delete(*, collection: Collection, actor: Any) -> None:
+    names = [
+        n
+        for n in Document.objects.for_org(collection.organization_id)
+        .filter(collection=collection)
+        .values_list("file", flat=True)
+        if n
+    ]
+    _audit(
+        organization=collection.organization,
+        actor=actor,
+        action="collection.deleted",
+        target=collection,
+        data={"name": collection.name},
+    )
+    collection.delete()
+    _delete_files_on_commit(names)
+
+
+# --- quotas --------------------------------------------------------------------------------------------
+
+
+def organization_usage(*, organization: Organization) -> dict[str, int]:
+    usage = Document.objects.for_org(organization).aggregate(documents=Count("id"), bytes=Sum("size_bytes"))
+    return {"documents": int(usage["documents"] or 0), "bytes": int(usage["bytes"] or 0)}
+
+
+def _check_quota(*, organization: Organization, new_documents: int, new_bytes: int) -> None:
+    # Lock the organization row so concurrent uploads cannot both squeeze under the limit.
+    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    max_documents = org.max_documents if org.max_documents is not None else settings.DOCUMENTS_MAX_PER_ORG
+    max_bytes = org.max_document_bytes if org.max_document_bytes is not None else settings.DOCUMENTS_MAX_BYTES_PER_ORG
+    usage = organization_usage(organization=org)
+    if usage["documents"] + new_documents > max_documents:
+        raise DocumentQuotaExceeded(
+            f"The organization may hold {max_documents:,} documents; it has {usage['documents']:,}.",
+            details={"limit": max_documents, "used": usage["documents"], "requested": new_documents},
+        )
+    if usage["bytes"] + new_bytes > max_bytes:
+        raise DocumentQuotaExceeded(
+            f"The organization may store {max_bytes:,} bytes of documents; it uses {usage['bytes']:,}.",
+            details={"limit_bytes": max_bytes, "used_bytes": usage["bytes"], "requested_bytes": new_bytes},
+        )
+
+
+# --- documents -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentCreated:
+    document: Document
+    created: bool  # False when identical content already existed in the collection
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    data: bytes
+    name: str
+    mime_type: str
+    sha256: str
+
+
+def _read_upload(upload: UploadedFile) -> _Incoming:
+    limit = int(settings.DOCUMENT_MAX_UPLOAD_BYTES)
+    name = (upload.name or "")[:255]
+    if upload.size is not None and upload.size > limit:
+        raise DocumentTooLarge(
+            f"'{name}' is {upload.size:,} bytes; the limit is {limit:,}.",
+            details={"file": name, "size": upload.size, "limit": limit},
+        )
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise DocumentTooLarge(f"'{name}' is over the {limit:,}-byte limit.", details={"file": name, "limit": limit})
+    if not data:
+        raise UnsupportedType(f"'{name}' is empty.", details={"file": name})
+    try:
+        mime = detect_type(data, declared_name=name, declared_type=upload.content_type or "")
+    except UnsupportedType as exc:
+        raise UnsupportedType(f"'{name}': {exc.message}", details={"file": name, **exc.details}) from None
+    return _Incoming(data=data, name=name, mime_type=mime, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _title_from_name(name: str) -> str:
+    stem = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return stem.replace("_", " ").strip()[:300] or "Untitled document"
+
+
+def _existing(collection: Collection, sha256: str) -> Document | None:
+    return (
+        Document.objects.for_org(collection.organization_id)
+        .filter(collection=collection, sha256=sha256)
+        .order_by("created_at")
+        .first()
+    )
+
+
+def _store(
+    *,
+    collection: Collection,
+    actor: Any,
+    incoming: _Incoming,
+    source: str,
+    title: str,
+) -> Document:
+    document = Document(
+        organization_id=collection.organization_id,
+        collection=collection,
+        source=source,
+        original_filename=incoming.name if source == DocumentSource.UPLOAD else "",
+        title=title,
+        mime_type=incoming.mime_type,
+        size_bytes=len(incoming.data),
+        sha256=incoming.sha256,
+        status=DocumentStatus.QUEUED,
+        stage=DocumentStage.QUEUED,
+        queued_at=timezone.now(),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    document.file.save("upload", ContentFile(incoming.data), save=False)
+    document.save()
+    _enqueue(document)
+    return document
+
+
+def _create_many(
+    *, collection: Collection, actor: Any, items: Sequence[tuple[_Incoming, str]], source: str
+) -> list[DocumentCreated]:
+    results: list[DocumentCreated] = []
+    fresh: list[tuple[_Incoming, str]] = []
+    seen: dict[str, Document | None] = {}
+    for incoming, title in items:
+        existing = _existing(collection, incoming.sha256)
+        if existing is not None:
+            if existing.status == DocumentStatus.FAILED:
+                _requeue(existing)
+            results.append(DocumentCreated(existing, created=False))
+        elif incoming.sha256 in seen:
+            continue
+        else:
+            seen[incoming.sha256] = None
+            fresh.append((incoming, title))
+    if fresh:
+        _check_quota(
+            organization=collection.organization,
+            new_documents=len(fresh),
+            new_bytes=sum(len(incoming.data) for incoming, _ in fresh),
+        )
+    for incoming, title in fresh:
+        document = _store(collection=collection, actor=actor, incoming=incoming, source=source, title=title)
+        results.append(DocumentCreated(document, created=True))
+        _audit(
+            organization=collection.organization,
+            actor=actor,
+            action="document.created",
+            target=document,
+            data={"title": document.title, "source": source, "bytes": document.size_bytes},
+        )
+    return results
+
+
+@transaction.atomic
+def document_create_from_uploads(
+    *, collection: Collection, actor: Any, files: Sequence[UploadedFile]
+) -> list[DocumentCreated]:
+    """Validate every file (size, then type from content) before storing any; identical content is reused."""
+    if not files:
+        raise ValidationFailed("Attach at least one file.", details={"files": ["No file was submitted."]})
+    incoming = [_read_upload(upload) for upload in files]
+    return _create_many(
+        collection=collection,
+        actor=actor,
+        items=[(item, _title_from_name(item.name)) for item in incoming],
+        source=DocumentSource.UPLOAD,
+    )
+
+
+@transaction.atomic
+def document_create_from_text(*, collection: Collection, actor: Any, title: str, text: str) -> DocumentCreated:
+    data = text.encode("utf-8")
+    limit = int(settings.DOCUMENT_MAX_UPLOAD_BYTES)
+    if len(data) > limit:
+        raise DocumentTooLarge(f"The text is {len(data):,} bytes; the limit is {limit:,}.")
+    if not text.strip():
+        raise ValidationFailed(details={"text": ["The text is empty."]})
+    mime = MARKDOWN if detect_type(data) == MARKDOWN else TEXT
+    incoming = _Incoming(data=data, name="", mime_type=mime, sha256=hashlib.sha256(data).hexdigest())
+    return _create_many(
+        collection=collection,
+        actor=actor,
+        items=[(incoming, title.strip()[:300] or "Pasted text")],
+        source=DocumentSource.TEXT,
+    )[0]
+
+
+@transaction.atomic
+def document_create_from_url(*, collection: Collection, actor: Any, url: str) -> DocumentCreated:
+    """The URL is fetched by the worker (SSRF checks, size and time bounds there); here it is only queued."""
+    validate_url(url)
+    existing = (
+        Document.objects.for_org(collection.organization_id)
+        .filter(collection=collection, source=DocumentSource.URL, source_url=url)
+        .exclude(status=DocumentStatus.FAILED)
+        .first()
+    )
+    if existing is not None:
+        return DocumentCreated(existing, created=False)
+    _check_quota(organization=collection.organization, new_documents=1, new_bytes=0)
+    document = Document.objects.create(
+        organization_id=collection.organization_id,
+        collection=collection,
+        source=DocumentSource.URL,
+        source_url=url,
+        title=url[:300],
+        queued_at=timezone.now(),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    _audit(
+        organization=collection.organization,
+        actor=actor,
+        action="document.created",
+        target=document,
+        data={"url": url, "source": DocumentSource.URL},
+    )
+    _enqueue(document)
+    return DocumentCreated(document, created=True)
+
+
+def _requeue(document: Document) -> None:
+    Chunk.objects.for_org(document.organization_id).filter(document=document).delete()
+    document.status = DocumentStatus.QUEUED
+    document.stage = DocumentStage.QUEUED
+    document.progress = 0
+    document.error_code = ""
+    document.error_message = ""
+    document.chunk_count = 0
+    document.token_count = 0
+    document.attempts = 0
+    document.queued_at = timezone.now()
+    document.finished_at = None
+    document.save()
+    _enqueue(document)
+
+
+@transaction.atomic
+def document_reindex(*, document: Document, actor: Any) -> Document:
+    """Back to the queue: its chunks leave search until the new ones are written."""
+    locked = Document.objects.for_org(document.organization_id).select_for_update().get(pk=document.pk)
+    _requeue(locked)
+    _audit(
+        organization=locked.collection.organization,
+        actor=actor,
+        action="document.reindexed",
+        target=locked,
+        data={"title": locked.title},
+    )
+    return locked
+
+
+@transaction.atomic
+def document_delete(*, document: Document, actor: Any) -> None:
+    name = document.file.name if document.file else ""
+    _audit(
+        organization=document.collection.organization,
+        actor=actor,
+        action="document.deleted",
+        target=document,
+        data={"title": document.title},
+    )
+    document.delete()  # chunks cascade
+    if name:
+        _delete_files_on_commit([name])

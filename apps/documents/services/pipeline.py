@@ -1,0 +1,266 @@
+"""The indexing pipeline: fetch (URLs) → extract → normalise → chunk → embed in batches → write all chunks
+in one transaction → ready. Progress and stage are saved as it goes; every failure the user can act on
+ends the document `failed` with a code and a message. Running it twice gives the same chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from apps.documents.models import Chunk, Document, DocumentSource, DocumentStage, DocumentStatus
+from apps.documents.services.chunk import chunk_sections
+from apps.documents.services.embed import embed_for_collection, is_transient
+from apps.documents.services.errors import (
+    IndexingAbandoned,
+    PipelineError,
+    UnsupportedContent,
+    UnsupportedType,
+)
+from apps.documents.services.extract import HTML, detect_type, extract
+from apps.documents.services.fetch import fetch_url
+from apps.documents.services.queue import enqueue_index
+
+logger = logging.getLogger(__name__)
+
+
+def _stage(document: Document, stage: str, progress: int) -> None:
+    """Save stage and progress now (outside any transaction), so the UI and the stuck sweep see them."""
+    document.stage = stage
+    document.progress = progress
+    Document.objects.for_org(document.organization_id).filter(pk=document.pk).update(
+        stage=stage, progress=progress, updated_at=timezone.now()
+    )
+    delay = getattr(settings, "DOCUMENTS_TEST_STAGE_DELAY", None)
+    if delay:
+        time.sleep(float(delay))
+
+
+def _claim(*, organization_id: str, document_id: str) -> Document | None:
+    """Mark the document processing, or None when there is nothing to do (ready, failed, deleted)."""
+    with transaction.atomic():
+        document = (
+            Document.objects.for_org(organization_id)
+            .select_for_update(of=("self",))
+            .select_related("collection", "collection__embedding_provider")
+            .filter(pk=document_id)
+            .first()
+        )
+        if document is None or document.status in (DocumentStatus.READY, DocumentStatus.FAILED):
+            return None
+        document.status = DocumentStatus.PROCESSING
+        document.attempts += 1
+        document.started_at = timezone.now()
+        document.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+        return document
+
+
+def _fetch(document: Document) -> None:
+    fetched = fetch_url(
+        document.source_url,
+        max_bytes=int(settings.DOCUMENT_MAX_UPLOAD_BYTES),
+        timeout=float(settings.URL_FETCH_TIMEOUT_SECONDS),
+    )
+    try:
+        mime = detect_type(fetched.data, declared_type=fetched.content_type.split(";")[0].strip())
+    except UnsupportedType as exc:
+        raise UnsupportedContent(f"The URL's content is not supported: {exc.message}", details=exc.details) from None
+    if mime == HTML:
+        title = _html_title(fetched.data)
+        if title:
+            document.title = title[:300]
+    document.mime_type = mime
+    document.size_bytes = len(fetched.data)
+    document.sha256 = hashlib.sha256(fetched.data).hexdigest()
+    document.file.save("url", ContentFile(fetched.data), save=False)
+    document.save(update_fields=["title", "mime_type", "size_bytes", "sha256", "file", "updated_at"])
+
+
+def _html_title(data: bytes) -> str:
+    import re
+
+    match = re.search(rb"<title[^>]*>(.*?)</title>", data[:65536], re.IGNORECASE | re.DOTALL)
+    return match.group(1).decode("utf-8", "replace").strip() if match else ""
+
+
+def embedding_input(*, title: str, heading_path: tuple[str, ...] | list[str], text: str) -> str:
+    """What is embedded for a chunk: its document title and headings give a short chunk its context."""
+    context = " > ".join([title, *heading_path]) if title else " > ".join(heading_path)
+    return f"{context}\n{text}" if context else text
+
+
+def _run(document: Document) -> None:
+    if document.source == DocumentSource.URL and not document.file:
+        _stage(document, DocumentStage.FETCHING, 5)
+        _fetch(document)
+    _stage(document, DocumentStage.EXTRACTING, 10)
+    with document.file.open("rb") as handle:
+        data = handle.read()
+    extracted = extract(data, document.mime_type)
+    diagnostics: dict[str, Any] = {
+        "pages_parsed": extracted.page_count - len(extracted.empty_pages) if extracted.page_count else None,
+        "empty_pages": extracted.empty_pages,
+        "characters_extracted": extracted.characters,
+        "sections": len(extracted.sections),
+        "chunk_tokens": int(settings.DOCUMENTS_CHUNK_TOKENS),
+        "chunk_overlap_tokens": int(settings.DOCUMENTS_CHUNK_OVERLAP_TOKENS),
+    }
+    _stage(document, DocumentStage.CHUNKING, 25)
+    drafts = chunk_sections(
+        extracted.sections,
+        chunk_tokens=int(settings.DOCUMENTS_CHUNK_TOKENS),
+        overlap_tokens=int(settings.DOCUMENTS_CHUNK_OVERLAP_TOKENS),
+    )
+    _stage(document, DocumentStage.EMBEDDING, 30)
+
+    def progress(done: int, total: int) -> None:
+        _stage(document, DocumentStage.EMBEDDING, 30 + int(60 * done / max(total, 1)))
+
+    vectors = embed_for_collection(
+        collection=document.collection,
+        texts=[embedding_input(title=document.title, heading_path=d.heading_path, text=d.text) for d in drafts],
+        on_batch=progress,
+    )
+    _stage(document, DocumentStage.WRITING, 95)
+    with transaction.atomic():
+        locked = Document.objects.for_org(document.organization_id).select_for_update().get(pk=document.pk)
+        if locked.status != DocumentStatus.PROCESSING:
+            return  # reindexed or finished by another delivery meanwhile: that one wins
+        Chunk.objects.for_org(document.organization_id).filter(document_id=document.pk).delete()
+        Chunk.objects.bulk_create(
+            [
+                Chunk(
+                    organization_id=document.organization_id,
+                    collection_id=document.collection_id,
+                    document_id=document.pk,
+                    ordinal=draft.ordinal,
+                    text=draft.text,
+                    page_number=draft.page,
+                    heading_path=list(draft.heading_path),
+                    char_start=draft.char_start,
+                    char_end=draft.char_end,
+                    token_count=draft.token_count,
+                    embedding=vector,
+                )
+                for draft, vector in zip(drafts, vectors, strict=True)
+            ],
+            batch_size=500,
+        )
+        locked.status = DocumentStatus.READY
+        locked.stage = DocumentStage.DONE
+        locked.progress = 100
+        locked.page_count = extracted.page_count
+        locked.chunk_count = len(drafts)
+        locked.token_count = sum(d.token_count for d in drafts)
+        locked.diagnostics = diagnostics
+        locked.error_code = ""
+        locked.error_message = ""
+        locked.finished_at = timezone.now()
+        locked.save()
+
+
+def document_mark_failed(*, organization_id: str, document_id: str, code: str, message: str, **extra: Any) -> None:
+    """Record the final failure: `failed`, the code and message, the stage it happened in; no chunks."""
+    with transaction.atomic():
+        document = Document.objects.for_org(organization_id).select_for_update().filter(pk=document_id).first()
+        if document is None:
+            return
+        Chunk.objects.for_org(organization_id).filter(document_id=document.pk).delete()
+        document.diagnostics = {**(document.diagnostics or {}), "failed_stage": document.stage, **extra}
+        document.status = DocumentStatus.FAILED
+        document.error_code = code
+        document.error_message = message
+        document.chunk_count = 0
+        document.finished_at = timezone.now()
+        document.save()
+
+
+def document_index(*, organization_id: str, document_id: str) -> None:
+    """Index one document. Transient provider errors propagate (the task retries them with backoff);
+    every other failure is recorded on the document and the worker carries on."""
+    document = _claim(organization_id=organization_id, document_id=document_id)
+    if document is None:
+        return
+    try:
+        _run(document)
+    except PipelineError as exc:
+        document_mark_failed(
+            organization_id=organization_id,
+            document_id=document_id,
+            code=exc.code,
+            message=exc.message,
+            error_details=exc.details,
+        )
+    except SoftTimeLimitExceeded:
+        document_mark_failed(
+            organization_id=organization_id,
+            document_id=document_id,
+            code="indexing_timeout",
+            message="Indexing took longer than the time limit; the document may be too large.",
+        )
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        if getattr(exc, "status_code", None) and hasattr(exc, "code"):  # another DomainError (e.g. dimensions)
+            document_mark_failed(
+                organization_id=organization_id,
+                document_id=document_id,
+                code=str(exc.code),
+                message=str(getattr(exc, "message", exc)),
+            )
+            return
+        logger.exception("Indexing document %s failed unexpectedly", document_id)
+        document_mark_failed(
+            organization_id=organization_id,
+            document_id=document_id,
+            code="internal_error",
+            message=f"An unexpected error stopped indexing ({type(exc).__name__}); it has been logged.",
+        )
+
+
+def documents_requeue_stuck(*, now: Any = None) -> int:
+    """Re-queue documents left queued or processing past their deadline (a lost message, a killed worker);
+    give up on those that have used every attempt. Returns how many were re-queued."""
+    now = now or timezone.now()
+    queued_before = now - timedelta(seconds=int(settings.DOCUMENTS_QUEUED_STUCK_SECONDS))
+    processing_before = now - timedelta(seconds=int(settings.DOCUMENTS_PROCESSING_STUCK_SECONDS))
+    stuck = Document.objects.unscoped().filter(
+        status=DocumentStatus.QUEUED, updated_at__lt=queued_before
+    ) | Document.objects.unscoped().filter(status=DocumentStatus.PROCESSING, updated_at__lt=processing_before)
+    requeued = 0
+    for document_id, organization_id in stuck.values_list("pk", "organization_id")[:1000]:
+        with transaction.atomic():
+            document = (
+                Document.objects.for_org(organization_id)
+                .select_for_update(skip_locked=True)
+                .filter(pk=document_id, status__in=[DocumentStatus.QUEUED, DocumentStatus.PROCESSING])
+                .first()
+            )
+            if document is None:
+                continue
+            if document.attempts >= int(settings.DOCUMENTS_MAX_ATTEMPTS):
+                abandoned = IndexingAbandoned()
+                document_mark_failed(
+                    organization_id=str(organization_id),
+                    document_id=str(document_id),
+                    code=abandoned.code,
+                    message=f"{abandoned.message} (stopped {document.attempts} times, last in stage {document.stage})",
+                )
+                continue
+            document.status = DocumentStatus.QUEUED
+            document.stage = DocumentStage.QUEUED
+            document.queued_at = now
+            document.save(update_fields=["status", "stage", "queued_at", "updated_at"])
+            enqueue_index(organization_id=str(organization_id), document_id=str(document_id))
+            requeued += 1
+    if requeued:
+        logger.warning("Re-queued %d stuck document(s)", requeued)
+    return requeued

@@ -1,0 +1,345 @@
+"""Hybrid retrieval: pgvector cosine (exact or HNSW, chosen by how many chunks the tenant filter keeps)
+plus PostgreSQL full-text ranked with BM25-style IDF weights, fused into one score in [0, 1].
+
+Organization and collection filters are part of every SQL statement, never applied afterwards.
+See docs/search.md for the plan choice and the meaning of the scores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Sum
+
+from apps.documents.models import TEXT_SEARCH_CONFIG, Chunk, Collection, Document, DocumentStatus
+from apps.documents.services.embed import check_dimensions, embed_query
+
+SearchMode = Literal["hybrid", "vector", "fulltext"]
+_LEXEME = re.compile(r"^[\w.\-]+$")
+MAX_QUERY_TERMS = 32
+RRF_K = 60
+# ts_rank normalisation 1: divide by 1 + log(chunk length), a mild length penalty like BM25's b.
+TS_RANK_NORMALIZATION = 1
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk_id: uuid.UUID
+    document_id: uuid.UUID
+    collection_id: uuid.UUID
+    document_title: str
+    page: int | None
+    heading: str  # heading path joined with " > "
+    text: str
+    score: float  # in [0, 1], see docs/search.md
+    vector_score: float | None
+    text_score: float | None
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    plan: str  # "exact", "hnsw", "none" (no vector part), or "empty"
+    scope_chunks: int
+    fusion: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def Vector(values: Sequence[float]) -> str:
+    """pgvector's text form, cast with ::vector in SQL."""
+    return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
+
+
+def _scope_chunk_count(organization_id: Any, collection_ids: Sequence[uuid.UUID]) -> int:
+    total = (
+        Document.objects.for_org(organization_id)
+        .filter(collection_id__in=collection_ids, status=DocumentStatus.READY)
+        .aggregate(n=Sum("chunk_count"))["n"]
+    )
+    return int(total or 0)
+
+
+def _vector_candidates(
+    *, organization_id: Any, collection_ids: list[uuid.UUID], vector: list[float], limit: int, exact: bool
+) -> list[tuple[uuid.UUID, float]]:
+    table = Chunk._meta.db_table
+    params: list[Any] = [Vector(vector), str(organization_id), collection_ids]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if exact:
+            # `+ 0` keeps the planner off the HNSW index: the organization/collection B-tree finds the rows
+            # and every one of them is compared (exact top k).
+            cursor.execute(
+                f"SELECT id, embedding <=> %s::vector AS distance FROM {table} "
+                "WHERE organization_id = %s AND collection_id = ANY(%s) "
+                "ORDER BY (embedding <=> %s::vector) + 0 LIMIT %s",
+                [*params, Vector(vector), limit],
+            )
+        else:
+            # Iterative index scans keep walking the graph until enough rows pass the tenant filter.
+            ef_search = max(int(settings.SEARCH_HNSW_EF_SEARCH), limit)
+            cursor.execute(
+                "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                "set_config('hnsw.ef_search', %s, true)",
+                [str(ef_search)],
+            )
+            cursor.execute(
+                "WITH nearest AS MATERIALIZED ("
+                f"  SELECT id, embedding <=> %s::vector AS distance FROM {table} "
+                "  WHERE organization_id = %s AND collection_id = ANY(%s) "
+                "  ORDER BY embedding <=> %s::vector LIMIT %s"
+                ") SELECT id, distance FROM nearest ORDER BY distance",
+                [*params, Vector(vector), limit],
+            )
+        return [(row[0], float(row[1])) for row in cursor.fetchall() if row[1] is not None]
+
+
+@dataclass
+class _TextQuery:
+    terms: list[str]
+    idf: list[float]
+
+    @property
+    def tsquery(self) -> str:
+        return " | ".join(f"'{term}'" for term in self.terms)
+
+    def score_sql(self, column: str) -> tuple[str, list[Any]]:
+        parts = [f"%s * ts_rank({column}, %s::tsquery, {TS_RANK_NORMALIZATION})" for _ in self.terms]
+        params: list[Any] = []
+        for term, weight in zip(self.terms, self.idf, strict=True):
+            params.extend([weight, f"'{term}'"])
+        return "(" + " + ".join(parts) + ")", params
+
+
+def _query_terms(query: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s))", [TEXT_SEARCH_CONFIG, query])
+        row = cursor.fetchone()
+    terms = [t for t in (row[0] if row else []) or [] if _LEXEME.match(t)]
+    return terms[:MAX_QUERY_TERMS]
+
+
+def _text_candidates(
+    *, organization_id: Any, collection_ids: list[uuid.UUID], query: str, scope: int, limit: int
+) -> tuple[list[tuple[uuid.UUID, float]], _TextQuery | None]:
+    terms = _query_terms(query)
+    if not terms:
+        return [], None
+    table = Chunk._meta.db_table
+    any_term = " | ".join(f"'{t}'" for t in terms)
+    df_columns = ", ".join("count(*) FILTER (WHERE search_vector @@ %s::tsquery)" for _ in terms)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {df_columns} FROM {table} "
+            "WHERE organization_id = %s AND collection_id = ANY(%s) AND search_vector @@ %s::tsquery",
+            [*(f"'{t}'" for t in terms), str(organization_id), collection_ids, any_term],
+        )
+        row = cursor.fetchone() or [0] * len(terms)
+        df = [int(v or 0) for v in row]
+        kept = [(t, d) for t, d in zip(terms, df, strict=True) if d > 0]
+        if not kept:
+            return [], None
+        n = max(scope, max(d for _, d in kept))
+        text_query = _TextQuery(
+            terms=[t for t, _ in kept], idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) for _, d in kept]
+        )
+        score_sql, score_params = text_query.score_sql("search_vector")
+        cursor.execute(
+            f"SELECT id, {score_sql} AS score FROM {table} "
+            "WHERE organization_id = %s AND collection_id = ANY(%s) AND search_vector @@ %s::tsquery "
+            "ORDER BY score DESC LIMIT %s",
+            [*score_params, str(organization_id), collection_ids, text_query.tsquery, limit],
+        )
+        return [(r[0], float(r[1])) for r in cursor.fetchall()], text_query
+
+
+def _rescore(
+    *,
+    organization_id: Any,
+    chunk_ids: list[uuid.UUID],
+    vector: list[float] | None,
+    text_query: _TextQuery | None,
+) -> list[dict[str, Any]]:
+    """Both signals for every candidate, with what a hit shows; only chunks of ready documents."""
+    chunk_table, document_table = Chunk._meta.db_table, Document._meta.db_table
+    params: list[Any] = []
+    vector_sql = "NULL::float8"
+    if vector is not None:
+        vector_sql = "1 - (c.embedding <=> %s::vector)"
+        params.append(Vector(vector))
+    text_sql = "NULL::float8"
+    if text_query is not None:
+        text_sql, text_params = text_query.score_sql("c.search_vector")
+        params.extend(text_params)
+    params.extend([str(organization_id), chunk_ids, DocumentStatus.READY.value])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.id, c.document_id, c.collection_id, d.title, c.page_number, c.heading_path, c.text, "
+            f"c.ordinal, {vector_sql} AS vector_similarity, {text_sql} AS text_raw "
+            f"FROM {chunk_table} c JOIN {document_table} d ON d.id = c.document_id "
+            "WHERE c.organization_id = %s AND c.id = ANY(%s) AND d.status = %s",
+            params,
+        )
+        columns = [col.name for col in cursor.description or []]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _json_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [str(v) for v in value or []]
+
+
+def _clamp(value: float) -> float:
+    if value != value:  # NaN (a zero vector)
+        return 0.0
+    return max(0.0, min(1.0, value))
+
+
+def search(
+    *,
+    organization: Any,
+    query: str,
+    collection_ids: Sequence[uuid.UUID] | None = None,
+    top_k: int = 8,
+    mode: SearchMode = "hybrid",
+    fusion: str | None = None,
+    vector_weight: float | None = None,
+) -> SearchResult:
+    """search_chunks with the plan, the fusion and timings (for the API, benchmarks and evaluation)."""
+    started = time.perf_counter()
+    fusion = fusion or str(settings.SEARCH_FUSION)
+    weight = float(settings.SEARCH_VECTOR_WEIGHT if vector_weight is None else vector_weight)
+    organization_id = getattr(organization, "pk", organization)
+    collections = Collection.objects.for_org(organization_id).select_related("embedding_provider")
+    if collection_ids is not None:
+        collections = collections.filter(pk__in=list(collection_ids))
+    collection_list = list(collections)
+    query = query.strip()
+    if not collection_list or not query or top_k <= 0:
+        return SearchResult(hits=[], plan="empty", scope_chunks=0, fusion=fusion)
+    for collection in collection_list:
+        check_dimensions(collection)
+    limit = max(int(settings.SEARCH_CANDIDATES), top_k * 4)
+    timings: dict[str, float] = {}
+
+    # Collections embedded by different models need their own query vector: one group per model.
+    groups: dict[tuple[Any, str], list[Collection]] = defaultdict(list)
+    for collection in collection_list:
+        groups[(collection.embedding_provider_id, collection.embedding_model)].append(collection)
+
+    rows: list[dict[str, Any]] = []
+    plans: set[str] = set()
+    scope_total = 0
+    for group in groups.values():
+        ids = [c.pk for c in group]
+        scope = _scope_chunk_count(organization_id, ids)
+        scope_total += scope
+        if scope == 0:
+            continue
+        vector: list[float] | None = None
+        vector_hits: list[tuple[uuid.UUID, float]] = []
+        if mode in ("hybrid", "vector"):
+            t0 = time.perf_counter()
+            vector = embed_query(collection=group[0], query=query)
+            timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
+            exact = scope <= int(settings.SEARCH_EXACT_MAX_CHUNKS)
+            plans.add("exact" if exact else "hnsw")
+            t0 = time.perf_counter()
+            vector_hits = _vector_candidates(
+                organization_id=organization_id, collection_ids=ids, vector=vector, limit=limit, exact=exact
+            )
+            timings["vector_ms"] = timings.get("vector_ms", 0) + (time.perf_counter() - t0) * 1000
+        text_hits: list[tuple[uuid.UUID, float]] = []
+        text_query: _TextQuery | None = None
+        if mode in ("hybrid", "fulltext"):
+            t0 = time.perf_counter()
+            text_hits, text_query = _text_candidates(
+                organization_id=organization_id, collection_ids=ids, query=query, scope=scope, limit=limit
+            )
+            timings["text_ms"] = timings.get("text_ms", 0) + (time.perf_counter() - t0) * 1000
+        candidate_ids = list(dict.fromkeys([i for i, _ in vector_hits] + [i for i, _ in text_hits]))
+        if not candidate_ids:
+            continue
+        t0 = time.perf_counter()
+        group_rows = _rescore(
+            organization_id=organization_id,
+            chunk_ids=candidate_ids,
+            vector=vector,
+            text_query=text_query if mode != "vector" else None,
+        )
+        timings["rescore_ms"] = timings.get("rescore_ms", 0) + (time.perf_counter() - t0) * 1000
+        vector_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(vector_hits, start=1)}
+        text_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(text_hits, start=1)}
+        for row in group_rows:
+            row["vector_rank"] = vector_rank.get(row["id"])
+            row["text_rank"] = text_rank.get(row["id"])
+        rows.extend(group_rows)
+
+    hits = _fuse(rows, mode=mode, fusion=fusion, weight=weight)[:top_k]
+    timings["total_ms"] = (time.perf_counter() - started) * 1000
+    plan = "+".join(sorted(plans)) if plans else ("none" if mode == "fulltext" else "empty")
+    return SearchResult(hits=hits, plan=plan, scope_chunks=scope_total, fusion=fusion, timings_ms=timings)
+
+
+def _fuse(rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str, weight: float) -> list[SearchHit]:
+    max_text = max((float(r["text_raw"] or 0.0) for r in rows), default=0.0)
+    max_vector = max(
+        (_clamp(float(r["vector_similarity"])) for r in rows if r["vector_similarity"] is not None), default=0.0
+    )
+    scored: list[tuple[tuple[float, float, str, int], SearchHit]] = []
+    for row in rows:
+        vector_score = None if row["vector_similarity"] is None else _clamp(float(row["vector_similarity"]))
+        text_score = None
+        if mode != "vector":
+            text_score = _clamp(float(row["text_raw"] or 0.0) / max_text) if max_text > 0 else 0.0
+        if mode == "vector":
+            score = vector_score or 0.0
+        elif mode == "fulltext":
+            score = text_score or 0.0
+        elif fusion == "rrf":
+            rrf = sum(1.0 / (RRF_K + rank) for rank in (row["vector_rank"], row["text_rank"]) if rank is not None)
+            score = rrf / (2.0 / (RRF_K + 1))
+        else:
+            relative_vector = (vector_score or 0.0) / max_vector if max_vector > 0 else 0.0
+            score = weight * relative_vector + (1 - weight) * (text_score or 0.0)
+        hit = SearchHit(
+            chunk_id=row["id"],
+            document_id=row["document_id"],
+            collection_id=row["collection_id"],
+            document_title=row["title"],
+            page=row["page_number"],
+            heading=" > ".join(_json_list(row["heading_path"])),
+            text=row["text"],
+            score=round(_clamp(score), 6),
+            vector_score=None if vector_score is None else round(vector_score, 6),
+            text_score=None if text_score is None else round(text_score, 6),
+        )
+        raw_similarity = float(row["vector_similarity"]) if row["vector_similarity"] is not None else -2.0
+        if raw_similarity != raw_similarity:
+            raw_similarity = -2.0
+        # Ties (e.g. similarities clamped to 0) keep the true cosine order, then document order.
+        scored.append(((-_clamp(score), -raw_similarity, str(row["document_id"]), row["ordinal"]), hit))
+    scored.sort(key=lambda item: item[0])
+    return [hit for _, hit in scored]
+
+
+def search_chunks(
+    *,
+    organization: Any,
+    query: str,
+    collection_ids: Sequence[uuid.UUID] | None = None,
+    top_k: int = 8,
+    mode: SearchMode = "hybrid",
+) -> list[SearchHit]:
+    """The best top_k chunks of the organization's ready documents (all its collections when None)."""
+    return search(organization=organization, query=query, collection_ids=collection_ids, top_k=top_k, mode=mode).hits

@@ -1,0 +1,50 @@
+"""Celery tasks of the documents app (thin: ids in, one service call)."""
+
+from __future__ import annotations
+
+import time
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from apps.documents.services import pipeline
+from apps.documents.services.embed import is_transient
+from apps.documents.services.queue import INDEX_TASK, SWEEP_TASK
+
+
+@shared_task(
+    bind=True,
+    name=INDEX_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=5,
+)
+def document_index_task(self: Task, *, organization_id: str, document_id: str) -> None:
+    try:
+        pipeline.document_index(organization_id=organization_id, document_id=document_id)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        retries = self.request.retries
+        if retries >= (self.max_retries or 0):
+            pipeline.document_mark_failed(
+                organization_id=organization_id,
+                document_id=document_id,
+                code="provider_unavailable",
+                message=f"The embedding provider kept failing ({type(exc).__name__}: {exc}); reindex to try again.",
+            )
+            return
+        countdown = float(settings.DOCUMENTS_RETRY_BACKOFF_SECONDS) * (2**retries)
+        if self.request.is_eager:
+            # Eager execution (tests, scripts) has no broker to come back through: retry in place.
+            time.sleep(countdown)
+            kwargs = {"organization_id": organization_id, "document_id": document_id}
+            self.apply(kwargs=kwargs, retries=retries + 1, throw=True)
+            return
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name=SWEEP_TASK, ignore_result=True)
+def documents_requeue_stuck_task() -> None:
+    pipeline.documents_requeue_stuck()

@@ -1,0 +1,365 @@
+"""The documents API as a client sees it: collections, uploads, URL and text imports, diagnostics, reindex,
+delete, chunks, roles, limits and quotas."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.documents.models import Chunk, Collection, Document, DocumentStatus
+from apps.documents.tests.factories import CollectionFactory, DocumentFactory
+from apps.documents.tests.fixtures import BOILERPLATE_HTML, make_pdf, make_scanned_pdf
+from apps.organizations.models import AuditEvent, Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run the indexing task the request enqueued (eagerly, as a worker would)."""
+
+    def run(call):
+        with django_capture_on_commit_callbacks(execute=True):
+            return call()
+
+    return run
+
+
+def _upload(client, collection, *files, field="files"):
+    return client.post(
+        f"/api/v1/collections/{collection.id}/documents",
+        {field: [SimpleUploadedFile(name, content) for name, content in files]},
+        format="multipart",
+    )
+
+
+# --- collections -----------------------------------------------------------------------------------
+
+
+def test_admin_creates_a_collection_with_the_deployment_embedding(admin_client, settings):
+    response = admin_client.post("/api/v1/collections", {"name": "Manuals", "description": "Product manuals"})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["embedding_model"] == "offline-hash-v1"
+    assert body["embedding_dimensions"] == settings.EMBEDDING_DIMENSIONS
+    assert AuditEvent.objects.filter(action="collection.created").exists()
+
+
+def test_a_collection_of_another_dimension_is_refused_clearly(admin_client, settings):
+    response = admin_client.post("/api/v1/collections", {"name": "Big", "embedding_dimensions": 3072})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "embedding_dimension_mismatch"
+    assert str(settings.EMBEDDING_DIMENSIONS) in response.json()["error"]["message"]
+
+
+def test_duplicate_collection_name_is_a_conflict(admin_client, collection):
+    response = admin_client.post("/api/v1/collections", {"name": collection.name})
+    assert response.status_code == 409
+
+
+def test_member_lists_but_cannot_create_collections(member_client, collection):
+    assert member_client.get("/api/v1/collections").json()["results"][0]["name"] == collection.name
+    assert member_client.post("/api/v1/collections", {"name": "X"}).status_code == 403
+
+
+def test_collection_rename_and_delete(admin_client, collection):
+    response = admin_client.patch(f"/api/v1/collections/{collection.id}", {"name": "Renamed"})
+    assert response.json()["name"] == "Renamed"
+    assert admin_client.delete(f"/api/v1/collections/{collection.id}").status_code == 204
+    assert not Collection.objects.filter(pk=collection.pk).exists()
+
+
+def test_another_organizations_collection_is_not_found(admin_client, other_organization):
+    foreign = CollectionFactory(organization=other_organization)
+    assert admin_client.get(f"/api/v1/collections/{foreign.id}").status_code == 404
+    assert _upload(admin_client, foreign, ("a.txt", b"hello")).status_code == 404
+
+
+# --- uploads -----------------------------------------------------------------------------------------
+
+
+def test_uploading_several_files_returns_202_and_they_become_ready(admin_client, collection, run_on_commit):
+    response = run_on_commit(
+        lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf()), ("notes.md", b"# Notes\n\nPumps."))
+    )
+    assert response.status_code == 202, response.json()
+    documents = response.json()["documents"]
+    assert [d["mime_type"] for d in documents] == ["application/pdf", "text/markdown"]
+    assert all(d["status"] == "queued" and d["duplicate"] is False for d in documents)
+    stored = Document.objects.get(pk=documents[0]["id"])
+    assert stored.status == DocumentStatus.READY
+    assert stored.title == "manual"
+    assert "manual" not in stored.file.name  # stored names are generated
+
+
+def test_single_file_field_works_too(admin_client, collection):
+    response = _upload(admin_client, collection, ("a.txt", b"Some text."), field="file")
+    assert response.status_code == 202
+
+
+def test_reuploading_identical_content_returns_the_existing_document(admin_client, collection, run_on_commit):
+    first = run_on_commit(lambda: _upload(admin_client, collection, ("a.pdf", make_pdf())))
+    second = _upload(admin_client, collection, ("copy-of-a.pdf", make_pdf()))
+    assert second.status_code == 202
+    assert second.json()["documents"][0]["id"] == first.json()["documents"][0]["id"]
+    assert second.json()["documents"][0]["duplicate"] is True
+    assert Document.objects.for_org(collection.organization).count() == 1
+
+
+def test_file_over_the_limit_is_refused_with_413_before_storing(admin_client, collection, settings):
+    settings.DOCUMENT_MAX_UPLOAD_BYTES = 1000
+    response = _upload(admin_client, collection, ("big.txt", b"a" * 1001))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "document_too_large"
+    assert not Document.objects.exists()
+
+
+def test_unknown_binary_is_refused_with_415(admin_client, collection):
+    response = _upload(admin_client, collection, ("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8))
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_type"
+
+
+def test_a_text_file_posing_as_pdf_is_refused_with_415(admin_client, collection):
+    response = _upload(admin_client, collection, ("report.pdf", b"I am not a PDF at all."))
+    assert response.status_code == 415
+    assert response.json()["error"]["details"]["declared"] == "application/pdf"
+
+
+def test_member_cannot_upload(member_client, collection):
+    assert _upload(member_client, collection, ("a.txt", b"text")).status_code == 403
+
+
+def test_document_count_quota(admin_client, collection, organization):
+    organization.max_documents = 1
+    organization.save()
+    assert _upload(admin_client, collection, ("a.txt", b"first")).status_code == 202
+    response = _upload(admin_client, collection, ("b.txt", b"second"))
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "document_quota_exceeded"
+
+
+def test_byte_quota(admin_client, collection, settings):
+    settings.DOCUMENTS_MAX_BYTES_PER_ORG = 10
+    response = _upload(admin_client, collection, ("a.txt", b"more than ten bytes"))
+    assert response.status_code == 429
+    assert response.json()["error"]["details"]["limit_bytes"] == 10
+
+
+# --- text and URL ------------------------------------------------------------------------------------
+
+
+def test_pasted_text_is_indexed(admin_client, collection, run_on_commit):
+    response = run_on_commit(
+        lambda: admin_client.post(
+            f"/api/v1/collections/{collection.id}/documents/text",
+            {"title": "Policy", "text": "Refunds are issued within 14 days."},
+        )
+    )
+    assert response.status_code == 202
+    document = Document.objects.get(pk=response.json()["id"])
+    assert document.status == DocumentStatus.READY
+    assert document.title == "Policy"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):
+        routes = {
+            "/page.html": (200, "text/html", BOILERPLATE_HTML.encode()),
+            "/manual.pdf": (200, "application/pdf", make_pdf()),
+            "/image.png": (200, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8),
+        }
+        if self.path == "/redirect-to-page":
+            self.send_response(302)
+            self.send_header("Location", "/page.html")
+            self.end_headers()
+        elif self.path == "/redirect-to-private":
+            self.send_response(302)
+            self.send_header("Location", "http://10.1.2.3/secret")
+            self.end_headers()
+        elif self.path == "/slow":
+            time.sleep(2)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"late")
+        elif self.path == "/huge":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            try:
+                for _ in range(200):
+                    self.wfile.write(b"x" * 10_000)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif self.path in routes:
+            code, kind, body = routes[self.path]
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_response(404)
+            self.end_headers()
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _import(client, collection, url, run_on_commit):
+    response = run_on_commit(lambda: client.post(f"/api/v1/collections/{collection.id}/documents/url", {"url": url}))
+    assert response.status_code == 202, response.json()
+    return Document.objects.get(pk=response.json()["id"])
+
+
+def test_url_import_of_a_page_keeps_its_readable_text_and_title(admin_client, collection, web_server, run_on_commit):
+    document = _import(admin_client, collection, f"{web_server}/redirect-to-page", run_on_commit)
+    assert document.status == DocumentStatus.READY, document.error_message
+    assert document.title == "Pump maintenance guide"
+    assert document.mime_type == "text/html"
+    text = " ".join(Chunk.objects.for_org(document.organization).values_list("text", flat=True))
+    assert "impeller" in text and "NAVIGATIONMENU" not in text
+
+
+def test_url_import_of_a_pdf(admin_client, collection, web_server, run_on_commit):
+    document = _import(admin_client, collection, f"{web_server}/manual.pdf", run_on_commit)
+    assert document.status == DocumentStatus.READY
+    assert document.page_count == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/slow", "url_timeout"),
+        ("/huge", "url_too_large"),
+        ("/image.png", "unsupported_type"),
+        ("/missing", "url_fetch_failed"),
+        ("/redirect-to-private", "url_blocked"),
+    ],
+)
+def test_url_import_failures_end_failed_with_a_reason(
+    admin_client, collection, web_server, run_on_commit, settings, path, code
+):
+    settings.URL_FETCH_TIMEOUT_SECONDS = 1
+    settings.DOCUMENT_MAX_UPLOAD_BYTES = 100_000
+    document = _import(admin_client, collection, f"{web_server}{path}", run_on_commit)
+    assert document.status == DocumentStatus.FAILED
+    assert document.error_code == code
+    detail = admin_client.get(f"/api/v1/documents/{document.id}").json()
+    assert detail["diagnostics"]["failure"]["code"] == code
+    assert detail["diagnostics"]["failure"]["stage"] == "fetching"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.8/", "http://[::1]/"],
+)
+def test_url_import_refuses_loopback_private_and_link_local_addresses(
+    admin_client, collection, run_on_commit, settings, url
+):
+    settings.URL_FETCH_ALLOW_LOOPBACK = False
+    document = _import(admin_client, collection, url, run_on_commit)
+    assert document.status == DocumentStatus.FAILED
+    assert document.error_code == "url_blocked"
+
+
+def test_url_with_another_scheme_is_invalid(admin_client, collection):
+    response = admin_client.post(
+        f"/api/v1/collections/{collection.id}/documents/url", {"url": "ftp://example.com/file.txt"}
+    )
+    assert response.status_code == 400
+
+
+# --- documents -----------------------------------------------------------------------------------------
+
+
+def test_list_filters_by_status(member_client, collection):
+    DocumentFactory(collection=collection, status=DocumentStatus.READY)
+    DocumentFactory(collection=collection, status=DocumentStatus.FAILED)
+    response = member_client.get(f"/api/v1/collections/{collection.id}/documents?status=failed")
+    assert [d["status"] for d in response.json()["results"]] == ["failed"]
+    assert member_client.get(f"/api/v1/collections/{collection.id}/documents?status=bogus").status_code == 400
+
+
+def test_detail_shows_diagnostics_of_a_ready_pdf(admin_client, collection, run_on_commit):
+    response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
+    detail = admin_client.get(f"/api/v1/documents/{response.json()['documents'][0]['id']}").json()
+    diagnostics = detail["diagnostics"]
+    assert diagnostics["pages_parsed"] == 3
+    assert diagnostics["empty_pages"] == []
+    assert diagnostics["characters_extracted"] > 100
+    assert diagnostics["chunk_count"] == 3
+    assert diagnostics["sample_chunks"][0]["page"] == 1
+    assert diagnostics["failure"] is None
+
+
+def test_detail_of_a_scanned_pdf_explains_the_failure(admin_client, collection, run_on_commit):
+    response = run_on_commit(lambda: _upload(admin_client, collection, ("scan.pdf", make_scanned_pdf())))
+    detail = admin_client.get(f"/api/v1/documents/{response.json()['documents'][0]['id']}").json()
+    assert detail["status"] == "failed"
+    assert detail["diagnostics"]["failure"]["code"] == "no_extractable_text"
+    assert "OCR" in detail["diagnostics"]["failure"]["message"]
+
+
+def test_reindex_rebuilds_the_chunks(admin_client, collection, run_on_commit):
+    response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
+    document_id = response.json()["documents"][0]["id"]
+    old = set(Chunk.objects.values_list("id", flat=True))
+    reindexed = run_on_commit(lambda: admin_client.post(f"/api/v1/documents/{document_id}/reindex"))
+    assert reindexed.status_code == 202
+    document = Document.objects.get(pk=document_id)
+    assert document.status == DocumentStatus.READY
+    new = set(Chunk.objects.values_list("id", flat=True))
+    assert len(new) == 3 and not (old & new)
+
+
+def test_delete_removes_the_file_and_the_chunks(admin_client, collection, run_on_commit):
+    response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
+    document = Document.objects.get(pk=response.json()["documents"][0]["id"])
+    name = document.file.name
+    assert default_storage.exists(name)
+    assert run_on_commit(lambda: admin_client.delete(f"/api/v1/documents/{document.id}")).status_code == 204
+    assert not Chunk.objects.exists()
+    assert not default_storage.exists(name)
+
+
+def test_chunks_are_listed_in_order_with_pages(member_client, admin_client, collection, run_on_commit):
+    response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
+    chunks = member_client.get(f"/api/v1/documents/{response.json()['documents'][0]['id']}/chunks").json()
+    assert [(c["ordinal"], c["page_number"]) for c in chunks["results"]] == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_another_organizations_document_is_not_found(admin_client, other_organization):
+    foreign = DocumentFactory(collection=CollectionFactory(organization=other_organization))
+    for url in (f"/api/v1/documents/{foreign.id}", f"/api/v1/documents/{foreign.id}/chunks"):
+        assert admin_client.get(url).status_code == 404
+    assert admin_client.post(f"/api/v1/documents/{foreign.id}/reindex").status_code == 404
+    assert admin_client.delete(f"/api/v1/documents/{foreign.id}").status_code == 404
+
+
+def test_member_cannot_delete_or_reindex(member_client, collection):
+    document = DocumentFactory(collection=collection)
+    assert member_client.delete(f"/api/v1/documents/{document.id}").status_code == 403
+    assert member_client.post(f"/api/v1/documents/{document.id}/reindex").status_code == 403
+
+
+def test_owner_can_do_what_admin_can(make_member_client, organization, collection):
+    client = make_member_client(organization, Role.OWNER)
+    assert _upload(client, collection, ("a.txt", b"owner text")).status_code == 202

@@ -1,0 +1,159 @@
+"""The pipeline: documents reach ready with their chunks, bad ones fail with a reason and nothing else
+breaks, re-runs are idempotent, transient provider errors are retried, stuck documents are re-queued."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from apps.chatbot_provider import offline
+from apps.documents.models import Chunk, Document, DocumentStatus
+from apps.documents.services import documents as services
+from apps.documents.services import pipeline
+from apps.documents.tests.fixtures import (
+    make_docx,
+    make_pdf,
+    make_scanned_pdf,
+    make_zip_bomb,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def upload(collection, user, django_capture_on_commit_callbacks):
+    def run(*files: tuple[str, bytes]) -> list[Document]:
+        with django_capture_on_commit_callbacks(execute=True):
+            results = services.document_create_from_uploads(
+                collection=collection, actor=user, files=[SimpleUploadedFile(n, c) for n, c in files]
+            )
+        return [Document.objects.get(pk=r.document.pk) for r in results]
+
+    return run
+
+
+def test_pdf_upload_ends_ready_with_chunks_on_their_pages(upload):
+    (document,) = upload(("manual.pdf", make_pdf()))
+    assert document.status == DocumentStatus.READY
+    assert document.progress == 100
+    assert document.page_count == 3
+    chunks = list(Chunk.objects.for_org(document.organization).filter(document=document))
+    assert document.chunk_count == len(chunks) == 3
+    assert {c.page_number for c in chunks} == {1, 2, 3}
+    assert next(c for c in chunks if "Laminar" in c.text).page_number == 3
+    assert document.token_count == sum(c.token_count for c in chunks)
+    assert document.diagnostics["characters_extracted"] > 100
+
+
+def test_docx_chunks_carry_heading_paths(upload):
+    (document,) = upload(("guide.docx", make_docx()))
+    headings = list(Chunk.objects.for_org(document.organization).values_list("heading_path", flat=True))
+    assert ["Installation", "Requirements"] in headings
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("locked.pdf", make_pdf(password="pw"), "encrypted_pdf"),
+        ("scan.pdf", make_scanned_pdf(), "no_extractable_text"),
+        ("broken.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 50, "corrupt_file"),
+        ("bomb.docx", make_zip_bomb(), "archive_too_large"),
+    ],
+)
+def test_bad_file_fails_with_its_reason_and_the_next_document_still_indexes(upload, name, content, code):
+    bad, good = upload((name, content), ("notes.txt", b"Good notes about pumps and seals."))
+    assert bad.status == DocumentStatus.FAILED
+    assert bad.error_code == code
+    assert bad.error_message
+    assert not Chunk.objects.for_org(bad.organization).filter(document=bad).exists()
+    assert good.status == DocumentStatus.READY
+
+
+def test_running_the_pipeline_twice_gives_the_same_chunks(upload):
+    (document,) = upload(("manual.pdf", make_pdf()))
+    before = list(Chunk.objects.for_org(document.organization).values_list("ordinal", "text", "page_number"))
+    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.PROCESSING)
+    pipeline.document_index(organization_id=str(document.organization_id), document_id=str(document.pk))
+    after = list(Chunk.objects.for_org(document.organization).values_list("ordinal", "text", "page_number"))
+    assert after == before
+    assert Document.objects.get(pk=document.pk).status == DocumentStatus.READY
+
+
+def test_a_repeated_delivery_for_a_ready_document_changes_nothing(upload):
+    (document,) = upload(("manual.pdf", make_pdf()))
+    ids = set(Chunk.objects.for_org(document.organization).values_list("id", flat=True))
+    pipeline.document_index(organization_id=str(document.organization_id), document_id=str(document.pk))
+    assert set(Chunk.objects.for_org(document.organization).values_list("id", flat=True)) == ids
+
+
+class FlakyProviderError(Exception):
+    transient = True
+
+
+def test_transient_embedding_errors_are_retried_until_ready(upload, monkeypatch):
+    calls = {"n": 0}
+    real = offline.hashing_embed
+
+    def flaky(texts, *, dimensions):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise FlakyProviderError("503 from provider")
+        return real(texts, dimensions=dimensions)
+
+    monkeypatch.setattr(offline, "hashing_embed", flaky)
+    (document,) = upload(("notes.txt", b"Text that needs embedding."))
+    assert document.status == DocumentStatus.READY
+    assert calls["n"] == 3
+
+
+def test_a_provider_that_keeps_failing_ends_failed_with_a_reason(upload, monkeypatch):
+    def down(texts, *, dimensions):
+        raise FlakyProviderError("provider down")
+
+    monkeypatch.setattr(offline, "hashing_embed", down)
+    (document,) = upload(("notes.txt", b"Text that needs embedding."))
+    assert document.status == DocumentStatus.FAILED
+    assert document.error_code == "provider_unavailable"
+
+
+def test_an_unexpected_crash_fails_the_document_not_the_worker(upload, monkeypatch):
+    def boom(texts, *, dimensions):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(offline, "hashing_embed", boom)
+    (document,) = upload(("notes.txt", b"Some text."))
+    assert document.status == DocumentStatus.FAILED
+    assert document.error_code == "internal_error"
+
+
+def test_sweep_requeues_documents_stuck_in_processing(upload, settings, django_capture_on_commit_callbacks):
+    (document,) = upload(("notes.txt", b"Stuck notes about compressors."))
+    Chunk.objects.for_org(document.organization).all().delete()
+    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.PROCESSING, attempts=1)
+    later = timezone.now() + timedelta(seconds=settings.DOCUMENTS_PROCESSING_STUCK_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pipeline.documents_requeue_stuck(now=later) == 1
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.READY
+    assert document.chunk_count == 1
+
+
+def test_sweep_gives_up_after_the_last_attempt(upload, settings):
+    (document,) = upload(("notes.txt", b"Notes."))
+    Document.objects.filter(pk=document.pk).update(
+        status=DocumentStatus.PROCESSING, attempts=settings.DOCUMENTS_MAX_ATTEMPTS
+    )
+    later = timezone.now() + timedelta(seconds=settings.DOCUMENTS_PROCESSING_STUCK_SECONDS + 1)
+    assert pipeline.documents_requeue_stuck(now=later) == 0
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.FAILED
+    assert document.error_code == "indexing_abandoned"
+
+
+def test_sweep_leaves_recent_documents_alone(upload):
+    (document,) = upload(("notes.txt", b"Notes."))
+    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.PROCESSING)
+    assert pipeline.documents_requeue_stuck() == 0

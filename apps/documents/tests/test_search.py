@@ -1,0 +1,185 @@
+"""Retrieval: hybrid search finds the right passage, stays inside the organization and the chosen
+collections, picks an exact plan for small scopes and HNSW for large ones, and a small organization
+among many always gets its true top k."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.documents.models import Chunk, Collection, Document, DocumentStatus
+from apps.documents.services.errors import EmbeddingDimensionMismatch
+from apps.documents.services.search import search, search_chunks
+from apps.documents.tests.factories import ChunkFactory, CollectionFactory, DocumentFactory
+from apps.organizations.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSAGES = {
+    "pumps": "Check the pump impeller every six months and clean the intake screen.",
+    "refunds": "Refunds are issued to the original payment method within fourteen days.",
+    "wings": "Laminar flow over the wing delays transition to turbulence and lowers drag.",
+    "seals": "Replace a leaking mechanical seal on the pump shaft before it wastes energy.",
+}
+
+
+def _document(collection: Collection, texts: list[str], **kwargs) -> Document:
+    document = DocumentFactory(collection=collection, chunk_count=len(texts), **kwargs)
+    for ordinal, text in enumerate(texts):
+        ChunkFactory(document=document, ordinal=ordinal, text=text, heading_path=["Guide", "Care"], page_number=2)
+    return document
+
+
+@pytest.fixture
+def corpus(collection):
+    return {key: _document(collection, [text]) for key, text in PASSAGES.items()}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "fulltext"])
+def test_the_passage_that_answers_comes_first(organization, corpus, mode):
+    hits = search_chunks(organization=organization, query="how often should the impeller be checked", mode=mode)
+    assert hits[0].document_id == corpus["pumps"].pk
+    assert hits[0].page == 2
+    assert hits[0].heading == "Guide > Care"
+    assert hits[0].document_title == corpus["pumps"].title
+
+
+def test_scores_are_between_zero_and_one_and_sorted(organization, corpus):
+    hits = search_chunks(organization=organization, query="pump seal leaking", top_k=4)
+    assert len(hits) >= 2
+    assert all(0.0 <= h.score <= 1.0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(h.vector_score is not None and 0 <= h.vector_score <= 1 for h in hits)
+    assert all(h.text_score is not None and 0 <= h.text_score <= 1 for h in hits)
+
+
+def test_another_organizations_chunks_are_never_returned(organization, corpus, other_organization):
+    foreign = CollectionFactory(organization=other_organization)
+    _document(foreign, ["The pump impeller must be checked every six months, says the other company."])
+    hits = search_chunks(organization=organization, query="pump impeller checked every six months", top_k=20)
+    assert {h.collection_id for h in hits} == {corpus["pumps"].collection_id}
+    other_hits = search_chunks(organization=other_organization, query="pump impeller", top_k=20)
+    assert {h.collection_id for h in other_hits} == {foreign.pk}
+
+
+def test_only_the_chosen_collections_are_searched(organization, collection, corpus):
+    second = CollectionFactory(organization=organization, name="Second")
+    extra = _document(second, ["Pump impeller inspection schedule for the second plant."])
+    hits = search_chunks(organization=organization, query="pump impeller", collection_ids=[second.pk], top_k=10)
+    assert {h.document_id for h in hits} == {extra.pk}
+    all_hits = search_chunks(organization=organization, query="pump impeller", top_k=10)
+    assert extra.pk in {h.document_id for h in all_hits} and corpus["pumps"].pk in {h.document_id for h in all_hits}
+
+
+def test_a_foreign_collection_id_finds_nothing(organization, corpus, other_organization):
+    foreign = CollectionFactory(organization=other_organization)
+    _document(foreign, ["pump impeller"])
+    assert search_chunks(organization=organization, query="pump impeller", collection_ids=[foreign.pk]) == []
+
+
+def test_chunks_of_documents_that_are_not_ready_are_not_returned(organization, collection):
+    _document(collection, ["Turbine blade cooling with compressor air."], status=DocumentStatus.PROCESSING)
+    assert search_chunks(organization=organization, query="turbine blade cooling") == []
+
+
+def test_a_collection_of_another_dimension_is_refused(organization, collection, corpus):
+    Collection.objects.filter(pk=collection.pk).update(embedding_dimensions=settings.EMBEDDING_DIMENSIONS + 1)
+    with pytest.raises(EmbeddingDimensionMismatch):
+        search_chunks(organization=organization, query="pump")
+
+
+def test_small_scopes_use_the_exact_plan_and_large_ones_hnsw(organization, corpus, settings):
+    assert search(organization=organization, query="pump").plan == "exact"
+    settings.SEARCH_EXACT_MAX_CHUNKS = 2
+    result = search(organization=organization, query="pump")
+    assert result.plan == "hnsw"
+    assert result.hits[0].document_id in {corpus["pumps"].pk, corpus["seals"].pk}
+
+
+def test_queries_with_no_indexed_words_still_get_vector_results(organization, corpus):
+    hits = search_chunks(organization=organization, query="the of and", mode="hybrid")
+    assert isinstance(hits, list)
+    assert search_chunks(organization=organization, query="   ") == []
+
+
+def _random_unit(rng: random.Random, dims: int) -> list[float]:
+    vector = [rng.gauss(0, 1) for _ in range(dims)]
+    norm = sum(v * v for v in vector) ** 0.5
+    return [v / norm for v in vector]
+
+
+def test_a_small_organization_among_many_always_gets_its_true_top_k(settings):
+    """The failure of post-filtered HNSW: the index returns the global nearest, the filter drops them.
+    Here one large organization dominates the index; every small organization must still get its exact
+    top 10, whichever plan is chosen."""
+    rng = random.Random(7)
+    dims = settings.EMBEDDING_DIMENSIONS
+    large = OrganizationFactory()
+    large_collection = CollectionFactory(organization=large)
+    large_document = DocumentFactory(collection=large_collection, chunk_count=3000)
+    small_orgs = [OrganizationFactory() for _ in range(8)]
+    rows = []
+    for i in range(3000):
+        rows.append(
+            Chunk(
+                organization=large,
+                collection=large_collection,
+                document=large_document,
+                ordinal=i,
+                text=f"large {i}",
+                embedding=_random_unit(rng, dims),
+            )
+        )
+    smalls = []
+    for org in small_orgs:
+        coll = CollectionFactory(organization=org)
+        doc = DocumentFactory(collection=coll, chunk_count=30)
+        smalls.append((org, coll))
+        for i in range(30):
+            rows.append(
+                Chunk(
+                    organization=org,
+                    collection=coll,
+                    document=doc,
+                    ordinal=i,
+                    text=f"small {i}",
+                    embedding=_random_unit(rng, dims),
+                )
+            )
+    Chunk.objects.bulk_create(rows, batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE documents_chunk")
+    query = "large small"  # the offline embedding of this text is the query vector
+    for org, coll in smalls:
+        hits = search(organization=org, query=query, top_k=10, mode="vector")
+        assert hits.plan == "exact"
+        got = [h.chunk_id for h in hits.hits]
+        truth = _exact_top_k(org, coll, query, 10)
+        assert got == truth
+    # Even when forced through HNSW (iterative scans), the small organizations keep their full top k.
+    settings.SEARCH_EXACT_MAX_CHUNKS = 0
+    recalls = []
+    for org, coll in smalls:
+        result = search(organization=org, query=query, top_k=10, mode="vector")
+        assert result.plan == "hnsw"
+        truth = set(_exact_top_k(org, coll, query, 10))
+        recalls.append(len(truth & {h.chunk_id for h in result.hits}) / 10)
+    assert min(len(search(organization=o, query=query, top_k=10, mode="vector").hits) for o, _ in smalls) == 10
+    assert sum(recalls) / len(recalls) >= 0.8
+
+
+def _exact_top_k(org, coll, query, k):
+    from apps.chatbot_provider.offline import hashing_embed
+    from apps.documents.services.search import Vector
+
+    vector = hashing_embed([query], dimensions=settings.EMBEDDING_DIMENSIONS)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(
+            "SELECT id FROM documents_chunk WHERE organization_id = %s ORDER BY embedding <=> %s::vector, id LIMIT %s",
+            [str(org.pk), Vector(vector), k],
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -1,0 +1,28 @@
+"""Settings for a real Celery worker started by a test: the test's database (DATABASE_URL), a filesystem
+broker and file storage in the test's temporary directory, tasks not eager."""
+
+from __future__ import annotations
+
+from config.settings.env import get
+from config.settings.test import *  # noqa: F403
+
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_EAGER_PROPAGATES = False
+_root = get("DOCENT_TEST_WORKER_DIR")
+CELERY_BROKER_URL = "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": f"{_root}/broker",
+    "data_folder_out": f"{_root}/broker",
+    "processed_folder": f"{_root}/processed",
+    "store_processed": False,
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": f"{_root}/media"}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DOCUMENTS_TEST_STAGE_DELAY = get("DOCUMENTS_TEST_STAGE_DELAY", cast=float, default=0.0)
+DOCUMENTS_PROCESSING_STUCK_SECONDS = get("DOCUMENTS_PROCESSING_STUCK_SECONDS", cast=int, default=4)
+DOCUMENTS_QUEUED_STUCK_SECONDS = get("DOCUMENTS_QUEUED_STUCK_SECONDS", cast=int, default=4)
+CELERY_BEAT_SCHEDULE = {
+    "documents-requeue-stuck": {"task": "documents.requeue_stuck", "schedule": 1.0},
+}
