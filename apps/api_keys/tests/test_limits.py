@@ -218,3 +218,13 @@ def test_without_redis_the_development_fallback_still_authenticates_limits_and_r
 
     api_key_revoke(organization=organization, actor=None, api_key_id=key.pk)
     assert _get(key).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_new_organization_quota_applies_to_keys_already_cached(organization, pinned_now):
+    key = APIKeyFactory(organization=organization)
+    assert [_get(key).status_code for _ in range(2)] == [200, 200]
+    organization_api_limits_update(organization=organization, actor=None, daily_request_quota=2)
+    refused = _get(key)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["details"]["quota"] == "org_daily_requests"
