@@ -44,3 +44,16 @@ def test_a_restricted_key_searching_everything_searches_only_its_collections(org
     assert response.status_code == 200, response.content
     hits = response.json()["results"]
     assert hits and {hit["collection_id"] for hit in hits} == {str(mine.pk)}
+
+
+def test_a_key_never_reaches_another_organizations_documents(organization, other_organization, make_api_key_client):
+    theirs = CollectionFactory(organization=other_organization)
+    their_document = DocumentFactory(collection=theirs)
+    client = make_api_key_client(organization)
+    assert client.get("/api/v1/collections").json()["results"] == []
+    assert client.get(f"/api/v1/collections/{theirs.pk}").status_code == 404
+    assert client.get(f"/api/v1/documents/{their_document.pk}").status_code == 404
+    assert client.delete(f"/api/v1/documents/{their_document.pk}").status_code == 404
+    named = client.get("/api/v1/collections", HTTP_X_ORGANIZATION=str(other_organization.pk))
+    assert named.status_code == 401
+    assert their_document.__class__.objects.for_org(other_organization).filter(pk=their_document.pk).exists()
