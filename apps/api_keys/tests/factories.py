@@ -1,6 +1,6 @@
 import factory
 
-from apps.api_keys.models import ALL_SCOPES, APIKey, APIKeyUsageDaily
+from apps.api_keys.models import ALL_SCOPES, APIKey, APIKeyUsageDaily, OrganizationAPILimits
 from apps.api_keys.services import api_key_create
 from apps.organizations.tests.factories import OrganizationFactory
 
@@ -37,3 +37,12 @@ class APIKeyUsageDailyFactory(factory.django.DjangoModelFactory):
     def _adjust_kwargs(cls, **kwargs):
         kwargs["organization"] = kwargs["api_key"].organization  # a usage row is always its key's org's
         return kwargs
+
+
+class OrganizationAPILimitsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrganizationAPILimits
+        django_get_or_create = ("organization",)
+
+    organization = factory.SubFactory(OrganizationFactory)
+    daily_request_quota = 10_000
