@@ -33,6 +33,8 @@ class _AdminOnly:
     """Key management is for signed-in owners and admins: no `required_scopes`, so API keys are refused."""
 
     required_roles = ADMIN_ONLY
+    # For the tenant-isolation suite: what the restriction fields reference (None: no such model yet).
+    isolation_field_models = services.restriction_models()
 
 
 def _window(request: Request) -> tuple[Any, Any]:

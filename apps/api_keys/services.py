@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +47,35 @@ def _new_prefix() -> str:
         prefix = secrets.token_hex(PREFIX_BYTES)
         if not APIKey.objects.unscoped().filter(prefix=prefix).exists():
             return prefix
+
+
+# The models a restriction names, looked up by label so this app imports neither chatbot nor documents.
+RESTRICTION_TARGETS = {"bot_ids": ("chatbot", "Chatbot"), "collection_ids": ("documents", "Collection")}
+
+
+def restriction_models() -> dict[str, Any]:
+    """`bot_ids` / `collection_ids` → the model they reference, or None while that app has no such model."""
+    found: dict[str, Any] = {}
+    for field, (app_label, model_name) in RESTRICTION_TARGETS.items():
+        try:
+            found[field] = django_apps.get_model(app_label, model_name)
+        except LookupError:
+            found[field] = None
+    return found
+
+
+def _clean_restriction(*, organization: Organization, field: str, ids: list[UUID] | None) -> list[UUID]:
+    """The ids, once each, all belonging to this organization (else a field error)."""
+    wanted = list(dict.fromkeys(ids or []))
+    model = restriction_models()[field]
+    if not wanted or model is None:
+        return wanted
+    known = set(model.objects.for_org(organization).filter(pk__in=wanted).values_list("pk", flat=True))
+    unknown = [str(i) for i in wanted if i not in known]
+    if unknown:
+        noun = field.removesuffix("_ids")
+        raise ValidationFailed(details={field: [f"Unknown {noun}: {i}" for i in unknown]})
+    return wanted
 
 
 def _clean_scopes(scopes: list[str]) -> list[str]:
@@ -103,8 +133,8 @@ def api_key_create(
         hash_version=HASH_VERSION,
         last_four=plaintext[-4:],
         scopes=_clean_scopes(scopes),
-        bot_ids=list(bot_ids or []),
-        collection_ids=list(collection_ids or []),
+        bot_ids=_clean_restriction(organization=organization, field="bot_ids", ids=bot_ids),
+        collection_ids=_clean_restriction(organization=organization, field="collection_ids", ids=collection_ids),
         expires_at=expires_at,
         created_by=created_by if getattr(created_by, "pk", None) else None,
         **key_limits,
@@ -138,7 +168,7 @@ def api_key_update(*, organization: Organization, actor: Any, api_key_id: UUID, 
         raise ValidationFailed(details={"expires_at": ["The expiry must be in the future."]})
     for field in ("bot_ids", "collection_ids"):
         if field in changes:
-            changes[field] = list(changes[field] or [])
+            changes[field] = _clean_restriction(organization=organization, field=field, ids=changes[field])
     for field, value in changes.items():
         setattr(api_key, field, value)
     api_key.save(update_fields=[*changes, "updated_at"])

@@ -64,6 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.organizations.context_processors.organization_switcher",
             ],
         },
     },
@@ -83,6 +84,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Lifetimes of the one-time links sent by email.
+PASSWORD_RESET_TTL = timedelta(hours=1)
+EMAIL_VERIFICATION_TTL = timedelta(days=get("EMAIL_VERIFICATION_DAYS", cast=int, default=3))
+INVITATION_TTL = timedelta(days=get("INVITATION_DAYS", cast=int, default=7))
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -128,7 +133,7 @@ DEFAULT_FROM_EMAIL = get("DEFAULT_FROM_EMAIL", default="Docent <no-reply@docent.
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.api_keys.authentication.APIKeyAuthentication",
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.users.authentication.RevocableJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -143,6 +148,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login_account": get("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on REMOTE_ADDR only: X-Forwarded-For is client-controlled. Behind a proxy, uvicorn's
+    # --proxy-headers (with FORWARDED_ALLOW_IPS naming the proxy) puts the real client in REMOTE_ADDR.
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -82,6 +82,21 @@ def test_bad_input_is_refused_with_field_errors(admin_client, body, field):
     assert field in response.json()["error"]["details"]
 
 
+def test_restrictions_must_name_the_organizations_own_collections(admin_client, organization, other_organization):
+    from apps.documents.tests.factories import CollectionFactory
+
+    mine, theirs = CollectionFactory(organization=organization), CollectionFactory(organization=other_organization)
+    refused = _create(admin_client, collection_ids=[str(mine.pk), str(theirs.pk)])
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"collection_ids": [f"Unknown collection: {theirs.pk}"]}
+    created = _create(admin_client, collection_ids=[str(mine.pk), str(mine.pk)])
+    assert created.status_code == 201 and created.json()["collection_ids"] == [str(mine.pk)]
+    changed = admin_client.patch(
+        f"/api/v1/api-keys/{created.json()['id']}", {"collection_ids": [str(theirs.pk)]}, format="json"
+    )
+    assert changed.status_code == 400
+
+
 def test_an_expiry_in_the_past_is_refused(admin_client):
     response = _create(admin_client, expires_at=(timezone.now() - timedelta(hours=1)).isoformat())
     assert response.status_code == 400

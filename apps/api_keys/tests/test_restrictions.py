@@ -5,8 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from apps.api_keys.cache import load_principal
+from apps.api_keys.cache import bump_generation, load_principal
+from apps.api_keys.models import APIKey
 from apps.api_keys.tests.factories import APIKeyFactory
+from apps.documents.tests.factories import CollectionFactory
 from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
 from common.core.errors import PermissionDeniedError
 
@@ -17,9 +19,18 @@ def _request_for(api_key):
     return SimpleNamespace(auth=load_principal(api_key.prefix))
 
 
+def _key_restricted_to_bots(organization, bot_ids, **fields):
+    """Bots belong to another app; these tests exercise the restriction mechanics, so the ids are written
+    directly (the services check that restricted ids belong to the organization: see test_api)."""
+    key = APIKeyFactory(organization=organization, **fields)
+    APIKey.objects.filter(pk=key.pk).update(bot_ids=bot_ids)
+    bump_generation([key.prefix])
+    return key
+
+
 def test_a_key_restricted_to_one_bot_is_refused_another_naming_it(organization):
     allowed, other = uuid.uuid4(), uuid.uuid4()
-    request = _request_for(APIKeyFactory(organization=organization, bot_ids=[allowed]))
+    request = _request_for(_key_restricted_to_bots(organization, [allowed]))
     check_resource_restriction(request, kind="bot", resource_id=allowed)
     with pytest.raises(PermissionDeniedError) as refused:
         check_resource_restriction(request, kind="bot", resource_id=other)
@@ -29,12 +40,12 @@ def test_a_key_restricted_to_one_bot_is_refused_another_naming_it(organization):
 
 
 def test_a_key_restricted_to_collections_is_refused_other_collections_but_not_bots(organization):
-    allowed = uuid.uuid4()
-    request = _request_for(APIKeyFactory(organization=organization, collection_ids=[allowed]))
-    check_resource_restriction(request, kind="collection", resource_id=str(allowed))
+    allowed, other = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
+    request = _request_for(APIKeyFactory(organization=organization, collection_ids=[allowed.pk]))
+    check_resource_restriction(request, kind="collection", resource_id=str(allowed.pk))
     check_resource_restriction(request, kind="bot", resource_id=uuid.uuid4())
     with pytest.raises(PermissionDeniedError):
-        check_resource_restriction(request, kind="collection", resource_id=uuid.uuid4())
+        check_resource_restriction(request, kind="collection", resource_id=other.pk)
 
 
 def test_an_unrestricted_key_and_a_member_reach_everything(organization):
@@ -47,12 +58,12 @@ def test_an_unrestricted_key_and_a_member_reach_everything(organization):
 def test_changing_a_keys_restrictions_applies_on_the_next_request(organization):
     from apps.api_keys.services import api_key_update
 
-    first, second = uuid.uuid4(), uuid.uuid4()
-    key = APIKeyFactory(organization=organization, bot_ids=[first])
-    assert _request_for(key).auth.allows_bot(first)
-    api_key_update(organization=organization, actor=None, api_key_id=key.pk, bot_ids=[second])
-    assert not _request_for(key).auth.allows_bot(first)
-    assert _request_for(key).auth.allows_bot(second)
+    first, second = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
+    key = APIKeyFactory(organization=organization, collection_ids=[first.pk])
+    assert _request_for(key).auth.allows_collection(first.pk)
+    api_key_update(organization=organization, actor=None, api_key_id=key.pk, collection_ids=[second.pk])
+    assert not _request_for(key).auth.allows_collection(first.pk)
+    assert _request_for(key).auth.allows_collection(second.pk)
 
 
 @pytest.fixture
@@ -64,7 +75,9 @@ def test_a_bot_named_in_the_url_is_checked_against_the_keys_restriction(
     organization, make_api_key_client, restriction_urls
 ):
     allowed, other = uuid.uuid4(), uuid.uuid4()
-    client = make_api_key_client(organization, scopes=["chat"], bot_ids=[allowed])
+    client = make_api_key_client(organization, scopes=["chat"])
+    APIKey.objects.filter(pk=client.api_key.pk).update(bot_ids=[allowed])
+    bump_generation([client.api_key.prefix])
     assert client.post(f"/api/v1/test-bots/{allowed}/answer").status_code == 200
     refused = client.post(f"/api/v1/test-bots/{other}/answer")
     assert refused.status_code == 403
@@ -72,7 +85,7 @@ def test_a_bot_named_in_the_url_is_checked_against_the_keys_restriction(
 
 
 def test_a_view_can_name_which_url_kwarg_is_a_collection(organization, make_api_key_client, restriction_urls):
-    allowed = uuid.uuid4()
+    allowed = CollectionFactory(organization=organization).pk
     client = make_api_key_client(organization, scopes=["documents:read"], collection_ids=[allowed])
     assert client.get(f"/api/v1/test-collections/{allowed}").status_code == 200
     assert client.get(f"/api/v1/test-collections/{uuid.uuid4()}").status_code == 403
