@@ -18,11 +18,24 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    """Rate-limit counters live in the cache (Redis): every test starts with none."""
+def _fresh_cache(settings) -> None:
+    """Throttle counters live in the cache (Redis): every test starts with none.
+
+    Only this test process's keys (its KEY_PREFIX) are deleted: the Redis server may be shared.
+    """
     from django.core.cache import cache
 
-    cache.clear()
+    prefix = settings.CACHES["default"].get("KEY_PREFIX")
+    if not settings.REDIS_URL or not prefix:
+        cache.clear()
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture
