@@ -18,11 +18,24 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    """Rate-limit counters live in the cache (Redis): every test starts with none."""
+def _fresh_cache(settings) -> None:
+    """Throttle counters live in the cache (Redis): every test starts with none.
+
+    Only this test process's keys (its KEY_PREFIX) are deleted: the Redis server may be shared.
+    """
     from django.core.cache import cache
 
-    cache.clear()
+    prefix = settings.CACHES["default"].get("KEY_PREFIX")
+    if not settings.REDIS_URL or not prefix:
+        cache.clear()
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture
@@ -104,3 +117,30 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"Skipped in CI (not allowed): {report.longrepr}"
+
+
+@pytest.fixture
+def make_api_key_client(db: None) -> Callable[..., APIClient]:
+    """make_api_key_client(org, scopes=[...], **key_fields) → an APIClient sending a fresh API key.
+
+    The key is on `client.api_key` (its plaintext on `client.api_key.plaintext`). Default: every scope.
+    """
+    from apps.api_keys.models import ALL_SCOPES
+    from apps.api_keys.tests.factories import APIKeyFactory
+
+    def make(organization: Organization, scopes: list[str] | None = None, **fields: object) -> APIClient:
+        api_key = APIKeyFactory(
+            organization=organization, scopes=list(ALL_SCOPES) if scopes is None else scopes, **fields
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.plaintext}")
+        client.api_key = api_key  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_key_client(organization: Organization, make_api_key_client: Callable[..., APIClient]) -> APIClient:
+    """An APIClient with an API key of `organization` holding every scope."""
+    return make_api_key_client(organization)
