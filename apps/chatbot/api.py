@@ -41,6 +41,8 @@ from apps.chatbot.services.conversations import conversation_export, feedback_gi
 from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, sse_async, sse_sync
 from apps.documents.models import Collection
 from apps.organizations.models import Role
+from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
+from apps.organizations.tenancy import acting_user
 from apps.organizations.views_base import OrganizationAPIView, OrganizationViewSet
 from common.core.exceptions import error_body
 
@@ -65,12 +67,19 @@ class BotViewSet(OrganizationViewSet):
     serializer_class = BotOutputSerializer
     lookup_value_regex = UUID_RE
     isolation_field_models = {"collections": Collection}
+    resource_kwargs = {"pk": "bot"}
     required_roles = {"GET": Role.MEMBER, "POST": Role.ADMIN, "PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
     required_scopes = {"GET": "bots:read", "POST": "bots:write", "PATCH": "bots:write", "DELETE": "bots:write"}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return super().get_queryset().order_by("name")
+        queryset = super().get_queryset().order_by("name")
+        allowed = api_key_restricted_ids(self.request, kind="bot")
+        return queryset if allowed is None else queryset.filter(pk__in=allowed)
+
+    def _check_collections(self, collections: list[Any] | None) -> None:
+        for collection_id in collections or ():
+            check_resource_restriction(self.request, kind="collection", resource_id=collection_id)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -82,18 +91,20 @@ class BotViewSet(OrganizationViewSet):
     def create(self, request: Request) -> Response:
         data = BotInputSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        bot = bot_services.bot_create(organization=self.organization, actor=request.user, **data.validated_data)
+        self._check_collections(data.validated_data.get("collections"))
+        bot = bot_services.bot_create(organization=self.organization, actor=acting_user(request), **data.validated_data)
         return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         bot = self.get_object()
         data = BotInputSerializer(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        bot = bot_services.bot_update(bot=bot, actor=request.user, **data.validated_data)
+        self._check_collections(data.validated_data.get("collections"))
+        bot = bot_services.bot_update(bot=bot, actor=acting_user(request), **data.validated_data)
         return Response(BotOutputSerializer(bot).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        bot_services.bot_delete(bot=self.get_object(), actor=request.user)
+        bot_services.bot_delete(bot=self.get_object(), actor=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -101,6 +112,7 @@ class ChatView(OrganizationAPIView):
     """Ask a bot. JSON by default; Server-Sent Events when the client sends Accept: text/event-stream."""
 
     model = Chatbot
+    resource_kwargs = {"pk": "bot"}
     renderer_classes = [JSONRenderer, EventStreamRenderer]
     required_roles = {"POST": Role.MEMBER}
     required_scopes = {"POST": "chat"}
@@ -133,7 +145,7 @@ class ChatView(OrganizationAPIView):
             bot=bot,
             message=data.validated_data["message"],
             conversation_id=data.validated_data.get("conversation_id"),
-            user=request.user,
+            user=acting_user(request),
             source=Conversation.Source.API if self.tenant.api_key else Conversation.Source.WEB,
         )
         if request.accepted_renderer.format == "sse":
@@ -194,7 +206,8 @@ class ConversationViewSet(OrganizationViewSet):
         bot = self.request.query_params.get("bot")
         if bot:
             queryset = queryset.filter(bot_id=bot)
-        return queryset
+        allowed = api_key_restricted_ids(self.request, kind="bot")
+        return queryset if allowed is None else queryset.filter(bot_id__in=allowed)
 
     def list(self, request: Request) -> Response:
         bot = request.query_params.get("bot")
@@ -244,10 +257,11 @@ class FeedbackView(OrganizationAPIView):
         responses={201: FeedbackOutputSerializer},
     )
     def post(self, request: Request, pk: str) -> Response:
-        message = Message.objects.for_org(self.organization).filter(pk=pk).first()
+        message = Message.objects.for_org(self.organization).select_related("conversation").filter(pk=pk).first()
         if message is None:
             return Response(error_body("not_found", "Message not found."), status=status.HTTP_404_NOT_FOUND)
+        check_resource_restriction(request, kind="bot", resource_id=message.conversation.bot_id)
         data = FeedbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        feedback = feedback_give(message=message, user=request.user, **data.validated_data)
+        feedback = feedback_give(message=message, user=acting_user(request), **data.validated_data)
         return Response(FeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)
