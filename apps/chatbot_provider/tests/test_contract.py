@@ -188,3 +188,16 @@ def test_gemini_embeds_each_text_separately_whatever_the_model(gemini_provider, 
     )
     assert len(vectors) == 3
     assert len({tuple(v) for v in vectors}) == 3
+
+
+def test_the_loopback_also_answers_non_streamed_calls_in_both_formats(openai_provider, gemini_provider, loopback):
+    loopback.state.reply = "Plain answer."
+    loopback.state.api_key = None  # both fixtures share one server; keys are checked elsewhere
+    openai_client = services._client(openai_provider)
+    completion = openai_client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert completion.choices[0].message.content == "Plain answer."
+    assert completion.usage.completion_tokens == 2
+    gemini_client = services._client(gemini_provider)
+    response = gemini_client.models.generate_content(model="gemini-loop", contents="hi")
+    assert response.text == "Plain answer."
+    assert response.usage_metadata.candidates_token_count == 2
