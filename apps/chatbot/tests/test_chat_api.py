@@ -218,3 +218,15 @@ def test_api_key_scope_is_needed_for_chat(bot):
     assert ChatView.required_scopes == {"POST": "chat"}
     assert FeedbackView.required_scopes == {"POST": "chat"}
     assert ConversationViewSet.required_scopes == {"GET": "conversations:read"}
+
+
+def test_a_gemini_bot_streams_a_cited_answer(member_client, organization, gemini_provider, loopback, retrieved):
+    loopback.state.reply = "Twenty-five days a year [1]."
+    bot = ChatbotFactory(organization=organization, provider=gemini_provider, system_prompt="Be brief.")
+    events = parse_sse(member_client.post(chat_url(bot), {"message": "vacation?"}, HTTP_ACCEPT="text/event-stream"))
+    assert "".join(d["text"] for n, d in events if n == "token") == "Twenty-five days a year [1]."
+    assert [c["marker"] for c in events[-2][1]["citations"]] == [1]
+    assert events[-1][1]["usage"]["completion_tokens"] == 5
+    sent = loopback.requests[-1].body
+    assert "Be brief." in sent["systemInstruction"]["parts"][0]["text"]
+    assert "<passages>" in sent["contents"][-1]["parts"][0]["text"]
