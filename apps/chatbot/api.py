@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.api_keys.metering import check_llm_token_quota, record_llm_tokens
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.chatbot.serializers import (
     BotInputSerializer,
@@ -141,12 +142,17 @@ class ChatView(OrganizationAPIView):
             return Response(error_body("not_found", "Bot not found."), status=status.HTTP_404_NOT_FOUND)
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        check_llm_token_quota(request_auth=request.auth)
+        auth = request.auth
         turn = chat_turn_start(
             bot=bot,
             message=data.validated_data["message"],
             conversation_id=data.validated_data.get("conversation_id"),
             user=acting_user(request),
             source=Conversation.Source.API if self.tenant.api_key else Conversation.Source.WEB,
+            on_saved=lambda message: record_llm_tokens(
+                request_auth=auth, tokens=message.prompt_tokens + message.completion_tokens
+            ),
         )
         if request.accepted_renderer.format == "sse":
             stream = sse_async(turn) if isinstance(request._request, ASGIRequest) else sse_sync(turn)

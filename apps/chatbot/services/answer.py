@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,8 @@ class ChatTurn:
     question: str
     history: list[ChatMessage]
     started: float = field(default_factory=time.perf_counter)
+    # Called once with the saved answer, whatever the outcome (metering, notifications).
+    on_saved: Callable[[Message], None] | None = None
 
 
 class ChatInputInvalid(ValidationFailed):
@@ -98,6 +100,7 @@ def chat_turn_start(
     conversation_id: uuid.UUID | str | None = None,
     user: Any = None,
     source: str = Conversation.Source.API,
+    on_saved: Callable[[Message], None] | None = None,
 ) -> ChatTurn:
     """Check the question, find or open the conversation, and save the user's message."""
     started = time.perf_counter()
@@ -137,7 +140,7 @@ def chat_turn_start(
         conversation.last_message_at = timezone.now()
         conversation.save(update_fields=["last_message_at", "updated_at"])
     history = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
-    return ChatTurn(bot, conversation, user_message, question, history, started)
+    return ChatTurn(bot, conversation, user_message, question, history, started, on_saved)
 
 
 # ------------------------------------------------------------------------------------------ retrieval
@@ -224,6 +227,11 @@ def _save(
         last_message_at=timezone.now(), updated_at=timezone.now()
     )
     progress.saved = message
+    if turn.on_saved is not None:
+        try:
+            turn.on_saved(message)
+        except Exception:  # a metering hiccup must not lose the answer
+            logger.exception("bot %s: the on_saved hook failed for message %s", turn.bot.pk, message.pk)
     return message
 
 

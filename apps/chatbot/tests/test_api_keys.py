@@ -43,3 +43,35 @@ def test_keys_cannot_manage_providers(api_key_client):
     response = api_key_client.get("/api/v1/providers")
     assert response.status_code == 403
     assert response.json()["error"]["details"]["reason"] == "api_key_not_allowed"
+
+
+@pytest.fixture
+def handbook_passages(monkeypatch):
+    from apps.chatbot.tests.conftest import HANDBOOK
+
+    monkeypatch.setattr("apps.chatbot.services.answer.retrieve", lambda *, bot, question: list(HANDBOOK))
+
+
+def test_a_keys_answers_are_metered_and_its_token_quota_refuses_the_next_question(
+    make_api_key_client, organization, handbook_passages
+):
+    from django.utils import timezone
+
+    from apps.api_keys import limits
+    from apps.api_keys.validators import authenticate_key
+
+    bot = ChatbotFactory(organization=organization)
+    client = make_api_key_client(organization, scopes=["chat"], daily_token_quota=1)
+    first = client.post(f"/api/v1/bots/{bot.id}/chat", {"message": "How many vacation days?"}, format="json")
+    assert first.status_code == 200, first.content
+    usage = first.json()["usage"]
+    spent = usage["prompt_tokens"] + usage["completion_tokens"]
+    assert spent > 0
+    principal = authenticate_key(client.api_key.plaintext, now=timezone.now())
+    daily_used = limits.token_usage(principal, now=timezone.now())[0]
+    assert daily_used == spent
+
+    second = client.post(f"/api/v1/bots/{bot.id}/chat", {"message": "And the office hours?"}, format="json")
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "quota_exceeded"
+    assert Conversation.objects.filter(bot=bot).count() == 1  # the refused question opened nothing
