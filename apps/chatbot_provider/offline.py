@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 UNIGRAM_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.5
-CHARGRAM_WEIGHT = 0.15
+CHARGRAM_WEIGHT = 0.3
 CHARGRAM_SIZE = 4
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")

@@ -211,7 +211,7 @@ SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=100)
 SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 # Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
-SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.5)
+SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.3)
 
 LOG_LEVEL: str = get("LOG_LEVEL", default="INFO")
 LOG_JSON: bool = get("LOG_JSON", cast=bool, default=False)

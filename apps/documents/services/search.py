@@ -30,6 +30,7 @@ MAX_QUERY_TERMS = 32
 RRF_K = 60
 # ts_rank normalisation 1: divide by 1 + log(chunk length), a mild length penalty like BM25's b.
 TS_RANK_NORMALIZATION = 1
+IDF_POWER = 1.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,27 @@ def _vector_candidates(
         return [(row[0], float(row[1])) for row in cursor.fetchall() if row[1] is not None]
 
 
+def choose_plan(scope_chunks: int) -> str:
+    """Exact when the tenant filter keeps few chunks (fast and recall 1.0), HNSW with iterative scans above."""
+    return "exact" if scope_chunks <= int(settings.SEARCH_EXACT_MAX_CHUNKS) else "hnsw"
+
+
+def vector_search(
+    *, organization_id: Any, collection_ids: list[uuid.UUID], vector: list[float], limit: int
+) -> tuple[list[tuple[uuid.UUID, float]], str, int]:
+    """Nearest chunks by cosine distance inside the organization's collections: (hits, plan, scope size)."""
+    scope = _scope_chunk_count(organization_id, collection_ids)
+    plan = choose_plan(scope)
+    hits = _vector_candidates(
+        organization_id=organization_id,
+        collection_ids=collection_ids,
+        vector=vector,
+        limit=limit,
+        exact=plan == "exact",
+    )
+    return hits, plan, scope
+
+
 @dataclass
 class _TextQuery:
     terms: list[str]
@@ -150,7 +172,7 @@ def _text_candidates(
             return [], None
         n = max(scope, max(d for _, d in kept))
         text_query = _TextQuery(
-            terms=[t for t, _ in kept], idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) for _, d in kept]
+            terms=[t for t, _ in kept], idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) ** IDF_POWER for _, d in kept]
         )
         score_sql, score_params = text_query.score_sql("search_vector")
         cursor.execute(
@@ -252,8 +274,9 @@ def search(
             t0 = time.perf_counter()
             vector = embed_query(collection=group[0], query=query)
             timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
-            exact = scope <= int(settings.SEARCH_EXACT_MAX_CHUNKS)
-            plans.add("exact" if exact else "hnsw")
+            plan = choose_plan(scope)
+            exact = plan == "exact"
+            plans.add(plan)
             t0 = time.perf_counter()
             vector_hits = _vector_candidates(
                 organization_id=organization_id, collection_ids=ids, vector=vector, limit=limit, exact=exact
