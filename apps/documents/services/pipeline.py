@@ -18,10 +18,12 @@ from django.utils import timezone
 
 from apps.documents.models import Chunk, Document, DocumentSource, DocumentStage, DocumentStatus
 from apps.documents.services.chunk import chunk_sections
+from apps.documents.services.documents import organization_usage
 from apps.documents.services.embed import embed_for_collection, is_transient
 from apps.documents.services.errors import (
     IndexingAbandoned,
     PipelineError,
+    StorageQuotaReached,
     UnsupportedContent,
     UnsupportedType,
 )
@@ -73,6 +75,18 @@ def _fetch(document: Document) -> None:
         max_bytes=int(settings.DOCUMENT_MAX_UPLOAD_BYTES),
         timeout=float(settings.URL_FETCH_TIMEOUT_SECONDS),
     )
+    organization = document.collection.organization
+    max_bytes = (
+        organization.max_document_bytes
+        if organization.max_document_bytes is not None
+        else int(settings.DOCUMENTS_MAX_BYTES_PER_ORG)
+    )
+    used = organization_usage(organization=organization)["bytes"]
+    if used + len(fetched.data) > max_bytes:
+        raise StorageQuotaReached(
+            f"The page is {len(fetched.data):,} bytes; the organization uses {used:,} of its {max_bytes:,}.",
+            details={"limit_bytes": max_bytes, "used_bytes": used},
+        )
     try:
         mime = detect_type(fetched.data, declared_type=fetched.content_type.split(";")[0].strip())
     except UnsupportedType as exc:
