@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth eval clean stop-db
+.PHONY: help install run test lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth bench-login eval clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
@@ -56,6 +56,9 @@ bench-chat: $(STAMP)
 
 bench-auth: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_auth.py
+
+bench-login: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_login.py
 
 DATASET ?= ../shared/datasets/cranfield
 eval: $(STAMP)

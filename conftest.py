@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +15,27 @@ from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings) -> None:
+    """Throttle counters live in the cache (Redis): every test starts with none.
+
+    Only this test process's keys (its KEY_PREFIX) are deleted: the Redis server may be shared.
+    """
+    from django.core.cache import cache
+
+    prefix = settings.CACHES["default"].get("KEY_PREFIX")
+    if not settings.REDIS_URL or not prefix:
+        cache.clear()
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture
@@ -77,3 +99,48 @@ def member_client(organization: Organization, make_member_client: Callable[..., 
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def redis_url(settings) -> str:
+    """The real Redis the tests use; a test that needs it fails (never skips) when there is none."""
+    if not settings.REDIS_URL:
+        pytest.fail("This test needs Redis: set REDIS_URL, run one on 127.0.0.1:6379, or install redis-server.")
+    return str(settings.REDIS_URL)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skipped test is a failure: nothing is skipped silently."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"Skipped in CI (not allowed): {report.longrepr}"
+
+
+@pytest.fixture
+def make_api_key_client(db: None) -> Callable[..., APIClient]:
+    """make_api_key_client(org, scopes=[...], **key_fields) → an APIClient sending a fresh API key.
+
+    The key is on `client.api_key` (its plaintext on `client.api_key.plaintext`). Default: every scope.
+    """
+    from apps.api_keys.models import ALL_SCOPES
+    from apps.api_keys.tests.factories import APIKeyFactory
+
+    def make(organization: Organization, scopes: list[str] | None = None, **fields: object) -> APIClient:
+        api_key = APIKeyFactory(
+            organization=organization, scopes=list(ALL_SCOPES) if scopes is None else scopes, **fields
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.plaintext}")
+        client.api_key = api_key  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_key_client(organization: Organization, make_api_key_client: Callable[..., APIClient]) -> APIClient:
+    """An APIClient with an API key of `organization` holding every scope."""
+    return make_api_key_client(organization)

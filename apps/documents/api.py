@@ -17,8 +17,10 @@ from apps.documents.models import Chunk, Collection, Document
 from apps.documents.services import documents as document_services
 from apps.documents.services import search as search_services
 from apps.organizations.models import Role
+from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
+from apps.organizations.tenancy import acting_user
 from apps.organizations.views_base import OrganizationAPIView, OrganizationGenericAPIView
-from common.core.errors import ValidationFailed
+from common.core.errors import PermissionDeniedError, ValidationFailed
 
 TAGS = ["documents"]
 READ = "documents:read"
@@ -30,6 +32,13 @@ class ChunkPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def _document(view: Any, request: Request, document_id: str) -> Document:
+    """The document, if the caller may reach its collection (API keys may be restricted to some)."""
+    document = selectors.document_get(organization=view.organization, document_id=document_id)
+    check_resource_restriction(request, kind="collection", resource_id=document.collection_id)
+    return document
 
 
 def _accepted(results: list[document_services.DocumentCreated]) -> dict[str, Any]:
@@ -44,7 +53,11 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
 
     @extend_schema(tags=TAGS, responses=serializers.CollectionOutputSerializer(many=True), summary="List collections")
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset().order_by("-created_at"))
+        collections = self.get_queryset().order_by("-created_at")
+        restricted = api_key_restricted_ids(request, kind="collection")
+        if restricted is not None:
+            collections = collections.filter(pk__in=restricted)
+        page = self.paginate_queryset(collections)
         return self.get_paginated_response(serializers.CollectionOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -67,7 +80,7 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
                 raise ValidationFailed(details={"embedding_provider_id": ["Unknown provider."]})
         collection = document_services.collection_create(
             organization=self.organization,
-            actor=request.user,
+            actor=acting_user(request),
             name=data.validated_data["name"],
             description=data.validated_data["description"],
             embedding_provider=provider,
@@ -96,14 +109,14 @@ class CollectionDetailAPI(OrganizationAPIView):
         data = serializers.CollectionUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         collection = document_services.collection_update(
-            collection=collection, actor=request.user, **data.validated_data
+            collection=collection, actor=acting_user(request), **data.validated_data
         )
         return Response(serializers.CollectionOutputSerializer(collection).data)
 
     @extend_schema(tags=TAGS, responses={204: None}, summary="Delete a collection with its documents")
     def delete(self, request: Request, collection_id: str) -> Response:
         collection = selectors.collection_get(organization=self.organization, collection_id=collection_id)
-        document_services.collection_delete(collection=collection, actor=request.user)
+        document_services.collection_delete(collection=collection, actor=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -138,7 +151,9 @@ class CollectionDocumentsAPI(OrganizationGenericAPIView):
     def post(self, request: Request, collection_id: str) -> Response:
         collection = selectors.collection_get(organization=self.organization, collection_id=collection_id)
         files = [*request.FILES.getlist("files"), *request.FILES.getlist("file")]
-        results = document_services.document_create_from_uploads(collection=collection, actor=request.user, files=files)
+        results = document_services.document_create_from_uploads(
+            collection=collection, actor=acting_user(request), files=files
+        )
         output = serializers.DocumentAcceptedSerializer(
             [r.document for r in results], many=True, context=_accepted(results)
         )
@@ -159,7 +174,7 @@ class CollectionDocumentUrlAPI(OrganizationAPIView):
         data = serializers.UrlInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = document_services.document_create_from_url(
-            collection=collection, actor=request.user, url=data.validated_data["url"]
+            collection=collection, actor=acting_user(request), url=data.validated_data["url"]
         )
         output = serializers.DocumentAcceptedSerializer(result.document, context=_accepted([result]))
         return Response(output.data, status=status.HTTP_202_ACCEPTED)
@@ -180,7 +195,7 @@ class CollectionDocumentTextAPI(OrganizationAPIView):
         data.is_valid(raise_exception=True)
         result = document_services.document_create_from_text(
             collection=collection,
-            actor=request.user,
+            actor=acting_user(request),
             title=data.validated_data["title"],
             text=data.validated_data["text"],
         )
@@ -193,14 +208,14 @@ class DocumentDetailAPI(OrganizationAPIView):
 
     @extend_schema(tags=TAGS, responses=serializers.DocumentDetailSerializer, summary="A document with diagnostics")
     def get(self, request: Request, document_id: str) -> Response:
-        document = selectors.document_get(organization=self.organization, document_id=document_id)
+        document = _document(self, request, document_id)
         diagnostics = selectors.document_diagnostics(document=document)
         return Response(serializers.DocumentDetailSerializer(document, context={"diagnostics": diagnostics}).data)
 
     @extend_schema(tags=TAGS, responses={204: None}, summary="Delete a document, its file and its chunks")
     def delete(self, request: Request, document_id: str) -> Response:
-        document = selectors.document_get(organization=self.organization, document_id=document_id)
-        document_services.document_delete(document=document, actor=request.user)
+        document = _document(self, request, document_id)
+        document_services.document_delete(document=document, actor=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -211,8 +226,8 @@ class DocumentReindexAPI(OrganizationAPIView):
         tags=TAGS, request=None, responses={202: serializers.DocumentOutputSerializer}, summary="Index again"
     )
     def post(self, request: Request, document_id: str) -> Response:
-        document = selectors.document_get(organization=self.organization, document_id=document_id)
-        document = document_services.document_reindex(document=document, actor=request.user)
+        document = _document(self, request, document_id)
+        document = document_services.document_reindex(document=document, actor=acting_user(request))
         return Response(serializers.DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -224,7 +239,7 @@ class DocumentChunksAPI(OrganizationGenericAPIView):
 
     @extend_schema(tags=TAGS, responses=serializers.ChunkOutputSerializer(many=True), summary="A document's chunks")
     def get(self, request: Request, document_id: str) -> Response:
-        document = selectors.document_get(organization=self.organization, document_id=document_id)
+        document = _document(self, request, document_id)
         page = self.paginate_queryset(selectors.chunk_list(organization=self.organization, document=document))
         return self.get_paginated_response(serializers.ChunkOutputSerializer(page, many=True).data)
 
@@ -244,6 +259,18 @@ class SearchAPI(OrganizationAPIView):
         data = serializers.SearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         collection_ids = data.validated_data["collection_ids"]
+        restricted = api_key_restricted_ids(request, kind="collection")
+        if restricted is not None:  # an API key limited to some collections searches only those
+            if not collection_ids:
+                collection_ids = list(
+                    Collection.objects.for_org(self.organization).filter(pk__in=restricted).values_list("pk", flat=True)
+                )
+                if not collection_ids:
+                    raise PermissionDeniedError(
+                        "This API key's collections no longer exist.", details={"restricted": "collection"}
+                    )
+            for collection_id in collection_ids:
+                check_resource_restriction(request, kind="collection", resource_id=collection_id)
         if collection_ids:
             known = set(
                 Collection.objects.for_org(self.organization).filter(pk__in=collection_ids).values_list("pk", flat=True)

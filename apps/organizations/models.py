@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
-from common.core.models import BaseModel
+from common.core.models import BaseModel, OrgScopedManager
 
 
 class Role(models.TextChoices):
@@ -37,6 +40,8 @@ class Membership(BaseModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
 
+    objects: OrgScopedManager[Any] = OrgScopedManager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "user"], name="uniq_membership")]
 
@@ -58,8 +63,14 @@ class Invitation(BaseModel):
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects: OrgScopedManager[Any] = OrgScopedManager()
+
     class Meta:
         indexes = [models.Index(fields=["organization", "email"])]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class AuditEvent(BaseModel):
@@ -71,6 +82,8 @@ class AuditEvent(BaseModel):
     target_type = models.CharField(max_length=80, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
+
+    objects: OrgScopedManager[Any] = OrgScopedManager()
 
     class Meta:
         indexes = [models.Index(fields=["organization", "-created_at"])]

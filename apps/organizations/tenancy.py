@@ -42,6 +42,15 @@ def is_api_key(auth: Any) -> bool:
     return bool(getattr(auth, "is_api_key", False))
 
 
+def acting_user(request: Any) -> Any | None:
+    """The user to record as actor / creator: the signed-in user, or None for an API key (whose
+    `request.user` is an APIKeyUser with no database row; `request.auth.id` identifies the key)."""
+    if is_api_key(getattr(request, "auth", None)):
+        return None
+    user = getattr(request, "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
+
+
 def _lookup_membership(user: Any, ref: str) -> Membership | None:
     qs = Membership.objects.select_related("organization").filter(user=user)
     try:

@@ -6,3 +6,6 @@ class UsersConfig(AppConfig):
     label = "users"
     verbose_name = "Users"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apps.users import schema  # noqa: F401  (registers the OpenAPI auth extension)

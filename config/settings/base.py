@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.api_keys.middleware.APIKeyHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -63,6 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.organizations.context_processors.organization_switcher",
             ],
         },
     },
@@ -82,6 +84,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Lifetimes of the one-time links sent by email.
+PASSWORD_RESET_TTL = timedelta(hours=1)
+EMAIL_VERIFICATION_TTL = timedelta(days=get("EMAIL_VERIFICATION_DAYS", cast=int, default=3))
+INVITATION_TTL = timedelta(days=get("INVITATION_DAYS", cast=int, default=7))
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -126,11 +132,12 @@ DEFAULT_FROM_EMAIL = get("DEFAULT_FROM_EMAIL", default="Docent <no-reply@docent.
 # REST framework
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.api_keys.authentication.APIKeyAuthentication",
+        "apps.users.authentication.RevocableJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.api_keys.schema.ScopedAutoSchema",
     "EXCEPTION_HANDLER": "common.core.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "common.core.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 50,
@@ -141,6 +148,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login_account": get("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on REMOTE_ADDR only: X-Forwarded-For is client-controlled. Behind a proxy, uvicorn's
+    # --proxy-headers (with FORWARDED_ALLOW_IPS naming the proxy) puts the real client in REMOTE_ADDR.
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -171,12 +181,30 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = get("CELERY_TASK_TIME_LIMIT", cast=int, default=900)
 CELERY_TASK_SOFT_TIME_LIMIT = get("CELERY_TASK_SOFT_TIME_LIMIT", cast=int, default=840)
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {
+    "api-keys-flush-usage": {
+        "task": "apps.api_keys.tasks.api_key_usage_flush_task",
+        "schedule": get("API_KEY_USAGE_FLUSH_SECONDS", cast=int, default=300),
+    },
+}
 
 # Secrets at rest: comma-separated Fernet keys, newest first (rotation: prepend a new key).
 FIELD_ENCRYPTION_KEYS: list[str] = get("FIELD_ENCRYPTION_KEYS", cast=list, default=[])
 # Pepper for hashing high-entropy tokens (API keys, reset and invitation tokens).
 TOKEN_HASH_PEPPER: str = get("TOKEN_HASH_PEPPER", default="") or SECRET_KEY
+
+# API keys. Limits: 0 = no limit. A key's own limit (or its organization's quota row) overrides these.
+API_KEY_CACHE_SECONDS: int = get("API_KEY_CACHE_SECONDS", cast=int, default=60)
+API_KEY_MAX_PER_ORGANIZATION: int = get("API_KEY_MAX_PER_ORGANIZATION", cast=int, default=100)
+API_KEY_RATE_LIMIT_PER_MINUTE: int = get("API_KEY_RATE_LIMIT_PER_MINUTE", cast=int, default=600)
+API_KEY_DAILY_REQUEST_QUOTA: int = get("API_KEY_DAILY_REQUEST_QUOTA", cast=int, default=0)
+API_KEY_MONTHLY_REQUEST_QUOTA: int = get("API_KEY_MONTHLY_REQUEST_QUOTA", cast=int, default=0)
+API_KEY_DAILY_TOKEN_QUOTA: int = get("API_KEY_DAILY_TOKEN_QUOTA", cast=int, default=0)
+API_KEY_MONTHLY_TOKEN_QUOTA: int = get("API_KEY_MONTHLY_TOKEN_QUOTA", cast=int, default=0)
+API_ORG_DAILY_REQUEST_QUOTA: int = get("API_ORG_DAILY_REQUEST_QUOTA", cast=int, default=0)
+API_ORG_MONTHLY_REQUEST_QUOTA: int = get("API_ORG_MONTHLY_REQUEST_QUOTA", cast=int, default=0)
+API_ORG_DAILY_TOKEN_QUOTA: int = get("API_ORG_DAILY_TOKEN_QUOTA", cast=int, default=0)
+API_ORG_MONTHLY_TOKEN_QUOTA: int = get("API_ORG_MONTHLY_TOKEN_QUOTA", cast=int, default=0)
 
 # Documents and retrieval
 EMBEDDING_DIMENSIONS: int = get("EMBEDDING_DIMENSIONS", cast=int, default=768)

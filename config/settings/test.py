@@ -3,6 +3,8 @@ when one answers (REDIS_URL, 127.0.0.1:6379, or one started under var/)."""
 
 from __future__ import annotations
 
+import os
+
 from config.embedded import ensure_redis
 from config.settings.base import *  # noqa: F403
 from config.settings.base import REDIS_URL
@@ -29,6 +31,8 @@ if TEST_REDIS_URL:
 REDIS_URL = TEST_REDIS_URL
 USE_REDIS = bool(TEST_REDIS_URL)
 CACHES = caches(TEST_REDIS_URL)
+# A prefix per test process: tests clear only their own keys on a Redis that may be shared.
+CACHES["default"]["KEY_PREFIX"] = f"docent-test-{os.getpid()}"
 CHANNEL_LAYERS = channel_layers("")
 CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = True

@@ -1,7 +1,11 @@
-import factory
+from datetime import timedelta
 
-from apps.organizations.models import Membership, Organization, Role
+import factory
+from django.utils import timezone
+
+from apps.organizations.models import AuditEvent, Invitation, Membership, Organization, Role
 from apps.users.tests.factories import UserFactory
+from common.security.tokens import token_issue
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -19,3 +23,22 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.MEMBER
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.MEMBER
+    token_hash = factory.LazyFunction(lambda: token_issue("inv_").digest)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    organization = factory.SubFactory(OrganizationFactory)
+    action = "test.event"

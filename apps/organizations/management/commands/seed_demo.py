@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from apps.organizations.models import Membership, Organization, Role
 from apps.users.models import User
@@ -26,7 +27,9 @@ class Command(BaseCommand):
             org, _ = Organization.objects.get_or_create(slug="demo", defaults={"name": "Demo Organization"})
             user = User.objects.filter(email__iexact=DEMO_EMAIL).first()
             if user is None:
-                user = User.objects.create_superuser(DEMO_EMAIL, password, full_name="Demo Admin")
+                user = User.objects.create_superuser(
+                    DEMO_EMAIL, password, full_name="Demo Admin", email_verified_at=timezone.now()
+                )
             Membership.objects.get_or_create(organization=org, user=user, defaults={"role": Role.OWNER})
         for app in DEMO_APPS:
             if find_spec(f"apps.{app}.demo") is not None:

@@ -1,0 +1,167 @@
+"""Warm-path key lookups: a snapshot per prefix in Redis (Django's cache without Redis), valid only under
+the current generation.
+
+Unknown prefixes are cached too (as absent), so guessing keys costs no database query after the first.
+Each prefix has a generation token (no expiry) next to its snapshot. Revoking, rotating or changing a key
+writes a new token, so the very next request misses the snapshot and reloads the row, even on other
+web processes. The generation is read before the database, so a request that loaded the row just before
+a revocation caches its snapshot under the old token, which no request accepts. A missing token (evicted)
+never matches anything: the row is reloaded.
+"""
+
+from __future__ import annotations
+
+import pickle  # nosec B403: only this module writes these entries, into the deployment's own Redis
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.api_keys import limits
+from apps.api_keys.models import APIKey, OrganizationAPILimits
+from apps.api_keys.principal import APIKeyPrincipal, Limits
+
+
+def entry_key(prefix: str) -> str:
+    return f"apikey:entry:{prefix}"
+
+
+def _generation_key(prefix: str) -> str:
+    return f"apikey:gen:{prefix}"
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """Cached absence of a prefix, so random keys cannot make every request query the database."""
+
+    generation: str
+
+
+class _RedisStore:
+    """Straight to Redis: Django's RedisCache builds a client object per call, which costs more than the
+    round trip itself on this hot path."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return {k: pickle.loads(v) for k, v in zip(keys, self.client.mget(keys), strict=True) if v is not None}  # noqa: S301
+
+    def set(self, key: str, value: Any, timeout: int | None) -> None:
+        self.client.set(key, pickle.dumps(value), ex=timeout)
+
+    def add(self, key: str, value: Any) -> None:
+        self.client.set(key, pickle.dumps(value), nx=True)
+
+    def replace_generations(self, generations: dict[str, str], entries: list[str]) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        for key, value in generations.items():
+            pipe.set(key, pickle.dumps(value))
+        pipe.delete(*entries)
+        pipe.execute()
+
+
+class _CacheStore:
+    """Django's cache: LocMem in development without Redis (per process, see ADR 0031)."""
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return cache.get_many(keys)
+
+    def set(self, key: str, value: Any, timeout: int | None) -> None:
+        cache.set(key, value, timeout=timeout)
+
+    def add(self, key: str, value: Any) -> None:
+        cache.add(key, value, timeout=None)
+
+    def replace_generations(self, generations: dict[str, str], entries: list[str]) -> None:
+        cache.set_many(generations, timeout=None)
+        cache.delete_many(entries)
+
+
+def snapshot_store() -> _RedisStore | _CacheStore:
+    client = limits.redis_client()
+    return _RedisStore(client) if client is not None else _CacheStore()
+
+
+def bump_generation(prefixes: Iterable[str]) -> None:
+    """Invalidate the cached snapshots of these keys everywhere (shared cache)."""
+    prefixes = list(prefixes)
+    if not prefixes:
+        return
+    snapshot_store().replace_generations(
+        {_generation_key(p): secrets.token_hex(8) for p in prefixes}, [entry_key(p) for p in prefixes]
+    )
+
+
+def _setting(name: str) -> int:
+    return int(getattr(settings, name, 0) or 0)
+
+
+def key_limits(row: APIKey) -> Limits:
+    def pick(value: int | None, setting: str) -> int:
+        return int(value) if value is not None else _setting(setting)
+
+    return Limits(
+        rate_per_minute=pick(row.rate_limit_per_minute, "API_KEY_RATE_LIMIT_PER_MINUTE"),
+        daily_requests=pick(row.daily_request_quota, "API_KEY_DAILY_REQUEST_QUOTA"),
+        monthly_requests=pick(row.monthly_request_quota, "API_KEY_MONTHLY_REQUEST_QUOTA"),
+        daily_tokens=pick(row.daily_token_quota, "API_KEY_DAILY_TOKEN_QUOTA"),
+        monthly_tokens=pick(row.monthly_token_quota, "API_KEY_MONTHLY_TOKEN_QUOTA"),
+    )
+
+
+def organization_limits(organization_id: object) -> Limits:
+    row = OrganizationAPILimits.objects.for_org(organization_id).first()
+
+    def pick(field: str, setting: str) -> int:
+        value = getattr(row, field, None) if row is not None else None
+        return int(value) if value is not None else _setting(setting)
+
+    return Limits(
+        daily_requests=pick("daily_request_quota", "API_ORG_DAILY_REQUEST_QUOTA"),
+        monthly_requests=pick("monthly_request_quota", "API_ORG_MONTHLY_REQUEST_QUOTA"),
+        daily_tokens=pick("daily_token_quota", "API_ORG_DAILY_TOKEN_QUOTA"),
+        monthly_tokens=pick("monthly_token_quota", "API_ORG_MONTHLY_TOKEN_QUOTA"),
+    )
+
+
+def snapshot(row: APIKey, generation: str) -> APIKeyPrincipal:
+    return APIKeyPrincipal(
+        id=row.id,
+        prefix=row.prefix,
+        name=row.name,
+        organization=row.organization,
+        secret_hash=row.secret_hash,
+        scopes=frozenset(row.scopes),
+        bot_ids=frozenset(str(i) for i in row.bot_ids),
+        collection_ids=frozenset(str(i) for i in row.collection_ids),
+        limits=key_limits(row),
+        org_limits=organization_limits(row.organization_id),
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        generation=generation,
+    )
+
+
+def load_principal(prefix: str) -> APIKeyPrincipal | None:
+    """The key with this prefix (revoked and expired ones included: the caller decides), or None."""
+    store = snapshot_store()
+    entry_name, generation_key = entry_key(prefix), _generation_key(prefix)
+    found = store.get_many([entry_name, generation_key])
+    generation = found.get(generation_key)
+    entry = found.get(entry_name)
+    if generation is not None and isinstance(entry, APIKeyPrincipal | _Unknown) and entry.generation == generation:
+        return entry if isinstance(entry, APIKeyPrincipal) else None
+    if generation is None:
+        store.add(generation_key, secrets.token_hex(8))
+        generation = store.get_many([generation_key]).get(generation_key)
+    row = APIKey.objects.unscoped().select_related("organization").filter(prefix=prefix).first()
+    found_entry: APIKeyPrincipal | _Unknown = (
+        snapshot(row, str(generation)) if row is not None else _Unknown(str(generation))
+    )
+    if generation is not None:
+        store.set(entry_name, found_entry, timeout=_setting("API_KEY_CACHE_SECONDS") or 60)
+    return found_entry if isinstance(found_entry, APIKeyPrincipal) else None

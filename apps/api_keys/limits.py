@@ -1,0 +1,275 @@
+"""Per-key rate limits and per-key / per-organization quotas, counted in Redis.
+
+One Lua script admits a request or not, atomically, for every web process: it checks the fixed
+one-minute window and the daily and monthly request quotas of the key and of its organization, and only
+when all pass increments them all (so refused requests never inflate usage). LLM tokens are added after
+an answer and checked before the next one. Without Redis (local development only) the same logic runs
+on Django's cache, which is per process and not atomic (see docs/adr/0031-api-key-rate-limits-and-quotas.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.api_keys.principal import APIKeyPrincipal
+
+WINDOW_SECONDS = 60
+DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
+MONTH_TTL_SECONDS = 62 * 86400
+TOUCH_SECONDS = 60  # last_used_at / last IP are written at most once per minute per key
+
+QUOTA_NAMES = ("key_daily_requests", "key_monthly_requests", "org_daily_requests", "org_monthly_requests")
+TOKEN_QUOTA_NAMES = ("key_daily_tokens", "key_monthly_tokens", "org_daily_tokens", "org_monthly_tokens")
+
+
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool
+    limit: int  # requests per minute; 0 = unlimited (no headers)
+    remaining: int
+    reset_at: int  # epoch seconds when the window ends
+    retry_after: int  # seconds; meaningful when refused
+    refused_by: str = ""  # "rate_limit" or a quota name
+    quota_limit: int = 0
+    touch: bool = False  # time to record last_used_at
+
+
+def _month(day: date) -> str:
+    return day.strftime("%Y%m")
+
+
+def _keys(principal: APIKeyPrincipal, now: datetime) -> dict[str, str]:
+    day = now.date()
+    window = int(now.timestamp()) // WINDOW_SECONDS
+    return {
+        "window": f"apikey:rl:{principal.id}:{window}",
+        "key_day": f"apikey:u:{day.isoformat()}:{principal.id}",
+        "key_month": f"apikey:m:{_month(day)}:{principal.id}",
+        "org_day": f"apikey:ou:{day.isoformat()}:{principal.organization_id}",
+        "org_month": f"apikey:om:{_month(day)}:{principal.organization_id}",
+        "index": f"apikey:idx:{day.isoformat()}",
+        "org_index": f"apikey:oidx:{day.isoformat()}:{principal.organization_id}",
+        "touch": f"apikey:touch:{principal.id}",
+    }
+
+
+def _index_member(principal: APIKeyPrincipal) -> str:
+    return f"{principal.id}:{principal.organization_id}"
+
+
+def _seconds_to_day_end(now: datetime) -> int:
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return max(1, math.ceil((tomorrow - now).total_seconds()))
+
+
+def _seconds_to_month_end(now: datetime) -> int:
+    first = now.date().replace(day=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    end = datetime.combine(next_month, datetime.min.time(), tzinfo=UTC)
+    return max(1, math.ceil((end - now).total_seconds()))
+
+
+_ADMIT = """
+local rate = tonumber(ARGV[1])
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if rate > 0 and count >= rate then
+  return {1, count, 0, 0}
+end
+for i = 2, 5 do
+  local limit = tonumber(ARGV[i])
+  if limit > 0 and tonumber(redis.call('HGET', KEYS[i], 'requests') or '0') >= limit then
+    return {2, count, 0, i - 1}
+  end
+end
+count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+local ttls = {ARGV[7], ARGV[8], ARGV[7], ARGV[8]}
+for i = 2, 5 do
+  -- a counter's first increment gives it its expiry (usage writers set one too)
+  if redis.call('HINCRBY', KEYS[i], 'requests', 1) == 1 then redis.call('EXPIRE', KEYS[i], ttls[i - 1]) end
+end
+if redis.call('SADD', KEYS[6], ARGV[9]) == 1 then redis.call('EXPIRE', KEYS[6], ARGV[7]) end
+if redis.call('SADD', KEYS[8], ARGV[11]) == 1 then redis.call('EXPIRE', KEYS[8], ARGV[7]) end
+local touch = redis.call('SET', KEYS[7], '1', 'NX', 'EX', ARGV[10])
+return {0, count, 0, touch and 1 or 0}
+"""
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def redis_client() -> Any | None:
+    """The shared Redis client, or None when this deployment has no Redis (local development)."""
+    if getattr(settings, "USE_REDIS", False) and settings.REDIS_URL:
+        return _client(settings.REDIS_URL)
+    return None
+
+
+@lru_cache(maxsize=4)
+def _admit_script(url: str) -> Any:
+    return _client(url).register_script(_ADMIT)
+
+
+def admit(principal: APIKeyPrincipal, *, now: datetime) -> Admission:
+    """Count this request against the key's window and quotas, or refuse it without counting it."""
+    keys = _keys(principal, now)
+    window_end = (int(now.timestamp()) // WINDOW_SECONDS + 1) * WINDOW_SECONDS
+    rate = principal.limits.rate_per_minute
+    quotas = (
+        principal.limits.daily_requests,
+        principal.limits.monthly_requests,
+        principal.org_limits.daily_requests,
+        principal.org_limits.monthly_requests,
+    )
+    client = redis_client()
+    if client is not None:
+        status, count, _ttl_ms, extra = _admit_script(settings.REDIS_URL)(
+            keys=[
+                keys[k]
+                for k in ("window", "key_day", "key_month", "org_day", "org_month", "index", "touch", "org_index")
+            ],
+            args=[
+                rate,
+                *quotas,
+                (WINDOW_SECONDS + 1) * 1000,
+                DAY_TTL_SECONDS,
+                MONTH_TTL_SECONDS,
+                _index_member(principal),
+                TOUCH_SECONDS,
+                str(principal.id),
+            ],
+        )
+    else:
+        status, count, _ttl_ms, extra = _admit_with_cache(keys, rate, quotas, principal)
+    status, count, extra = int(status), int(count), int(extra)
+    if status == 1:
+        retry = max(1, math.ceil(window_end - now.timestamp()))
+        return Admission(False, rate, 0, window_end, retry, refused_by="rate_limit")
+    if status == 2:
+        name = QUOTA_NAMES[extra - 1]
+        retry = _seconds_to_day_end(now) if "daily" in name else _seconds_to_month_end(now)
+        return Admission(
+            False, rate, max(0, rate - count), window_end, retry, refused_by=name, quota_limit=quotas[extra - 1]
+        )
+    return Admission(True, rate, max(0, rate - count), window_end, 0, touch=bool(extra))
+
+
+def _admit_with_cache(
+    keys: dict[str, str], rate: int, quotas: tuple[int, ...], principal: APIKeyPrincipal
+) -> tuple[int, int, int, int]:
+    """Development fallback on Django's cache: same rules, but per process and check-then-act."""
+    count = int(cache.get(keys["window"], 0))
+    if rate > 0 and count >= rate:
+        return 1, count, 0, 0
+    quota_keys = ("key_day", "key_month", "org_day", "org_month")
+    for position, (name, limit) in enumerate(zip(quota_keys, quotas, strict=True), start=1):
+        if limit > 0 and int(cache.get(f"{keys[name]}:requests", 0)) >= limit:
+            return 2, count, 0, position
+    cache.add(keys["window"], 0, timeout=WINDOW_SECONDS + 1)
+    count = cache.incr(keys["window"])
+    for name in quota_keys:
+        _cache_incr(f"{keys[name]}:requests", 1, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
+    _cache_index_add(keys["index"], _index_member(principal))
+    _cache_index_add(keys["org_index"], str(principal.id))
+    touch = cache.add(keys["touch"], 1, timeout=TOUCH_SECONDS)
+    return 0, count, 0, int(touch)
+
+
+def _cache_incr(key: str, amount: int, ttl: int) -> None:
+    cache.add(key, 0, timeout=ttl)
+    try:
+        cache.incr(key, amount)
+    except ValueError:
+        cache.set(key, amount, timeout=ttl)
+
+
+def _cache_index_add(key: str, member: str) -> None:
+    members = set(cache.get(key, set()))
+    if member not in members:
+        members.add(member)
+        cache.set(key, members, timeout=DAY_TTL_SECONDS)
+
+
+def add_usage(principal: APIKeyPrincipal, *, field: str, amount: int, now: datetime, org_too: bool) -> None:
+    """Add to a usage field ("tokens" or "errors") of the key's day (and month, and organization's)."""
+    if amount <= 0:
+        return
+    keys = _keys(principal, now)
+    targets = ["key_day", "key_month", "org_day", "org_month"] if org_too else ["key_day"]
+    client = redis_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=True)
+        for name in targets:
+            pipe.hincrby(keys[name], field, amount)
+            pipe.expire(keys[name], DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
+        pipe.sadd(keys["index"], _index_member(principal))
+        pipe.expire(keys["index"], DAY_TTL_SECONDS)
+        pipe.sadd(keys["org_index"], str(principal.id))
+        pipe.expire(keys["org_index"], DAY_TTL_SECONDS)
+        pipe.execute()
+        return
+    for name in targets:
+        _cache_incr(f"{keys[name]}:{field}", amount, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
+    _cache_index_add(keys["index"], _index_member(principal))
+    _cache_index_add(keys["org_index"], str(principal.id))
+
+
+def token_usage(principal: APIKeyPrincipal, *, now: datetime) -> tuple[int, int, int, int]:
+    """LLM tokens used so far: key today, key this month, organization today, organization this month."""
+    keys = _keys(principal, now)
+    names = ("key_day", "key_month", "org_day", "org_month")
+    client = redis_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.hget(keys[name], "tokens")
+        values = pipe.execute()
+    else:
+        values = [cache.get(f"{keys[name]}:tokens", 0) for name in names]
+    return tuple(int(v or 0) for v in values)  # type: ignore[return-value]
+
+
+def _decode(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def day_counters(day: date, *, organization_id: UUID | None = None) -> dict[tuple[UUID, UUID], dict[str, int]]:
+    """Live counters of one UTC day: (key id, organization id) → requests, tokens, errors.
+
+    With `organization_id`, only that organization's keys (read from its own index)."""
+    stamp = day.isoformat()
+    client = redis_client()
+    pairs: list[tuple[str, str]]
+    if organization_id is not None:
+        index = f"apikey:oidx:{stamp}:{organization_id}"
+        raw = client.smembers(index) if client is not None else cache.get(index, set())
+        pairs = [(_decode(m), str(organization_id)) for m in raw]
+    else:
+        index = f"apikey:idx:{stamp}"
+        raw = client.smembers(index) if client is not None else cache.get(index, set())
+        pairs = [tuple(_decode(m).split(":", 1)) for m in raw]  # type: ignore[misc]
+    pairs.sort()
+    fields = ("requests", "tokens", "errors")
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for key_id, _ in pairs:
+            pipe.hmget(f"apikey:u:{stamp}:{key_id}", *fields)
+        rows = [[int(v or 0) for v in values] for values in pipe.execute()]
+    else:
+        rows = [[int(cache.get(f"apikey:u:{stamp}:{key_id}:{f}", 0)) for f in fields] for key_id, _ in pairs]
+    return {
+        (UUID(key_id), UUID(org_id)): dict(zip(fields, values, strict=True))
+        for (key_id, org_id), values in zip(pairs, rows, strict=True)
+    }

@@ -1,0 +1,93 @@
+"""Input and output shapes of the API-key management and usage endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from apps.api_keys.models import ALL_SCOPES, APIKey
+
+
+def _limit_field() -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class APIKeyOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    display = serializers.CharField(help_text="The prefix and last four characters: enough to recognise a key.")
+    status = serializers.SerializerMethodField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    bot_ids = serializers.ListField(child=serializers.UUIDField())
+    collection_ids = serializers.ListField(child=serializers.UUIDField())
+    rate_limit_per_minute = serializers.IntegerField(allow_null=True)
+    daily_request_quota = serializers.IntegerField(allow_null=True)
+    monthly_request_quota = serializers.IntegerField(allow_null=True)
+    daily_token_quota = serializers.IntegerField(allow_null=True)
+    monthly_token_quota = serializers.IntegerField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    last_used_ip = serializers.IPAddressField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    created_by = serializers.EmailField(source="created_by.email", allow_null=True, default=None)
+
+    def get_status(self, api_key: APIKey) -> str:
+        if api_key.revoked_at is not None:
+            return "revoked"
+        if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+class APIKeyIssuedSerializer(APIKeyOutputSerializer):
+    key = serializers.CharField(help_text="The full key. Shown only in this response: store it now.")
+
+
+class APIKeyInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES), allow_empty=False)
+    bot_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
+    collection_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    rate_limit_per_minute = _limit_field()
+    daily_request_quota = _limit_field()
+    monthly_request_quota = _limit_field()
+    daily_token_quota = _limit_field()
+    monthly_token_quota = _limit_field()
+
+
+class OrganizationAPILimitsSerializer(serializers.Serializer):
+    daily_request_quota = _limit_field()
+    monthly_request_quota = _limit_field()
+    daily_token_quota = _limit_field()
+    monthly_token_quota = _limit_field()
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First UTC day (default: 29 days before end).")
+    end = serializers.DateField(required=False, help_text="Last UTC day (default: today).")
+
+
+class KeyUsageDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    api_key_id = serializers.UUIDField()
+    requests = serializers.IntegerField()
+    tokens = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a field, not Serializer.errors
+
+
+class UsageDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    requests = serializers.IntegerField()
+    tokens = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a field, not Serializer.errors
+
+
+def issued_data(api_key: APIKey, plaintext: str) -> dict[str, Any]:
+    data: dict[str, Any] = dict(APIKeyOutputSerializer(api_key).data)
+    data["key"] = plaintext
+    return data

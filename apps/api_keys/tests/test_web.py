@@ -1,0 +1,84 @@
+"""The /api-keys/ page for owners and admins."""
+
+import re
+
+import pytest
+
+from apps.api_keys.models import APIKey
+from apps.api_keys.tests.factories import APIKeyFactory
+from apps.organizations.models import Role
+from apps.organizations.tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_session(client, organization):
+    client.force_login(MembershipFactory(organization=organization, role=Role.ADMIN).user)
+    return client
+
+
+def test_anonymous_visitors_are_sent_to_login(client):
+    response = client.get("/api-keys/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_members_cannot_open_the_page(client, organization):
+    client.force_login(MembershipFactory(organization=organization, role=Role.MEMBER).user)
+    assert client.get("/api-keys/").status_code == 403
+
+
+def test_an_admin_sees_the_keys_without_their_secrets(admin_session, organization, other_organization):
+    key = APIKeyFactory(organization=organization, name="Zapier", rate_limit_per_minute=42)
+    foreign = APIKeyFactory(organization=other_organization, name="Someone else")
+    page = admin_session.get("/api-keys/").content.decode()
+    assert "Zapier" in page and key.display in page and "42/min" in page
+    assert key.plaintext not in page
+    assert "Someone else" not in page and foreign.prefix not in page
+
+
+def test_the_page_shows_each_keys_recent_usage(admin_session, organization):
+    from rest_framework.test import APIClient
+
+    key = APIKeyFactory(organization=organization)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.plaintext}")
+    client.get("/api/v1/usage")
+    client.get("/api/v1/api-keys")  # refused: an error
+    page = admin_session.get("/api-keys/").content.decode()
+    assert "2 requests · 0 tokens · 1 errors" in page
+
+
+def test_creating_a_key_shows_the_secret_once(admin_session, organization):
+    response = admin_session.post("/api-keys/", {"name": "CI", "scopes": ["search", "chat"]})
+    page = response.content.decode()
+    shown = re.search(r'<div class="secret" id="new-api-key">(dk_[^<]+)</div>', page)
+    assert shown, page
+    assert response["Cache-Control"] == "no-store"
+    key = APIKey.objects.for_org(organization).get(name="CI")
+    assert key.scopes == ["chat", "search"]
+    assert shown.group(1) not in admin_session.get("/api-keys/").content.decode()
+
+
+def test_a_form_without_scopes_is_shown_again_with_errors(admin_session, organization):
+    response = admin_session.post("/api-keys/", {"name": "CI"})
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not APIKey.objects.for_org(organization).exists()
+
+
+def test_revoke_and_rotate_buttons_work(admin_session, organization):
+    key = APIKeyFactory(organization=organization)
+    rotated = admin_session.post(f"/api-keys/{key.pk}/rotate").content.decode()
+    assert 'class="secret"' in rotated and key.plaintext not in rotated
+    response = admin_session.post(f"/api-keys/{key.pk}/revoke")
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_an_admin_cannot_revoke_another_organizations_key(admin_session, other_organization):
+    foreign = APIKeyFactory(organization=other_organization)
+    admin_session.post(f"/api-keys/{foreign.pk}/revoke")
+    foreign.refresh_from_db()
+    assert foreign.revoked_at is None

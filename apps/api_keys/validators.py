@@ -1,0 +1,126 @@
+"""The rules an API-key request must pass, in order:
+
+1. a well-formed, known, unrevoked, unexpired key of the organization named (if any): else 401, always
+   through `authenticate_key`, with one message and a constant-time digest comparison;
+2. the key's rate limit and request quotas (`admit_request` / `raise_if_refused`): else 429
+   `rate_limited` or `quota_exceeded`; LLM-token quotas via `enforce_token_quota`;
+3. an endpoint that accepts keys (`check_view_accepts_api_keys`), the scope it declares
+   (`APIKeyPrincipal.has_scope`, asked by apps.organizations.permissions) and the key's bot and
+   collection restrictions (`allows_bot` / `allows_collection`): else 403 naming what is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from rest_framework import exceptions
+
+from apps.api_keys import limits
+from apps.api_keys.cache import load_principal
+from apps.api_keys.principal import APIKeyPrincipal
+from common.core.errors import DomainError, PermissionDeniedError, QuotaExceeded, RateLimited
+from common.security.tokens import token_hash, token_matches
+
+KEY_PREFIX = "dk_"
+PREFIX_BYTES = 6  # 12 hex characters: identifies the key, safe to show and log
+SECRET_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
+KEY_PATTERN = re.compile(r"^dk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+
+# Compared against when the prefix is unknown, so that unknown and wrong secrets take the same work.
+_UNKNOWN_KEY_HASH = token_hash(f"dk_{'0' * 12}_{secrets.token_urlsafe(SECRET_BYTES)}")
+
+
+class LimitsUnavailable(DomainError):
+    """The shared store behind key lookups and limits does not answer: refuse rather than admit unchecked."""
+
+    code = "service_unavailable"
+    status_code = 503
+    default_message = "API keys cannot be checked right now. Try again shortly."
+
+
+class InvalidAPIKey(exceptions.AuthenticationFailed):
+    """Every bad key (malformed, unknown, wrong secret, revoked, expired, other organization) looks alike."""
+
+    default_detail = "Invalid API key."
+    default_code = "authentication_failed"
+
+
+def looks_like_api_key(value: str) -> bool:
+    return value.startswith(KEY_PREFIX)
+
+
+def parse_prefix(raw: str) -> str | None:
+    match = KEY_PATTERN.match(raw)
+    return match.group(1) if match else None
+
+
+def _organization_matches(principal: APIKeyPrincipal, organization_ref: str | None) -> bool:
+    """No header, or one naming the key's own organization (by id or slug; neither is a secret)."""
+    if not organization_ref:
+        return True
+    return organization_ref.strip() in (str(principal.organization.pk), principal.organization.slug)
+
+
+def authenticate_key(raw: str, *, now: datetime, organization_ref: str | None = None) -> APIKeyPrincipal:
+    """The live key `raw` stands for, or InvalidAPIKey. One path and one refusal for every failure."""
+    prefix = parse_prefix(raw)
+    principal = load_principal(prefix) if prefix is not None else None
+    secret_ok = token_matches(raw, principal.secret_hash if principal is not None else _UNKNOWN_KEY_HASH)
+    if (
+        principal is None
+        or not secret_ok
+        or not principal.is_usable(now)
+        or not _organization_matches(principal, organization_ref)
+    ):
+        raise InvalidAPIKey()
+    return principal
+
+
+def check_view_accepts_api_keys(view: Any) -> None:
+    """Only organization-scoped views (those declaring `required_scopes`) can be reached with a key."""
+    if view is not None and not hasattr(view, "required_scopes"):
+        raise PermissionDeniedError(
+            "API keys cannot use this endpoint; sign in instead.", details={"reason": "api_key_not_allowed"}
+        )
+
+
+def admit_request(principal: APIKeyPrincipal, *, now: datetime) -> limits.Admission:
+    """Count the request against the key's window and quotas (a refused request is not counted)."""
+    return limits.admit(principal, now=now)
+
+
+def raise_if_refused(admission: limits.Admission) -> None:
+    """RateLimited (429 rate_limited) or QuotaExceeded (429 quota_exceeded) for a refused admission."""
+    if admission.admitted:
+        return
+    if admission.refused_by == "rate_limit":
+        raise RateLimited(
+            f"Rate limit of {admission.limit} requests per minute exceeded.",
+            retry_after=admission.retry_after,
+            details={"limit": admission.limit, "retry_after_seconds": admission.retry_after},
+        )
+    whose = "This API key's" if admission.refused_by.startswith("key") else "The organization's API"
+    raise QuotaExceeded(
+        f"{whose} request quota is used up.",
+        details={
+            "quota": admission.refused_by,
+            "limit": admission.quota_limit,
+            "retry_after_seconds": admission.retry_after,
+        },
+    )
+
+
+def enforce_token_quota(principal: APIKeyPrincipal, *, now: datetime) -> None:
+    used = limits.token_usage(principal, now=now)
+    caps = (
+        principal.limits.daily_tokens,
+        principal.limits.monthly_tokens,
+        principal.org_limits.daily_tokens,
+        principal.org_limits.monthly_tokens,
+    )
+    for name, value, cap in zip(limits.TOKEN_QUOTA_NAMES, used, caps, strict=True):
+        if cap > 0 and value >= cap:
+            raise QuotaExceeded("The LLM token quota is used up.", details={"quota": name, "limit": cap, "used": value})

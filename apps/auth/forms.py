@@ -1,0 +1,55 @@
+"""Forms of the sign-in, sign-up and password pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from common.core.errors import DomainError
+
+
+def add_domain_error(form: forms.Form, exc: DomainError) -> None:
+    """Show a service's error on the form: field details next to their fields, the rest on top."""
+    placed = False
+    for field, messages in (exc.details or {}).items():
+        if field in form.fields and isinstance(messages, list):
+            for message in messages:
+                form.add_error(field, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
+    password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput)
+
+
+class SignupForm(forms.Form):
+    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    email = forms.EmailField(max_length=254)
+    password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput)
+    organization_name = forms.CharField(max_length=120, required=False, label="Organization name")
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+
+class SetPasswordForm(forms.Form):
+    new_password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput, label="New password")
+    new_password_again = forms.CharField(
+        max_length=256, strip=False, widget=forms.PasswordInput, label="New password again"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", "The two passwords differ.")
+        return data
+
+
+class PasswordChangeForm(SetPasswordForm):
+    current_password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput)
+    field_order = ["current_password", "new_password", "new_password_again"]

@@ -1,0 +1,26 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from apps.auth.models import EmailVerificationToken, PasswordResetToken
+from apps.users.tests.factories import UserFactory
+from common.security.tokens import token_issue
+
+
+class PasswordResetTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PasswordResetToken
+
+    user = factory.SubFactory(UserFactory)
+    token_hash = factory.LazyFunction(lambda: token_issue("pr_").digest)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+
+
+class EmailVerificationTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailVerificationToken
+
+    user = factory.SubFactory(UserFactory)
+    token_hash = factory.LazyFunction(lambda: token_issue("ev_").digest)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=3))

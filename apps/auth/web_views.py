@@ -1,0 +1,182 @@
+"""Server-rendered sign-in, sign-up, sign-out, password reset/change and email verification pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.auth import services
+from apps.auth.errors import InvalidToken, LoginThrottled
+from apps.auth.forms import EmailForm, LoginForm, PasswordChangeForm, SetPasswordForm, SignupForm, add_domain_error
+from apps.organizations.web import session_select_organization
+from apps.users.models import User
+from common.core.errors import DomainError, RateLimited
+from common.security.ratelimit import window
+
+
+def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _start_session(request: HttpRequest, user: User) -> None:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    organization = services.organization_for_new_session(user=user)
+    if organization is not None:
+        session_select_organization(request, organization.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request))
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.auth_login(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                ip=services.client_ip(request),
+                request=request,
+            )
+        except LoginThrottled as exc:
+            form.add_error(None, exc.message)
+            status = 429
+            response = render(request, "auth/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            _start_session(request, user)
+            return HttpResponseRedirect(_safe_next(request))
+    return render(request, "auth/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+def _rate_limited_by_ip(request: HttpRequest, scope: str) -> int | None:
+    limit = window(scope, services.client_ip(request), settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope])
+    wait = limit.exceeded()
+    if wait is None:
+        limit.hit()
+    return wait
+
+
+def _too_many(request: HttpRequest, template: str, context: dict[str, object], wait: int) -> HttpResponse:
+    messages.error(request, RateLimited(f"Too many requests. Wait {wait} seconds, then try again.").message)
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def signup_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect("/")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        wait = _rate_limited_by_ip(request, "signup")
+        if wait:
+            return _too_many(request, "auth/signup.html", {"form": form}, wait)
+        try:
+            user = services.auth_signup(**form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            _start_session(request, user)
+            messages.success(request, f"Welcome! We sent a link to {user.email} to confirm your address.")
+            return redirect("/")
+    return render(request, "auth/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_view(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        wait = _rate_limited_by_ip(request, "password_reset")
+        if wait:
+            return _too_many(request, "auth/password_reset.html", {"form": form}, wait)
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return render(request, "auth/password_reset_sent.html", {"email": form.cleaned_data["email"]})
+    return render(request, "auth/password_reset.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_confirm(token=token, new_password=form.cleaned_data["new_password"])
+        except InvalidToken:
+            return render(request, "auth/password_reset_confirm.html", {"invalid": True}, status=400)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Your password was changed. Sign in with the new password.")
+            return redirect("/login/")
+    elif request.method == "GET" and not services.password_reset_token_valid(token=token):
+        return render(request, "auth/password_reset_confirm.html", {"invalid": True}, status=400)
+    return render(request, "auth/password_reset_confirm.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email_view(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only shows a button: link scanners in mail systems must not use up the single-use token.
+    if request.method == "POST":
+        try:
+            services.email_verify(token=token)
+        except InvalidToken as exc:
+            return render(request, "auth/verify_email.html", {"error": exc.message}, status=400)
+        messages.success(request, "Your email address is confirmed.")
+        return redirect("/" if request.user.is_authenticated else "/login/")
+    return render(request, "auth/verify_email.html", {})
+
+
+@login_required
+@require_POST
+def verify_email_resend_view(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    wait = _rate_limited_by_ip(request, "password_reset")
+    if wait:
+        messages.error(request, f"Too many requests. Wait {wait} seconds, then try again.")
+    elif services.email_verification_send(user=request.user):
+        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    return redirect("/")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(
+                user=request.user,
+                current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            update_session_auth_hash(request, request.user)  # stay signed in here; other sessions end
+            messages.success(request, "Your password was changed. Other devices are signed out.")
+            return redirect("/")
+    return render(request, "auth/password_change.html", {"form": form})

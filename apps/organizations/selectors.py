@@ -1,0 +1,60 @@
+"""Reads on organizations, memberships and invitations."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.organizations.models import Invitation, Membership, Organization
+from apps.users.models import User
+from common.core.errors import NotFound
+from common.security.tokens import token_hash
+
+
+def organization_list_for_user(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("organization").order_by("created_at")
+
+
+def member_list(*, organization: Organization) -> QuerySet[Membership]:
+    return Membership.objects.for_org(organization).select_related("user").order_by("created_at")
+
+
+def member_get(*, organization: Organization, membership_id: UUID | str) -> Membership:
+    membership = (
+        Membership.objects.for_org(organization).select_related("user", "organization").filter(pk=membership_id).first()
+    )
+    if membership is None:
+        raise NotFound("Member not found.")
+    return membership
+
+
+def invitation_list_pending(*, organization: Organization) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.for_org(organization)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def invitation_get(*, organization: Organization, invitation_id: UUID | str) -> Invitation:
+    invitation = (
+        Invitation.objects.for_org(organization).select_related("organization").filter(pk=invitation_id).first()
+    )
+    if invitation is None:
+        raise NotFound("Invitation not found.")
+    return invitation
+
+
+def invitation_find_by_token(*, token: str) -> Invitation | None:
+    """The invitation a link points to (any state), for the accept page. The token names the organization."""
+    if not token or len(token) > 200:
+        return None
+    return (
+        Invitation.objects.unscoped()
+        .select_related("organization", "invited_by")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )

@@ -1,0 +1,7 @@
+"""OpenAPI: RevocableJWTAuthentication is documented as the same bearer JWT scheme as simplejwt's."""
+
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+
+
+class RevocableJWTScheme(SimpleJWTScheme):
+    target_class = "apps.users.authentication.RevocableJWTAuthentication"

@@ -1,0 +1,53 @@
+"""Fixed-window rate limits kept in Django's cache (Redis in production), so every process shares the counts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'10/min' → (10, 60). Same notation as DRF's throttle rates."""
+    count, period = rate.split("/")
+    return int(count), _UNITS[period.strip()[0].lower()]
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    limit: int
+    seconds: int
+
+    def _slot(self) -> tuple[str, int]:
+        now = time.time()
+        slot = int(now // self.seconds)
+        retry_after = max(1, int(self.seconds - (now % self.seconds)) + 1)
+        return f"rl:{self.key}:{slot}", retry_after
+
+    def exceeded(self) -> int | None:
+        """Seconds to wait when the limit is reached, otherwise None. Does not count."""
+        cache_key, retry_after = self._slot()
+        count = cache.get(cache_key, 0)
+        return retry_after if count >= self.limit else None
+
+    def hit(self) -> int:
+        """Count one event; returns the count in the current window."""
+        cache_key, _ = self._slot()
+        cache.add(cache_key, 0, timeout=self.seconds + 1)
+        try:
+            return int(cache.incr(cache_key))
+        except ValueError:  # expired between add and incr
+            cache.set(cache_key, 1, timeout=self.seconds + 1)
+            return 1
+
+    def reset(self) -> None:
+        cache.delete(self._slot()[0])
+
+
+def window(scope: str, ident: str, rate: str) -> Window:
+    limit, seconds = parse_rate(rate)
+    return Window(key=f"{scope}:{ident}", limit=limit, seconds=seconds)

@@ -1,0 +1,159 @@
+"""`make bench-auth`: the per-request cost of API-key authentication with a warm cache.
+
+Times, through Django's test client in one process (embedded PostgreSQL, dev settings), with the full
+middleware stack:
+  healthz        GET /healthz: no authentication, plain Django view (the floor)
+  no-op, anon    a DRF view that does nothing, no authentication
+  no-op, key     an organization-scoped DRF view that does nothing, with an API key (needs a scope)
+  no-op, JWT     the same view with a member's JWT
+  auth alone     APIKeyAuthentication.authenticate() on a prepared request
+  usage, key     GET /api/v1/usage with an API key (a real endpoint, for scale)
+and prints medians in microseconds and the ratios. Uses Redis when one answers (as in production),
+otherwise the local-cache fallback; the line "backend" says which.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+N = int(os.environ.get("BENCH_N", "2000"))
+WARMUP = 100
+
+
+def _redis_url() -> str:
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    from config.embedded import ensure_redis
+
+    url = ensure_redis() or ""
+    return url.rsplit("/", 1)[0] + "/15" if url else ""  # a database of its own
+
+
+def _median_us(fn) -> float:  # type: ignore[no-untyped-def]
+    for _ in range(WARMUP):
+        fn()
+    samples = []
+    for _ in range(N):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e6
+
+
+def main() -> int:
+    os.environ["REDIS_URL"] = _redis_url()
+    import django
+
+    django.setup()
+    import types
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import override_settings
+    from django.urls import clear_url_caches, include, path
+    from rest_framework.permissions import AllowAny
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from apps.api_keys.authentication import APIKeyAuthentication
+    from apps.api_keys.services import api_key_create, api_key_revoke
+    from apps.organizations.models import Membership, Organization, Role
+    from apps.organizations.views_base import OrganizationAPIView
+    from apps.users.models import User
+
+    class NoopAnonymous(APIView):
+        authentication_classes: list[Any] = []
+        permission_classes = [AllowAny]
+
+        def get(self, request: Any) -> Response:
+            return Response({})
+
+    class NoopScoped(OrganizationAPIView):
+        required_scopes = {"GET": "analytics:read"}
+
+        def get(self, request: Any) -> Response:
+            return Response({})
+
+    bench_urls = types.ModuleType("bench_auth_urls")
+    bench_urls.urlpatterns = [  # type: ignore[attr-defined]
+        path("bench/noop-anonymous", NoopAnonymous.as_view()),
+        path("bench/noop", NoopScoped.as_view()),
+        path("", include("config.urls")),
+    ]
+    sys.modules["bench_auth_urls"] = bench_urls
+
+    call_command("migrate", verbosity=0)
+    organization, _ = Organization.objects.get_or_create(slug="bench-auth", defaults={"name": "Bench auth"})
+    user = User.objects.filter(email="bench-auth@docent.local").first() or User.objects.create_user(
+        "bench-auth@docent.local", None
+    )
+    Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": Role.ADMIN})
+    issued = api_key_create(
+        organization=organization,
+        created_by=user,
+        name="bench",
+        scopes=["analytics:read"],
+        rate_limit_per_minute=10**9,
+    )
+    host: dict[str, Any] = {"HTTP_HOST": "127.0.0.1"}
+    client = Client(**host)
+    key_headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {issued.plaintext}"}
+    jwt_headers: dict[str, Any] = {
+        "HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(user).access_token}",
+        "HTTP_X_ORGANIZATION": str(organization.pk),
+    }
+    for headers in (key_headers, jwt_headers):
+        status = client.get("/api/v1/usage", **headers).status_code
+        if status != 200:
+            print(f"setup failed: GET /api/v1/usage answered {status}")
+            return 1
+
+    factory = APIRequestFactory()
+    authentication = APIKeyAuthentication()
+
+    def auth_only() -> None:
+        authentication.authenticate(Request(factory.get("/api/v1/usage", **key_headers, **host)))
+
+    try:
+        with override_settings(ROOT_URLCONF="bench_auth_urls"):
+            clear_url_caches()
+            for headers in (key_headers, jwt_headers):
+                assert client.get("/bench/noop", **headers).status_code == 200
+            healthz = _median_us(lambda: client.get("/healthz"))
+            anonymous = _median_us(lambda: client.get("/bench/noop-anonymous"))
+            key = _median_us(lambda: client.get("/bench/noop", **key_headers))
+            jwt = _median_us(lambda: client.get("/bench/noop", **jwt_headers))
+            auth = _median_us(auth_only)
+            usage = _median_us(lambda: client.get("/api/v1/usage", **key_headers))
+    finally:
+        api_key_revoke(organization=organization, actor=user, api_key_id=issued.api_key.pk)
+
+    backend = f"redis ({settings.REDIS_URL})" if settings.USE_REDIS else "local cache fallback (no Redis)"
+    print(f"backend: {backend}; {N} requests each after {WARMUP} warm-up, medians")
+    print(f"GET /healthz (no auth)            {healthz:8.0f} us")
+    print(f"no-op DRF view, anonymous         {anonymous:8.0f} us")
+    print(f"no-op org view, API key           {key:8.0f} us")
+    print(f"no-op org view, JWT               {jwt:8.0f} us")
+    print(f"API-key authenticate() alone      {auth:8.0f} us")
+    print(f"GET /api/v1/usage, API key        {usage:8.0f} us")
+    print(f"ratio API-key request / unauthenticated healthz: {key / healthz:.2f}x")
+    print(f"ratio API-key request / anonymous no-op DRF view: {key / anonymous:.2f}x")
+    print(f"ratio API-key request / JWT request (same view): {key / jwt:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
