@@ -239,6 +239,8 @@ def main() -> int:
     parser.add_argument("--dims", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="only 10k/20 and 100k/100")
+    parser.add_argument("--configs", default="", help="comma-separated CHUNKSxORGS, e.g. 100000x20")
+    parser.add_argument("--ef-search", type=int, default=0, help="override SEARCH_HNSW_EF_SEARCH")
     args = parser.parse_args()
     started = time.perf_counter()
     conninfo, _ = _prepare_database(args.dims)
@@ -265,8 +267,13 @@ def main() -> int:
             if args.quick
             else [(10_000, 20), (10_000, 100), (100_000, 20), (100_000, 100)]
         )
-        for chunks, orgs in configs:
-            _run_config(chunks, orgs, args.queries, source)
+        if args.configs:
+            configs = [(int(c.split("x")[0]), int(c.split("x")[1])) for c in args.configs.split(",")]
+        from django.test.utils import override_settings
+
+        with override_settings(**({"SEARCH_HNSW_EF_SEARCH": args.ef_search} if args.ef_search else {})):
+            for chunks, orgs in configs:
+                _run_config(chunks, orgs, args.queries, source)
         from django.db import connections
 
         connections.close_all()
