@@ -15,6 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 UNIGRAM_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.5
@@ -184,6 +185,7 @@ _SUFFIXES = (
 )
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A small suffix stripper (Porter-like, deliberately conservative); enough for lexical matching."""
     if len(word) <= 3 or word.isdigit():
