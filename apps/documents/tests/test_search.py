@@ -27,7 +27,7 @@ PASSAGES = {
 
 
 def _document(collection: Collection, texts: list[str], **kwargs) -> Document:
-    document = DocumentFactory(collection=collection, chunk_count=len(texts), **kwargs)
+    document = DocumentFactory(collection=collection, **kwargs)
     for ordinal, text in enumerate(texts):
         ChunkFactory(document=document, ordinal=ordinal, text=text, heading_path=["Guide", "Care"], page_number=2)
     return document
