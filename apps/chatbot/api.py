@@ -1,0 +1,267 @@
+"""Bots, chat (JSON or Server-Sent Events), conversations, messages, feedback and export."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.chatbot.serializers import (
+    BotInputSerializer,
+    BotOutputSerializer,
+    ChatInputSerializer,
+    ChatOutputSerializer,
+    ConversationExportSerializer,
+    ConversationSerializer,
+    FeedbackInputSerializer,
+    FeedbackOutputSerializer,
+    MessageSerializer,
+)
+from apps.chatbot.services import bots as bot_services
+from apps.chatbot.services.answer import (
+    CitationsEvent,
+    DoneEvent,
+    ErrorEvent,
+    TokenEvent,
+    chat_turn_start,
+    chat_turn_stream,
+)
+from apps.chatbot.services.conversations import conversation_export, feedback_give
+from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, sse_async, sse_sync
+from apps.documents.models import Collection
+from apps.organizations.models import Role
+from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
+from apps.organizations.tenancy import acting_user
+from apps.organizations.views_base import OrganizationAPIView, OrganizationViewSet
+from common.core.exceptions import error_body
+
+BOT_TAGS = ["Bots and chat"]
+CONVERSATION_TAGS = ["Conversations"]
+UUID_RE = "[0-9a-fA-F-]{36}"
+
+
+@extend_schema_view(
+    list=extend_schema(tags=BOT_TAGS, responses=BotOutputSerializer(many=True), summary="List bots"),
+    retrieve=extend_schema(tags=BOT_TAGS, responses=BotOutputSerializer, summary="Get a bot"),
+    create=extend_schema(
+        tags=BOT_TAGS, request=BotInputSerializer, responses={201: BotOutputSerializer}, summary="Create a bot"
+    ),
+    partial_update=extend_schema(
+        tags=BOT_TAGS, request=BotInputSerializer, responses=BotOutputSerializer, summary="Change a bot"
+    ),
+    destroy=extend_schema(tags=BOT_TAGS, responses={204: None}, summary="Delete a bot"),
+)
+class BotViewSet(OrganizationViewSet):
+    model = Chatbot
+    serializer_class = BotOutputSerializer
+    lookup_value_regex = UUID_RE
+    isolation_field_models = {"collections": Collection}
+    resource_kwargs = {"pk": "bot"}
+    required_roles = {"GET": Role.MEMBER, "POST": Role.ADMIN, "PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
+    required_scopes = {"GET": "bots:read", "POST": "bots:write", "PATCH": "bots:write", "DELETE": "bots:write"}
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset().order_by("name")
+        allowed = api_key_restricted_ids(self.request, kind="bot")
+        return queryset if allowed is None else queryset.filter(pk__in=allowed)
+
+    def _check_collections(self, collections: list[Any] | None) -> None:
+        for collection_id in collections or ():
+            check_resource_restriction(self.request, kind="collection", resource_id=collection_id)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(BotOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(BotOutputSerializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        data = BotInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        self._check_collections(data.validated_data.get("collections"))
+        bot = bot_services.bot_create(organization=self.organization, actor=acting_user(request), **data.validated_data)
+        return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        bot = self.get_object()
+        data = BotInputSerializer(data=request.data, partial=True, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        self._check_collections(data.validated_data.get("collections"))
+        bot = bot_services.bot_update(bot=bot, actor=acting_user(request), **data.validated_data)
+        return Response(BotOutputSerializer(bot).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        bot_services.bot_delete(bot=self.get_object(), actor=acting_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChatView(OrganizationAPIView):
+    """Ask a bot. JSON by default; Server-Sent Events when the client sends Accept: text/event-stream."""
+
+    model = Chatbot
+    resource_kwargs = {"pk": "bot"}
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    required_roles = {"POST": Role.MEMBER}
+    required_scopes = {"POST": "chat"}
+
+    @extend_schema(
+        tags=BOT_TAGS,
+        summary="Ask a bot",
+        description=(
+            "Send `Accept: text/event-stream` to receive Server-Sent Events: `token` ({text}), then "
+            "`citations` ({citations}) and `done` (ids, usage, latency), or `error` ({code, message, ids})."
+        ),
+        request=ChatInputSerializer,
+        responses={
+            (200, "application/json"): ChatOutputSerializer,
+            (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="token/citations/done/error"),
+        },
+    )
+    def post(self, request: Request, pk: str) -> Any:
+        bot = (
+            Chatbot.objects.for_org(self.organization)
+            .select_related("provider", "fallback_provider", "organization")
+            .filter(pk=pk)
+            .first()
+        )
+        if bot is None:
+            return Response(error_body("not_found", "Bot not found."), status=status.HTTP_404_NOT_FOUND)
+        data = ChatInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        turn = chat_turn_start(
+            bot=bot,
+            message=data.validated_data["message"],
+            conversation_id=data.validated_data.get("conversation_id"),
+            user=acting_user(request),
+            source=Conversation.Source.API if self.tenant.api_key else Conversation.Source.WEB,
+        )
+        if request.accepted_renderer.format == "sse":
+            stream = sse_async(turn) if isinstance(request._request, ASGIRequest) else sse_sync(turn)
+            response = StreamingHttpResponse(stream, content_type="text/event-stream")
+            for key, value in SSE_HEADERS.items():
+                response[key] = value
+            return response
+        answer: list[str] = []
+        citations: list[dict[str, Any]] = []
+        for event in chat_turn_stream(turn):
+            if isinstance(event, TokenEvent):
+                answer.append(event.text)
+            elif isinstance(event, CitationsEvent):
+                citations = event.citations
+            elif isinstance(event, ErrorEvent):
+                return Response(error_body(event.code, event.message, event.data), status=event.status_code)
+            elif isinstance(event, DoneEvent):
+                body = {**event.data, "answer": "".join(answer).strip(), "citations": citations}
+                return Response(ChatOutputSerializer(body).data)
+        return Response(error_body("answer_failed", "The answer ended early."), status=502)  # pragma: no cover
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class MessagePagination(CursorPagination):
+    ordering = "created_at"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=CONVERSATION_TAGS,
+        summary="List conversations",
+        parameters=[OpenApiParameter("bot", OpenApiTypes.UUID, description="Only this bot's conversations")],
+        responses=ConversationSerializer(many=True),
+    ),
+    retrieve=extend_schema(tags=CONVERSATION_TAGS, summary="Get a conversation", responses=ConversationSerializer),
+)
+class ConversationViewSet(OrganizationViewSet):
+    model = Conversation
+    serializer_class = ConversationSerializer
+    lookup_value_regex = UUID_RE
+    required_roles = {"GET": Role.MEMBER}
+    required_scopes = {"GET": "conversations:read"}
+    http_method_names = ["get", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        bot = self.request.query_params.get("bot")
+        if bot:
+            queryset = queryset.filter(bot_id=bot)
+        allowed = api_key_restricted_ids(self.request, kind="bot")
+        return queryset if allowed is None else queryset.filter(bot_id__in=allowed)
+
+    def list(self, request: Request) -> Response:
+        bot = request.query_params.get("bot")
+        if bot and not _is_uuid(bot):
+            return Response(
+                error_body("validation_error", "Invalid input.", {"bot": ["Not a valid UUID."]}), status=400
+            )
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ConversationSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ConversationSerializer(self.get_object()).data)
+
+    @extend_schema(
+        tags=CONVERSATION_TAGS, summary="List a conversation's messages", responses=MessageSerializer(many=True)
+    )
+    @action(detail=True, methods=["get"])
+    def messages(self, request: Request, pk: str) -> Response:
+        conversation = self.get_object()
+        paginator = MessagePagination()
+        queryset = (
+            Message.objects.for_org(self.organization).filter(conversation=conversation).select_related("feedback")
+        )
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=CONVERSATION_TAGS, summary="Export a conversation as JSON", responses=ConversationExportSerializer
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, pk: str) -> Response:
+        conversation = self.get_object()
+        response = Response(conversation_export(conversation=conversation))
+        response["Content-Disposition"] = f'attachment; filename="conversation-{conversation.pk}.json"'
+        return response
+
+
+class FeedbackView(OrganizationAPIView):
+    model = Message
+    required_roles = {"POST": Role.MEMBER}
+    required_scopes = {"POST": "chat"}
+
+    @extend_schema(
+        tags=CONVERSATION_TAGS,
+        summary="Thumbs up or down on an answer",
+        request=FeedbackInputSerializer,
+        responses={201: FeedbackOutputSerializer},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        message = Message.objects.for_org(self.organization).select_related("conversation").filter(pk=pk).first()
+        if message is None:
+            return Response(error_body("not_found", "Message not found."), status=status.HTTP_404_NOT_FOUND)
+        check_resource_restriction(request, kind="bot", resource_id=message.conversation.bot_id)
+        data = FeedbackInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        feedback = feedback_give(message=message, user=acting_user(request), **data.validated_data)
+        return Response(FeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)

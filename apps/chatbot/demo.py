@@ -1,0 +1,34 @@
+"""Demo data: a bot on the demo organization's collections, answering with the offline provider. Idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.chatbot.models import Chatbot, Tone
+from apps.chatbot_provider.demo import DEMO_PROVIDER_NAME
+from apps.chatbot_provider.models import ChatbotProvider
+from apps.organizations.models import Organization
+
+DEMO_BOT_NAME = "Demo assistant"
+
+
+def seed(*, organization: Organization, user: Any) -> Chatbot:
+    from apps.documents.models import Collection
+
+    provider = ChatbotProvider.objects.for_org(organization).filter(name=DEMO_PROVIDER_NAME).first()
+    bot, _created = Chatbot.objects.for_org(organization).get_or_create(
+        name=DEMO_BOT_NAME,
+        defaults={
+            "organization": organization,
+            "description": "Answers from the demo documents, with citations.",
+            "tone": Tone.FRIENDLY,
+            "provider": provider,
+            "welcome_message": "Hello! Ask me anything about the demo documents.",
+            "suggested_questions": ["What is Docent?", "How are documents indexed?"],
+            "min_relevance": 0.05,
+        },
+    )
+    collections = list(Collection.objects.for_org(organization))
+    if collections and not bot.collections.exists():
+        bot.collections.set(collections)
+    return bot

@@ -1,0 +1,179 @@
+"""Serializers of bots, chat turns, conversations, messages and feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Tone
+from apps.chatbot_provider.models import ChatbotProvider
+
+
+class BotOutputSerializer(serializers.ModelSerializer[Chatbot]):
+    collections = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Chatbot
+        fields = [
+            "id",
+            "name",
+            "description",
+            "system_prompt",
+            "tone",
+            "provider",
+            "model",
+            "fallback_provider",
+            "temperature",
+            "max_answer_tokens",
+            "top_k",
+            "min_relevance",
+            "dont_know_message",
+            "welcome_message",
+            "suggested_questions",
+            "publishable_key",
+            "allowed_origins",
+            "collections",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_collections(self, obj: Chatbot) -> list[str]:
+        collections = getattr(obj, "collections", None)
+        return [str(pk) for pk in collections.values_list("id", flat=True)] if collections is not None else []
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class _OrgProviderField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    def get_queryset(self) -> Any:
+        organization = self.context.get("organization")
+        return ChatbotProvider.objects.for_org(organization) if organization else ChatbotProvider.objects.none()
+
+
+class BotInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    system_prompt = serializers.CharField(required=False, allow_blank=True, max_length=8000)
+    tone = serializers.ChoiceField(choices=Tone.choices, required=False)
+    provider = _OrgProviderField(
+        queryset=ChatbotProvider.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Null: the built-in offline answerer.",
+    )
+    model = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    fallback_provider = _OrgProviderField(queryset=ChatbotProvider.objects.none(), required=False, allow_null=True)
+    temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
+    max_answer_tokens = serializers.IntegerField(required=False, min_value=16, max_value=8000)
+    top_k = serializers.IntegerField(required=False, min_value=1, max_value=30)
+    min_relevance = serializers.FloatField(required=False, min_value=0, max_value=1)
+    dont_know_message = serializers.CharField(required=False, max_length=1000)
+    welcome_message = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    suggested_questions = serializers.ListField(
+        child=serializers.CharField(max_length=300), required=False, max_length=10
+    )
+    allowed_origins = serializers.ListField(child=serializers.URLField(max_length=300), required=False, max_length=50)
+    collections = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+
+
+class ChatInputSerializer(serializers.Serializer[Any]):
+    message = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=100_000)
+    conversation_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class CitationSerializer(serializers.Serializer[Any]):
+    marker = serializers.IntegerField()
+    document_id = serializers.UUIDField()
+    document_title = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    heading = serializers.CharField(allow_blank=True)
+    chunk_id = serializers.UUIDField()
+    collection_id = serializers.UUIDField()
+    snippet = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class UsageSerializer(serializers.Serializer[Any]):
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+
+
+class LatencySerializer(serializers.Serializer[Any]):
+    retrieval = serializers.IntegerField(allow_null=True)
+    first_token = serializers.IntegerField(allow_null=True)
+    total = serializers.IntegerField(allow_null=True)
+
+
+class ChatOutputSerializer(serializers.Serializer[Any]):
+    conversation_id = serializers.UUIDField()
+    user_message_id = serializers.UUIDField()
+    message_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Message.Status.choices)
+    answer = serializers.CharField(allow_blank=True)
+    citations = CitationSerializer(many=True)
+    model = serializers.CharField(allow_blank=True)
+    usage = UsageSerializer()
+    latency_ms = LatencySerializer()
+
+
+class ConversationSerializer(serializers.ModelSerializer[Conversation]):
+    class Meta:
+        model = Conversation
+        fields = ["id", "bot", "title", "source", "user", "created_at", "last_message_at"]
+        read_only_fields = fields
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    citations = CitationSerializer(many=True, read_only=True)
+    usage = serializers.SerializerMethodField()
+    latency_ms = serializers.SerializerMethodField()
+    feedback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "conversation",
+            "role",
+            "content",
+            "status",
+            "citations",
+            "model",
+            "usage",
+            "latency_ms",
+            "error_code",
+            "error_message",
+            "feedback",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_usage(self, obj: Message) -> dict[str, int]:
+        return {"prompt_tokens": obj.prompt_tokens, "completion_tokens": obj.completion_tokens}
+
+    def get_latency_ms(self, obj: Message) -> dict[str, int | None]:
+        return {"retrieval": obj.retrieval_ms, "first_token": obj.ttft_ms, "total": obj.total_ms}
+
+    def get_feedback(self, obj: Message) -> str | None:
+        feedback = getattr(obj, "feedback", None) if hasattr(obj, "feedback") else None
+        return feedback.rating if feedback else None
+
+
+class FeedbackInputSerializer(serializers.Serializer[Any]):
+    rating = serializers.ChoiceField(choices=Feedback.Rating.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class FeedbackOutputSerializer(serializers.ModelSerializer[Feedback]):
+    class Meta:
+        model = Feedback
+        fields = ["id", "message", "rating", "comment", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ConversationExportSerializer(serializers.Serializer[Any]):
+    conversation = serializers.DictField()
+    messages = serializers.ListField(child=serializers.DictField())

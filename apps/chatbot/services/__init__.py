@@ -1,0 +1,1 @@
+"""Chatbot services: bots (CRUD), the answer pipeline, conversations (feedback, export)."""

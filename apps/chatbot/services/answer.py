@@ -1,0 +1,330 @@
+"""The answer pipeline: history window → hybrid retrieval → delimited prompt → streamed answer → citations.
+
+`chat_turn_start` validates and saves the user's message (errors here are 4xx for the caller).
+`chat_turn_stream` then yields events (token, citations, done | error) and never raises: provider
+failures, timeouts and cut streams end with an error event and a persisted assistant message that
+records what happened. If the consumer goes away (client disconnect), the partial answer is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
+from apps.chatbot_provider.errors import ProviderError
+from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
+from apps.chatbot_provider.services import ChatMessage, TextDelta, Usage, stream_chat
+from common.core.errors import DomainError, NotFound, ValidationFailed
+
+logger = logging.getLogger(__name__)
+HISTORY_MESSAGES = 40
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    text: str
+
+
+@dataclass(frozen=True)
+class CitationsEvent:
+    citations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    code: str
+    message: str
+    status_code: int
+    data: dict[str, Any]
+
+
+ChatEvent = TokenEvent | CitationsEvent | DoneEvent | ErrorEvent
+
+
+@dataclass
+class ChatTurn:
+    bot: Chatbot
+    conversation: Conversation
+    user_message: Message
+    question: str
+    history: list[ChatMessage]
+    started: float = field(default_factory=time.perf_counter)
+
+
+class ChatInputInvalid(ValidationFailed):
+    pass
+
+
+class AnswerFailed(DomainError):
+    code = "answer_failed"
+    status_code = 502
+    default_message = "The answer could not be completed. The error has been logged."
+
+
+# ---------------------------------------------------------------------------------------------- start
+
+
+def _load_history(conversation: Conversation, before: Message | None) -> list[tuple[str, str]]:
+    query = Message.objects.for_org(conversation.organization_id).filter(
+        conversation=conversation, status__in=[Message.Status.COMPLETE, Message.Status.DONT_KNOW]
+    )
+    if before is not None:
+        query = query.exclude(pk=before.pk)
+    rows = list(query.order_by("-created_at").values_list("role", "content")[:HISTORY_MESSAGES])
+    rows.reverse()
+    return [(role, content) for role, content in rows if content]
+
+
+@transaction.atomic
+def chat_turn_start(
+    *,
+    bot: Chatbot,
+    message: str,
+    conversation_id: uuid.UUID | str | None = None,
+    user: Any = None,
+    source: str = Conversation.Source.API,
+) -> ChatTurn:
+    """Check the question, find or open the conversation, and save the user's message."""
+    started = time.perf_counter()
+    question = (message or "").strip()
+    limit = int(settings.CHAT_MAX_MESSAGE_CHARS)
+    if not question:
+        raise ChatInputInvalid("The message is empty.", details={"message": ["Write a question."]})
+    if len(question) > limit:
+        raise ChatInputInvalid(
+            f"The message is too long ({len(question)} characters; at most {limit}).",
+            details={"message": [f"At most {limit} characters."]},
+        )
+    if conversation_id:
+        conversation = (
+            Conversation.objects.for_org(bot.organization_id)
+            .select_for_update()
+            .filter(pk=conversation_id, bot=bot)
+            .first()
+        )
+        if conversation is None:
+            raise NotFound("Conversation not found.")
+        history_rows = _load_history(conversation, None)
+    else:
+        conversation = Conversation.objects.create(
+            organization_id=bot.organization_id,
+            bot=bot,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            title=question[:200],
+            source=source,
+            last_message_at=timezone.now(),
+        )
+        history_rows = []
+    user_message = Message.objects.create(
+        organization_id=bot.organization_id, conversation=conversation, role=Message.Role.USER, content=question
+    )
+    if conversation_id:
+        conversation.last_message_at = timezone.now()
+        conversation.save(update_fields=["last_message_at", "updated_at"])
+    history = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
+    return ChatTurn(bot, conversation, user_message, question, history, started)
+
+
+# ------------------------------------------------------------------------------------------ retrieval
+
+
+def _collection_ids(bot: Chatbot) -> list[uuid.UUID]:
+    collections = getattr(bot, "collections", None)
+    if collections is None:
+        return []
+    return list(collections.values_list("id", flat=True))
+
+
+def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
+    """The bot's relevant passages: hybrid search over its collections, filtered by minimum relevance."""
+    collection_ids = _collection_ids(bot)
+    if not collection_ids:
+        return []
+    from apps.documents.services.search import search_chunks
+
+    hits = search_chunks(
+        organization=bot.organization, query=question, collection_ids=collection_ids, top_k=bot.top_k, mode="hybrid"
+    )
+    return [hit for hit in hits if hit.score >= bot.min_relevance]
+
+
+# --------------------------------------------------------------------------------------------- stream
+
+
+def _ms(since: float) -> int:
+    return max(0, int((time.perf_counter() - since) * 1000))
+
+
+def _candidates(bot: Chatbot) -> list[tuple[ChatbotProvider | None, str]]:
+    primary = (bot.provider, bot.model or (bot.provider.default_chat_model if bot.provider else OFFLINE_CHAT_MODEL))
+    candidates = [primary]
+    if bot.fallback_provider is not None:
+        candidates.append((bot.fallback_provider, bot.fallback_provider.default_chat_model))
+    return candidates
+
+
+@dataclass
+class _Progress:
+    parts: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    provider_name: str = ""
+    model: str = ""
+    retrieval_ms: int | None = None
+    ttft_ms: int | None = None
+    saved: Message | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _save(
+    turn: ChatTurn,
+    progress: _Progress,
+    *,
+    status: str,
+    content: str,
+    citations: list[dict[str, Any]] | None = None,
+    error: DomainError | None = None,
+) -> Message:
+    usage = progress.usage
+    message = Message.objects.create(
+        organization_id=turn.bot.organization_id,
+        conversation=turn.conversation,
+        role=Message.Role.ASSISTANT,
+        content=content,
+        status=status,
+        citations=citations or [],
+        provider_name=progress.provider_name,
+        model=(usage.model if usage else "") or progress.model,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+        retrieval_ms=progress.retrieval_ms,
+        ttft_ms=progress.ttft_ms,
+        total_ms=_ms(turn.started),
+        error_code=error.code if error else "",
+        error_message=error.message if error else "",
+    )
+    Conversation.objects.for_org(turn.bot.organization_id).filter(pk=turn.conversation.pk).update(
+        last_message_at=timezone.now(), updated_at=timezone.now()
+    )
+    progress.saved = message
+    return message
+
+
+def turn_summary(turn: ChatTurn, message: Message) -> dict[str, Any]:
+    return {
+        "conversation_id": str(turn.conversation.pk),
+        "user_message_id": str(turn.user_message.pk),
+        "message_id": str(message.pk),
+        "status": message.status,
+        "model": message.model,
+        "usage": {"prompt_tokens": message.prompt_tokens, "completion_tokens": message.completion_tokens},
+        "latency_ms": {
+            "retrieval": message.retrieval_ms,
+            "first_token": message.ttft_ms,
+            "total": message.total_ms,
+        },
+    }
+
+
+def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLike]) -> Iterator[ChatEvent]:
+    bot = turn.bot
+    messages = build_messages(
+        bot_name=bot.name,
+        tone=bot.tone,
+        dont_know=bot.dont_know_message,
+        system_prompt=bot.system_prompt,
+        history=turn.history,
+        question=turn.question,
+        passages=passages,
+    )
+    texts = [p.text for p in passages]
+    candidates = _candidates(bot)
+    for index, (provider, model) in enumerate(candidates):
+        progress.provider_name = provider.name if provider else "Offline"
+        progress.model = model
+        try:
+            for event in stream_chat(
+                provider=provider,
+                messages=messages,
+                model=model,
+                temperature=bot.temperature,
+                max_tokens=bot.max_answer_tokens,
+                passages=texts,
+                question=turn.question,
+            ):
+                if isinstance(event, TextDelta):
+                    if progress.ttft_ms is None:
+                        progress.ttft_ms = _ms(turn.started)
+                    progress.parts.append(event.text)
+                    yield TokenEvent(event.text)
+                elif isinstance(event, Usage):
+                    progress.usage = event
+            return
+        except ProviderError as error:
+            if progress.parts or index == len(candidates) - 1:
+                raise
+            logger.warning(
+                "bot %s: %s failed before the first token (%s); using the fallback",
+                bot.pk,
+                progress.provider_name,
+                error.code,
+            )
+
+
+def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
+    """Answer the turn. Yields TokenEvent*, then CitationsEvent and DoneEvent, or an ErrorEvent. Never raises."""
+    progress = _Progress()
+    bot = turn.bot
+    try:
+        retrieval_started = time.perf_counter()
+        passages = retrieve(bot=bot, question=turn.question)
+        progress.retrieval_ms = _ms(retrieval_started)
+        if passages:
+            yield from _generate(turn, progress, passages)
+        answer = progress.text.strip()
+        if not passages or not answer:
+            if progress.ttft_ms is None:
+                progress.ttft_ms = _ms(turn.started)
+            yield TokenEvent(bot.dont_know_message)
+            message = _save(turn, progress, status=Message.Status.DONT_KNOW, content=bot.dont_know_message)
+            yield CitationsEvent([])
+            yield DoneEvent(turn_summary(turn, message))
+            return
+        citations = citations_for(answer, passages)
+        message = _save(turn, progress, status=Message.Status.COMPLETE, content=answer, citations=citations)
+        yield CitationsEvent(citations)
+        yield DoneEvent(turn_summary(turn, message))
+    except GeneratorExit:
+        # The client went away: keep what was said so far.
+        if progress.saved is None:
+            _save(turn, progress, status=Message.Status.INTERRUPTED, content=progress.text)
+        raise
+    except DomainError as error:
+        if progress.saved is not None:
+            return
+        message = _save(turn, progress, status=Message.Status.FAILED, content=progress.text, error=error)
+        yield ErrorEvent(error.code, error.message, error.status_code, turn_summary(turn, message))
+    except Exception:
+        logger.exception("bot %s: the answer pipeline failed", bot.pk)
+        if progress.saved is not None:
+            return
+        failure = AnswerFailed()
+        message = _save(turn, progress, status=Message.Status.FAILED, content=progress.text, error=failure)
+        yield ErrorEvent(failure.code, failure.message, 502, turn_summary(turn, message))

@@ -1,0 +1,111 @@
+"""Create, change and delete bots. Every change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+
+from apps.chatbot.models import Chatbot
+from apps.organizations.models import AuditEvent, Organization
+from common.core.errors import ValidationFailed
+
+BOT_FIELDS = (
+    "name",
+    "description",
+    "system_prompt",
+    "tone",
+    "provider",
+    "model",
+    "fallback_provider",
+    "temperature",
+    "max_answer_tokens",
+    "top_k",
+    "min_relevance",
+    "dont_know_message",
+    "welcome_message",
+    "suggested_questions",
+    "allowed_origins",
+)
+
+
+def _audit(*, bot: Chatbot, actor: Any, action: str, data: dict[str, Any] | None = None) -> None:
+    AuditEvent.objects.create(
+        organization_id=bot.organization_id,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        target_type="chatbot",
+        target_id=str(bot.pk),
+        data={"name": bot.name, **(data or {})},
+    )
+
+
+def _validate(bot: Chatbot) -> None:
+    problems: dict[str, list[str]] = {}
+    for field in ("provider", "fallback_provider"):
+        related = getattr(bot, field)
+        if related is not None and related.organization_id != bot.organization_id:
+            problems[field] = ["Unknown provider."]
+    if bot.fallback_provider_id is not None and bot.fallback_provider_id == bot.provider_id:
+        problems["fallback_provider"] = ["The fallback must differ from the main provider."]
+    if Chatbot.objects.for_org(bot.organization_id).filter(name=bot.name).exclude(pk=bot.pk).exists():
+        problems["name"] = ["A bot with this name already exists."]
+    if problems:
+        raise ValidationFailed(details=problems)
+
+
+def _set_collections(bot: Chatbot, collection_ids: Sequence[Any] | None) -> None:
+    if collection_ids is None:
+        return
+    from apps.documents.models import Collection
+
+    wanted = {str(c) for c in collection_ids}
+    found = list(Collection.objects.for_org(bot.organization_id).filter(id__in=wanted))
+    if len(found) != len(wanted):
+        raise ValidationFailed(details={"collections": ["Unknown collection."]})
+    bot.collections.set(found)
+
+
+@transaction.atomic
+def bot_create(
+    *, organization: Organization, actor: Any, collections: Sequence[Any] | None = None, **fields: Any
+) -> Chatbot:
+    bot = Chatbot(organization=organization, **{k: v for k, v in fields.items() if k in BOT_FIELDS})
+    _validate(bot)
+    bot.save()
+    _set_collections(bot, collections)
+    _audit(bot=bot, actor=actor, action="bot.created")
+    return bot
+
+
+@transaction.atomic
+def bot_update(*, bot: Chatbot, actor: Any, collections: Sequence[Any] | None = None, **fields: Any) -> Chatbot:
+    changed = []
+    for name, value in fields.items():
+        if name in BOT_FIELDS and getattr(bot, name) != value:
+            setattr(bot, name, value)
+            changed.append(name)
+    _validate(bot)
+    bot.save()
+    if collections is not None:
+        _set_collections(bot, collections)
+        changed.append("collections")
+    _audit(bot=bot, actor=actor, action="bot.updated", data={"changed": changed})
+    return bot
+
+
+@transaction.atomic
+def bot_delete(*, bot: Chatbot, actor: Any) -> None:
+    _audit(bot=bot, actor=actor, action="bot.deleted")
+    bot.delete()
+
+
+@transaction.atomic
+def bot_rotate_publishable_key(*, bot: Chatbot, actor: Any) -> Chatbot:
+    from apps.chatbot.models import new_publishable_key
+
+    bot.publishable_key = new_publishable_key()
+    bot.save(update_fields=["publishable_key", "updated_at"])
+    _audit(bot=bot, actor=actor, action="bot.publishable_key_rotated")
+    return bot

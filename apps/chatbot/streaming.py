@@ -1,0 +1,128 @@
+"""Server-Sent Events for chat turns, served from a sync generator (WSGI) or an async bridge (ASGI).
+
+The answer pipeline is synchronous (Django ORM, the SDKs' sync clients). Under ASGI, Django would
+buffer a sync iterator completely before sending it, so the ASGI path runs the pipeline in a pooled
+thread (which keeps its database connection between answers, as CONN_MAX_AGE allows) and hands each
+event to the event loop through a queue: tokens leave as soon as they exist. If the client
+disconnects, the producer closes the pipeline, which saves the partial answer. See docs/adr/0020-chat-streaming.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from rest_framework.renderers import BaseRenderer
+
+from apps.chatbot.services.answer import (
+    ChatEvent,
+    ChatTurn,
+    CitationsEvent,
+    DoneEvent,
+    ErrorEvent,
+    TokenEvent,
+    chat_turn_stream,
+)
+
+logger = logging.getLogger(__name__)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def sse_frame(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+def encode(event: ChatEvent) -> bytes:
+    if isinstance(event, TokenEvent):
+        return sse_frame("token", {"text": event.text})
+    if isinstance(event, CitationsEvent):
+        return sse_frame("citations", {"citations": event.citations})
+    if isinstance(event, DoneEvent):
+        return sse_frame("done", event.data)
+    if isinstance(event, ErrorEvent):
+        return sse_frame("error", {"code": event.code, "message": event.message, **event.data})
+    raise TypeError(type(event).__name__)
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets clients ask for text/event-stream; errors raised before streaming render as one error event."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if data is None:
+            return b""
+        if isinstance(data, dict) and "error" in data:
+            return sse_frame("error", data["error"])
+        return sse_frame("message", data)
+
+
+@lru_cache(maxsize=1)
+def _producers() -> ThreadPoolExecutor:
+    """Long-lived threads for answer streams: each keeps its database connection between answers."""
+    return ThreadPoolExecutor(max_workers=int(settings.CHAT_STREAM_THREADS), thread_name_prefix="chat-stream")
+
+
+def _drop_broken_connections() -> None:
+    for connection in connections.all(initialized_only=True):
+        raw = connection.connection
+        if raw is not None and (raw.closed or getattr(raw, "broken", False)):
+            connection.close()
+
+
+def _release_connections() -> None:
+    """After an answer, as Django does after a request: CONN_MAX_AGE=0 closes the connection, a longer age
+    keeps it for the next answer until it is obsolete; one left broken or inside a transaction is closed."""
+    for connection in connections.all(initialized_only=True):
+        if connection.errors_occurred or connection.in_atomic_block or not connection.get_autocommit():
+            connection.close()
+        else:
+            connection.close_if_unusable_or_obsolete()
+
+
+def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
+    for event in chat_turn_stream(turn):
+        yield encode(event)
+
+
+async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    gone = threading.Event()
+
+    def put(item: bytes | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def produce() -> None:
+        _drop_broken_connections()
+        generator = chat_turn_stream(turn)
+        try:
+            for event in generator:
+                if gone.is_set():
+                    generator.close()  # saves the partial answer as interrupted
+                    break
+                put(encode(event))
+        except Exception:
+            logger.exception("chat stream producer failed")
+        finally:
+            put(None)
+            _release_connections()
+
+    _producers().submit(produce)
+    try:
+        while (item := await queue.get()) is not None:
+            yield item
+    finally:
+        gone.set()

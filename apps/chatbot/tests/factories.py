@@ -1,0 +1,34 @@
+import factory
+
+from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.organizations.tests.factories import OrganizationFactory
+
+
+class ChatbotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Chatbot
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Bot {n}")
+    description = "Answers questions about the handbook."
+    provider = None  # the built-in offline answerer
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    bot = factory.SubFactory(ChatbotFactory)
+    organization = factory.SelfAttribute("bot.organization")
+    title = factory.Sequence(lambda n: f"Question {n}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    organization = factory.SelfAttribute("conversation.organization")
+    role = Message.Role.ASSISTANT
+    content = "The handbook says so [1]."
+    status = Message.Status.COMPLETE

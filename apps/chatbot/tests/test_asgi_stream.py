@@ -1,0 +1,100 @@
+"""Under ASGI the SSE answer streams from a producer thread and still persists the turn."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.chatbot.models import Message
+from apps.chatbot.tests.conftest import HANDBOOK
+from apps.chatbot.tests.factories import ChatbotFactory
+from apps.organizations.models import Role
+from apps.organizations.tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def retrieved(monkeypatch):
+    monkeypatch.setattr("apps.chatbot.services.answer.retrieve", lambda *, bot, question: list(HANDBOOK))
+
+
+def _post_sse(bot, membership, message):
+    token = str(RefreshToken.for_user(membership.user).access_token)
+
+    async def run():
+        client = AsyncClient()
+        response = await client.post(
+            f"/api/v1/bots/{bot.id}/chat",
+            data=json.dumps({"message": message}),
+            content_type="application/json",
+            headers={
+                "accept": "text/event-stream",
+                "authorization": f"Bearer {token}",
+                "x-organization": str(bot.organization_id),
+            },
+        )
+        chunks = [chunk async for chunk in response.streaming_content]
+        return response, chunks
+
+    return async_to_sync(run)()
+
+
+def test_asgi_sse_sends_each_token_as_its_own_chunk_and_saves_the_answer(organization, retrieved):
+    membership = MembershipFactory(organization=organization, role=Role.MEMBER)
+    bot = ChatbotFactory(organization=organization)
+    response, chunks = _post_sse(bot, membership, "When does the office open?")
+    assert response.status_code == 200
+    assert response.is_async
+    assert len(chunks) > 5, "tokens are not buffered into one body"
+    assert chunks[0].startswith(b"event: token\n")
+    assert chunks[-1].startswith(b"event: done\n")
+    done = json.loads(chunks[-1].decode().split("data: ", 1)[1])
+    answer = Message.objects.get(pk=done["message_id"])
+    assert "8 am" in answer.content
+
+
+def test_asgi_client_that_disconnects_mid_answer_leaves_an_interrupted_record(
+    organization, retrieved, openai_provider, loopback
+):
+    import time
+
+    from apps.chatbot_provider.tests.loopback import Behaviour
+
+    loopback.state.reply = "one two three four five six seven eight"
+    loopback.state.default = Behaviour(token_delay=0.2)
+    membership = MembershipFactory(organization=organization, role=Role.MEMBER)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    token = str(RefreshToken.for_user(membership.user).access_token)
+
+    async def run():
+        response = await AsyncClient().post(
+            f"/api/v1/bots/{bot.id}/chat",
+            data=json.dumps({"message": "vacation?"}),
+            content_type="application/json",
+            headers={
+                "accept": "text/event-stream",
+                "authorization": f"Bearer {token}",
+                "x-organization": str(organization.id),
+            },
+        )
+        stream = response.streaming_content.__aiter__()
+        first = await stream.__anext__()
+        await stream.aclose()  # the client goes away
+        return first
+
+    first = async_to_sync(run)()
+    assert first.startswith(b"event: token")
+    deadline = time.monotonic() + 10
+    answer = None
+    while time.monotonic() < deadline:
+        answer = Message.objects.filter(conversation__bot=bot, role="assistant").first()
+        if answer is not None:
+            break
+        time.sleep(0.1)
+    assert answer is not None
+    assert answer.status == "interrupted"
+    assert answer.content.startswith("one")
+    assert "eight" not in answer.content

@@ -1,0 +1,232 @@
+"""Chat over REST: JSON and Server-Sent Events, failures as error events with a persisted record."""
+
+import json
+
+import pytest
+
+from apps.chatbot.models import Message
+from apps.chatbot.tests.conftest import HANDBOOK
+from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory
+from apps.chatbot_provider.tests.loopback import Behaviour
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def retrieved(monkeypatch):
+    """Passages the bot's search returns (retrieval itself is tested end to end with real documents)."""
+    passages = list(HANDBOOK)
+
+    def retrieve(*, bot, question):
+        return [p for p in passages if p.score >= bot.min_relevance]
+
+    monkeypatch.setattr("apps.chatbot.services.answer.retrieve", retrieve)
+    return passages
+
+
+@pytest.fixture
+def bot(organization):
+    return ChatbotFactory(organization=organization, name="HR bot", dont_know_message="I don't know that.")
+
+
+def chat_url(bot):
+    return f"/api/v1/bots/{bot.id}/chat"
+
+
+def parse_sse(response):
+    body = b"".join(response.streaming_content).decode()
+    events = []
+    for frame in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_offline_bot_answers_in_json_with_citations(member_client, bot, retrieved):
+    response = member_client.post(chat_url(bot), {"message": "How many vacation days do employees get?"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert "25 days of paid vacation" in body["answer"]
+    assert "[1]" in body["answer"]
+    assert body["citations"][0]["document_title"] == "Employee handbook"
+    assert body["citations"][0]["page"] == 3
+    assert body["status"] == "complete"
+    assert body["usage"]["completion_tokens"] > 0
+    answer = Message.objects.get(pk=body["message_id"])
+    assert answer.role == "assistant"
+    assert answer.ttft_ms is not None and answer.total_ms is not None and answer.retrieval_ms is not None
+    question = Message.objects.get(pk=body["user_message_id"])
+    assert question.content == "How many vacation days do employees get?"
+
+
+def test_sse_streams_tokens_then_citations_then_done(member_client, bot, retrieved):
+    response = member_client.post(
+        chat_url(bot), {"message": "When does the office open?"}, HTTP_ACCEPT="text/event-stream"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream")
+    events = parse_sse(response)
+    names = [name for name, _ in events]
+    assert names[-2:] == ["citations", "done"]
+    assert set(names[:-2]) == {"token"} and len(names) > 3
+    text = "".join(data["text"] for name, data in events if name == "token")
+    assert "8 am" in text
+    citations = events[-2][1]["citations"]
+    assert [c["document_title"] for c in citations] == ["Office guide"]
+    done = events[-1][1]
+    assert Message.objects.get(pk=done["message_id"]).content == text
+
+
+def test_follow_up_in_the_same_conversation_sends_the_history(
+    member_client, organization, openai_provider, loopback, retrieved
+):
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    first = member_client.post(chat_url(bot), {"message": "How many vacation days?"}).json()
+    second = member_client.post(
+        chat_url(bot), {"message": "And who approves them?", "conversation_id": first["conversation_id"]}
+    ).json()
+    assert second["conversation_id"] == first["conversation_id"]
+    sent = loopback.requests[-1].body["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[1]["content"] == "How many vacation days?"
+    assert "<passages>" in sent[-1]["content"]
+
+
+def test_network_provider_answer_is_cited_and_metered(
+    member_client, organization, openai_provider, loopback, retrieved
+):
+    loopback.state.reply = "You get 25 days [1]."
+    bot = ChatbotFactory(organization=organization, provider=openai_provider, model="gpt-bot")
+    body = member_client.post(chat_url(bot), {"message": "How many vacation days?"}).json()
+    assert body["answer"] == "You get 25 days [1]."
+    assert [c["marker"] for c in body["citations"]] == [1]
+    assert body["model"] == "gpt-bot"
+    assert body["usage"]["completion_tokens"] == 5
+    assert body["usage"]["prompt_tokens"] > 0
+    assert loopback.requests[-1].body["model"] == "gpt-bot"
+
+
+@pytest.mark.parametrize("message", ["", "   "])
+def test_an_empty_message_is_a_clear_400(member_client, bot, message):
+    response = member_client.post(chat_url(bot), {"message": message})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The message is empty."
+    assert not Message.objects.exists()
+
+
+def test_an_over_long_message_is_a_clear_400(member_client, bot, settings):
+    settings.CHAT_MAX_MESSAGE_CHARS = 100
+    response = member_client.post(chat_url(bot), {"message": "x" * 101})
+    assert response.status_code == 400
+    assert "too long" in response.json()["error"]["message"]
+
+
+def test_an_unknown_or_foreign_conversation_is_404(member_client, bot, other_organization):
+    foreign = ConversationFactory(bot=ChatbotFactory(organization=other_organization))
+    other_bot_conversation = ConversationFactory(bot=ChatbotFactory(organization=bot.organization))
+    for conversation_id in (foreign.id, other_bot_conversation.id, "00000000-0000-0000-0000-000000000000"):
+        response = member_client.post(chat_url(bot), {"message": "hi", "conversation_id": str(conversation_id)})
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_4xx_asked_for_as_sse_is_one_error_event(member_client, bot):
+    response = member_client.post(chat_url(bot), {"message": ""}, HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 400
+    assert response.content.decode().startswith("event: error\ndata: ")
+
+
+def test_a_bot_without_documents_says_it_does_not_know(member_client, bot):
+    body = member_client.post(chat_url(bot), {"message": "How many vacation days?"}).json()
+    assert body["status"] == "dont_know"
+    assert body["answer"] == "I don't know that."
+    assert body["citations"] == []
+
+
+def test_passages_under_the_minimum_relevance_lead_to_dont_know(member_client, organization, retrieved, loopback):
+    bot = ChatbotFactory(organization=organization, min_relevance=0.95, dont_know_message="Not in the docs.")
+    body = member_client.post(chat_url(bot), {"message": "How many vacation days?"}).json()
+    assert body["answer"] == "Not in the docs."
+    assert body["status"] == "dont_know"
+
+
+def test_a_failing_provider_gives_a_json_error_and_keeps_both_turns(
+    member_client, organization, openai_provider, loopback, retrieved
+):
+    openai_provider.max_retries = 0
+    openai_provider.save()
+    loopback.state.default = Behaviour(status=500, error_message="model crashed")
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    response = member_client.post(chat_url(bot), {"message": "How many vacation days?"})
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "provider_unavailable"
+    assert "model crashed" in error["message"]
+    failed = Message.objects.get(pk=error["details"]["message_id"])
+    assert failed.status == "failed"
+    assert failed.error_code == "provider_unavailable"
+    assert Message.objects.get(pk=error["details"]["user_message_id"]).content == "How many vacation days?"
+
+
+def test_a_provider_timeout_is_an_error_event_in_sse(member_client, organization, openai_provider, loopback, retrieved):
+    openai_provider.timeout_seconds = 0.5
+    openai_provider.max_retries = 0
+    openai_provider.save()
+    loopback.push(Behaviour(stall_after=0))
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    response = member_client.post(chat_url(bot), {"message": "vacation?"}, HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 200
+    events = parse_sse(response)
+    assert [name for name, _ in events] == ["error"]
+    assert events[0][1]["code"] == "provider_timeout"
+    assert Message.objects.get(pk=events[0][1]["message_id"]).status == "failed"
+
+
+def test_a_stream_cut_mid_answer_keeps_the_partial_answer(
+    member_client, organization, openai_provider, loopback, retrieved
+):
+    loopback.state.reply = "One two three four five six [1]."
+    loopback.push(Behaviour(cut_after=3))
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    response = member_client.post(chat_url(bot), {"message": "vacation?"}, HTTP_ACCEPT="text/event-stream")
+    events = parse_sse(response)
+    names = [name for name, _ in events]
+    assert names == ["token", "token", "token", "error"]
+    failed = Message.objects.get(pk=events[-1][1]["message_id"])
+    assert failed.content == "One two three"
+    assert failed.status == "failed"
+    assert "middle of the answer" in failed.error_message
+
+
+def test_the_fallback_provider_answers_when_the_main_one_is_down(
+    member_client, organization, openai_provider, compatible_provider, loopback, retrieved
+):
+    openai_provider.max_retries = 0
+    openai_provider.save()
+    loopback.state.api_key = None  # the local server takes any key
+    loopback.push(Behaviour(status=503))
+    bot = ChatbotFactory(organization=organization, provider=openai_provider, fallback_provider=compatible_provider)
+    body = member_client.post(chat_url(bot), {"message": "vacation?"}).json()
+    assert body["status"] == "complete"
+    assert body["model"] == "llama-loop"
+    assert Message.objects.get(pk=body["message_id"]).provider_name == "Local server"
+
+
+def test_api_key_scope_is_needed_for_chat(bot):
+    from apps.chatbot.api import ChatView, ConversationViewSet, FeedbackView
+
+    assert ChatView.required_scopes == {"POST": "chat"}
+    assert FeedbackView.required_scopes == {"POST": "chat"}
+    assert ConversationViewSet.required_scopes == {"GET": "conversations:read"}
+
+
+def test_a_gemini_bot_streams_a_cited_answer(member_client, organization, gemini_provider, loopback, retrieved):
+    loopback.state.reply = "Twenty-five days a year [1]."
+    bot = ChatbotFactory(organization=organization, provider=gemini_provider, system_prompt="Be brief.")
+    events = parse_sse(member_client.post(chat_url(bot), {"message": "vacation?"}, HTTP_ACCEPT="text/event-stream"))
+    assert "".join(d["text"] for n, d in events if n == "token") == "Twenty-five days a year [1]."
+    assert [c["marker"] for c in events[-2][1]["citations"]] == [1]
+    assert events[-1][1]["usage"]["completion_tokens"] == 5
+    sent = loopback.requests[-1].body
+    assert "Be brief." in sent["systemInstruction"]["parts"][0]["text"]
+    assert "<passages>" in sent["contents"][-1]["parts"][0]["text"]

@@ -1,0 +1,133 @@
+"""Bot pages: list, create/edit (tone, provider, collections, thresholds), and a streaming test chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.chatbot.models import DEFAULT_DONT_KNOW, Chatbot, Tone
+from apps.chatbot.services import bots as bot_services
+from apps.chatbot_provider.models import ChatbotProvider
+from apps.chatbot_provider.web_views import tenant_with_role
+from apps.organizations.models import Organization, Role
+from common.core.errors import DomainError
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+class BotForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    tone = forms.ChoiceField(choices=Tone.choices)
+    system_prompt = forms.CharField(
+        required=False, widget=forms.Textarea, help_text="Extra instructions; they cannot override the safety rules."
+    )
+    provider = forms.ChoiceField(required=False, help_text="Empty: the built-in offline answerer.")
+    model = forms.CharField(required=False, max_length=120, help_text="Empty: the provider's default chat model.")
+    fallback_provider = forms.ChoiceField(required=False)
+    collections = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.2)
+    max_answer_tokens = forms.IntegerField(min_value=16, max_value=8000, initial=700)
+    top_k = forms.IntegerField(min_value=1, max_value=30, initial=6)
+    min_relevance = forms.FloatField(min_value=0, max_value=1, initial=0.1)
+    dont_know_message = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), initial=DEFAULT_DONT_KNOW)
+    welcome_message = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    suggested_questions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One per line."
+    )
+    allowed_origins = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Widget origins, one per line."
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from apps.documents.models import Collection
+
+        providers = [("", "—")] + [
+            (str(p.pk), p.name) for p in ChatbotProvider.objects.for_org(organization).order_by("name")
+        ]
+        self.fields["provider"].choices = providers  # type: ignore[attr-defined]
+        self.fields["fallback_provider"].choices = providers  # type: ignore[attr-defined]
+        self.fields["collections"].choices = [  # type: ignore[attr-defined]
+            (str(c.pk), c.name) for c in Collection.objects.for_org(organization).order_by("name")
+        ]
+        self.organization = organization
+
+    def service_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        for name in ("provider", "fallback_provider"):
+            data[name] = (
+                ChatbotProvider.objects.for_org(self.organization).filter(pk=data[name]).first() if data[name] else None
+            )
+        data["suggested_questions"] = _lines(data["suggested_questions"])
+        data["allowed_origins"] = _lines(data["allowed_origins"])
+        return data
+
+
+def _bot(organization: Organization, pk: Any) -> Chatbot:
+    bot = Chatbot.objects.for_org(organization).filter(pk=pk).first()
+    if bot is None:
+        raise Http404("Bot not found.")
+    return bot
+
+
+@login_required
+def bot_list(request: HttpRequest) -> HttpResponse:
+    tenant = tenant_with_role(request, Role.MEMBER)
+    bots = Chatbot.objects.for_org(tenant.organization).select_related("provider").order_by("name")
+    can_edit = tenant.role is not None and tenant.role.at_least(Role.ADMIN)
+    return render(request, "chatbot/list.html", {"bots": bots, "can_edit": can_edit})
+
+
+@login_required
+def bot_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
+    tenant = tenant_with_role(request, Role.ADMIN)
+    bot = _bot(tenant.organization, pk) if pk else None
+    initial: dict[str, Any] = {}
+    if bot is not None:
+        initial = {name: getattr(bot, name) for name in bot_services.BOT_FIELDS}
+        initial["provider"] = str(bot.provider_id or "")
+        initial["fallback_provider"] = str(bot.fallback_provider_id or "")
+        initial["suggested_questions"] = "\n".join(bot.suggested_questions)
+        initial["allowed_origins"] = "\n".join(bot.allowed_origins)
+        initial["collections"] = [str(pk) for pk in bot.collections.values_list("id", flat=True)]
+    form = BotForm(request.POST or None, initial=initial, organization=tenant.organization)
+    if request.method == "POST" and form.is_valid():
+        fields = form.service_fields()
+        try:
+            if bot is None:
+                bot = bot_services.bot_create(organization=tenant.organization, actor=request.user, **fields)
+            else:
+                bot = bot_services.bot_update(bot=bot, actor=request.user, **fields)
+        except DomainError as error:
+            for field, problems in error.details.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, f"Bot {bot.name} saved.")
+            return redirect("bot-list")
+    return render(request, "chatbot/form.html", {"form": form, "bot": bot})
+
+
+@login_required
+@require_POST
+def bot_delete(request: HttpRequest, pk: Any) -> HttpResponse:
+    tenant = tenant_with_role(request, Role.ADMIN)
+    bot = _bot(tenant.organization, pk)
+    bot_services.bot_delete(bot=bot, actor=request.user)
+    messages.success(request, f"Bot {bot.name} deleted.")
+    return redirect("bot-list")
+
+
+@login_required
+def bot_chat(request: HttpRequest, pk: Any) -> HttpResponse:
+    tenant = tenant_with_role(request, Role.MEMBER)
+    bot = _bot(tenant.organization, pk)
+    return render(request, "chatbot/chat.html", {"bot": bot, "organization": tenant.organization})

@@ -1,0 +1,76 @@
+"""The offline answerer: a deterministic extractive reply built from the best retrieved sentences.
+
+It never invents text: every sentence of the reply is quoted from a passage and followed by that
+passage's [n] marker. Sentences that address an assistant ("ignore your instructions", "system
+prompt", ...) are never quoted, so a poisoned document cannot steer the reply.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+_WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n{2,}")
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,60}\b(instructions?|prompts?|rules?|guidelines?)\b"
+    r"|\bsystem prompt\b|\byou are now\b|\bnew instructions\b|\bas an ai\b|\bassistant must\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_STOPWORD_TEXT = (
+    "a an and are as at be been but by can could did do does for from had has have how i if in into is it its "
+    "me my no not of on or our so than that the their them then there these they this those to was we were "
+    "what when where which who whom why will with would you your about tell please"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s and len(s.strip()) > 2]
+
+
+def looks_like_injection(sentence: str) -> bool:
+    return bool(_INJECTION.search(sentence))
+
+
+def _with_marker(sentence: str, marker: int) -> str:
+    sentence = " ".join(sentence.split())
+    if sentence[-1] in ".!?":
+        return f"{sentence[:-1]} [{marker}]{sentence[-1]}"
+    return f"{sentence} [{marker}]."
+
+
+def extractive_answer(*, question: str, passages: Sequence[str], max_sentences: int = 3) -> str:
+    """Up to `max_sentences` sentences from `passages` (numbered from 1), most relevant first in reading order."""
+    wanted = set(terms(question))
+    scored: list[tuple[float, int, int, str]] = []
+    fallback: tuple[int, str] | None = None
+    for number, passage in enumerate(passages, start=1):
+        for position, sentence in enumerate(split_sentences(passage)):
+            if looks_like_injection(sentence):
+                continue
+            if fallback is None:
+                fallback = (number, sentence)
+            words = set(terms(sentence))
+            overlap = len(wanted & words)
+            if overlap == 0:
+                continue
+            score = overlap / math.sqrt(len(words) + 1) - 0.01 * number
+            scored.append((-score, number, position, sentence))
+    scored.sort()
+    chosen = sorted(scored[:max_sentences], key=lambda item: (item[1], item[2]))
+    if not chosen:
+        return _with_marker(fallback[1], fallback[0]) if fallback else ""
+    return " ".join(_with_marker(sentence, number) for _, number, _, sentence in chosen)
