@@ -15,10 +15,11 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 UNIGRAM_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.5
-CHARGRAM_WEIGHT = 0.15
+CHARGRAM_WEIGHT = 0.3
 CHARGRAM_SIZE = 4
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
@@ -184,6 +185,7 @@ _SUFFIXES = (
 )
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A small suffix stripper (Porter-like, deliberately conservative); enough for lexical matching."""
     if len(word) <= 3 or word.isdigit():

@@ -244,11 +244,11 @@ CELERY_BEAT_SCHEDULE["documents-requeue-stuck"] = {
 }
 # Search: exact scan when the filter keeps at most this many chunks, else HNSW with iterative scans
 SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=20_000)
-SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=100)
+SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)
 SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 # Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
-SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.5)
+SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.3)
 
 # Model providers and chat
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)

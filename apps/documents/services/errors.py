@@ -95,6 +95,11 @@ class UrlFetchFailed(PipelineError):
     default_message = "The URL could not be fetched."
 
 
+class StorageQuotaReached(PipelineError):
+    code = "document_quota_exceeded"
+    default_message = "The organization's storage quota is used up."
+
+
 class EmbeddingFailed(PipelineError):
     code = "embedding_failed"
     default_message = "The embedding provider failed."

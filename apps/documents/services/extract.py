@@ -183,8 +183,10 @@ def extract_pdf(data: bytes) -> ExtractedText:
         raise
     except FileNotDecryptedError:
         raise EncryptedPdf() from None
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (PdfReadError, PyPdfError) as exc:
         raise CorruptFile(f"The PDF cannot be read: {exc}.") from None
+    except Exception as exc:  # a damaged file can make the parser fail in any way
+        raise CorruptFile(f"The PDF cannot be read ({type(exc).__name__}).") from None
     result = ExtractedText(sections=sections, page_count=page_count, empty_pages=empty)
     if not sections:
         raise NoExtractableText(
@@ -238,6 +240,8 @@ def extract_docx(data: bytes) -> ExtractedText:
                 sections.append(Section(text=text, heading_path=tuple(headings)))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise CorruptFile(f"The Word document cannot be read: {exc}.") from None
+    except Exception as exc:  # damaged XML inside the package, among others
+        raise CorruptFile(f"The Word document cannot be read ({type(exc).__name__}).") from None
     if not sections:
         raise NoExtractableText("The Word document contains no text.")
     return ExtractedText(sections=sections)

@@ -13,15 +13,17 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.documents.models import Chunk, Document, DocumentSource, DocumentStage, DocumentStatus
 from apps.documents.services.chunk import chunk_sections
+from apps.documents.services.documents import organization_usage
 from apps.documents.services.embed import embed_for_collection, is_transient
 from apps.documents.services.errors import (
     IndexingAbandoned,
     PipelineError,
+    StorageQuotaReached,
     UnsupportedContent,
     UnsupportedType,
 )
@@ -36,9 +38,13 @@ def _stage(document: Document, stage: str, progress: int) -> None:
     """Save stage and progress now (outside any transaction), so the UI and the stuck sweep see them."""
     document.stage = stage
     document.progress = progress
-    Document.objects.for_org(document.organization_id).filter(pk=document.pk).update(
-        stage=stage, progress=progress, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        # Progress is advisory: no need to wait for the disk (a crash loses at most a progress tick).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Document.objects.for_org(document.organization_id).filter(pk=document.pk).update(
+            stage=stage, progress=progress, updated_at=timezone.now()
+        )
     delay = getattr(settings, "DOCUMENTS_TEST_STAGE_DELAY", None)
     if delay:
         time.sleep(float(delay))
@@ -69,6 +75,18 @@ def _fetch(document: Document) -> None:
         max_bytes=int(settings.DOCUMENT_MAX_UPLOAD_BYTES),
         timeout=float(settings.URL_FETCH_TIMEOUT_SECONDS),
     )
+    organization = document.collection.organization
+    max_bytes = (
+        organization.max_document_bytes
+        if organization.max_document_bytes is not None
+        else int(settings.DOCUMENTS_MAX_BYTES_PER_ORG)
+    )
+    used = organization_usage(organization=organization)["bytes"]
+    if used + len(fetched.data) > max_bytes:
+        raise StorageQuotaReached(
+            f"The page is {len(fetched.data):,} bytes; the organization uses {used:,} of its {max_bytes:,}.",
+            details={"limit_bytes": max_bytes, "used_bytes": used},
+        )
     try:
         mime = detect_type(fetched.data, declared_type=fetched.content_type.split(";")[0].strip())
     except UnsupportedType as exc:

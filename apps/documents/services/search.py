@@ -103,6 +103,27 @@ def _vector_candidates(
         return [(row[0], float(row[1])) for row in cursor.fetchall() if row[1] is not None]
 
 
+def choose_plan(scope_chunks: int) -> str:
+    """Exact when the tenant filter keeps few chunks (fast and recall 1.0), HNSW with iterative scans above."""
+    return "exact" if scope_chunks <= int(settings.SEARCH_EXACT_MAX_CHUNKS) else "hnsw"
+
+
+def vector_search(
+    *, organization_id: Any, collection_ids: list[uuid.UUID], vector: list[float], limit: int
+) -> tuple[list[tuple[uuid.UUID, float]], str, int]:
+    """Nearest chunks by cosine distance inside the organization's collections: (hits, plan, scope size)."""
+    scope = _scope_chunk_count(organization_id, collection_ids)
+    plan = choose_plan(scope)
+    hits = _vector_candidates(
+        organization_id=organization_id,
+        collection_ids=collection_ids,
+        vector=vector,
+        limit=limit,
+        exact=plan == "exact",
+    )
+    return hits, plan, scope
+
+
 @dataclass
 class _TextQuery:
     terms: list[str]
@@ -131,35 +152,41 @@ def _query_terms(query: str) -> list[str]:
 def _text_candidates(
     *, organization_id: Any, collection_ids: list[uuid.UUID], query: str, scope: int, limit: int
 ) -> tuple[list[tuple[uuid.UUID, float]], _TextQuery | None]:
+    """One statement: the chunks in scope holding any query lexeme (GIN), each term's document frequency
+    among them, and the BM25-style rank `sum idf(t) * ts_rank(vector, t, 1)`."""
     terms = _query_terms(query)
     if not terms:
         return [], None
     table = Chunk._meta.db_table
-    any_term = " | ".join(f"'{t}'" for t in terms)
-    df_columns = ", ".join("count(*) FILTER (WHERE search_vector @@ %s::tsquery)" for _ in terms)
+    literals = [f"'{t}'" for t in terms]
+    df_columns = ", ".join(f"count(*) FILTER (WHERE search_vector @@ %s::tsquery) AS d{i}" for i in range(len(terms)))
+    n_sql = "GREATEST(%s::float8, " + ", ".join(f"df.d{i}" for i in range(len(terms))) + ")"
+    score_sql = " + ".join(
+        f"ln(1 + ({n_sql} - df.d{i} + 0.5) / (df.d{i} + 0.5)) * ts_rank(m.search_vector, %s::tsquery, "
+        f"{TS_RANK_NORMALIZATION})"
+        for i in range(len(terms))
+    )
+    score_params: list[Any] = []
+    for literal in literals:
+        score_params.extend([scope, literal])
+    df_select = ", ".join(f"df.d{i}" for i in range(len(terms)))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {df_columns} FROM {table} "
-            "WHERE organization_id = %s AND collection_id = ANY(%s) AND search_vector @@ %s::tsquery",
-            [*(f"'{t}'" for t in terms), str(organization_id), collection_ids, any_term],
+            "WITH matches AS MATERIALIZED ("
+            f"  SELECT id, search_vector FROM {table} "
+            "  WHERE organization_id = %s AND collection_id = ANY(%s) AND search_vector @@ %s::tsquery"
+            f"), df AS (SELECT {df_columns} FROM matches) "
+            f"SELECT m.id, ({score_sql}) AS score, {df_select} FROM matches m, df ORDER BY score DESC LIMIT %s",
+            [str(organization_id), collection_ids, " | ".join(literals), *literals, *score_params, limit],
         )
-        row = cursor.fetchone() or [0] * len(terms)
-        df = [int(v or 0) for v in row]
-        kept = [(t, d) for t, d in zip(terms, df, strict=True) if d > 0]
-        if not kept:
-            return [], None
-        n = max(scope, max(d for _, d in kept))
-        text_query = _TextQuery(
-            terms=[t for t, _ in kept], idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) for _, d in kept]
-        )
-        score_sql, score_params = text_query.score_sql("search_vector")
-        cursor.execute(
-            f"SELECT id, {score_sql} AS score FROM {table} "
-            "WHERE organization_id = %s AND collection_id = ANY(%s) AND search_vector @@ %s::tsquery "
-            "ORDER BY score DESC LIMIT %s",
-            [*score_params, str(organization_id), collection_ids, text_query.tsquery, limit],
-        )
-        return [(r[0], float(r[1])) for r in cursor.fetchall()], text_query
+        rows = cursor.fetchall()
+    if not rows:
+        return [], None
+    df = [int(v or 0) for v in rows[0][2:]]
+    kept = [(t, d) for t, d in zip(terms, df, strict=True) if d > 0]
+    n = max(scope, *df)
+    text_query = _TextQuery(terms=[t for t, _ in kept], idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) for _, d in kept])
+    return [(r[0], float(r[1])) for r in rows], text_query
 
 
 def _rescore(
@@ -252,8 +279,9 @@ def search(
             t0 = time.perf_counter()
             vector = embed_query(collection=group[0], query=query)
             timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
-            exact = scope <= int(settings.SEARCH_EXACT_MAX_CHUNKS)
-            plans.add("exact" if exact else "hnsw")
+            plan = choose_plan(scope)
+            exact = plan == "exact"
+            plans.add(plan)
             t0 = time.perf_counter()
             vector_hits = _vector_candidates(
                 organization_id=organization_id, collection_ids=ids, vector=vector, limit=limit, exact=exact

@@ -6,6 +6,7 @@ import hashlib
 
 import factory
 from django.conf import settings
+from django.db.models import F
 
 from apps.chatbot_provider.offline import hashing_embed
 from apps.documents.models import Chunk, Collection, Document, DocumentSource, DocumentStage, DocumentStatus
@@ -48,3 +49,10 @@ class ChunkFactory(factory.django.DjangoModelFactory):
     text = factory.Faker("paragraph")
     token_count = 20
     embedding = factory.LazyAttribute(lambda o: hashing_embed([o.text], dimensions=settings.EMBEDDING_DIMENSIONS)[0])
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        chunk = super()._create(model_class, *args, **kwargs)
+        # Keep the document's chunk count true: search sizes its plan from it, as the pipeline writes it.
+        Document.objects.filter(pk=chunk.document_id).update(chunk_count=F("chunk_count") + 1)
+        return chunk

@@ -280,6 +280,24 @@ def test_url_import_refuses_loopback_private_and_link_local_addresses(
     assert document.error_code == "url_blocked"
 
 
+def test_url_import_over_the_byte_quota_fails_with_the_quota_reason(
+    admin_client, collection, web_server, run_on_commit, settings
+):
+    settings.DOCUMENTS_MAX_BYTES_PER_ORG = 100
+    document = _import(admin_client, collection, f"{web_server}/page.html", run_on_commit)
+    assert document.status == DocumentStatus.FAILED
+    assert document.error_code == "document_quota_exceeded"
+
+
+def test_a_host_name_resolving_to_loopback_is_refused(admin_client, collection, web_server, run_on_commit, settings):
+    settings.URL_FETCH_ALLOW_LOOPBACK = False
+    port = web_server.rsplit(":", 1)[1]
+    document = _import(admin_client, collection, f"http://localhost:{port}/page.html", run_on_commit)
+    assert document.status == DocumentStatus.FAILED
+    assert document.error_code == "url_blocked"
+    assert "localhost" in document.error_message
+
+
 def test_url_with_another_scheme_is_invalid(admin_client, collection):
     response = admin_client.post(
         f"/api/v1/collections/{collection.id}/documents/url", {"url": "ftp://example.com/file.txt"}

@@ -3,6 +3,9 @@ and bad files fail with a specific reason."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from apps.documents.services import errors
@@ -126,3 +129,13 @@ def test_normalise_rejoins_hyphenated_words_and_tidies_space():
 
 def test_all_pages_have_text_in_the_generated_pdf():
     assert all(text in "\n".join(s.text for s in extract(make_pdf(), PDF).sections) for text in PAGE_TEXTS[:1])
+
+
+def test_docx_with_damaged_xml_fails_as_corrupt():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, zipfile.ZipFile(io.BytesIO(make_docx())) as original:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            archive.writestr(item, b"<w:document><unclosed" if item.filename == "word/document.xml" else data)
+    with pytest.raises(errors.CorruptFile):
+        extract(buffer.getvalue(), DOCX)

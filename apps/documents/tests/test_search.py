@@ -27,7 +27,7 @@ PASSAGES = {
 
 
 def _document(collection: Collection, texts: list[str], **kwargs) -> Document:
-    document = DocumentFactory(collection=collection, chunk_count=len(texts), **kwargs)
+    document = DocumentFactory(collection=collection, **kwargs)
     for ordinal, text in enumerate(texts):
         ChunkFactory(document=document, ordinal=ordinal, text=text, heading_path=["Guide", "Care"], page_number=2)
     return document
@@ -183,3 +183,33 @@ def _exact_top_k(org, coll, query, k):
             [str(org.pk), Vector(vector), k],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def test_search_endpoint_returns_hits_with_scores_and_the_plan(member_client, corpus):
+    response = member_client.post(
+        "/api/v1/search", {"query": "how often should the impeller be checked", "top_k": 2}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["plan"] == "exact"
+    assert body["fusion"] == "weighted"
+    assert body["scope_chunks"] == 4
+    assert len(body["results"]) == 2
+    first = body["results"][0]
+    assert first["document_id"] == str(corpus["pumps"].pk)
+    assert first["heading"] == "Guide > Care" and first["page"] == 2
+    assert 0 <= first["score"] <= 1 and 0 <= first["vector_score"] <= 1 and 0 <= first["text_score"] <= 1
+
+
+def test_search_endpoint_refuses_a_collection_of_another_organization(member_client, other_organization):
+    foreign = CollectionFactory(organization=other_organization)
+    response = member_client.post(
+        "/api/v1/search", {"query": "pump", "collection_ids": [str(foreign.pk)]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "collection_ids" in response.json()["error"]["details"]
+
+
+def test_search_endpoint_validates_top_k_and_mode(member_client):
+    assert member_client.post("/api/v1/search", {"query": "x", "top_k": 500}, format="json").status_code == 400
+    assert member_client.post("/api/v1/search", {"query": "x", "mode": "magic"}, format="json").status_code == 400
