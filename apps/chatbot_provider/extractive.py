@@ -1,7 +1,10 @@
 """The offline answerer: a deterministic extractive reply built from the best retrieved sentences.
 
 It never invents text: every sentence of the reply is quoted from a passage and followed by that
-passage's [n] marker. Sentences that address an assistant ("ignore your instructions", "system
+passage's [n] marker. Only sentences relevant to the question are kept: a sentence must share
+question terms (stop words removed) and score at least RELATIVE_RELEVANCE of the best sentence, so a
+sentence that merely shares one common word ("days") with the question is not quoted next to the answer.
+Sentences that address an assistant ("ignore your instructions", "system
 prompt", ...) are never quoted, so a poisoned document cannot steer the reply.
 """
 
@@ -21,9 +24,11 @@ _INJECTION = re.compile(
 _STOPWORD_TEXT = (
     "a an and are as at be been but by can could did do does for from had has have how i if in into is it its "
     "me my no not of on or our so than that the their them then there these they this those to was we were "
-    "what when where which who whom why will with would you your about tell please"
+    "what when where which who whom why will with would you your about tell please many much per"
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# A sentence is quoted only if its relevance reaches this share of the best sentence's.
+RELATIVE_RELEVANCE = 0.5
 
 
 def _stem(word: str) -> str:
@@ -55,7 +60,7 @@ def _with_marker(sentence: str, marker: int) -> str:
 def extractive_answer(*, question: str, passages: Sequence[str], max_sentences: int = 3) -> str:
     """Up to `max_sentences` sentences from `passages` (numbered from 1), most relevant first in reading order."""
     wanted = set(terms(question))
-    scored: list[tuple[float, int, int, str]] = []
+    scored: list[tuple[float, float, int, int, str]] = []
     fallback: tuple[int, str] | None = None
     for number, passage in enumerate(passages, start=1):
         for position, sentence in enumerate(split_sentences(passage)):
@@ -67,10 +72,12 @@ def extractive_answer(*, question: str, passages: Sequence[str], max_sentences: 
             overlap = len(wanted & words)
             if overlap == 0:
                 continue
-            score = overlap / math.sqrt(len(words) + 1) - 0.01 * number
-            scored.append((-score, number, position, sentence))
+            relevance = overlap / math.sqrt(len(words) + 1)
+            scored.append((-(relevance - 0.01 * number), relevance, number, position, sentence))
     scored.sort()
-    chosen = sorted(scored[:max_sentences], key=lambda item: (item[1], item[2]))
+    best = max((item[1] for item in scored), default=0.0)
+    relevant = [item for item in scored if item[1] >= RELATIVE_RELEVANCE * best]
+    chosen = sorted(relevant[:max_sentences], key=lambda item: (item[2], item[3]))
     if not chosen:
         return _with_marker(fallback[1], fallback[0]) if fallback else ""
-    return " ".join(_with_marker(sentence, number) for _, number, _, sentence in chosen)
+    return " ".join(_with_marker(sentence, number) for _, _, number, _, sentence in chosen)
