@@ -35,6 +35,7 @@ from apps.chatbot.services.answer import (
     DoneEvent,
     ErrorEvent,
     TokenEvent,
+    bot_collections_prefetch,
     chat_turn_start,
     chat_turn_stream,
 )
@@ -135,6 +136,7 @@ class ChatView(OrganizationAPIView):
         bot = (
             Chatbot.objects.for_org(self.organization)
             .select_related("provider", "fallback_provider", "organization")
+            .prefetch_related(bot_collections_prefetch())
             .filter(pk=pk)
             .first()
         )

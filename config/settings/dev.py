@@ -11,6 +11,10 @@ from config.settings.services import broker, caches, channel_layers
 
 DEBUG = get("DEBUG", cast=bool, default=True)
 DATABASES = {"default": database_or_embedded()}
+# As in production: keep connections between requests (and between answers in the chat stream threads)
+# instead of opening one per request.
+DATABASES["default"]["CONN_MAX_AGE"] = get("DB_CONN_MAX_AGE", cast=int, default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 _redis = REDIS_URL if REDIS_URL and redis_answers(REDIS_URL) else ""
 CACHES = caches(_redis)

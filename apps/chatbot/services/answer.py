@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from apps.chatbot.models import Chatbot, Conversation, Message
@@ -146,22 +147,30 @@ def chat_turn_start(
 # ------------------------------------------------------------------------------------------ retrieval
 
 
-def _collection_ids(bot: Chatbot) -> list[uuid.UUID]:
-    collections = getattr(bot, "collections", None)
-    if collections is None:
+def bot_collections_prefetch() -> Prefetch:
+    """Load a bot's collections with their embedding providers along with the bot (what retrieval reads)."""
+    from apps.documents.models import Collection
+
+    return Prefetch("collections", queryset=Collection.objects.unscoped().select_related("embedding_provider"))
+
+
+def _collections(bot: Chatbot) -> list[Any]:
+    if getattr(bot, "pk", None) is None:
         return []
-    return list(collections.values_list("id", flat=True))
+    if "collections" in getattr(bot, "_prefetched_objects_cache", {}):
+        return list(bot.collections.all())
+    return list(bot.collections.select_related("embedding_provider"))
 
 
 def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     """The bot's relevant passages: hybrid search over its collections, filtered by minimum relevance."""
-    collection_ids = _collection_ids(bot)
-    if not collection_ids:
+    collections = _collections(bot)
+    if not collections:
         return []
     from apps.documents.services.search import search_chunks
 
     hits = search_chunks(
-        organization=bot.organization, query=question, collection_ids=collection_ids, top_k=bot.top_k, mode="hybrid"
+        organization=bot.organization_id, query=question, collections=collections, top_k=bot.top_k, mode="hybrid"
     )
     return [hit for hit in hits if hit.score >= bot.min_relevance]
 

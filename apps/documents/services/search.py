@@ -69,13 +69,28 @@ def _scope_chunk_count(organization_id: Any, collection_ids: Sequence[uuid.UUID]
     return int(total or 0)
 
 
+def _scope_and_terms(organization_id: Any, collection_ids: Sequence[uuid.UUID], query: str) -> tuple[int, list[str]]:
+    """The scope's chunk count and the query's lexemes in one round trip (both precede the candidate queries)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COALESCE(SUM(chunk_count), 0) FROM {Document._meta.db_table} "
+            "WHERE organization_id = %s AND collection_id = ANY(%s) AND status = %s), "
+            "tsvector_to_array(to_tsvector(%s::regconfig, %s))",
+            [str(organization_id), list(collection_ids), DocumentStatus.READY.value, TEXT_SEARCH_CONFIG, query],
+        )
+        row = cursor.fetchone()
+    if row is None:  # pragma: no cover - a SELECT without FROM always returns one row
+        return 0, []
+    return int(row[0] or 0), _usable_terms(row[1])
+
+
 def _vector_candidates(
     *, organization_id: Any, collection_ids: list[uuid.UUID], vector: list[float], limit: int, exact: bool
 ) -> list[tuple[uuid.UUID, float]]:
     table = Chunk._meta.db_table
     params: list[Any] = [Vector(vector), str(organization_id), collection_ids]
-    with transaction.atomic(), connection.cursor() as cursor:
-        if exact:
+    if exact:
+        with connection.cursor() as cursor:
             # `+ 0` keeps the planner off the HNSW index: the organization/collection B-tree finds the rows
             # and every one of them is compared (exact top k).
             cursor.execute(
@@ -84,22 +99,24 @@ def _vector_candidates(
                 "ORDER BY (embedding <=> %s::vector) + 0 LIMIT %s",
                 [*params, Vector(vector), limit],
             )
-        else:
-            # Iterative index scans keep walking the graph until enough rows pass the tenant filter.
-            ef_search = max(int(settings.SEARCH_HNSW_EF_SEARCH), limit)
-            cursor.execute(
-                "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-                "set_config('hnsw.ef_search', %s, true)",
-                [str(ef_search)],
-            )
-            cursor.execute(
-                "WITH nearest AS MATERIALIZED ("
-                f"  SELECT id, embedding <=> %s::vector AS distance FROM {table} "
-                "  WHERE organization_id = %s AND collection_id = ANY(%s) "
-                "  ORDER BY embedding <=> %s::vector LIMIT %s"
-                ") SELECT id, distance FROM nearest ORDER BY distance",
-                [*params, Vector(vector), limit],
-            )
+            return [(row[0], float(row[1])) for row in cursor.fetchall() if row[1] is not None]
+    # set_config(..., true) is local to a transaction: the settings and the scan share one.
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Iterative index scans keep walking the graph until enough rows pass the tenant filter.
+        ef_search = max(int(settings.SEARCH_HNSW_EF_SEARCH), limit)
+        cursor.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', %s, true)",
+            [str(ef_search)],
+        )
+        cursor.execute(
+            "WITH nearest AS MATERIALIZED ("
+            f"  SELECT id, embedding <=> %s::vector AS distance FROM {table} "
+            "  WHERE organization_id = %s AND collection_id = ANY(%s) "
+            "  ORDER BY embedding <=> %s::vector LIMIT %s"
+            ") SELECT id, distance FROM nearest ORDER BY distance",
+            [*params, Vector(vector), limit],
+        )
         return [(row[0], float(row[1])) for row in cursor.fetchall() if row[1] is not None]
 
 
@@ -141,20 +158,15 @@ class _TextQuery:
         return "(" + " + ".join(parts) + ")", params
 
 
-def _query_terms(query: str) -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s))", [TEXT_SEARCH_CONFIG, query])
-        row = cursor.fetchone()
-    terms = [t for t in (row[0] if row else []) or [] if _LEXEME.match(t)]
-    return terms[:MAX_QUERY_TERMS]
+def _usable_terms(lexemes: Sequence[str] | None) -> list[str]:
+    return [t for t in lexemes or [] if _LEXEME.match(t)][:MAX_QUERY_TERMS]
 
 
 def _text_candidates(
-    *, organization_id: Any, collection_ids: list[uuid.UUID], query: str, scope: int, limit: int
+    *, organization_id: Any, collection_ids: list[uuid.UUID], terms: list[str], scope: int, limit: int
 ) -> tuple[list[tuple[uuid.UUID, float]], _TextQuery | None]:
     """One statement: the chunks in scope holding any query lexeme (GIN), each term's document frequency
     among them, and the BM25-style rank `sum idf(t) * ts_rank(vector, t, 1)`."""
-    terms = _query_terms(query)
     if not terms:
         return [], None
     table = Chunk._meta.db_table
@@ -241,16 +253,23 @@ def search(
     mode: SearchMode = "hybrid",
     fusion: str | None = None,
     vector_weight: float | None = None,
+    collections: Sequence[Collection] | None = None,
 ) -> SearchResult:
-    """search_chunks with the plan, the fusion and timings (for the API, benchmarks and evaluation)."""
+    """search_chunks with the plan, the fusion and timings (for the API, benchmarks and evaluation).
+
+    `collections`: the collections to search, already loaded (with their embedding provider) by the caller,
+    instead of `collection_ids`; collections of another organization are ignored."""
     started = time.perf_counter()
     fusion = fusion or str(settings.SEARCH_FUSION)
     weight = float(settings.SEARCH_VECTOR_WEIGHT if vector_weight is None else vector_weight)
     organization_id = getattr(organization, "pk", organization)
-    collections = Collection.objects.for_org(organization_id).select_related("embedding_provider")
-    if collection_ids is not None:
-        collections = collections.filter(pk__in=list(collection_ids))
-    collection_list = list(collections)
+    if collections is not None:
+        collection_list = [c for c in collections if str(c.organization_id) == str(organization_id)]
+    else:
+        queryset = Collection.objects.for_org(organization_id).select_related("embedding_provider")
+        if collection_ids is not None:
+            queryset = queryset.filter(pk__in=list(collection_ids))
+        collection_list = list(queryset)
     query = query.strip()
     if not collection_list or not query or top_k <= 0:
         return SearchResult(hits=[], plan="empty", scope_chunks=0, fusion=fusion)
@@ -269,7 +288,11 @@ def search(
     scope_total = 0
     for group in groups.values():
         ids = [c.pk for c in group]
-        scope = _scope_chunk_count(organization_id, ids)
+        terms: list[str] = []
+        if mode in ("hybrid", "fulltext"):
+            scope, terms = _scope_and_terms(organization_id, ids, query)
+        else:
+            scope = _scope_chunk_count(organization_id, ids)
         scope_total += scope
         if scope == 0:
             continue
@@ -292,7 +315,7 @@ def search(
         if mode in ("hybrid", "fulltext"):
             t0 = time.perf_counter()
             text_hits, text_query = _text_candidates(
-                organization_id=organization_id, collection_ids=ids, query=query, scope=scope, limit=limit
+                organization_id=organization_id, collection_ids=ids, terms=terms, scope=scope, limit=limit
             )
             timings["text_ms"] = timings.get("text_ms", 0) + (time.perf_counter() - t0) * 1000
         candidate_ids = list(dict.fromkeys([i for i, _ in vector_hits] + [i for i, _ in text_hits]))
@@ -368,6 +391,14 @@ def search_chunks(
     collection_ids: Sequence[uuid.UUID] | None = None,
     top_k: int = 8,
     mode: SearchMode = "hybrid",
+    collections: Sequence[Collection] | None = None,
 ) -> list[SearchHit]:
     """The best top_k chunks of the organization's ready documents (all its collections when None)."""
-    return search(organization=organization, query=query, collection_ids=collection_ids, top_k=top_k, mode=mode).hits
+    return search(
+        organization=organization,
+        query=query,
+        collection_ids=collection_ids,
+        top_k=top_k,
+        mode=mode,
+        collections=collections,
+    ).hits
