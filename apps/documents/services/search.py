@@ -105,8 +105,7 @@ def _vector_candidates(
         # Iterative index scans keep walking the graph until enough rows pass the tenant filter.
         ef_search = max(int(settings.SEARCH_HNSW_EF_SEARCH), limit)
         cursor.execute(
-            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-            "set_config('hnsw.ef_search', %s, true)",
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', %s, true)",
             [str(ef_search)],
         )
         cursor.execute(
