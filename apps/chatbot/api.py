@@ -40,7 +40,13 @@ from apps.chatbot.services.answer import (
     chat_turn_stream,
 )
 from apps.chatbot.services.conversations import conversation_export, feedback_give
-from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, sse_async, sse_sync
+from apps.chatbot.streaming import (
+    SSE_HEADERS,
+    EventStreamRenderer,
+    release_request_connections,
+    sse_async,
+    sse_sync,
+)
 from apps.documents.models import Collection
 from apps.organizations.models import Role
 from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
@@ -157,7 +163,11 @@ class ChatView(OrganizationAPIView):
             ),
         )
         if request.accepted_renderer.format == "sse":
-            stream = sse_async(turn) if isinstance(request._request, ASGIRequest) else sse_sync(turn)
+            if isinstance(request._request, ASGIRequest):
+                release_request_connections()
+                stream = sse_async(turn)
+            else:
+                stream = sse_sync(turn)
             response = StreamingHttpResponse(stream, content_type="text/event-stream")
             for key, value in SSE_HEADERS.items():
                 response[key] = value

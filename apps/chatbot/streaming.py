@@ -91,6 +91,18 @@ def _release_connections() -> None:
             connection.close_if_unusable_or_obsolete()
 
 
+def release_request_connections() -> None:
+    """Before an ASGI view hands its answer to a stream thread: the request thread needs no connection any more,
+    so a pooled one goes back to the pool and a per-request one (CONN_MAX_AGE=0) is closed now rather than
+    after the stream. (Django only releases it when the response is closed, which a client disconnecting at
+    the wrong moment skips.) Persistent connections and ones inside a transaction are kept."""
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            continue
+        if getattr(connection, "pool", None) is not None or connection.settings_dict.get("CONN_MAX_AGE") == 0:
+            connection.close()
+
+
 def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
     for event in chat_turn_stream(turn):
         yield encode(event)

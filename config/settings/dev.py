@@ -11,10 +11,16 @@ from config.settings.services import broker, caches, channel_layers
 
 DEBUG = get("DEBUG", cast=bool, default=True)
 DATABASES = {"default": database_or_embedded()}
-# As in production: keep connections between requests (and between answers in the chat stream threads)
-# instead of opening one per request.
-DATABASES["default"]["CONN_MAX_AGE"] = get("DB_CONN_MAX_AGE", cast=int, default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A connection pool per process (psycopg_pool) instead of a new connection per request. Not CONN_MAX_AGE:
+# under ASGI every request runs in its own thread, so persistent connections would pile up, one per request,
+# until PostgreSQL refuses clients. DB_POOL_MAX_SIZE=0 turns the pool off.
+_POOL_MAX_SIZE = get("DB_POOL_MAX_SIZE", cast=int, default=10)
+if _POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": 1, "max_size": _POOL_MAX_SIZE, "timeout": 10},
+    }
 
 _redis = REDIS_URL if REDIS_URL and redis_answers(REDIS_URL) else ""
 CACHES = caches(_redis)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -178,6 +178,14 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
 # --------------------------------------------------------------------------------------------- stream
 
 
+def _lend_pooled_connections() -> None:
+    """While the provider thinks, a pooled connection goes back to the pool for other requests (taken again
+    to save the answer); a plain or persistent connection is kept, and so is one inside a transaction."""
+    for connection in connections.all(initialized_only=True):
+        if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+            connection.close()
+
+
 def _ms(since: float) -> int:
     return max(0, int((time.perf_counter() - since) * 1000))
 
@@ -313,6 +321,7 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
         retrieval_started = time.perf_counter()
         passages = retrieve(bot=bot, question=turn.question)
         progress.retrieval_ms = _ms(retrieval_started)
+        _lend_pooled_connections()
         if passages:
             yield from _generate(turn, progress, passages)
         answer = progress.text.strip()
