@@ -57,6 +57,7 @@ def documents_index(request: HttpRequest) -> HttpResponse:
 
 def _index_context(tenant: TenantContext, collections: list[Collection], request: HttpRequest) -> dict[str, Any]:
     status = request.GET.get("status", "")
+    status = status if status in DocumentStatus.values else ""
     groups = []
     busy = False
     for collection in collections:
@@ -64,7 +65,7 @@ def _index_context(tenant: TenantContext, collections: list[Collection], request
             selectors.document_list(
                 organization=tenant.organization,
                 collection=collection,
-                status=status if status in DocumentStatus.values else "",
+                status=status,
             )[:200]
         )
         busy = busy or any(d.status in (DocumentStatus.QUEUED, DocumentStatus.PROCESSING) for d in documents)
