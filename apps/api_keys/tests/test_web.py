@@ -82,3 +82,10 @@ def test_an_admin_cannot_revoke_another_organizations_key(admin_session, other_o
     admin_session.post(f"/api-keys/{foreign.pk}/revoke")
     foreign.refresh_from_db()
     assert foreign.revoked_at is None
+
+
+def test_rotating_and_revoking_ask_for_confirmation_first(admin_session, organization):
+    APIKeyFactory(organization=organization, name="CI key")
+    page = admin_session.get("/api-keys/").content.decode()
+    assert "confirm('Rotate CI key? Its current secret stops working at once.')" in page
+    assert "confirm('Revoke CI key? It stops working at once.')" in page

@@ -80,3 +80,15 @@ def test_a_missing_page_is_a_friendly_html_page(client, organization):
     missing_bot = client.get("/bots/00000000-0000-0000-0000-000000000000/chat/")
     assert missing_bot.status_code == 404
     assert "Bot not found." in missing_bot.content.decode()
+
+
+def test_leaving_removing_and_revoking_ask_for_confirmation_first(client, organization):
+    from apps.organizations.tests.factories import InvitationFactory
+
+    signed_in(client, organization, Role.OWNER)
+    other = MembershipFactory(organization=organization, role=Role.MEMBER)
+    InvitationFactory(organization=organization, email="new@example.com")
+    page = client.get("/members/").content.decode()
+    assert f"confirm('Leave {organization.name}?" in page
+    assert f"confirm('Remove {other.user.email} from {organization.name}?')" in page
+    assert "confirm('Revoke the invitation for new@example.com?')" in page
