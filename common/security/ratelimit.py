@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -39,10 +40,8 @@ class Window:
     def give_back(self) -> None:
         """Un-count one event taken with take() (e.g. a login attempt that turned out to succeed)."""
         cache_key, _ = self._slot()
-        try:
+        with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
             cache.decr(cache_key)
-        except ValueError:  # the window ended meanwhile: nothing to give back
-            pass
 
     def hit(self) -> int:
         """Count one event; returns the count in the current window."""
