@@ -122,3 +122,14 @@ def test_a_text_document_shows_no_pages_row(organization, collection):
     document = DocumentFactory(collection=collection, title="Notes", status=DocumentStatus.READY, page_count=0)
     page = _client(organization, Role.MEMBER).get(f"/documents/{document.id}/").content.decode()
     assert "Notes" in page and "<th>Pages</th>" not in page
+
+
+def test_a_refused_collection_keeps_what_was_typed_and_says_why(organization, collection):
+    response = _client(organization, Role.ADMIN).post(
+        "/documents/", {"name": collection.name, "description": "Second copy"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "already exists" in page
+    assert f'value="{collection.name}"' in page and 'value="Second copy"' in page
+    assert Collection.objects.for_org(organization).count() == 1
