@@ -127,3 +127,9 @@ def test_an_empty_bot_list_tells_admins_how_to_start(organization):
     assert "Create your first bot" in admin_page
     member_page = _client(organization, Role.MEMBER).get("/bots/").content.decode()
     assert "Ask an admin" in member_page and "/bots/new/" not in member_page
+
+
+def test_the_bot_edit_page_links_to_its_test_chat(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    page = _client(organization, Role.ADMIN).get(f"/bots/{bot.id}/").content.decode()
+    assert f'href="/bots/{bot.id}/chat/">Try it</a>' in page
