@@ -128,6 +128,11 @@ REDIS_URL: str = get("REDIS_URL", default="")
 # Email
 EMAIL_BACKEND = get("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = get("DEFAULT_FROM_EMAIL", default="Docent <no-reply@docent.local>")
+EMAIL_HOST: str = get("EMAIL_HOST", default="localhost")
+EMAIL_PORT: int = get("EMAIL_PORT", cast=int, default=587)
+EMAIL_HOST_USER: str = get("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD: str = get("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS: bool = get("EMAIL_USE_TLS", cast=bool, default=True)
 
 # REST framework
 REST_FRAMEWORK: dict[str, Any] = {
