@@ -145,8 +145,8 @@ def main() -> int:
                 refused = sum(b < threshold for b in off_best) / len(off_best)
                 print(f"{threshold:13.2f}   {answered:17.1%}   {refused:17.1%}")
             print("\noff-topic best cosine per question:")
-            for question, best in sorted(zip(OFF_TOPIC, off_best, strict=True), key=lambda p: -p[1])[:5]:
-                print(f"  {best:.3f}  {question}")
+            for question, score in sorted(zip(OFF_TOPIC, off_best, strict=True), key=lambda p: -p[1])[:5]:
+                print(f"  {score:.3f}  {question}")
         finally:
             organization.delete()
     return 0
