@@ -22,10 +22,10 @@ def address_allowed(address: IPAddress, *, allow_loopback: bool = False, allow_p
     """
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if address.is_loopback:  # before is_reserved: ::1 lies in the reserved ::/8
+        return allow_loopback or allow_private
     if address.is_link_local or address.is_multicast or address.is_unspecified or address.is_reserved:
         return False
-    if address.is_loopback:
-        return allow_loopback or allow_private
     if address.is_global:
         return True
     return allow_private and (address.is_private or address in _SHARED_ADDRESS_SPACE)
