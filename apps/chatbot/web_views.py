@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.chatbot.models import DEFAULT_DONT_KNOW, Chatbot, Tone
+from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Tone
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.chatbot_provider.web_views import tenant_with_role
@@ -48,7 +48,7 @@ class BotForm(forms.Form):
     min_relevance = forms.FloatField(
         min_value=0,
         max_value=1,
-        initial=0.1,
+        initial=DEFAULT_MIN_RELEVANCE,
         label="Minimum relevance",
         help_text="0 to 1; passages below it are ignored.",
     )
