@@ -19,6 +19,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 BIN = Path(sys.executable).parent
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
+# Links in emails (invitations, password resets) point at the server this command starts.
+os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.chatbot.models import DEFAULT_DONT_KNOW, Chatbot, Tone
+from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Tone
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.chatbot_provider.web_views import tenant_with_role
@@ -33,12 +33,31 @@ class BotForm(forms.Form):
     provider = forms.ChoiceField(required=False, help_text="Empty: the built-in offline answerer.")
     model = forms.CharField(required=False, max_length=120, help_text="Empty: the provider's default chat model.")
     fallback_provider = forms.ChoiceField(required=False)
-    collections = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
-    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.2)
+    collections = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="The documents the bot answers from."
+    )
+    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.2, help_text="0 to 2; lower is more literal.")
     max_answer_tokens = forms.IntegerField(min_value=16, max_value=8000, initial=700)
-    top_k = forms.IntegerField(min_value=1, max_value=30, initial=6)
-    min_relevance = forms.FloatField(min_value=0, max_value=1, initial=0.1)
-    dont_know_message = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), initial=DEFAULT_DONT_KNOW)
+    top_k = forms.IntegerField(
+        min_value=1,
+        max_value=30,
+        initial=6,
+        label="Passages per answer",
+        help_text="How many passages (top k) the answer may draw on.",
+    )
+    min_relevance = forms.FloatField(
+        min_value=0,
+        max_value=1,
+        initial=DEFAULT_MIN_RELEVANCE,
+        label="Minimum relevance",
+        help_text="0 to 1; passages below it are ignored.",
+    )
+    dont_know_message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        initial=DEFAULT_DONT_KNOW,
+        label="Answer when nothing is found",
+        help_text="Said when the documents hold no answer.",
+    )
     welcome_message = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     suggested_questions = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One per line."
@@ -110,6 +129,8 @@ def bot_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
         except DomainError as error:
             for field, problems in error.details.items():
                 form.add_error(field if field in form.fields else None, problems)
+            if not error.details:
+                form.add_error(None, error.message)
         else:
             messages.success(request, f"Bot {bot.name} saved.")
             return redirect("bot-list")

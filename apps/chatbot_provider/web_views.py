@@ -38,9 +38,12 @@ class ProviderForm(forms.Form):
     api_key = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        label="API key",
         help_text="Write-only. Leave empty to keep the stored key.",
     )
-    base_url = forms.URLField(required=False, assume_scheme="https", help_text="For OpenAI-compatible servers.")
+    base_url = forms.URLField(
+        required=False, assume_scheme="https", label="Base URL", help_text="For OpenAI-compatible servers."
+    )
     default_chat_model = forms.CharField(required=False, max_length=120)
     default_embedding_model = forms.CharField(required=False, max_length=120)
     timeout_seconds = forms.FloatField(min_value=0.5, max_value=600, initial=30)
@@ -81,6 +84,8 @@ def provider_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
         except DomainError as error:
             for field, problems in error.details.items():
                 form.add_error(field if field in form.fields else None, problems)
+            if not error.details:
+                form.add_error(None, error.message)
         else:
             messages.success(request, f"Provider {provider.name} saved.")
             return redirect("provider-list")

@@ -39,24 +39,29 @@ def documents_index(request: HttpRequest) -> HttpResponse:
     tenant = _guard(request, Role.ADMIN if request.method == "POST" else Role.MEMBER)
     if isinstance(tenant, HttpResponse):
         return tenant
+    typed: dict[str, str] = {}
     if request.method == "POST":
+        typed = {"name": request.POST.get("name", "").strip()[:120], "description": request.POST.get("description", "")}
         try:
             document_services.collection_create(
                 organization=tenant.organization,
                 actor=request.user,
-                name=request.POST.get("name", "").strip()[:120] or "Untitled collection",
-                description=request.POST.get("description", ""),
+                name=typed["name"] or "Untitled collection",
+                description=typed["description"],
             )
-            messages.success(request, "Collection created.")
         except DomainError as exc:
-            messages.error(request, exc.message)
-        return redirect("documents-index")
+            messages.error(request, exc.message)  # shown on the re-rendered page, which keeps what was typed
+        else:
+            messages.success(request, "Collection created.")
+            return redirect("documents-index")
     collections = list(Collection.objects.for_org(tenant.organization).order_by("name"))
-    return render(request, "documents/index.html", _index_context(tenant, collections, request))
+    context = _index_context(tenant, collections, request)
+    return render(request, "documents/index.html", {**context, "new_collection": typed})
 
 
 def _index_context(tenant: TenantContext, collections: list[Collection], request: HttpRequest) -> dict[str, Any]:
     status = request.GET.get("status", "")
+    status = status if status in DocumentStatus.values else ""
     groups = []
     busy = False
     for collection in collections:
@@ -64,7 +69,7 @@ def _index_context(tenant: TenantContext, collections: list[Collection], request
             selectors.document_list(
                 organization=tenant.organization,
                 collection=collection,
-                status=status if status in DocumentStatus.values else "",
+                status=status,
             )[:200]
         )
         busy = busy or any(d.status in (DocumentStatus.QUEUED, DocumentStatus.PROCESSING) for d in documents)

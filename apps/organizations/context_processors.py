@@ -1,4 +1,4 @@
-"""Template context for the header's organization switcher."""
+"""Template context for the header: the organization switcher and the role-dependent nav entries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from apps.organizations.models import Membership
+from apps.organizations.models import Membership, Role
 from apps.organizations.tenancy import SESSION_KEY
 
 
@@ -19,4 +19,5 @@ def organization_switcher(request: HttpRequest) -> dict[str, Any]:
     current = next((m for m in memberships if str(m.organization_id) == str(chosen)), None)
     if current is None and memberships:
         current = memberships[0]
-    return {"my_memberships": memberships, "current_membership": current}
+    is_admin = current is not None and Role(current.role).at_least(Role.ADMIN)
+    return {"my_memberships": memberships, "current_membership": current, "current_is_admin": is_admin}

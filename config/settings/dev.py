@@ -3,9 +3,12 @@ without REDIS_URL the cache and channel layer live in memory and Celery uses a f
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from config.embedded import redis_answers
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REDIS_URL
+from config.settings.base import FIELD_ENCRYPTION_KEYS, REDIS_URL, SECRET_KEY
 from config.settings.env import database_or_embedded, get
 from config.settings.services import broker, caches, channel_layers
 
@@ -21,6 +24,12 @@ if _POOL_MAX_SIZE > 0:
         **DATABASES["default"].get("OPTIONS", {}),
         "pool": {"min_size": 1, "max_size": _POOL_MAX_SIZE, "timeout": 10},
     }
+
+# Provider API keys are encrypted at rest. Without FIELD_ENCRYPTION_KEYS, development derives a stable key
+# from SECRET_KEY so that adding a provider works out of the box; production requires the variable.
+if not FIELD_ENCRYPTION_KEYS:
+    _derived = hashlib.sha256(f"docent-dev-field-encryption:{SECRET_KEY}".encode()).digest()
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_derived).decode()]
 
 _redis = REDIS_URL if REDIS_URL and redis_answers(REDIS_URL) else ""
 CACHES = caches(_redis)

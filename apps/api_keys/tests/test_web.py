@@ -82,3 +82,18 @@ def test_an_admin_cannot_revoke_another_organizations_key(admin_session, other_o
     admin_session.post(f"/api-keys/{foreign.pk}/revoke")
     foreign.refresh_from_db()
     assert foreign.revoked_at is None
+
+
+def test_rotating_and_revoking_ask_for_confirmation_first(admin_session, organization):
+    APIKeyFactory(organization=organization, name="CI key")
+    page = admin_session.get("/api-keys/").content.decode()
+    assert "confirm('Rotate CI key? Its current secret stops working at once.')" in page
+    assert "confirm('Revoke CI key? It stops working at once.')" in page
+
+
+def test_the_page_showing_a_new_secret_leaves_the_post_url_so_a_reload_cannot_rotate_again(admin_session, organization):
+    key = APIKeyFactory(organization=organization)
+    rotated = admin_session.post(f"/api-keys/{key.pk}/rotate").content.decode()
+    assert 'history.replaceState(null, "", "/api-keys/")' in rotated
+    assert 'id="copy-api-key"' in rotated
+    assert "replaceState" not in admin_session.get("/api-keys/").content.decode()

@@ -137,3 +137,8 @@ def test_change_password_page_keeps_this_session(client, member, password):
     assert client.get("/").status_code == 200
     member.user.refresh_from_db()
     assert member.user.check_password(STRONG)
+
+
+def test_a_failed_sign_in_shows_its_error_once(client):
+    page = client.post("/login/", {"email": "nobody@example.com", "password": "wrong-password"}).content.decode()
+    assert page.count("The email or password is incorrect.") == 1

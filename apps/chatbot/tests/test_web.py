@@ -80,3 +80,56 @@ def test_admin_edits_a_bot_and_sees_its_publishable_key(organization):
     )
     bot.refresh_from_db()
     assert (bot.name, bot.tone) == ("New", "friendly")
+
+
+def test_the_bot_form_explains_its_settings_in_plain_words(organization):
+    page = _client(organization, Role.ADMIN).get("/bots/new/").content.decode()
+    assert "Answer when nothing is found" in page and "Dont know message" not in page
+    assert "Passages per answer" in page and "Minimum relevance" in page
+    assert "No collections yet" in page and 'href="/documents/"' in page
+
+
+def test_a_service_error_without_field_details_is_still_shown_on_the_form(organization, monkeypatch):
+    from apps.chatbot.services import bots as bot_services
+    from common.core.errors import DomainError
+
+    def refuse(**_kwargs):
+        raise DomainError("Bots are paused for this organization.")
+
+    monkeypatch.setattr(bot_services, "bot_create", refuse)
+    response = _client(organization, Role.ADMIN).post(
+        "/bots/new/",
+        {
+            "name": "Kept",
+            "tone": "professional",
+            "temperature": "0.2",
+            "max_answer_tokens": "700",
+            "top_k": "6",
+            "min_relevance": "0.1",
+            "dont_know_message": "Sorry.",
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Bots are paused for this organization." in page
+    assert 'value="Kept"' in page  # the input is not lost
+
+
+def test_the_test_chat_page_offers_a_way_back_and_says_it_needs_javascript(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    page = _client(organization, Role.MEMBER).get(f"/bots/{bot.id}/chat/").content.decode()
+    assert 'href="/bots/"' in page
+    assert "<noscript>" in page
+
+
+def test_an_empty_bot_list_tells_admins_how_to_start(organization):
+    admin_page = _client(organization, Role.ADMIN).get("/bots/").content.decode()
+    assert "Create your first bot" in admin_page
+    member_page = _client(organization, Role.MEMBER).get("/bots/").content.decode()
+    assert "Ask an admin" in member_page and "/bots/new/" not in member_page
+
+
+def test_the_bot_edit_page_links_to_its_test_chat(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    page = _client(organization, Role.ADMIN).get(f"/bots/{bot.id}/").content.decode()
+    assert f'href="/bots/{bot.id}/chat/">Try it</a>' in page

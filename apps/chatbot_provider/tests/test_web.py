@@ -67,3 +67,30 @@ def test_test_connection_button_reports_in_plain_words(organization, openai_prov
     response = client.post(f"/providers/{openai_provider.id}/test/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert b"rejected the API key" in response.content
+
+
+def test_the_provider_form_spells_api_key_and_base_url_properly(organization):
+    page = _client(organization, Role.ADMIN).get("/providers/new/").content.decode()
+    assert ">API key<" in page and ">Base URL<" in page
+    assert "Api key" not in page and "Base url" not in page
+
+
+def test_a_service_error_without_field_details_is_shown_on_the_provider_form(organization, monkeypatch):
+    from apps.chatbot_provider import services
+    from common.core.errors import DomainError
+
+    def refuse(**_kwargs):
+        raise DomainError("Providers are locked.")
+
+    monkeypatch.setattr(services, "provider_create", refuse)
+    response = _client(organization, Role.ADMIN).post(
+        "/providers/new/", {"name": "Mine", "kind": "offline", "timeout_seconds": "30", "max_retries": "2"}
+    )
+    assert response.status_code == 200
+    assert "Providers are locked." in response.content.decode()
+
+
+def test_members_are_told_why_they_cannot_open_providers(organization):
+    response = _client(organization, Role.MEMBER).get("/providers/")
+    assert response.status_code == 403
+    assert "This page needs the admin role." in response.content.decode()

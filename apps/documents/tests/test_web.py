@@ -93,3 +93,43 @@ def test_another_organizations_document_page_is_not_found(organization, other_or
 def test_anonymous_visitors_are_sent_to_login():
     response = Client().get("/documents/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_add_forms_survive_the_progress_refresh(organization, collection):
+    DocumentFactory(collection=collection, status=DocumentStatus.PROCESSING, progress=40)
+    client = _client(organization, Role.ADMIN)
+    for page in (client.get("/documents/").content.decode(), client.get("/documents/table/").content.decode()):
+        assert 'hx-trigger="every 2s"' in page  # the refresh replaces the block holding the forms
+        for prefix in ("upload", "url", "paste"):
+            assert f'id="{prefix}-{collection.id}" hx-preserve="true"' in page
+
+
+def test_the_collection_form_inputs_are_labelled_text_fields(organization):
+    page = _client(organization, Role.ADMIN).get("/documents/").content.decode()
+    assert '<input type="text" name="name"' in page and 'aria-label="Collection name"' in page
+
+
+def test_the_status_filter_shows_which_filter_is_on_and_ignores_unknown_values(organization, collection):
+    DocumentFactory(collection=collection, title="Manual", status=DocumentStatus.READY)
+    client = _client(organization, Role.MEMBER)
+    failed = client.get("/documents/?status=failed").content.decode()
+    assert "<strong>failed</strong>" in failed and "No failed documents." in failed and "Manual" not in failed
+    unknown = client.get("/documents/?status=<b>bogus").content.decode()
+    assert "Manual" in unknown and "<strong>all</strong>" in unknown and "No &lt;b&gt;bogus" not in unknown
+
+
+def test_a_text_document_shows_no_pages_row(organization, collection):
+    document = DocumentFactory(collection=collection, title="Notes", status=DocumentStatus.READY, page_count=0)
+    page = _client(organization, Role.MEMBER).get(f"/documents/{document.id}/").content.decode()
+    assert "Notes" in page and "<th>Pages</th>" not in page
+
+
+def test_a_refused_collection_keeps_what_was_typed_and_says_why(organization, collection):
+    response = _client(organization, Role.ADMIN).post(
+        "/documents/", {"name": collection.name, "description": "Second copy"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "already exists" in page
+    assert f'value="{collection.name}"' in page and 'value="Second copy"' in page
+    assert Collection.objects.for_org(organization).count() == 1
