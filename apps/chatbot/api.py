@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from django.core.handlers.asgi import ASGIRequest
@@ -163,6 +164,7 @@ class ChatView(OrganizationAPIView):
             ),
         )
         if request.accepted_renderer.format == "sse":
+            stream: Iterator[bytes] | AsyncIterator[bytes]
             if isinstance(request._request, ASGIRequest):
                 release_request_connections()
                 stream = sse_async(turn)
