@@ -10,20 +10,10 @@ from config.embedded import redis_answers
 from config.settings.base import *  # noqa: F403
 from config.settings.base import FIELD_ENCRYPTION_KEYS, REDIS_URL, SECRET_KEY
 from config.settings.env import database_or_embedded, get
-from config.settings.services import broker, caches, channel_layers
+from config.settings.services import broker, caches, channel_layers, with_pool
 
 DEBUG = get("DEBUG", cast=bool, default=True)
-DATABASES = {"default": database_or_embedded()}
-# A connection pool per process (psycopg_pool) instead of a new connection per request. Not CONN_MAX_AGE:
-# under ASGI every request runs in its own thread, so persistent connections would pile up, one per request,
-# until PostgreSQL refuses clients. DB_POOL_MAX_SIZE=0 turns the pool off.
-_POOL_MAX_SIZE = get("DB_POOL_MAX_SIZE", cast=int, default=10)
-if _POOL_MAX_SIZE > 0:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        **DATABASES["default"].get("OPTIONS", {}),
-        "pool": {"min_size": 1, "max_size": _POOL_MAX_SIZE, "timeout": 10},
-    }
+DATABASES = {"default": with_pool(database_or_embedded(), get("DB_POOL_MAX_SIZE", cast=int, default=10))}
 
 # Provider API keys are encrypted at rest. Without FIELD_ENCRYPTION_KEYS, development derives a stable key
 # from SECRET_KEY so that adding a provider works out of the box; production requires the variable.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from config.settings.base import *  # noqa: F403
 from config.settings.env import ConfigError, get
 from config.settings.env import database as database_from_env
-from config.settings.services import broker, caches, channel_layers
+from config.settings.services import broker, caches, channel_layers, with_pool
 
 SECRET_KEY = get("SECRET_KEY")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("dev-", "django-insecure")):
@@ -16,9 +16,10 @@ if not ALLOWED_HOSTS:
 DEBUG = get("DEBUG", cast=bool, default=False)
 if DEBUG:
     raise ConfigError("Environment variable DEBUG must be off in production.")
-DATABASES = {"default": database_from_env("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = get("DB_CONN_MAX_AGE", cast=int, default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": with_pool(database_from_env("DATABASE_URL"), get("DB_POOL_MAX_SIZE", cast=int, default=10))}
+if not DATABASES["default"]["OPTIONS"].get("pool"):  # DB_POOL_MAX_SIZE=0: persistent connections instead
+    DATABASES["default"]["CONN_MAX_AGE"] = get("DB_CONN_MAX_AGE", cast=int, default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = get("REDIS_URL")
 USE_REDIS = True

@@ -33,3 +33,16 @@ def broker(redis_url: str) -> tuple[str, dict[str, Any]]:
         "store_processed": False,
         "control_folder": str(root / "control"),
     }
+
+
+def with_pool(database: dict[str, Any], max_size: int) -> dict[str, Any]:
+    """A psycopg connection pool per process instead of a connection per request (max_size 0: no pool).
+
+    Not CONN_MAX_AGE under ASGI: every request runs in its own thread, so persistent connections pile up,
+    one per thread, until PostgreSQL refuses clients.
+    """
+    database.setdefault("OPTIONS", {})
+    if max_size > 0:
+        database["CONN_MAX_AGE"] = 0
+        database["OPTIONS"] = {**database["OPTIONS"], "pool": {"min_size": 1, "max_size": max_size, "timeout": 10}}
+    return database
