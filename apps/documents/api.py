@@ -160,6 +160,41 @@ class CollectionDocumentsAPI(OrganizationGenericAPIView):
         return Response({"documents": output.data}, status=status.HTTP_202_ACCEPTED)
 
 
+class DocumentListAPI(OrganizationGenericAPIView):
+    """Every document of the organization (that the caller may reach), newest first."""
+
+    model = Document
+    required_roles = {"GET": Role.MEMBER}
+    required_scopes = {"GET": READ}
+    serializer_class = serializers.DocumentOutputSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[serializers.DocumentListQuerySerializer],
+        responses=serializers.DocumentOutputSerializer(many=True),
+        summary="List the organization's documents",
+        description="Filter by `status` and `collection`. An API key restricted to some collections lists only "
+        "their documents (naming another collection is refused with 403).",
+    )
+    def get(self, request: Request) -> Response:
+        query = serializers.DocumentListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        collection = None
+        if "collection" in query.validated_data:
+            collection = selectors.collection_get(
+                organization=self.organization, collection_id=query.validated_data["collection"]
+            )
+            check_resource_restriction(request, kind="collection", resource_id=collection.pk)
+        documents = selectors.document_list(
+            organization=self.organization,
+            collection=collection,
+            status=query.validated_data.get("status", ""),
+            collection_ids=api_key_restricted_ids(request, kind="collection"),
+        )
+        page = self.paginate_queryset(documents)
+        return self.get_paginated_response(serializers.DocumentOutputSerializer(page, many=True).data)
+
+
 class CollectionDocumentUrlAPI(OrganizationAPIView):
     required_scopes = {"POST": WRITE}
 

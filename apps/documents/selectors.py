@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,10 +18,20 @@ def collection_get(*, organization: Any, collection_id: Any) -> Collection:
     return collection
 
 
-def document_list(*, organization: Any, collection: Collection | None = None, status: str = "") -> QuerySet[Document]:
+def document_list(
+    *,
+    organization: Any,
+    collection: Collection | None = None,
+    status: str = "",
+    collection_ids: Iterable[Any] | None = None,
+) -> QuerySet[Document]:
+    """The organization's documents, optionally of one collection, one status, and (for an API key limited to
+    some collections) only those collections."""
     documents = Document.objects.for_org(organization).select_related("collection")
     if collection is not None:
         documents = documents.filter(collection=collection)
+    if collection_ids is not None:
+        documents = documents.filter(collection_id__in=collection_ids)
     if status:
         if status not in DocumentStatus.values:
             raise ValidationFailed(details={"status": [f"Choose one of {', '.join(DocumentStatus.values)}."]})

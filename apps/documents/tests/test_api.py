@@ -316,6 +316,35 @@ def test_list_filters_by_status(member_client, collection):
     assert member_client.get(f"/api/v1/collections/{collection.id}/documents?status=bogus").status_code == 400
 
 
+def test_the_organization_wide_list_shows_every_collections_documents_newest_first(member_client, organization):
+    manuals, faqs = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
+    older = DocumentFactory(collection=manuals, status=DocumentStatus.READY)
+    newer = DocumentFactory(collection=faqs, status=DocumentStatus.FAILED)
+    response = member_client.get("/api/v1/documents")
+    assert response.status_code == 200, response.json()
+    assert [d["id"] for d in response.json()["results"]] == [str(newer.pk), str(older.pk)]
+    assert [d["id"] for d in member_client.get("/api/v1/documents?status=ready").json()["results"]] == [str(older.pk)]
+    by_collection = member_client.get(f"/api/v1/documents?collection={faqs.pk}").json()["results"]
+    assert [d["id"] for d in by_collection] == [str(newer.pk)]
+
+
+def test_the_organization_wide_list_refuses_a_bad_filter(member_client, other_organization):
+    assert member_client.get("/api/v1/documents?status=bogus").status_code == 400
+    assert member_client.get("/api/v1/documents?collection=not-a-uuid").status_code == 400
+    foreign = CollectionFactory(organization=other_organization)
+    DocumentFactory(collection=foreign)
+    assert member_client.get(f"/api/v1/documents?collection={foreign.pk}").status_code == 404
+
+
+def test_the_organization_wide_list_pages_with_a_cursor(member_client, collection):
+    for _ in range(3):
+        DocumentFactory(collection=collection)
+    first = member_client.get("/api/v1/documents?page_size=2").json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = member_client.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+
+
 def test_detail_shows_diagnostics_of_a_ready_pdf(admin_client, collection, run_on_commit):
     response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
     detail = admin_client.get(f"/api/v1/documents/{response.json()['documents'][0]['id']}").json()
