@@ -145,10 +145,15 @@ class CollectionDocumentsAPI(OrganizationGenericAPIView):
         request={"multipart/form-data": serializers.UploadInputSerializer},
         responses={202: serializers.UploadOutputSerializer},
         summary="Upload one or more files",
-        description="Field `files` may repeat (or use `file`). Identical content already in the collection "
-        "returns the existing document with `duplicate: true`.",
+        description="Field `files` may repeat (or use `file`), up to DOCUMENTS_MAX_FILES_PER_UPLOAD files "
+        "(default 20) of DOCUMENT_MAX_UPLOAD_BYTES each (default 25 MB). A request whose Content-Length is over "
+        "that is refused with 413 `request_too_large` before its body is read; one file over the limit gives 413 "
+        "`document_too_large`, more files than allowed 400 `too_many_files`. Identical content already in the "
+        "collection returns the existing document with `duplicate: true`.",
     )
     def post(self, request: Request, collection_id: str) -> Response:
+        # Before request.FILES: an oversized body is refused without being read or spooled.
+        document_services.upload_request_check(content_length=request.META.get("CONTENT_LENGTH"))
         collection = selectors.collection_get(organization=self.organization, collection_id=collection_id)
         files = [*request.FILES.getlist("files"), *request.FILES.getlist("file")]
         results = document_services.document_create_from_uploads(

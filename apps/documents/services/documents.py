@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -28,7 +28,9 @@ from apps.documents.services.errors import (
     DocumentQuotaExceeded,
     DocumentTooLarge,
     EmbeddingDimensionMismatch,
+    TooManyFiles,
     UnsupportedType,
+    UploadRequestTooLarge,
 )
 from apps.documents.services.extract import MARKDOWN, TEXT, detect_type
 from apps.documents.services.fetch import validate_url
@@ -181,13 +183,38 @@ class DocumentCreated:
 
 @dataclass(frozen=True)
 class _Incoming:
-    data: bytes
+    content: File[Any]  # streamed to storage in chunks; never held whole in memory for uploads
+    size: int
     name: str
     mime_type: str
     sha256: str
 
 
+# Multipart framing (boundaries, part headers, form fields) on top of the files themselves.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# Enough of a file to recognise text formats; zip archives are opened from the file itself.
+_HEAD_BYTES = 64 * 1024
+
+
+def upload_request_check(*, content_length: str | None) -> None:
+    """Refuse an upload request from its declared length alone, before its body is read or spooled."""
+    max_files = int(settings.DOCUMENTS_MAX_FILES_PER_UPLOAD)
+    max_file_bytes = int(settings.DOCUMENT_MAX_UPLOAD_BYTES)
+    limit = max_files * max_file_bytes + MULTIPART_OVERHEAD_BYTES
+    try:
+        declared = int(content_length or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise UploadRequestTooLarge(
+            f"The request is {declared:,} bytes; an upload may carry at most {max_files} files "
+            f"of {max_file_bytes:,} bytes each.",
+            details={"size": declared, "limit": limit, "max_files": max_files, "max_file_bytes": max_file_bytes},
+        )
+
+
 def _read_upload(upload: UploadedFile) -> _Incoming:
+    """Size, hash and type of one upload, read in chunks (Django spools large uploads to disk)."""
     limit = int(settings.DOCUMENT_MAX_UPLOAD_BYTES)
     name = (upload.name or "")[:255]
     if upload.size is not None and upload.size > limit:
@@ -195,16 +222,27 @@ def _read_upload(upload: UploadedFile) -> _Incoming:
             f"'{name}' is {upload.size:,} bytes; the limit is {limit:,}.",
             details={"file": name, "size": upload.size, "limit": limit},
         )
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise DocumentTooLarge(f"'{name}' is over the {limit:,}-byte limit.", details={"file": name, "limit": limit})
-    if not data:
+    digest = hashlib.sha256()
+    head = b""
+    size = 0
+    for piece in upload.chunks():
+        size += len(piece)
+        if size > limit:
+            raise DocumentTooLarge(
+                f"'{name}' is over the {limit:,}-byte limit.", details={"file": name, "limit": limit}
+            )
+        if len(head) < _HEAD_BYTES:
+            head += piece[: _HEAD_BYTES - len(head)]
+        digest.update(piece)
+    if not size:
         raise UnsupportedType(f"'{name}' is empty.", details={"file": name})
+    upload.seek(0)
     try:
-        mime = detect_type(data, declared_name=name, declared_type=upload.content_type or "")
+        mime = detect_type(head, declared_name=name, declared_type=upload.content_type or "", archive=upload.file)
     except UnsupportedType as exc:
         raise UnsupportedType(f"'{name}': {exc.message}", details={"file": name, **exc.details}) from None
-    return _Incoming(data=data, name=name, mime_type=mime, sha256=hashlib.sha256(data).hexdigest())
+    upload.seek(0)
+    return _Incoming(content=upload, size=size, name=name, mime_type=mime, sha256=digest.hexdigest())
 
 
 def _title_from_name(name: str) -> str:
@@ -237,14 +275,14 @@ def _store(
         original_filename=incoming.name if source == DocumentSource.UPLOAD else "",
         title=title,
         mime_type=incoming.mime_type,
-        size_bytes=len(incoming.data),
+        size_bytes=incoming.size,
         sha256=incoming.sha256,
         status=DocumentStatus.QUEUED,
         stage=DocumentStage.QUEUED,
         queued_at=timezone.now(),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    document.file.save("upload", ContentFile(incoming.data), save=False)
+    document.file.save("upload", incoming.content, save=False)
     document.save()
     _enqueue(document)
     return document
@@ -271,7 +309,7 @@ def _create_many(
         _check_quota(
             organization=collection.organization,
             new_documents=len(fresh),
-            new_bytes=sum(len(incoming.data) for incoming, _ in fresh),
+            new_bytes=sum(incoming.size for incoming, _ in fresh),
         )
     for incoming, title in fresh:
         document = _store(collection=collection, actor=actor, incoming=incoming, source=source, title=title)
@@ -290,9 +328,16 @@ def _create_many(
 def document_create_from_uploads(
     *, collection: Collection, actor: Any, files: Sequence[UploadedFile]
 ) -> list[DocumentCreated]:
-    """Validate every file (size, then type from content) before storing any; identical content is reused."""
+    """Validate every file (size, then type from content) before storing any; identical content is reused.
+    Files are read in chunks, one at a time, and streamed to storage."""
     if not files:
         raise ValidationFailed("Attach at least one file.", details={"files": ["No file was submitted."]})
+    max_files = int(settings.DOCUMENTS_MAX_FILES_PER_UPLOAD)
+    if len(files) > max_files:
+        raise TooManyFiles(
+            f"{len(files)} files were sent; one request may carry at most {max_files}.",
+            details={"files": len(files), "max_files": max_files},
+        )
     incoming = [_read_upload(upload) for upload in files]
     return _create_many(
         collection=collection,
@@ -311,7 +356,9 @@ def document_create_from_text(*, collection: Collection, actor: Any, title: str,
     if not text.strip():
         raise ValidationFailed(details={"text": ["The text is empty."]})
     mime = MARKDOWN if detect_type(data) == MARKDOWN else TEXT
-    incoming = _Incoming(data=data, name="", mime_type=mime, sha256=hashlib.sha256(data).hexdigest())
+    incoming = _Incoming(
+        content=ContentFile(data), size=len(data), name="", mime_type=mime, sha256=hashlib.sha256(data).hexdigest()
+    )
     return _create_many(
         collection=collection,
         actor=actor,

@@ -120,6 +120,79 @@ def test_file_over_the_limit_is_refused_with_413_before_storing(admin_client, co
     assert not Document.objects.exists()
 
 
+class _UnreadableBody:
+    """A request body that must not be read: the size is refused from the declared length alone."""
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("the request body was read")
+
+    readline = read
+
+
+def test_a_request_declaring_more_than_the_upload_limits_is_refused_with_413_unread(admin_client, collection, settings):
+    settings.DOCUMENT_MAX_UPLOAD_BYTES = 1000
+    settings.DOCUMENTS_MAX_FILES_PER_UPLOAD = 2
+    response = admin_client.generic(
+        "POST",
+        f"/api/v1/collections/{collection.id}/documents",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(10_000_000),
+        **{"wsgi.input": _UnreadableBody()},
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "request_too_large"
+    assert error["details"]["max_files"] == 2
+    assert error["details"]["max_file_bytes"] == 1000
+    assert not Document.objects.exists()
+
+
+def test_a_request_within_the_declared_limit_is_read(admin_client, collection, settings):
+    settings.DOCUMENT_MAX_UPLOAD_BYTES = 1000
+    settings.DOCUMENTS_MAX_FILES_PER_UPLOAD = 2
+    response = _upload(admin_client, collection, ("a.txt", b"a" * 1000), ("b.txt", b"b" * 1000))
+    assert response.status_code == 202, response.json()
+
+
+def test_more_files_than_allowed_in_one_request_are_refused_and_none_stored(admin_client, collection, settings):
+    settings.DOCUMENTS_MAX_FILES_PER_UPLOAD = 2
+    response = _upload(admin_client, collection, ("a.txt", b"one"), ("b.txt", b"two"), ("c.txt", b"three"))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "too_many_files"
+    assert error["details"] == {"files": 3, "max_files": 2}
+    assert not Document.objects.exists()
+
+
+def test_a_large_upload_spooled_to_disk_is_stored_whole_with_its_hash(admin_client, collection, settings):
+    import hashlib
+    import io
+    import zipfile
+
+    from apps.documents.tests.fixtures import make_docx
+
+    buffer = io.BytesIO(make_docx())
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as archive:
+        # over the in-memory size: Django spools the upload to a temporary file
+        archive.writestr("word/media/padding.bin", b"x" * (settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 1))
+    docx = buffer.getvalue()
+    response = _upload(admin_client, collection, ("big.docx", docx))
+    assert response.status_code == 202, response.json()
+    stored = Document.objects.get(pk=response.json()["documents"][0]["id"])
+    assert stored.mime_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert stored.size_bytes == len(docx)
+    assert stored.sha256 == hashlib.sha256(docx).hexdigest()
+    with stored.file.open("rb") as handle:
+        assert handle.read() == docx
+
+
+def test_a_bad_file_after_good_ones_stores_nothing(admin_client, collection):
+    response = _upload(admin_client, collection, ("a.txt", b"fine"), ("b.pdf", b"not a pdf"))
+    assert response.status_code == 415
+    assert not Document.objects.exists()
+    assert not default_storage.exists(f"documents/{collection.organization_id}/{collection.id}")
+
+
 def test_unknown_binary_is_refused_with_415(admin_client, collection):
     response = _upload(admin_client, collection, ("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8))
     assert response.status_code == 415
