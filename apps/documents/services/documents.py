@@ -10,8 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -117,8 +118,6 @@ def collection_update(
 
 
 def _delete_files_on_commit(names: Sequence[str]) -> None:
-    from django.core.files.storage import default_storage
-
     def delete() -> None:
         for name in names:
             default_storage.delete(name)
@@ -155,8 +154,9 @@ def organization_usage(*, organization: Organization) -> dict[str, int]:
 
 
 def _check_quota(*, organization: Organization, new_documents: int, new_bytes: int) -> None:
-    # Lock the organization row so concurrent uploads cannot both squeeze under the limit.
-    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    # Lock the organization row so concurrent uploads cannot both squeeze under the limit (NO KEY UPDATE:
+    # rows referencing the organization can still be inserted meanwhile).
+    org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     max_documents = org.max_documents if org.max_documents is not None else settings.DOCUMENTS_MAX_PER_ORG
     max_bytes = org.max_document_bytes if org.max_document_bytes is not None else settings.DOCUMENTS_MAX_BYTES_PER_ORG
     usage = organization_usage(organization=org)
@@ -267,7 +267,7 @@ def _store(
     incoming: _Incoming,
     source: str,
     title: str,
-) -> Document:
+) -> DocumentCreated:
     document = Document(
         organization_id=collection.organization_id,
         collection=collection,
@@ -283,27 +283,44 @@ def _store(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     document.file.save("upload", incoming.content, save=False)
-    document.save()
+    try:
+        with transaction.atomic():  # a savepoint: the unique constraint may refuse the row
+            document.save()
+    except IntegrityError:
+        # Another writer stored the same content in this collection since we looked: answer with theirs.
+        default_storage.delete(document.file.name)
+        existing = _existing(collection, incoming.sha256)
+        if existing is None:
+            raise
+        return DocumentCreated(existing, created=False)
     _enqueue(document)
-    return document
+    _audit(
+        organization=collection.organization,
+        actor=actor,
+        action="document.created",
+        target=document,
+        data={"title": document.title, "source": source, "bytes": document.size_bytes},
+    )
+    return DocumentCreated(document, created=True)
 
 
 def _create_many(
     *, collection: Collection, actor: Any, items: Sequence[tuple[_Incoming, str]], source: str
 ) -> list[DocumentCreated]:
+    # Look for existing content only once the organization is locked, so that two requests carrying the same
+    # content cannot both miss each other; the unique constraint (collection, sha256) backs this up.
+    Organization.objects.select_for_update(no_key=True).get(pk=collection.organization_id)
     results: list[DocumentCreated] = []
     fresh: list[tuple[_Incoming, str]] = []
-    seen: dict[str, Document | None] = {}
+    seen: set[str] = set()
     for incoming, title in items:
         existing = _existing(collection, incoming.sha256)
         if existing is not None:
             if existing.status == DocumentStatus.FAILED:
                 _requeue(existing)
             results.append(DocumentCreated(existing, created=False))
-        elif incoming.sha256 in seen:
-            continue
-        else:
-            seen[incoming.sha256] = None
+        elif incoming.sha256 not in seen:
+            seen.add(incoming.sha256)
             fresh.append((incoming, title))
     if fresh:
         _check_quota(
@@ -312,15 +329,7 @@ def _create_many(
             new_bytes=sum(incoming.size for incoming, _ in fresh),
         )
     for incoming, title in fresh:
-        document = _store(collection=collection, actor=actor, incoming=incoming, source=source, title=title)
-        results.append(DocumentCreated(document, created=True))
-        _audit(
-            organization=collection.organization,
-            actor=actor,
-            action="document.created",
-            target=document,
-            data={"title": document.title, "source": source, "bytes": document.size_bytes},
-        )
+        results.append(_store(collection=collection, actor=actor, incoming=incoming, source=source, title=title))
     return results
 
 
