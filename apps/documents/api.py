@@ -11,7 +11,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.chatbot_provider.models import ChatbotProvider
 from apps.documents import selectors, serializers
 from apps.documents.models import Chunk, Collection, Document
 from apps.documents.services import documents as document_services
@@ -20,7 +19,6 @@ from apps.organizations.models import Role
 from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
 from apps.organizations.tenancy import acting_user
 from apps.organizations.views_base import OrganizationAPIView, OrganizationGenericAPIView
-from common.core.errors import PermissionDeniedError, ValidationFailed
 
 TAGS = ["documents"]
 READ = "documents:read"
@@ -69,21 +67,12 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.CollectionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = None
-        if data.validated_data.get("embedding_provider_id"):
-            provider = (
-                ChatbotProvider.objects.for_org(self.organization)
-                .filter(pk=data.validated_data["embedding_provider_id"])
-                .first()
-            )
-            if provider is None:
-                raise ValidationFailed(details={"embedding_provider_id": ["Unknown provider."]})
         collection = document_services.collection_create(
             organization=self.organization,
             actor=acting_user(request),
             name=data.validated_data["name"],
             description=data.validated_data["description"],
-            embedding_provider=provider,
+            embedding_provider_id=data.validated_data.get("embedding_provider_id"),
             embedding_model=data.validated_data["embedding_model"] or None,
             embedding_dimensions=data.validated_data.get("embedding_dimensions"),
         )
@@ -298,26 +287,11 @@ class SearchAPI(OrganizationAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.SearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        collection_ids = data.validated_data["collection_ids"]
-        restricted = api_key_restricted_ids(request, kind="collection")
-        if restricted is not None:  # an API key limited to some collections searches only those
-            if not collection_ids:
-                collection_ids = list(
-                    Collection.objects.for_org(self.organization).filter(pk__in=restricted).values_list("pk", flat=True)
-                )
-                if not collection_ids:
-                    raise PermissionDeniedError(
-                        "This API key's collections no longer exist.", details={"restricted": "collection"}
-                    )
-            for collection_id in collection_ids:
-                check_resource_restriction(request, kind="collection", resource_id=collection_id)
-        if collection_ids:
-            known = set(
-                Collection.objects.for_org(self.organization).filter(pk__in=collection_ids).values_list("pk", flat=True)
-            )
-            unknown = [str(c) for c in collection_ids if c not in known]
-            if unknown:
-                raise ValidationFailed(details={"collection_ids": [f"Unknown collection: {', '.join(unknown)}."]})
+        collection_ids = selectors.search_collection_ids(
+            organization=self.organization,
+            requested=data.validated_data["collection_ids"],
+            allowed=api_key_restricted_ids(request, kind="collection"),
+        )
         result = search_services.search(
             organization=self.organization,
             query=data.validated_data["query"],

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ChatbotProvider
+from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ChatbotProvider, ProviderKind
 from apps.documents.models import (
     Chunk,
     Collection,
@@ -25,6 +25,7 @@ from apps.documents.models import (
     DocumentStage,
     DocumentStatus,
 )
+from apps.documents.services.embed import check_model_dimensions
 from apps.documents.services.errors import (
     DocumentQuotaExceeded,
     DocumentTooLarge,
@@ -66,9 +67,16 @@ def collection_create(
     name: str,
     description: str = "",
     embedding_provider: ChatbotProvider | None = None,
+    embedding_provider_id: Any = None,
     embedding_model: str | None = None,
     embedding_dimensions: int | None = None,
 ) -> Collection:
+    """A collection whose embedding model is fixed now: refused when it cannot produce the deployment's
+    dimension. The provider is given as an object or by id (an id of another organization is unknown)."""
+    if embedding_provider is None and embedding_provider_id is not None:
+        embedding_provider = ChatbotProvider.objects.for_org(organization).filter(pk=embedding_provider_id).first()
+        if embedding_provider is None:
+            raise ValidationFailed(details={"embedding_provider_id": ["Unknown provider."]})
     deployment = int(settings.EMBEDDING_DIMENSIONS)
     if embedding_dimensions is not None and embedding_dimensions != deployment:
         raise EmbeddingDimensionMismatch(
@@ -81,6 +89,7 @@ def collection_create(
     model = embedding_model or (
         (embedding_provider.default_embedding_model if embedding_provider else "") or OFFLINE_EMBEDDING_MODEL
     )
+    check_model_dimensions(kind=embedding_provider.kind if embedding_provider else ProviderKind.OFFLINE, model=model)
     if Collection.objects.for_org(organization).filter(name=name).exists():
         raise Conflict(f"A collection named '{name}' already exists.", details={"name": ["Already in use."]})
     collection = Collection.objects.create(

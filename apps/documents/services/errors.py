@@ -40,6 +40,12 @@ class EmbeddingDimensionMismatch(DomainError):
     default_message = "The collection's embedding dimension does not match this deployment's."
 
 
+class EmbeddingModelUnsupported(DomainError):
+    code = "embedding_model_unsupported"
+    status_code = 400
+    default_message = "The embedding model cannot produce vectors of this deployment's dimension."
+
+
 class DocumentNotReady(DomainError):
     code = "document_busy"
     status_code = 409

@@ -58,6 +58,33 @@ def test_a_collection_of_another_dimension_is_refused_clearly(admin_client, sett
     assert str(settings.EMBEDDING_DIMENSIONS) in response.json()["error"]["message"]
 
 
+def test_a_provider_whose_model_cannot_produce_the_deployment_dimension_is_refused_with_400(
+    admin_client, organization, settings
+):
+    from apps.chatbot_provider.models import ProviderKind
+    from apps.chatbot_provider.tests.factories import ChatbotProviderFactory
+
+    settings.EMBEDDING_DIMENSIONS = 768
+    provider = ChatbotProviderFactory(
+        organization=organization, kind=ProviderKind.OPENAI, default_embedding_model="text-embedding-3-small"
+    )
+    refused = admin_client.post(
+        "/api/v1/collections",
+        {"name": "Ada", "embedding_provider_id": str(provider.pk), "embedding_model": "text-embedding-ada-002"},
+    )
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "embedding_model_unsupported"
+    assert error["details"] == {
+        "embedding_model": "text-embedding-ada-002",
+        "provider_kind": "openai",
+        "deployment_dimensions": 768,
+    }
+    accepted = admin_client.post("/api/v1/collections", {"name": "Small", "embedding_provider_id": str(provider.pk)})
+    assert accepted.status_code == 201, accepted.json()
+    assert accepted.json()["embedding_model"] == "text-embedding-3-small"
+
+
 def test_duplicate_collection_name_is_a_conflict(admin_client, collection):
     response = admin_client.post("/api/v1/collections", {"name": collection.name})
     assert response.status_code == 409
