@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth bench-login eval clean stop-db
+.PHONY: help install run test lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth bench-login bench-relevance eval clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
@@ -63,6 +63,9 @@ bench-login: $(STAMP)
 DATASET ?= ../shared/datasets/cranfield
 eval: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_retrieval.py $(DATASET)
+
+bench-relevance: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_relevance.py $(DATASET)
 
 stop-db: $(STAMP)
 	$(PY) -c "from config.embedded import embedded_postgres_stop; embedded_postgres_stop()"

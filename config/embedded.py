@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,12 @@ def ensure_redis(default_url: str = "redis://127.0.0.1:6379/0") -> str | None:
         return default_url
     binary = shutil.which("redis-server")
     if binary is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        sys.stderr.write("Redis is not installed: installing redis-server with apt-get...\n")
+        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
         subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=False, capture_output=True)
         binary = shutil.which("redis-server")
     if binary is None:
+        sys.stderr.write("No Redis: set REDIS_URL or install redis-server; tests that need Redis will fail.\n")
         return None
     port = 6390
     url = f"redis://127.0.0.1:{port}/0"

@@ -15,7 +15,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from common.core.health import healthz, readyz
 
-APPS = ["users", "auth", "organizations", "chatbot_provider", "documents", "chatbot", "api_keys"]
+APPS = ["auth", "organizations", "chatbot_provider", "documents", "chatbot", "api_keys"]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

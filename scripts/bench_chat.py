@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+os.environ.setdefault("PROVIDER_ALLOW_PRIVATE_NETWORKS", "true")  # the provider is a loopback server
 
 import django  # noqa: E402
 

@@ -16,8 +16,8 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from apps.auth import serializers as s
 from apps.auth import services
+from apps.auth.me import MeOutputSerializer
 from apps.auth.throttles import PasswordResetThrottle, SignupThrottle
-from apps.users.api import MeOutputSerializer
 from apps.users.models import User
 from apps.users.services import user_issue_tokens
 from common.core.errors import DomainError, PermissionDeniedError

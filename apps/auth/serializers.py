@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.users.api import MeOutputSerializer
+from apps.auth.me import MeOutputSerializer
 
 PASSWORD_MAX = 256
 TOKEN_MAX = 200

@@ -46,14 +46,15 @@ def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | Non
     """Check the credentials, at most `login_ip` attempts per IP and `login_account` failures per account."""
     per_ip = window("login_ip", ip, _rates()["login_ip"])
     per_account = window("login_account", normalize_email(email), _rates()["login_account"])
-    wait = per_ip.exceeded() or per_account.exceeded()
+    # Each attempt takes its slot before the password is checked, so concurrent guesses cannot overshoot;
+    # a successful sign-in gives the account's slot back (only failures count against an account).
+    wait = per_ip.take() or per_account.take()
     if wait:
         raise LoginThrottled(retry_after=wait)
-    per_ip.hit()
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:
-        per_account.hit()
         raise InvalidCredentials()
+    per_account.give_back()
     assert isinstance(user, User)
     return user
 

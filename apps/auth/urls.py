@@ -3,8 +3,10 @@
 from django.urls import path
 
 from apps.auth import api
+from apps.auth.me import MeAPI
 
 urlpatterns = [
+    path("me", MeAPI.as_view(), name="me"),
     path("auth/signup", api.SignupAPI.as_view(), name="auth-signup"),
     path("auth/login", api.LoginAPI.as_view(), name="auth-login"),
     path("auth/refresh", api.RefreshAPI.as_view(), name="auth-refresh"),

@@ -73,10 +73,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 def _rate_limited_by_ip(request: HttpRequest, scope: str) -> int | None:
     limit = window(scope, services.client_ip(request), settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope])
-    wait = limit.exceeded()
-    if wait is None:
-        limit.hit()
-    return wait
+    return limit.take()
 
 
 def _too_many(request: HttpRequest, template: str, context: dict[str, object], wait: int) -> HttpResponse:

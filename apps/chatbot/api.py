@@ -74,7 +74,7 @@ class BotViewSet(OrganizationViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
-        queryset = super().get_queryset().order_by("name")
+        queryset = super().get_queryset().prefetch_related("collections").order_by("name")
         allowed = api_key_restricted_ids(self.request, kind="bot")
         return queryset if allowed is None else queryset.filter(pk__in=allowed)
 

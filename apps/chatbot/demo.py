@@ -24,8 +24,10 @@ def seed(*, organization: Organization, user: Any) -> Chatbot:
             "tone": Tone.FRIENDLY,
             "provider": provider,
             "welcome_message": "Hello! Ask me anything about the demo documents.",
-            "suggested_questions": ["What is Docent?", "How are documents indexed?"],
-            "min_relevance": 0.05,
+            "suggested_questions": [
+                "How long do I have to return an item?",
+                "How often should the impeller be checked?",
+            ],
         },
     )
     collections = list(Collection.objects.for_org(organization))

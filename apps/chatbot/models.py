@@ -9,6 +9,7 @@ from django.db import models
 
 from common.core.models import OrgScopedModel
 
+DEFAULT_MIN_RELEVANCE = 0.2  # measured: make bench-relevance (docs/benchmarks.md)
 DEFAULT_DONT_KNOW = "I could not find that in the documents I have. Could you rephrase, or ask about another topic?"
 
 
@@ -43,7 +44,8 @@ class Chatbot(OrgScopedModel):
     temperature = models.FloatField(default=0.2)
     max_answer_tokens = models.PositiveIntegerField(default=700)
     top_k = models.PositiveSmallIntegerField(default=6)
-    min_relevance = models.FloatField(default=0.1)
+    # Lowest cosine similarity (vector_score) between question and passage to answer from; see docs/search.md.
+    min_relevance = models.FloatField(default=DEFAULT_MIN_RELEVANCE)
     dont_know_message = models.TextField(default=DEFAULT_DONT_KNOW)
     welcome_message = models.TextField(blank=True, default="")
     suggested_questions = models.JSONField(default=list, blank=True)

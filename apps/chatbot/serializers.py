@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Tone
+from apps.chatbot.services.bots import BOT_FIELDS
 from apps.chatbot_provider.models import ChatbotProvider
 
 
@@ -17,33 +18,12 @@ class BotOutputSerializer(serializers.ModelSerializer[Chatbot]):
 
     class Meta:
         model = Chatbot
-        fields = [
-            "id",
-            "name",
-            "description",
-            "system_prompt",
-            "tone",
-            "provider",
-            "model",
-            "fallback_provider",
-            "temperature",
-            "max_answer_tokens",
-            "top_k",
-            "min_relevance",
-            "dont_know_message",
-            "welcome_message",
-            "suggested_questions",
-            "publishable_key",
-            "allowed_origins",
-            "collections",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *BOT_FIELDS, "publishable_key", "collections", "created_at", "updated_at"]
         read_only_fields = fields
 
     def get_collections(self, obj: Chatbot) -> list[str]:
-        collections = getattr(obj, "collections", None)
-        return [str(pk) for pk in collections.values_list("id", flat=True)] if collections is not None else []
+        # .all() reads the prefetched collections of a list (values_list would query once per bot).
+        return [str(collection.pk) for collection in obj.collections.all()] if obj.pk else []
 
 
 @extend_schema_field(OpenApiTypes.UUID)

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.chatbot.models import DEFAULT_DONT_KNOW, Chatbot, Tone
+from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Tone
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.chatbot_provider.web_views import tenant_with_role
@@ -37,7 +37,7 @@ class BotForm(forms.Form):
     temperature = forms.FloatField(min_value=0, max_value=2, initial=0.2)
     max_answer_tokens = forms.IntegerField(min_value=16, max_value=8000, initial=700)
     top_k = forms.IntegerField(min_value=1, max_value=30, initial=6)
-    min_relevance = forms.FloatField(min_value=0, max_value=1, initial=0.1)
+    min_relevance = forms.FloatField(min_value=0, max_value=1, initial=DEFAULT_MIN_RELEVANCE)
     dont_know_message = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), initial=DEFAULT_DONT_KNOW)
     welcome_message = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     suggested_questions = forms.CharField(

@@ -53,3 +53,9 @@ class ProviderMisconfigured(ProviderError):
     code = "provider_misconfigured"
     status_code = 400
     default_message = "The provider is not configured completely."
+
+
+class ProviderAddressBlocked(ProviderError):
+    code = "provider_address_blocked"
+    status_code = 400
+    default_message = "The provider's base URL points at an address Docent does not call."

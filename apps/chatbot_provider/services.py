@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import httpx2  # the transport of the openai and google-genai SDKs
@@ -31,6 +32,7 @@ from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
 from apps.chatbot_provider.errors import (
+    ProviderAddressBlocked,
     ProviderAuthenticationFailed,
     ProviderBadRequest,
     ProviderError,
@@ -49,6 +51,7 @@ from apps.chatbot_provider.models import (
 from apps.organizations.models import AuditEvent, Organization
 from common.core.errors import Conflict
 from common.security.encryption import mask
+from common.security.urls import address_allowed, resolve_host
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +88,59 @@ class ConnectionTestResult:
     error_code: str = ""
 
 
+# ------------------------------------------------------------------------------------ base URL check
+
+_RESOLVED: dict[tuple[str, int], tuple[float, list[Any]]] = {}
+_RESOLVED_TTL_SECONDS = 10.0
+
+
+def _resolve(host: str, port: int) -> list[Any]:
+    """The host's addresses, remembered for a few seconds (a chat turn should not wait on DNS each time)."""
+    now = time.monotonic()
+    cached = _RESOLVED.get((host, port))
+    if cached is not None and now - cached[0] < _RESOLVED_TTL_SECONDS:
+        return cached[1]
+    addresses = resolve_host(host, port)
+    if len(_RESOLVED) > 1024:
+        _RESOLVED.clear()
+    _RESOLVED[(host, port)] = (now, addresses)
+    return addresses
+
+
+def check_base_url(url: str) -> None:
+    """Refuse a base URL Docent must not call: another scheme than http(s), credentials in the URL, or a host
+    that resolves to a non-public address (loopback and private ranges only with
+    PROVIDER_ALLOW_PRIVATE_NETWORKS; link-local, such as the cloud metadata service, never).
+    Called when a provider is saved and before every outbound call. Raises ProviderAddressBlocked."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ProviderAddressBlocked("The base URL is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProviderAddressBlocked("The base URL must start with https:// or http:// and name a host.")
+    if parts.username or parts.password:
+        raise ProviderAddressBlocked("Put the API key in its own field, not in the base URL.")
+    host = parts.hostname
+    try:
+        addresses = _resolve(host, port)
+    except OSError:
+        raise ProviderAddressBlocked(f"The host {host} cannot be resolved.") from None
+    allow_private = bool(getattr(settings, "PROVIDER_ALLOW_PRIVATE_NETWORKS", False))
+    blocked = sorted({str(a) for a in addresses if not address_allowed(a, allow_private=allow_private)})
+    if not addresses or blocked:
+        hint = "" if allow_private else " (a server on a private network needs PROVIDER_ALLOW_PRIVATE_NETWORKS)"
+        raise ProviderAddressBlocked(
+            f"The host {host} resolves to a non-public address ({', '.join(blocked) or 'none'}){hint}.",
+            details={"base_url": [f"{host} resolves to a non-public address."]},
+        )
+
+
+def _check_outbound(provider: ChatbotProvider) -> None:
+    if provider.base_url:
+        check_base_url(provider.base_url)
+
+
 # ---------------------------------------------------------------------------------------------- CRUD
 
 PROVIDER_FIELDS = (
@@ -105,6 +161,11 @@ def _validate(provider: ChatbotProvider) -> None:
     problems: dict[str, list[str]] = {}
     if provider.kind == ProviderKind.OPENAI_COMPATIBLE and not provider.base_url:
         problems["base_url"] = ["An OpenAI-compatible provider needs the server's base URL."]
+    elif provider.base_url and provider.kind != ProviderKind.OFFLINE:
+        try:
+            check_base_url(provider.base_url)
+        except ProviderAddressBlocked as blocked:
+            problems["base_url"] = [blocked.message]
     if provider.kind in (ProviderKind.OPENAI, ProviderKind.GEMINI) and not provider.api_key:
         problems["api_key"] = ["This provider needs an API key."]
     if provider.timeout_seconds <= 0 or provider.timeout_seconds > 600:
@@ -208,7 +269,9 @@ def _client(provider: ChatbotProvider) -> Any:
             return client
     if provider.kind == ProviderKind.GEMINI:
         http_options = genai_types.HttpOptions(
-            timeout=int(provider.timeout_seconds * 1000), base_url=provider.base_url or None
+            timeout=int(provider.timeout_seconds * 1000),
+            base_url=provider.base_url or None,
+            client_args={"follow_redirects": False},  # a redirect could lead past the base URL check
         )
         client = genai.Client(api_key=provider.api_key, http_options=http_options)
     elif provider.kind in (ProviderKind.OPENAI, ProviderKind.OPENAI_COMPATIBLE):
@@ -218,6 +281,8 @@ def _client(provider: ChatbotProvider) -> Any:
             base_url=provider.base_url or None,
             timeout=_timeout(provider),
             max_retries=0,
+            # A redirect could lead past the base URL check.
+            http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=_timeout(provider)),
         )
     else:
         raise ProviderMisconfigured(f"Provider kind {provider.kind!r} has no network client.")
@@ -233,6 +298,8 @@ def _client(provider: ChatbotProvider) -> Any:
 
 def _scrub(text: str, provider: ChatbotProvider) -> str:
     text = " ".join(str(text).split())[:500]
+    if "<" in text and ">" in text:
+        return ""  # markup: an error page, not a provider's message; it is not repeated
     if provider.api_key and len(provider.api_key) >= 4:
         text = text.replace(provider.api_key, mask(provider.api_key))
     return text
@@ -240,6 +307,7 @@ def _scrub(text: str, provider: ChatbotProvider) -> str:
 
 def _from_status(status: int, detail: str, provider: ChatbotProvider) -> ProviderError:
     name = provider.name
+    detail = detail or "no details"
     if status in (401, 403):
         return ProviderAuthenticationFailed(f"{name} rejected the API key (HTTP {status}): {detail}")
     if status == 429:
@@ -259,10 +327,12 @@ def map_error(exc: BaseException, provider: ChatbotProvider) -> ProviderError:
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException | httpx.TimeoutException | TimeoutError):
         return ProviderTimeout(f"{name} did not answer within {provider.timeout_seconds:g} seconds.")
     if isinstance(exc, openai.APIStatusError):
+        # Only a provider's structured error message is repeated, never a raw response body.
         body = exc.body
-        detail = exc.message
+        detail = ""
         if isinstance(body, dict):
-            detail = str((body.get("error") or {}).get("message") or body.get("message") or detail)
+            error = body.get("error")
+            detail = str((error.get("message") if isinstance(error, dict) else None) or body.get("message") or "")
         return _from_status(exc.status_code, _scrub(detail, provider), provider)
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError | httpx.TransportError | ConnectionError):
         return ProviderUnavailable(f"Could not reach {name}: {_scrub(str(exc) or type(exc).__name__, provider)}")
@@ -406,6 +476,7 @@ def stream_chat(
     model = model or provider.default_chat_model
     if not model:
         raise ProviderMisconfigured(f"{provider.name} has no chat model: set a default chat model or the bot's model.")
+    _check_outbound(provider)
     opener = _gemini_stream if provider.kind == ProviderKind.GEMINI else _openai_stream
 
     def first() -> tuple[Iterator[StreamEvent], StreamEvent | None]:
@@ -467,6 +538,7 @@ def embed_texts(*, provider: ChatbotProvider, texts: Sequence[str], model: str, 
     model = model or provider.default_embedding_model
     if not model:
         raise ProviderMisconfigured(f"{provider.name} has no embedding model.")
+    _check_outbound(provider)
     vectors: list[list[float]] = []
     for start in range(0, len(texts), EMBED_BATCH):
         batch = list(texts[start : start + EMBED_BATCH])

@@ -41,6 +41,15 @@ def rotate(ciphertext: str) -> str:
     return fernet().rotate(ciphertext.encode()).decode()
 
 
+def is_current(ciphertext: str) -> bool:
+    """Whether the newest key (the first of FIELD_ENCRYPTION_KEYS) already encrypts this ciphertext."""
+    try:
+        Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode()).decrypt(ciphertext.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
 def mask(secret: str) -> str:
     """What a UI or log may show of a secret."""
     return f"…{secret[-4:]}" if len(secret) >= 8 else "…"

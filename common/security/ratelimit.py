@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -28,15 +29,25 @@ class Window:
         retry_after = max(1, int(self.seconds - (now % self.seconds)) + 1)
         return f"rl:{self.key}:{slot}", retry_after
 
-    def exceeded(self) -> int | None:
-        """Seconds to wait when the limit is reached, otherwise None. Does not count."""
+    def take(self) -> int | None:
+        """Count one event and admit it, or return the seconds to wait when it is over the limit.
+
+        Counting first (one atomic INCR) means concurrent callers can never be admitted beyond the limit.
+        """
         cache_key, retry_after = self._slot()
-        count = cache.get(cache_key, 0)
-        return retry_after if count >= self.limit else None
+        return retry_after if self._incr(cache_key) > self.limit else None
+
+    def give_back(self) -> None:
+        """Un-count one event taken with take() (e.g. a login attempt that turned out to succeed)."""
+        cache_key, _ = self._slot()
+        with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
+            cache.decr(cache_key)
 
     def hit(self) -> int:
         """Count one event; returns the count in the current window."""
-        cache_key, _ = self._slot()
+        return self._incr(self._slot()[0])
+
+    def _incr(self, cache_key: str) -> int:
         cache.add(cache_key, 0, timeout=self.seconds + 1)
         try:
             return int(cache.incr(cache_key))

@@ -128,6 +128,11 @@ REDIS_URL: str = get("REDIS_URL", default="")
 # Email
 EMAIL_BACKEND = get("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = get("DEFAULT_FROM_EMAIL", default="Docent <no-reply@docent.local>")
+EMAIL_HOST: str = get("EMAIL_HOST", default="localhost")
+EMAIL_PORT: int = get("EMAIL_PORT", cast=int, default=587)
+EMAIL_HOST_USER: str = get("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD: str = get("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS: bool = get("EMAIL_USE_TLS", cast=bool, default=True)
 
 # REST framework
 REST_FRAMEWORK: dict[str, Any] = {
@@ -257,6 +262,9 @@ SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)
 PROVIDER_RETRY_BASE_SECONDS: float = get("PROVIDER_RETRY_BASE_SECONDS", cast=float, default=0.25)
 PROVIDER_RETRY_MAX_SECONDS: float = get("PROVIDER_RETRY_MAX_SECONDS", cast=float, default=4.0)
+# Provider base URLs may point at loopback and private addresses (self-hosted Ollama or vLLM on a private
+# network). Off: only public addresses. Link-local addresses (cloud metadata) are refused either way.
+PROVIDER_ALLOW_PRIVATE_NETWORKS: bool = get("PROVIDER_ALLOW_PRIVATE_NETWORKS", cast=bool, default=False)
 CHAT_MAX_MESSAGE_CHARS: int = get("CHAT_MAX_MESSAGE_CHARS", cast=int, default=4000)
 CHAT_HISTORY_TOKEN_BUDGET: int = get("CHAT_HISTORY_TOKEN_BUDGET", cast=int, default=1500)
 # Threads per web process that stream answers under ASGI (the most answers streamed at once)

@@ -27,6 +27,18 @@ CHANNEL_LAYERS = channel_layers(REDIS_URL)
 CELERY_BROKER_URL = get("CELERY_BROKER_URL", default="") or broker(REDIS_URL)[0]
 CELERY_BROKER_TRANSPORT_OPTIONS = broker(REDIS_URL)[1]
 FIELD_ENCRYPTION_KEYS = get("FIELD_ENCRYPTION_KEYS", cast=list)
+try:
+    from cryptography.fernet import Fernet
+
+    for _key in FIELD_ENCRYPTION_KEYS:
+        Fernet(_key.encode())
+except (ValueError, TypeError):
+    raise ConfigError(
+        "Environment variable FIELD_ENCRYPTION_KEYS must be comma-separated Fernet keys "
+        "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    ) from None
+if not FIELD_ENCRYPTION_KEYS:
+    raise ConfigError("Set the environment variable FIELD_ENCRYPTION_KEYS (see .env.example).")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = get("SECURE_SSL_REDIRECT", cast=bool, default=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.settings.env import BASE_DIR
+from config.embedded import VAR_DIR
 
 
 def caches(redis_url: str) -> dict[str, Any]:
@@ -23,12 +23,13 @@ def broker(redis_url: str) -> tuple[str, dict[str, Any]]:
     """Redis when available, otherwise Kombu's filesystem transport under var/ (no server needed)."""
     if redis_url:
         return redis_url, {"visibility_timeout": 3600}
-    root = BASE_DIR / "var" / "broker"
-    for sub in ("in", "processed"):
+    root = VAR_DIR / "broker"
+    for sub in ("in", "processed", "control"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     return "filesystem://", {
         "data_folder_in": str(root / "in"),
         "data_folder_out": str(root / "in"),
         "processed_folder": str(root / "processed"),
         "store_processed": False,
+        "control_folder": str(root / "control"),
     }

@@ -15,6 +15,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_out": f"{_root}/broker",
     "processed_folder": f"{_root}/processed",
     "store_processed": False,
+    "control_folder": f"{_root}/control",
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": f"{_root}/media"}},

@@ -31,7 +31,9 @@ def _manage(*args: str, **env_overrides: str | None) -> subprocess.CompletedProc
     )
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize(
+    "variable", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEYS"]
+)
 def test_prod_refuses_to_start_without_required_variable(variable):
     result = _manage("check", **{variable: None})
     assert result.returncode != 0
@@ -64,3 +66,11 @@ def test_check_deploy_is_clean_under_prod_settings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_prod_names_malformed_encryption_keys_at_start_up():
+    result = _manage("check", FIELD_ENCRYPTION_KEYS="not-a-fernet-key")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "FIELD_ENCRYPTION_KEYS" in lines[0]

@@ -282,3 +282,31 @@ def test_logout_everywhere_also_ends_access_tokens_already_issued(anon_client, u
     assert response.json()["error"]["code"] == "authentication_failed"
     fresh = login(anon_client, user.email, password).json()
     assert bearer(fresh["access"]).get("/api/v1/me").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_wrong_passwords_never_get_more_tries_than_the_account_limit(user, settings, redis_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login_account": "5/min"},
+    }
+
+    def attempt(n: int) -> int:
+        return login(APIClient(), user.email, "wrong-password", ip=f"10.0.3.{n}").status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(attempt, range(24)))
+    assert codes.count(401) == 5  # exactly the limit was checked against the password
+    assert codes.count(429) == 19
+
+
+def test_a_successful_sign_in_does_not_use_up_the_accounts_failure_allowance(anon_client, user, password, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login_account": "2/min"},
+    }
+    for n in range(3):
+        assert login(anon_client, user.email, password, ip=f"10.0.4.{n}").status_code == 200
+    assert login(anon_client, user.email, "wrong", ip="10.0.4.9").status_code == 401

@@ -163,7 +163,24 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     hits = search_chunks(
         organization=bot.organization, query=question, collection_ids=collection_ids, top_k=bot.top_k, mode="hybrid"
     )
-    return [hit for hit in hits if hit.score >= bot.min_relevance]
+    return [hit for hit in hits if is_relevant(hit, bot.min_relevance)]
+
+
+def is_relevant(hit: Any, min_relevance: float) -> bool:
+    """Whether a hit is relevant enough to answer from, judged on an absolute signal.
+
+    The fused `score` is relative to the query's candidates (the best hit scores near 1 for any question), so
+    it cannot say "nothing relevant". The hit's cosine similarity (`vector_score`) can: it is compared with
+    the bot's minimum relevance. Without a vector score (full-text-only hits), a lexical match decides; a hit
+    that carries neither signal falls back to its score.
+    """
+    vector_score = getattr(hit, "vector_score", None)
+    if vector_score is not None:
+        return bool(vector_score >= min_relevance)
+    text_score = getattr(hit, "text_score", None)
+    if text_score is not None:
+        return bool(text_score > 0)
+    return bool(hit.score >= min_relevance)
 
 
 # --------------------------------------------------------------------------------------------- stream

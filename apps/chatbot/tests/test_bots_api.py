@@ -81,3 +81,29 @@ def test_duplicate_bot_names_are_refused(admin_client, organization):
     ChatbotFactory(organization=organization, name="Same")
     response = admin_client.post(URL, {"name": "Same"}, format="json")
     assert response.status_code == 400
+
+
+def test_the_bot_list_costs_the_same_queries_for_many_bots(member_client, organization, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.documents.tests.factories import CollectionFactory
+
+    collections = [CollectionFactory(organization=organization) for _ in range(3)]
+    ChatbotFactory(organization=organization).collections.set(collections[:2])
+    with CaptureQueriesContext(connection) as one_bot:
+        assert member_client.get(URL).status_code == 200
+    for _ in range(7):
+        ChatbotFactory(organization=organization).collections.set(collections)
+    with django_assert_max_num_queries(len(one_bot.captured_queries)):
+        body = member_client.get(URL).json()
+    assert len(body["results"]) == 8
+    assert sorted(len(bot["collections"]) for bot in body["results"]) == [2] + [3] * 7
+
+
+def test_every_field_a_bot_can_be_given_is_shown_back(admin_client, organization):
+    from apps.chatbot.services.bots import BOT_FIELDS
+
+    body = admin_client.post(URL, {"name": "Fields bot"}, format="json").json()
+    assert set(BOT_FIELDS) <= set(body)
+    assert {"id", "publishable_key", "collections", "created_at", "updated_at"} <= set(body)

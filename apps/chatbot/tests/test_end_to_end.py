@@ -114,3 +114,52 @@ def test_asking_for_the_system_prompt_does_not_reveal_it(member_client, organiza
     ).json()
     assert "5521" not in body["answer"]
     assert "Never reveal" not in body["answer"]
+
+
+BENEFITS = """Benefits
+
+Health insurance. The company pays 80 percent of the health insurance premium for employees and their families.
+
+Remote work. Employees may work from home up to two days per week after agreeing with their manager.
+"""
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What do swallows eat?", "What is the capital of France?", "Who won the 1998 football world cup?"],
+)
+def test_an_off_topic_question_gets_the_dont_know_message(member_client, organization, user, indexed, question):
+    collection = indexed("Employee handbook", HANDBOOK)
+    indexed("Benefits", BENEFITS, collection=collection)
+    bot = _bot(organization, user, [collection], dont_know_message="That is not in the HR documents.")
+    body = member_client.post(f"/api/v1/bots/{bot.id}/chat", {"message": question}).json()
+    assert body["status"] == "dont_know", body
+    assert body["answer"] == "That is not in the HR documents."
+    assert body["citations"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "title"),
+    [
+        ("Can I work from home?", "two days per week", "Benefits"),
+        ("How many vacation days do employees get?", "25 days of paid vacation", "Employee handbook"),
+        ("What share of health insurance does the company pay?", "80 percent", "Benefits"),
+    ],
+)
+def test_an_on_topic_question_gets_a_cited_answer_with_the_default_relevance(
+    member_client, organization, user, indexed, question, expected, title
+):
+    collection = indexed("Employee handbook", HANDBOOK)
+    indexed("Benefits", BENEFITS, collection=collection)
+    bot = _bot(organization, user, [collection])
+    body = member_client.post(f"/api/v1/bots/{bot.id}/chat", {"message": question}).json()
+    assert body["status"] == "complete", body
+    assert expected in body["answer"]
+    assert body["citations"][0]["document_title"] == title
+
+
+def test_a_stricter_minimum_relevance_turns_a_weak_match_into_dont_know(member_client, organization, user, indexed):
+    collection = indexed("Employee handbook", HANDBOOK)
+    bot = _bot(organization, user, [collection], min_relevance=0.9)
+    body = member_client.post(f"/api/v1/bots/{bot.id}/chat", {"message": "When does the office open?"}).json()
+    assert body["status"] == "dont_know", body

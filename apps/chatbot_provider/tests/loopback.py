@@ -47,6 +47,8 @@ class Behaviour:
     cut_after: int | None = None  # drop the connection after this many streamed chunks
     stall_after: int | None = None  # stop sending (read timeout) after this many streamed chunks
     retry_after: str | None = None
+    raw_body: bytes | None = None  # an error answered with this body (an HTML error page, say) instead of JSON
+    location: str | None = None  # a redirect (status 3xx) to this URL
 
 
 @dataclass
@@ -173,10 +175,23 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._json(status, payload, headers)
 
+    def _raw(self, behaviour: Behaviour) -> None:
+        data = behaviour.raw_body or b""
+        self.send_response(behaviour.status)
+        self.send_header("Content-Type", "text/html")
+        if behaviour.location:
+            self.send_header("Location", behaviour.location)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _openai(self, body: dict[str, Any], behaviour: Behaviour) -> None:
         state = self.server.state
         if state.api_key is not None and self.headers.get("Authorization") != f"Bearer {state.api_key}":
             self._openai_error(401, "Incorrect API key provided.", behaviour)
+            return
+        if behaviour.status != 200 and (behaviour.raw_body is not None or behaviour.location):
+            self._raw(behaviour)
             return
         if behaviour.status != 200:
             self._openai_error(behaviour.status, behaviour.error_message, behaviour)

@@ -14,6 +14,7 @@ import httpx
 from django.conf import settings
 
 from apps.documents.services.errors import UrlBlocked, UrlFetchFailed, UrlInvalid, UrlTimeout, UrlTooLarge
+from common.security.urls import address_allowed
 
 MAX_REDIRECTS = 5
 
@@ -26,11 +27,7 @@ class Fetched:
 
 
 def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_loopback:
-        return bool(settings.URL_FETCH_ALLOW_LOOPBACK)
-    return address.is_global and not address.is_multicast
+    return address_allowed(address, allow_loopback=bool(settings.URL_FETCH_ALLOW_LOOPBACK))
 
 
 def validate_url(url: str) -> None:

@@ -98,6 +98,7 @@ def test_a_document_survives_a_worker_killed_mid_indexing(tmp_path, settings):
         "data_folder_in": str(tmp_path / "broker"),
         "data_folder_out": str(tmp_path / "broker"),
         "processed_folder": str(tmp_path / "processed"),
+        "control_folder": str(tmp_path / "control"),
     }
     sender.send_task(INDEX_TASK, kwargs={"organization_id": str(organization.pk), "document_id": str(document.pk)})
 

@@ -61,3 +61,48 @@ def test_a_role_below_the_declared_one_gets_403_and_the_others_do_not(endpoint, 
         error = response.json()["error"]
         assert error["code"] == "permission_denied"
         assert error["details"]["required_role"] == needed.value
+
+
+# docs/roles.md, area by area: (role to read, role to write). Operations that are "use" rather than
+# "change" (asking a bot, feedback, searching) are listed one by one.
+AREAS = {
+    "/api/v1/bots": (Role.MEMBER, Role.ADMIN),
+    "/api/v1/collections": (Role.MEMBER, Role.ADMIN),
+    "/api/v1/documents": (Role.MEMBER, Role.ADMIN),
+    "/api/v1/conversations": (Role.MEMBER, Role.ADMIN),
+    "/api/v1/providers": (Role.ADMIN, Role.ADMIN),  # providers hold secrets: admins only, even to read
+    "/api/v1/api-keys": (Role.ADMIN, Role.ADMIN),
+    "/api/v1/usage": (Role.ADMIN, Role.ADMIN),
+}
+USE_OPERATIONS = {
+    "POST /api/v1/bots/{pk}/chat": Role.MEMBER,
+    "POST /api/v1/messages/{pk}/feedback": Role.MEMBER,
+    "POST /api/v1/search": Role.MEMBER,
+}
+
+
+def _documented_role(endpoint) -> Role | None:
+    key = str(endpoint)
+    if key in DOCUMENTED:
+        return DOCUMENTED[key]
+    if key in USE_OPERATIONS:
+        return USE_OPERATIONS[key]
+    for prefix, (read, write) in AREAS.items():
+        if endpoint.path == prefix or endpoint.path.startswith(prefix + "/"):
+            return read if endpoint.method == "GET" else write
+    return None
+
+
+def test_every_endpoint_declares_the_role_docs_roles_md_gives_its_area():
+    undocumented, wrong = [], []
+    for endpoint in ENDPOINTS:
+        documented = _documented_role(endpoint)
+        if documented is None:
+            undocumented.append(str(endpoint))
+        elif required_role(endpoint.view_class, endpoint.method) != documented:
+            wrong.append(
+                f"{endpoint}: declares {required_role(endpoint.view_class, endpoint.method).value}, "
+                f"docs/roles.md says {documented.value}"
+            )
+    assert not undocumented, f"Add these endpoints' area to docs/roles.md and to AREAS here: {undocumented}"
+    assert not wrong, wrong

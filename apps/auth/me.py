@@ -1,4 +1,4 @@
-"""GET/PATCH /api/v1/me: the signed-in user's own profile."""
+"""GET/PATCH /api/v1/me: the signed-in user's profile and memberships (auth sits above users and organizations)."""
 
 from __future__ import annotations
 
