@@ -5,7 +5,7 @@ stored. Before the constraint is added, such copies are removed: the oldest docu
 already answered with) is kept, later copies of the same bytes go with their chunks and stored files.
 """
 
-from django.db import migrations, models
+from django.db import migrations, models, transaction
 from django.db.models import Count
 
 
@@ -13,6 +13,7 @@ def remove_duplicate_content(apps, schema_editor):
     from django.core.files.storage import default_storage
 
     Document = apps.get_model("documents", "Document")
+    names: list[str] = []
     candidates = Document.objects.exclude(sha256="").exclude(source="url")
     groups = candidates.values("collection_id", "sha256").annotate(n=Count("id")).filter(n__gt=1)
     for group in groups:
@@ -23,7 +24,16 @@ def remove_duplicate_content(apps, schema_editor):
             name = duplicate.file.name if duplicate.file else ""
             duplicate.delete()
             if name:
-                default_storage.delete(name)
+                names.append(name)
+    # Fire the deferred foreign-key checks of the deletions now: PostgreSQL cannot add the constraint's index
+    # to a table with pending trigger events in the same transaction.
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    def delete_files() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete_files, using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):
