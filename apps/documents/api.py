@@ -51,10 +51,9 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
 
     @extend_schema(tags=TAGS, responses=serializers.CollectionOutputSerializer(many=True), summary="List collections")
     def get(self, request: Request) -> Response:
-        collections = self.get_queryset().order_by("-created_at")
-        restricted = api_key_restricted_ids(request, kind="collection")
-        if restricted is not None:
-            collections = collections.filter(pk__in=restricted)
+        collections = selectors.collection_list(
+            organization=self.organization, collection_ids=api_key_restricted_ids(request, kind="collection")
+        )
         page = self.paginate_queryset(collections)
         return self.get_paginated_response(serializers.CollectionOutputSerializer(page, many=True).data)
 

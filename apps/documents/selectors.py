@@ -18,6 +18,14 @@ def collection_get(*, organization: Any, collection_id: Any) -> Collection:
     return collection
 
 
+def collection_list(*, organization: Any, collection_ids: Iterable[Any] | None = None) -> QuerySet[Collection]:
+    """The organization's collections, newest first; only `collection_ids` for an API key restricted to them."""
+    collections = Collection.objects.for_org(organization).order_by("-created_at")
+    if collection_ids is not None:
+        collections = collections.filter(pk__in=collection_ids)
+    return collections
+
+
 def document_list(
     *,
     organization: Any,

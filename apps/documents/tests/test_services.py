@@ -105,3 +105,12 @@ def test_a_provider_model_that_cannot_produce_the_deployment_dimension_is_refuse
     assert refused.value.status_code == 400
     assert refused.value.code == "embedding_model_unsupported"
     assert "768" in refused.value.message and "text-embedding-ada-002" in refused.value.message
+
+
+def test_collection_list_of_a_restricted_caller_holds_only_its_collections(organization, other_organization):
+    mine, _other = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
+    CollectionFactory(organization=other_organization)
+    assert list(selectors.collection_list(organization=organization, collection_ids=frozenset({str(mine.pk)}))) == [
+        mine
+    ]
+    assert selectors.collection_list(organization=organization, collection_ids=None).count() == 2
