@@ -11,7 +11,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.chatbot_provider.models import ChatbotProvider
 from apps.documents import selectors, serializers
 from apps.documents.models import Chunk, Collection, Document
 from apps.documents.services import documents as document_services
@@ -20,7 +19,6 @@ from apps.organizations.models import Role
 from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
 from apps.organizations.tenancy import acting_user
 from apps.organizations.views_base import OrganizationAPIView, OrganizationGenericAPIView
-from common.core.errors import PermissionDeniedError, ValidationFailed
 
 TAGS = ["documents"]
 READ = "documents:read"
@@ -53,10 +51,9 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
 
     @extend_schema(tags=TAGS, responses=serializers.CollectionOutputSerializer(many=True), summary="List collections")
     def get(self, request: Request) -> Response:
-        collections = self.get_queryset().order_by("-created_at")
-        restricted = api_key_restricted_ids(request, kind="collection")
-        if restricted is not None:
-            collections = collections.filter(pk__in=restricted)
+        collections = selectors.collection_list(
+            organization=self.organization, collection_ids=api_key_restricted_ids(request, kind="collection")
+        )
         page = self.paginate_queryset(collections)
         return self.get_paginated_response(serializers.CollectionOutputSerializer(page, many=True).data)
 
@@ -69,21 +66,12 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.CollectionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = None
-        if data.validated_data.get("embedding_provider_id"):
-            provider = (
-                ChatbotProvider.objects.for_org(self.organization)
-                .filter(pk=data.validated_data["embedding_provider_id"])
-                .first()
-            )
-            if provider is None:
-                raise ValidationFailed(details={"embedding_provider_id": ["Unknown provider."]})
         collection = document_services.collection_create(
             organization=self.organization,
             actor=acting_user(request),
             name=data.validated_data["name"],
             description=data.validated_data["description"],
-            embedding_provider=provider,
+            embedding_provider_id=data.validated_data.get("embedding_provider_id"),
             embedding_model=data.validated_data["embedding_model"] or None,
             embedding_dimensions=data.validated_data.get("embedding_dimensions"),
         )
@@ -145,10 +133,15 @@ class CollectionDocumentsAPI(OrganizationGenericAPIView):
         request={"multipart/form-data": serializers.UploadInputSerializer},
         responses={202: serializers.UploadOutputSerializer},
         summary="Upload one or more files",
-        description="Field `files` may repeat (or use `file`). Identical content already in the collection "
-        "returns the existing document with `duplicate: true`.",
+        description="Field `files` may repeat (or use `file`), up to DOCUMENTS_MAX_FILES_PER_UPLOAD files "
+        "(default 20) of DOCUMENT_MAX_UPLOAD_BYTES each (default 25 MB). A request whose Content-Length is over "
+        "that is refused with 413 `request_too_large` before its body is read; one file over the limit gives 413 "
+        "`document_too_large`, more files than allowed 400 `too_many_files`. Identical content already in the "
+        "collection returns the existing document with `duplicate: true`.",
     )
     def post(self, request: Request, collection_id: str) -> Response:
+        # Before request.FILES: an oversized body is refused without being read or spooled.
+        document_services.upload_request_check(content_length=request.META.get("CONTENT_LENGTH"))
         collection = selectors.collection_get(organization=self.organization, collection_id=collection_id)
         files = [*request.FILES.getlist("files"), *request.FILES.getlist("file")]
         results = document_services.document_create_from_uploads(
@@ -158,6 +151,41 @@ class CollectionDocumentsAPI(OrganizationGenericAPIView):
             [r.document for r in results], many=True, context=_accepted(results)
         )
         return Response({"documents": output.data}, status=status.HTTP_202_ACCEPTED)
+
+
+class DocumentListAPI(OrganizationGenericAPIView):
+    """Every document of the organization (that the caller may reach), newest first."""
+
+    model = Document
+    required_roles = {"GET": Role.MEMBER}
+    required_scopes = {"GET": READ}
+    serializer_class = serializers.DocumentOutputSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[serializers.DocumentListQuerySerializer],
+        responses=serializers.DocumentOutputSerializer(many=True),
+        summary="List the organization's documents",
+        description="Filter by `status` and `collection`. An API key restricted to some collections lists only "
+        "their documents (naming another collection is refused with 403).",
+    )
+    def get(self, request: Request) -> Response:
+        query = serializers.DocumentListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        collection = None
+        if "collection" in query.validated_data:
+            collection = selectors.collection_get(
+                organization=self.organization, collection_id=query.validated_data["collection"]
+            )
+            check_resource_restriction(request, kind="collection", resource_id=collection.pk)
+        documents = selectors.document_list(
+            organization=self.organization,
+            collection=collection,
+            status=query.validated_data.get("status", ""),
+            collection_ids=api_key_restricted_ids(request, kind="collection"),
+        )
+        page = self.paginate_queryset(documents)
+        return self.get_paginated_response(serializers.DocumentOutputSerializer(page, many=True).data)
 
 
 class CollectionDocumentUrlAPI(OrganizationAPIView):
@@ -258,26 +286,11 @@ class SearchAPI(OrganizationAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.SearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        collection_ids = data.validated_data["collection_ids"]
-        restricted = api_key_restricted_ids(request, kind="collection")
-        if restricted is not None:  # an API key limited to some collections searches only those
-            if not collection_ids:
-                collection_ids = list(
-                    Collection.objects.for_org(self.organization).filter(pk__in=restricted).values_list("pk", flat=True)
-                )
-                if not collection_ids:
-                    raise PermissionDeniedError(
-                        "This API key's collections no longer exist.", details={"restricted": "collection"}
-                    )
-            for collection_id in collection_ids:
-                check_resource_restriction(request, kind="collection", resource_id=collection_id)
-        if collection_ids:
-            known = set(
-                Collection.objects.for_org(self.organization).filter(pk__in=collection_ids).values_list("pk", flat=True)
-            )
-            unknown = [str(c) for c in collection_ids if c not in known]
-            if unknown:
-                raise ValidationFailed(details={"collection_ids": [f"Unknown collection: {', '.join(unknown)}."]})
+        collection_ids = selectors.search_collection_ids(
+            organization=self.organization,
+            requested=data.validated_data["collection_ids"],
+            allowed=api_key_restricted_ids(request, kind="collection"),
+        )
         result = search_services.search(
             organization=self.organization,
             query=data.validated_data["query"],

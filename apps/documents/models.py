@@ -107,6 +107,13 @@ class Document(OrgScopedModel):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__lte=100), name="document_progress_at_most_100"),
+            # Uploads and pasted text are de-duplicated by content within a collection. URL imports are
+            # identified by their URL (two pages may serve the same bytes) and have no hash until fetched.
+            models.UniqueConstraint(
+                fields=["collection", "sha256"],
+                condition=~models.Q(sha256="") & ~models.Q(source=DocumentSource.URL),
+                name="uniq_document_content_per_collection",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
 
 from apps.documents.models import Chunk, Collection, Document, DocumentStatus
-from common.core.errors import NotFound, ValidationFailed
+from common.core.errors import NotFound, PermissionDeniedError, ValidationFailed
 
 
 def collection_get(*, organization: Any, collection_id: Any) -> Collection:
@@ -17,10 +18,28 @@ def collection_get(*, organization: Any, collection_id: Any) -> Collection:
     return collection
 
 
-def document_list(*, organization: Any, collection: Collection | None = None, status: str = "") -> QuerySet[Document]:
+def collection_list(*, organization: Any, collection_ids: Iterable[Any] | None = None) -> QuerySet[Collection]:
+    """The organization's collections, newest first; only `collection_ids` for an API key restricted to them."""
+    collections = Collection.objects.for_org(organization).order_by("-created_at")
+    if collection_ids is not None:
+        collections = collections.filter(pk__in=collection_ids)
+    return collections
+
+
+def document_list(
+    *,
+    organization: Any,
+    collection: Collection | None = None,
+    status: str = "",
+    collection_ids: Iterable[Any] | None = None,
+) -> QuerySet[Document]:
+    """The organization's documents, optionally of one collection, one status, and (for an API key limited to
+    some collections) only those collections."""
     documents = Document.objects.for_org(organization).select_related("collection")
     if collection is not None:
         documents = documents.filter(collection=collection)
+    if collection_ids is not None:
+        documents = documents.filter(collection_id__in=collection_ids)
     if status:
         if status not in DocumentStatus.values:
             raise ValidationFailed(details={"status": [f"Choose one of {', '.join(DocumentStatus.values)}."]})
@@ -72,3 +91,32 @@ def document_diagnostics(*, document: Document, samples: int = 3) -> dict[str, A
             else None
         ),
     }
+
+
+def search_collection_ids(
+    *, organization: Any, requested: list[Any] | None, allowed: frozenset[str] | None
+) -> list[Any] | None:
+    """The collections a search covers: those requested, checked against `allowed`, the collections an API key
+    is restricted to (None: no restriction). None means the whole organization."""
+    collection_ids = list(requested or [])
+    if allowed is not None:
+        if not collection_ids:
+            collection_ids = list(
+                Collection.objects.for_org(organization).filter(pk__in=allowed).values_list("pk", flat=True)
+            )
+            if not collection_ids:
+                raise PermissionDeniedError(
+                    "This API key's collections no longer exist.", details={"restricted": "collection"}
+                )
+        for collection_id in collection_ids:
+            if str(collection_id) not in allowed:
+                raise PermissionDeniedError(
+                    "This API key is restricted to other collections.",
+                    details={"restricted": "collection", "resource_id": str(collection_id)},
+                )
+    if collection_ids:
+        known = set(Collection.objects.for_org(organization).filter(pk__in=collection_ids).values_list("pk", flat=True))
+        unknown = [str(c) for c in collection_ids if c not in known]
+        if unknown:
+            raise ValidationFailed(details={"collection_ids": [f"Unknown collection: {', '.join(unknown)}."]})
+    return collection_ids or None

@@ -126,6 +126,7 @@ class DocumentDetailSerializer(DocumentOutputSerializer):
 
 class DocumentListQuerySerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=DocumentStatus.choices, required=False)
+    collection = serializers.UUIDField(required=False, help_text="Only this collection's documents.")
 
 
 class UploadInputSerializer(serializers.Serializer[Any]):

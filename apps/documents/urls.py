@@ -20,6 +20,7 @@ urlpatterns = [
         api.CollectionDocumentTextAPI.as_view(),
         name="collection-documents-text",
     ),
+    path("documents", api.DocumentListAPI.as_view(), name="document-list"),
     path("documents/<uuid:document_id>", api.DocumentDetailAPI.as_view(), name="document-detail"),
     path("documents/<uuid:document_id>/reindex", api.DocumentReindexAPI.as_view(), name="document-reindex"),
     path("documents/<uuid:document_id>/chunks", api.DocumentChunksAPI.as_view(), name="document-chunks"),

@@ -95,6 +95,7 @@ def collection_add(request: HttpRequest, collection_id: str) -> HttpResponse:
     if isinstance(tenant, HttpResponse):
         return tenant
     try:
+        document_services.upload_request_check(content_length=request.META.get("CONTENT_LENGTH"))
         collection = selectors.collection_get(organization=tenant.organization, collection_id=collection_id)
         kind = request.POST.get("kind", "")
         if kind == "upload":

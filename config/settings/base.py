@@ -228,6 +228,9 @@ API_ORG_MONTHLY_TOKEN_QUOTA: int = get("API_ORG_MONTHLY_TOKEN_QUOTA", cast=int, 
 # Documents and retrieval
 EMBEDDING_DIMENSIONS: int = get("EMBEDDING_DIMENSIONS", cast=int, default=768)
 DOCUMENT_MAX_UPLOAD_BYTES: int = get("DOCUMENT_MAX_UPLOAD_BYTES", cast=int, default=25 * 1024 * 1024)
+# Files one upload request may carry; a request declaring more than this many full-size files is refused
+# (413) from its Content-Length before its body is read
+DOCUMENTS_MAX_FILES_PER_UPLOAD: int = get("DOCUMENTS_MAX_FILES_PER_UPLOAD", cast=int, default=20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 URL_FETCH_ALLOW_LOOPBACK: bool = get("URL_FETCH_ALLOW_LOOPBACK", cast=bool, default=False)

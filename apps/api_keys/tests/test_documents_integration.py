@@ -57,3 +57,16 @@ def test_a_key_never_reaches_another_organizations_documents(organization, other
     named = client.get("/api/v1/collections", HTTP_X_ORGANIZATION=str(other_organization.pk))
     assert named.status_code == 401
     assert their_document.__class__.objects.for_org(other_organization).filter(pk=their_document.pk).exists()
+
+
+def test_a_restricted_key_lists_only_its_collections_documents(organization, make_api_key_client):
+    mine, other = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
+    visible = DocumentFactory(collection=mine)
+    DocumentFactory(collection=other)
+    client = make_api_key_client(organization, scopes=["documents:read"], collection_ids=[mine.pk])
+    listed = client.get("/api/v1/documents")
+    assert listed.status_code == 200, listed.content
+    assert [d["id"] for d in listed.json()["results"]] == [str(visible.pk)]
+    refused = client.get(f"/api/v1/documents?collection={other.pk}")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"] == {"restricted": "collection", "resource_id": str(other.pk)}

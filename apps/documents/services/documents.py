@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ChatbotProvider
+from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ChatbotProvider, ProviderKind
 from apps.documents.models import (
     Chunk,
     Collection,
@@ -24,11 +25,14 @@ from apps.documents.models import (
     DocumentStage,
     DocumentStatus,
 )
+from apps.documents.services.embed import check_model_dimensions
 from apps.documents.services.errors import (
     DocumentQuotaExceeded,
     DocumentTooLarge,
     EmbeddingDimensionMismatch,
+    TooManyFiles,
     UnsupportedType,
+    UploadRequestTooLarge,
 )
 from apps.documents.services.extract import MARKDOWN, TEXT, detect_type
 from apps.documents.services.fetch import validate_url
@@ -63,9 +67,16 @@ def collection_create(
     name: str,
     description: str = "",
     embedding_provider: ChatbotProvider | None = None,
+    embedding_provider_id: Any = None,
     embedding_model: str | None = None,
     embedding_dimensions: int | None = None,
 ) -> Collection:
+    """A collection whose embedding model is fixed now: refused when it cannot produce the deployment's
+    dimension. The provider is given as an object or by id (an id of another organization is unknown)."""
+    if embedding_provider is None and embedding_provider_id is not None:
+        embedding_provider = ChatbotProvider.objects.for_org(organization).filter(pk=embedding_provider_id).first()
+        if embedding_provider is None:
+            raise ValidationFailed(details={"embedding_provider_id": ["Unknown provider."]})
     deployment = int(settings.EMBEDDING_DIMENSIONS)
     if embedding_dimensions is not None and embedding_dimensions != deployment:
         raise EmbeddingDimensionMismatch(
@@ -78,6 +89,7 @@ def collection_create(
     model = embedding_model or (
         (embedding_provider.default_embedding_model if embedding_provider else "") or OFFLINE_EMBEDDING_MODEL
     )
+    check_model_dimensions(kind=embedding_provider.kind if embedding_provider else ProviderKind.OFFLINE, model=model)
     if Collection.objects.for_org(organization).filter(name=name).exists():
         raise Conflict(f"A collection named '{name}' already exists.", details={"name": ["Already in use."]})
     collection = Collection.objects.create(
@@ -115,8 +127,6 @@ def collection_update(
 
 
 def _delete_files_on_commit(names: Sequence[str]) -> None:
-    from django.core.files.storage import default_storage
-
     def delete() -> None:
         for name in names:
             default_storage.delete(name)
@@ -153,8 +163,9 @@ def organization_usage(*, organization: Organization) -> dict[str, int]:
 
 
 def _check_quota(*, organization: Organization, new_documents: int, new_bytes: int) -> None:
-    # Lock the organization row so concurrent uploads cannot both squeeze under the limit.
-    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    # Lock the organization row so concurrent uploads cannot both squeeze under the limit (NO KEY UPDATE:
+    # rows referencing the organization can still be inserted meanwhile).
+    org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     max_documents = org.max_documents if org.max_documents is not None else settings.DOCUMENTS_MAX_PER_ORG
     max_bytes = org.max_document_bytes if org.max_document_bytes is not None else settings.DOCUMENTS_MAX_BYTES_PER_ORG
     usage = organization_usage(organization=org)
@@ -181,13 +192,38 @@ class DocumentCreated:
 
 @dataclass(frozen=True)
 class _Incoming:
-    data: bytes
+    content: File[Any]  # streamed to storage in chunks; never held whole in memory for uploads
+    size: int
     name: str
     mime_type: str
     sha256: str
 
 
+# Multipart framing (boundaries, part headers, form fields) on top of the files themselves.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# Enough of a file to recognise text formats; zip archives are opened from the file itself.
+_HEAD_BYTES = 64 * 1024
+
+
+def upload_request_check(*, content_length: str | None) -> None:
+    """Refuse an upload request from its declared length alone, before its body is read or spooled."""
+    max_files = int(settings.DOCUMENTS_MAX_FILES_PER_UPLOAD)
+    max_file_bytes = int(settings.DOCUMENT_MAX_UPLOAD_BYTES)
+    limit = max_files * max_file_bytes + MULTIPART_OVERHEAD_BYTES
+    try:
+        declared = int(content_length or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise UploadRequestTooLarge(
+            f"The request is {declared:,} bytes; an upload may carry at most {max_files} files "
+            f"of {max_file_bytes:,} bytes each.",
+            details={"size": declared, "limit": limit, "max_files": max_files, "max_file_bytes": max_file_bytes},
+        )
+
+
 def _read_upload(upload: UploadedFile) -> _Incoming:
+    """Size, hash and type of one upload, read in chunks (Django spools large uploads to disk)."""
     limit = int(settings.DOCUMENT_MAX_UPLOAD_BYTES)
     name = (upload.name or "")[:255]
     if upload.size is not None and upload.size > limit:
@@ -195,16 +231,27 @@ def _read_upload(upload: UploadedFile) -> _Incoming:
             f"'{name}' is {upload.size:,} bytes; the limit is {limit:,}.",
             details={"file": name, "size": upload.size, "limit": limit},
         )
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise DocumentTooLarge(f"'{name}' is over the {limit:,}-byte limit.", details={"file": name, "limit": limit})
-    if not data:
+    digest = hashlib.sha256()
+    head = b""
+    size = 0
+    for piece in upload.chunks():
+        size += len(piece)
+        if size > limit:
+            raise DocumentTooLarge(
+                f"'{name}' is over the {limit:,}-byte limit.", details={"file": name, "limit": limit}
+            )
+        if len(head) < _HEAD_BYTES:
+            head += piece[: _HEAD_BYTES - len(head)]
+        digest.update(piece)
+    if not size:
         raise UnsupportedType(f"'{name}' is empty.", details={"file": name})
+    upload.seek(0)
     try:
-        mime = detect_type(data, declared_name=name, declared_type=upload.content_type or "")
+        mime = detect_type(head, declared_name=name, declared_type=upload.content_type or "", archive=upload.file)
     except UnsupportedType as exc:
         raise UnsupportedType(f"'{name}': {exc.message}", details={"file": name, **exc.details}) from None
-    return _Incoming(data=data, name=name, mime_type=mime, sha256=hashlib.sha256(data).hexdigest())
+    upload.seek(0)
+    return _Incoming(content=upload, size=size, name=name, mime_type=mime, sha256=digest.hexdigest())
 
 
 def _title_from_name(name: str) -> str:
@@ -229,7 +276,7 @@ def _store(
     incoming: _Incoming,
     source: str,
     title: str,
-) -> Document:
+) -> DocumentCreated:
     document = Document(
         organization_id=collection.organization_id,
         collection=collection,
@@ -237,52 +284,61 @@ def _store(
         original_filename=incoming.name if source == DocumentSource.UPLOAD else "",
         title=title,
         mime_type=incoming.mime_type,
-        size_bytes=len(incoming.data),
+        size_bytes=incoming.size,
         sha256=incoming.sha256,
         status=DocumentStatus.QUEUED,
         stage=DocumentStage.QUEUED,
         queued_at=timezone.now(),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    document.file.save("upload", ContentFile(incoming.data), save=False)
-    document.save()
+    document.file.save("upload", incoming.content, save=False)
+    try:
+        with transaction.atomic():  # a savepoint: the unique constraint may refuse the row
+            document.save()
+    except IntegrityError:
+        # Another writer stored the same content in this collection since we looked: answer with theirs.
+        default_storage.delete(document.file.name)
+        existing = _existing(collection, incoming.sha256)
+        if existing is None:
+            raise
+        return DocumentCreated(existing, created=False)
     _enqueue(document)
-    return document
+    _audit(
+        organization=collection.organization,
+        actor=actor,
+        action="document.created",
+        target=document,
+        data={"title": document.title, "source": source, "bytes": document.size_bytes},
+    )
+    return DocumentCreated(document, created=True)
 
 
 def _create_many(
     *, collection: Collection, actor: Any, items: Sequence[tuple[_Incoming, str]], source: str
 ) -> list[DocumentCreated]:
+    # Look for existing content only once the organization is locked, so that two requests carrying the same
+    # content cannot both miss each other; the unique constraint (collection, sha256) backs this up.
+    Organization.objects.select_for_update(no_key=True).get(pk=collection.organization_id)
     results: list[DocumentCreated] = []
     fresh: list[tuple[_Incoming, str]] = []
-    seen: dict[str, Document | None] = {}
+    seen: set[str] = set()
     for incoming, title in items:
         existing = _existing(collection, incoming.sha256)
         if existing is not None:
             if existing.status == DocumentStatus.FAILED:
                 _requeue(existing)
             results.append(DocumentCreated(existing, created=False))
-        elif incoming.sha256 in seen:
-            continue
-        else:
-            seen[incoming.sha256] = None
+        elif incoming.sha256 not in seen:
+            seen.add(incoming.sha256)
             fresh.append((incoming, title))
     if fresh:
         _check_quota(
             organization=collection.organization,
             new_documents=len(fresh),
-            new_bytes=sum(len(incoming.data) for incoming, _ in fresh),
+            new_bytes=sum(incoming.size for incoming, _ in fresh),
         )
     for incoming, title in fresh:
-        document = _store(collection=collection, actor=actor, incoming=incoming, source=source, title=title)
-        results.append(DocumentCreated(document, created=True))
-        _audit(
-            organization=collection.organization,
-            actor=actor,
-            action="document.created",
-            target=document,
-            data={"title": document.title, "source": source, "bytes": document.size_bytes},
-        )
+        results.append(_store(collection=collection, actor=actor, incoming=incoming, source=source, title=title))
     return results
 
 
@@ -290,9 +346,16 @@ def _create_many(
 def document_create_from_uploads(
     *, collection: Collection, actor: Any, files: Sequence[UploadedFile]
 ) -> list[DocumentCreated]:
-    """Validate every file (size, then type from content) before storing any; identical content is reused."""
+    """Validate every file (size, then type from content) before storing any; identical content is reused.
+    Files are read in chunks, one at a time, and streamed to storage."""
     if not files:
         raise ValidationFailed("Attach at least one file.", details={"files": ["No file was submitted."]})
+    max_files = int(settings.DOCUMENTS_MAX_FILES_PER_UPLOAD)
+    if len(files) > max_files:
+        raise TooManyFiles(
+            f"{len(files)} files were sent; one request may carry at most {max_files}.",
+            details={"files": len(files), "max_files": max_files},
+        )
     incoming = [_read_upload(upload) for upload in files]
     return _create_many(
         collection=collection,
@@ -311,7 +374,9 @@ def document_create_from_text(*, collection: Collection, actor: Any, title: str,
     if not text.strip():
         raise ValidationFailed(details={"text": ["The text is empty."]})
     mime = MARKDOWN if detect_type(data) == MARKDOWN else TEXT
-    incoming = _Incoming(data=data, name="", mime_type=mime, sha256=hashlib.sha256(data).hexdigest())
+    incoming = _Incoming(
+        content=ContentFile(data), size=len(data), name="", mime_type=mime, sha256=hashlib.sha256(data).hexdigest()
+    )
     return _create_many(
         collection=collection,
         actor=actor,

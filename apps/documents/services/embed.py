@@ -8,8 +8,42 @@ from django.conf import settings
 
 from apps.chatbot_provider import offline
 from apps.chatbot_provider import services as provider_services
+from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ProviderKind
 from apps.documents.models import Collection
-from apps.documents.services.errors import EmbeddingDimensionMismatch
+from apps.documents.services.errors import EmbeddingDimensionMismatch, EmbeddingModelUnsupported
+
+# Known embedding models: (largest dimension, whether a smaller one can be asked for). Models not listed here
+# (an OpenAI-compatible server's own) are checked when the first document is embedded.
+KNOWN_EMBEDDING_MODELS: dict[str, tuple[int, bool]] = {
+    "text-embedding-3-small": (1536, True),
+    "text-embedding-3-large": (3072, True),
+    "text-embedding-ada-002": (1536, False),
+    "text-embedding-004": (768, True),
+    "gemini-embedding-001": (3072, True),
+    "embedding-001": (768, False),
+}
+
+
+def embedding_dimensions_supported(*, kind: str, model: str, dimensions: int) -> bool | None:
+    """Whether `model` of a provider of `kind` can produce `dimensions`-long vectors; None when unknown."""
+    if kind == ProviderKind.OFFLINE or model == OFFLINE_EMBEDDING_MODEL:
+        return True  # the hashing embedder produces any dimension
+    known = KNOWN_EMBEDDING_MODELS.get(model.removeprefix("models/"))
+    if known is None:
+        return None
+    largest, adjustable = known
+    return dimensions <= largest if adjustable else dimensions == largest
+
+
+def check_model_dimensions(*, kind: str, model: str) -> None:
+    """Refuse a collection whose embedding model is known not to produce the deployment's dimension."""
+    deployment = int(settings.EMBEDDING_DIMENSIONS)
+    if embedding_dimensions_supported(kind=kind, model=model, dimensions=deployment) is False:
+        raise EmbeddingModelUnsupported(
+            f"The embedding model {model} cannot produce the {deployment}-dimensional vectors this deployment "
+            f"stores (EMBEDDING_DIMENSIONS). Choose a model that can.",
+            details={"embedding_model": model, "provider_kind": kind, "deployment_dimensions": deployment},
+        )
 
 
 def check_dimensions(collection: Collection) -> None:

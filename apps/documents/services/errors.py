@@ -11,6 +11,18 @@ class DocumentTooLarge(DomainError):
     default_message = "The file is larger than the upload limit."
 
 
+class UploadRequestTooLarge(DomainError):
+    code = "request_too_large"
+    status_code = 413
+    default_message = "The request is larger than the files it may carry."
+
+
+class TooManyFiles(DomainError):
+    code = "too_many_files"
+    status_code = 400
+    default_message = "Too many files in one request."
+
+
 class UnsupportedType(DomainError):
     code = "unsupported_type"
     status_code = 415
@@ -26,6 +38,12 @@ class EmbeddingDimensionMismatch(DomainError):
     code = "embedding_dimension_mismatch"
     status_code = 409
     default_message = "The collection's embedding dimension does not match this deployment's."
+
+
+class EmbeddingModelUnsupported(DomainError):
+    code = "embedding_model_unsupported"
+    status_code = 400
+    default_message = "The embedding model cannot produce vectors of this deployment's dimension."
 
 
 class DocumentNotReady(DomainError):

@@ -11,6 +11,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from typing import IO
 
 from django.conf import settings
 
@@ -97,8 +98,13 @@ def _looks_like_markdown(text: str) -> bool:
     )
 
 
-def detect_type(data: bytes, *, declared_name: str = "", declared_type: str = "") -> str:
-    """The MIME type of the content. Raises UnsupportedType for unknown binaries and declared-type lies."""
+def detect_type(
+    data: bytes, *, declared_name: str = "", declared_type: str = "", archive: IO[bytes] | None = None
+) -> str:
+    """The MIME type of the content. Raises UnsupportedType for unknown binaries and declared-type lies.
+
+    `data` may be only the head of the file (64 KiB suffice for text formats) when `archive`, a seekable file
+    of the whole content, is given: a zip archive is then opened from it."""
     declared = ""
     name = declared_name.lower()
     for key, value in _BINARY_DECLARED.items():
@@ -109,8 +115,8 @@ def detect_type(data: bytes, *, declared_name: str = "", declared_type: str = ""
         detected = PDF
     elif data.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = set(archive.namelist())
+            with zipfile.ZipFile(archive if archive is not None else io.BytesIO(data)) as opened:
+                names = set(opened.namelist())
         except zipfile.BadZipFile:
             raise UnsupportedType("The file looks like a zip archive but cannot be read.") from None
         if "word/document.xml" in names:

@@ -58,6 +58,33 @@ def test_a_collection_of_another_dimension_is_refused_clearly(admin_client, sett
     assert str(settings.EMBEDDING_DIMENSIONS) in response.json()["error"]["message"]
 
 
+def test_a_provider_whose_model_cannot_produce_the_deployment_dimension_is_refused_with_400(
+    admin_client, organization, settings
+):
+    from apps.chatbot_provider.models import ProviderKind
+    from apps.chatbot_provider.tests.factories import ChatbotProviderFactory
+
+    settings.EMBEDDING_DIMENSIONS = 768
+    provider = ChatbotProviderFactory(
+        organization=organization, kind=ProviderKind.OPENAI, default_embedding_model="text-embedding-3-small"
+    )
+    refused = admin_client.post(
+        "/api/v1/collections",
+        {"name": "Ada", "embedding_provider_id": str(provider.pk), "embedding_model": "text-embedding-ada-002"},
+    )
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "embedding_model_unsupported"
+    assert error["details"] == {
+        "embedding_model": "text-embedding-ada-002",
+        "provider_kind": "openai",
+        "deployment_dimensions": 768,
+    }
+    accepted = admin_client.post("/api/v1/collections", {"name": "Small", "embedding_provider_id": str(provider.pk)})
+    assert accepted.status_code == 201, accepted.json()
+    assert accepted.json()["embedding_model"] == "text-embedding-3-small"
+
+
 def test_duplicate_collection_name_is_a_conflict(admin_client, collection):
     response = admin_client.post("/api/v1/collections", {"name": collection.name})
     assert response.status_code == 409
@@ -118,6 +145,79 @@ def test_file_over_the_limit_is_refused_with_413_before_storing(admin_client, co
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "document_too_large"
     assert not Document.objects.exists()
+
+
+class _UnreadableBody:
+    """A request body that must not be read: the size is refused from the declared length alone."""
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("the request body was read")
+
+    readline = read
+
+
+def test_a_request_declaring_more_than_the_upload_limits_is_refused_with_413_unread(admin_client, collection, settings):
+    settings.DOCUMENT_MAX_UPLOAD_BYTES = 1000
+    settings.DOCUMENTS_MAX_FILES_PER_UPLOAD = 2
+    response = admin_client.generic(
+        "POST",
+        f"/api/v1/collections/{collection.id}/documents",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(10_000_000),
+        **{"wsgi.input": _UnreadableBody()},
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "request_too_large"
+    assert error["details"]["max_files"] == 2
+    assert error["details"]["max_file_bytes"] == 1000
+    assert not Document.objects.exists()
+
+
+def test_a_request_within_the_declared_limit_is_read(admin_client, collection, settings):
+    settings.DOCUMENT_MAX_UPLOAD_BYTES = 1000
+    settings.DOCUMENTS_MAX_FILES_PER_UPLOAD = 2
+    response = _upload(admin_client, collection, ("a.txt", b"a" * 1000), ("b.txt", b"b" * 1000))
+    assert response.status_code == 202, response.json()
+
+
+def test_more_files_than_allowed_in_one_request_are_refused_and_none_stored(admin_client, collection, settings):
+    settings.DOCUMENTS_MAX_FILES_PER_UPLOAD = 2
+    response = _upload(admin_client, collection, ("a.txt", b"one"), ("b.txt", b"two"), ("c.txt", b"three"))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "too_many_files"
+    assert error["details"] == {"files": 3, "max_files": 2}
+    assert not Document.objects.exists()
+
+
+def test_a_large_upload_spooled_to_disk_is_stored_whole_with_its_hash(admin_client, collection, settings):
+    import hashlib
+    import io
+    import zipfile
+
+    from apps.documents.tests.fixtures import make_docx
+
+    buffer = io.BytesIO(make_docx())
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as archive:
+        # over the in-memory size: Django spools the upload to a temporary file
+        archive.writestr("word/media/padding.bin", b"x" * (settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 1))
+    docx = buffer.getvalue()
+    response = _upload(admin_client, collection, ("big.docx", docx))
+    assert response.status_code == 202, response.json()
+    stored = Document.objects.get(pk=response.json()["documents"][0]["id"])
+    assert stored.mime_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert stored.size_bytes == len(docx)
+    assert stored.sha256 == hashlib.sha256(docx).hexdigest()
+    with stored.file.open("rb") as handle:
+        assert handle.read() == docx
+
+
+def test_a_bad_file_after_good_ones_stores_nothing(admin_client, collection):
+    response = _upload(admin_client, collection, ("a.txt", b"fine"), ("b.pdf", b"not a pdf"))
+    assert response.status_code == 415
+    assert not Document.objects.exists()
+    assert not default_storage.exists(f"documents/{collection.organization_id}/{collection.id}")
 
 
 def test_unknown_binary_is_refused_with_415(admin_client, collection):
@@ -314,6 +414,35 @@ def test_list_filters_by_status(member_client, collection):
     response = member_client.get(f"/api/v1/collections/{collection.id}/documents?status=failed")
     assert [d["status"] for d in response.json()["results"]] == ["failed"]
     assert member_client.get(f"/api/v1/collections/{collection.id}/documents?status=bogus").status_code == 400
+
+
+def test_the_organization_wide_list_shows_every_collections_documents_newest_first(member_client, organization):
+    manuals, faqs = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
+    older = DocumentFactory(collection=manuals, status=DocumentStatus.READY)
+    newer = DocumentFactory(collection=faqs, status=DocumentStatus.FAILED)
+    response = member_client.get("/api/v1/documents")
+    assert response.status_code == 200, response.json()
+    assert [d["id"] for d in response.json()["results"]] == [str(newer.pk), str(older.pk)]
+    assert [d["id"] for d in member_client.get("/api/v1/documents?status=ready").json()["results"]] == [str(older.pk)]
+    by_collection = member_client.get(f"/api/v1/documents?collection={faqs.pk}").json()["results"]
+    assert [d["id"] for d in by_collection] == [str(newer.pk)]
+
+
+def test_the_organization_wide_list_refuses_a_bad_filter(member_client, other_organization):
+    assert member_client.get("/api/v1/documents?status=bogus").status_code == 400
+    assert member_client.get("/api/v1/documents?collection=not-a-uuid").status_code == 400
+    foreign = CollectionFactory(organization=other_organization)
+    DocumentFactory(collection=foreign)
+    assert member_client.get(f"/api/v1/documents?collection={foreign.pk}").status_code == 404
+
+
+def test_the_organization_wide_list_pages_with_a_cursor(member_client, collection):
+    for _ in range(3):
+        DocumentFactory(collection=collection)
+    first = member_client.get("/api/v1/documents?page_size=2").json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = member_client.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
 
 
 def test_detail_shows_diagnostics_of_a_ready_pdf(admin_client, collection, run_on_commit):

@@ -1,0 +1,40 @@
+"""The migration adding one-document-per-content removes copies a past upload race left behind."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from apps.organizations.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("documents", "0001_initial")]
+AFTER = [("documents", "0002_document_content_unique_per_collection")]
+
+
+def test_copies_of_the_same_content_in_a_collection_are_reduced_to_the_oldest():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    apps = executor.loader.project_state(BEFORE).apps
+    Collection, Document = apps.get_model("documents", "Collection"), apps.get_model("documents", "Document")
+    organization = OrganizationFactory()
+    collection = Collection.objects.create(organization_id=organization.pk, name="C")
+
+    def document(title: str, sha256: str, source: str = "upload") -> object:
+        return Document.objects.create(
+            organization_id=organization.pk, collection=collection, title=title, sha256=sha256, source=source
+        )
+
+    oldest, _copy = document("first", "a" * 64), document("second", "a" * 64)
+    other = document("other", "b" * 64)
+    urls = [document("page", "c" * 64, source="url"), document("mirror", "c" * 64, source="url")]
+    try:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(AFTER)
+        kept = set(Document.objects.values_list("pk", flat=True))
+        assert kept == {oldest.pk, other.pk, *(u.pk for u in urls)}
+    finally:
+        MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
