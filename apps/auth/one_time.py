@@ -6,9 +6,10 @@ from datetime import timedelta
 from typing import TypeVar
 
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from apps.auth.errors import InvalidToken
-from apps.auth.models import OneTimeToken
+from apps.auth.models import EmailVerificationToken, OneTimeToken, PasswordResetToken
 from apps.users.models import User
 from common.security.tokens import token_hash, token_issue
 
@@ -38,3 +39,12 @@ def consume(model: type[_T], *, token: str, prefix: str) -> _T:
     row.used_at = timezone.now()
     row.save(update_fields=["used_at", "updated_at"])
     return row  # type: ignore[no-any-return]
+
+
+def expired_tokens_purge() -> dict[str, int]:
+    """Delete what can never be used again: expired refresh-token records and expired one-time tokens."""
+    now = timezone.now()
+    counts = {"refresh_tokens": OutstandingToken.objects.filter(expires_at__lte=now).delete()[0]}
+    for model in (PasswordResetToken, EmailVerificationToken):
+        counts[model._meta.model_name or model.__name__] = model.objects.filter(expires_at__lte=now).delete()[0]
+    return counts

@@ -205,6 +205,7 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "task": "apps.api_keys.tasks.api_key_usage_flush_task",
         "schedule": get("API_KEY_USAGE_FLUSH_SECONDS", cast=int, default=300),
     },
+    "auth-purge-expired-tokens": {"task": "apps.auth.tasks.expired_tokens_purge_task", "schedule": 6 * 3600},
 }
 
 # Secrets at rest: comma-separated Fernet keys, newest first (rotation: prepend a new key).
