@@ -57,7 +57,9 @@ def test_every_key_response_carries_rate_limit_headers(organization, pinned_now)
 
 @pytest.mark.django_db
 def test_members_get_no_rate_limit_headers(admin_client):
-    assert "X-RateLimit-Limit" not in admin_client.get(USAGE)
+    response = admin_client.get(USAGE)
+    assert response.status_code == 200
+    assert "X-RateLimit-Limit" not in response
 
 
 @pytest.mark.django_db
@@ -150,9 +152,15 @@ def test_llm_tokens_are_metered_and_their_quota_enforced(organization, pinned_no
     assert APIKeyUsageDaily.objects.for_org(organization).get(api_key=key).tokens == 1000
 
 
-def test_metering_does_nothing_for_requests_without_an_api_key():
-    metering.record_llm_tokens(request_auth=None, tokens=50)
-    metering.check_llm_token_quota(request_auth=object())
+def test_metering_does_nothing_for_requests_without_an_api_key(monkeypatch):
+    touched = []
+    monkeypatch.setattr(metering.limits, "add_usage", lambda *args, **kwargs: touched.append("add_usage"))
+    monkeypatch.setattr(metering, "enforce_token_quota", lambda *args, **kwargs: touched.append("quota"))
+    for request_auth in (None, object()):
+        metering.record_llm_tokens(request_auth=request_auth, tokens=50)
+        metering.check_llm_token_quota(request_auth=request_auth)
+        metering.record_error(request_auth=request_auth)
+    assert touched == []
 
 
 @pytest.mark.django_db

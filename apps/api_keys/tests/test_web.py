@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from django.contrib import messages
+from django.contrib.messages import get_messages
 
 from apps.api_keys.models import APIKey
 from apps.api_keys.tests.factories import APIKeyFactory
@@ -79,7 +81,10 @@ def test_revoke_and_rotate_buttons_work(admin_session, organization):
 
 def test_an_admin_cannot_revoke_another_organizations_key(admin_session, other_organization):
     foreign = APIKeyFactory(organization=other_organization)
-    admin_session.post(f"/api-keys/{foreign.pk}/revoke")
+    response = admin_session.post(f"/api-keys/{foreign.pk}/revoke")
+    assert response.status_code == 302 and response["Location"] == "/api-keys/"
+    errors = [str(m) for m in get_messages(response.wsgi_request) if m.level == messages.ERROR]
+    assert errors == ["API key not found."]
     foreign.refresh_from_db()
     assert foreign.revoked_at is None
 

@@ -44,7 +44,7 @@ def test_login_page_shows_the_throttle_message(client, member, settings):
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login_account": "2/min"},
     }
     for _ in range(2):
-        client.post("/login/", {"email": member.user.email, "password": "nope"})
+        assert client.post("/login/", {"email": member.user.email, "password": "nope"}).status_code == 200
     response = client.post("/login/", {"email": member.user.email, "password": "nope"})
     assert response.status_code == 429
     assert "Too many sign-in attempts" in response.content.decode()
@@ -55,6 +55,7 @@ def test_login_refuses_a_post_without_csrf_token(member, password):
     client = Client(enforce_csrf_checks=True)
     response = client.post("/login/", {"email": member.user.email, "password": password})
     assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
 
 
 def test_login_ignores_an_offsite_next(client, member, password):

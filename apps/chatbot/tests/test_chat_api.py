@@ -1,5 +1,6 @@
 """Chat over REST: JSON and Server-Sent Events, failures as error events with a persisted record."""
 
+import dataclasses
 import json
 
 import pytest
@@ -8,6 +9,7 @@ from apps.chatbot.models import Message
 from apps.chatbot.tests.conftest import HANDBOOK
 from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory
 from apps.chatbot_provider.tests.loopback import Behaviour
+from apps.documents.tests.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,11 +145,23 @@ def test_a_bot_without_documents_says_it_does_not_know(member_client, bot):
     assert body["citations"] == []
 
 
-def test_passages_under_the_minimum_relevance_lead_to_dont_know(member_client, organization, retrieved, loopback):
-    bot = ChatbotFactory(organization=organization, min_relevance=0.95, dont_know_message="Not in the docs.")
-    body = member_client.post(chat_url(bot), {"message": "How many vacation days?"}).json()
+def test_passages_under_the_minimum_relevance_lead_to_dont_know(member_client, organization, monkeypatch):
+    # The search returns the handbook with a cosine similarity of 0.6: the bot's own relevance filter decides.
+    hits = [dataclasses.replace(hit, vector_score=0.6, text_score=0.1) for hit in HANDBOOK]
+    monkeypatch.setattr("apps.documents.services.search.search_chunks", lambda **_kwargs: list(hits))
+    collection = CollectionFactory(organization=organization)
+    strict = ChatbotFactory(organization=organization, min_relevance=0.95, dont_know_message="Not in the docs.")
+    lenient = ChatbotFactory(organization=organization, min_relevance=0.5, dont_know_message="Not in the docs.")
+    strict.collections.add(collection)
+    lenient.collections.add(collection)
+
+    body = member_client.post(chat_url(strict), {"message": "How many vacation days?"}).json()
     assert body["answer"] == "Not in the docs."
     assert body["status"] == "dont_know"
+    assert body["citations"] == []
+    body = member_client.post(chat_url(lenient), {"message": "How many vacation days?"}).json()
+    assert body["status"] == "complete", body
+    assert "25 days of paid vacation" in body["answer"]
 
 
 def test_a_failing_provider_gives_a_json_error_and_keeps_both_turns(

@@ -21,6 +21,7 @@ def test_the_demo_bot_answers_its_suggested_questions_and_not_off_topic_ones(dja
         call_command("seed_demo")
     bot = Chatbot.objects.unscoped().get(name=DEMO_BOT_NAME)
     assert Document.objects.unscoped().filter(organization=bot.organization, status="ready").exists()
+    assert bot.suggested_questions
     for question in bot.suggested_questions:
         assert _ask(bot, question) == "complete", question
     assert _ask(bot, "What do swallows eat?") == "dont_know"

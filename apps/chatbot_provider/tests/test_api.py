@@ -74,6 +74,7 @@ def test_another_organizations_provider_is_not_found(admin_client, other_organiz
     assert admin_client.get(f"{URL}/{foreign.id}").status_code == 404
     assert admin_client.post(f"{URL}/{foreign.id}/test").status_code == 404
     assert admin_client.delete(f"{URL}/{foreign.id}").status_code == 404
+    assert ChatbotProvider.objects.for_org(other_organization).filter(pk=foreign.pk).exists()
 
 
 def test_admin_deletes_a_provider(admin_client, organization):

@@ -55,6 +55,7 @@ def test_the_form_shows_service_errors_next_to_fields(organization):
     )
     assert response.status_code == 200
     assert b"base URL" in response.content
+    assert not ChatbotProvider.objects.for_org(organization).exists()
 
 
 def test_members_cannot_open_provider_pages(organization):

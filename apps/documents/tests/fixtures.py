@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import UTC, datetime
 
 import docx
 from fpdf import FPDF
+
+# A fixed creation date: the same pages give the same bytes (and the same hash), whenever they are made.
+CREATED = datetime(2024, 1, 1, tzinfo=UTC)
 
 PAGE_TEXTS = [
     "Turbine blades are cooled by air bled from the compressor. The cooling film protects the metal.",
@@ -17,6 +21,7 @@ PAGE_TEXTS = [
 
 def make_pdf(pages: list[str] | None = None, *, password: str | None = None) -> bytes:
     pdf = FPDF()
+    pdf.set_creation_date(CREATED)
     pdf.set_font("helvetica", size=12)
     for text in pages if pages is not None else PAGE_TEXTS:
         pdf.add_page()
@@ -29,6 +34,7 @@ def make_pdf(pages: list[str] | None = None, *, password: str | None = None) -> 
 def make_scanned_pdf(pages: int = 2) -> bytes:
     """Pages with only drawings: what a scan without OCR looks like to a text extractor."""
     pdf = FPDF()
+    pdf.set_creation_date(CREATED)
     for _ in range(pages):
         pdf.add_page()
         pdf.set_fill_color(120, 120, 120)

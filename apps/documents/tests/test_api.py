@@ -88,6 +88,7 @@ def test_a_provider_whose_model_cannot_produce_the_deployment_dimension_is_refus
 def test_duplicate_collection_name_is_a_conflict(admin_client, collection):
     response = admin_client.post("/api/v1/collections", {"name": collection.name})
     assert response.status_code == 409
+    assert Collection.objects.filter(name=collection.name).count() == 1
 
 
 def test_member_lists_but_cannot_create_collections(member_client, collection):
@@ -97,7 +98,10 @@ def test_member_lists_but_cannot_create_collections(member_client, collection):
 
 def test_collection_rename_and_delete(admin_client, collection):
     response = admin_client.patch(f"/api/v1/collections/{collection.id}", {"name": "Renamed"})
+    assert response.status_code == 200
     assert response.json()["name"] == "Renamed"
+    collection.refresh_from_db()
+    assert collection.name == "Renamed"
     assert admin_client.delete(f"/api/v1/collections/{collection.id}").status_code == 204
     assert not Collection.objects.filter(pk=collection.pk).exists()
 
@@ -128,6 +132,8 @@ def test_uploading_several_files_returns_202_and_they_become_ready(admin_client,
 def test_single_file_field_works_too(admin_client, collection):
     response = _upload(admin_client, collection, ("a.txt", b"Some text."), field="file")
     assert response.status_code == 202
+    assert [d["title"] for d in response.json()["documents"]] == ["a"]
+    assert Document.objects.for_org(collection.organization).get().title == "a"
 
 
 def test_reuploading_identical_content_returns_the_existing_document(admin_client, collection, run_on_commit):
@@ -179,6 +185,10 @@ def test_a_request_within_the_declared_limit_is_read(admin_client, collection, s
     settings.DOCUMENTS_MAX_FILES_PER_UPLOAD = 2
     response = _upload(admin_client, collection, ("a.txt", b"a" * 1000), ("b.txt", b"b" * 1000))
     assert response.status_code == 202, response.json()
+    assert sorted(Document.objects.for_org(collection.organization).values_list("size_bytes", flat=True)) == [
+        1000,
+        1000,
+    ]
 
 
 def test_more_files_than_allowed_in_one_request_are_refused_and_none_stored(admin_client, collection, settings):
@@ -234,6 +244,7 @@ def test_a_text_file_posing_as_pdf_is_refused_with_415(admin_client, collection)
 
 def test_member_cannot_upload(member_client, collection):
     assert _upload(member_client, collection, ("a.txt", b"text")).status_code == 403
+    assert not Document.objects.exists()
 
 
 def test_document_count_quota(admin_client, collection, organization):
@@ -403,6 +414,8 @@ def test_url_with_another_scheme_is_invalid(admin_client, collection):
         f"/api/v1/collections/{collection.id}/documents/url", {"url": "ftp://example.com/file.txt"}
     )
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "url_invalid"
+    assert not Document.objects.exists()
 
 
 # --- documents -----------------------------------------------------------------------------------------
@@ -499,12 +512,14 @@ def test_another_organizations_document_is_not_found(admin_client, other_organiz
         assert admin_client.get(url).status_code == 404
     assert admin_client.post(f"/api/v1/documents/{foreign.id}/reindex").status_code == 404
     assert admin_client.delete(f"/api/v1/documents/{foreign.id}").status_code == 404
+    assert Document.objects.filter(pk=foreign.pk).exists()
 
 
 def test_member_cannot_delete_or_reindex(member_client, collection):
     document = DocumentFactory(collection=collection)
     assert member_client.delete(f"/api/v1/documents/{document.id}").status_code == 403
     assert member_client.post(f"/api/v1/documents/{document.id}/reindex").status_code == 403
+    assert Document.objects.filter(pk=document.pk).exists()
 
 
 def test_owner_can_do_what_admin_can(make_member_client, organization, collection):

@@ -21,6 +21,7 @@ def test_chunks_stay_under_the_token_budget_and_end_on_sentence_boundaries():
 
 def test_consecutive_chunks_overlap_by_whole_sentences():
     drafts = chunk_sections([Section(text=" ".join(SENTENCES))], chunk_tokens=100, overlap_tokens=30)
+    assert len(drafts) > 10
     for first, second in itertools.pairwise(drafts):
         last_sentence = first.text.rsplit("Sentence number", 1)[1]
         assert ("Sentence number" + last_sentence) in second.text
@@ -30,7 +31,10 @@ def test_consecutive_chunks_overlap_by_whole_sentences():
 def test_character_spans_point_at_the_chunk_text():
     sections = [Section(text=" ".join(SENTENCES[:50]), page=1), Section(text=" ".join(SENTENCES[50:90]), page=2)]
     text = full_text(sections)
-    for draft in chunk_sections(sections, chunk_tokens=80, overlap_tokens=10):
+    drafts = chunk_sections(sections, chunk_tokens=80, overlap_tokens=10)
+    assert len(drafts) > 5
+    assert {d.page for d in drafts} == {1, 2}
+    for draft in drafts:
         assert text[draft.char_start : draft.char_end] == draft.text
 
 
@@ -61,6 +65,7 @@ def test_token_counts_use_the_offline_encoding():
 
 def test_chunking_is_deterministic():
     sections = [Section(text=" ".join(SENTENCES))]
+    assert len(chunk_sections(sections, chunk_tokens=120, overlap_tokens=20)) > 10
     assert chunk_sections(sections, chunk_tokens=120, overlap_tokens=20) == chunk_sections(
         sections, chunk_tokens=120, overlap_tokens=20
     )

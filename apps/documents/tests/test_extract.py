@@ -128,7 +128,9 @@ def test_normalise_rejoins_hyphenated_words_and_tidies_space():
 
 
 def test_all_pages_have_text_in_the_generated_pdf():
-    assert all(text in "\n".join(s.text for s in extract(make_pdf(), PDF).sections) for text in PAGE_TEXTS[:1])
+    extracted = extract(make_pdf(), PDF)
+    assert [s.page for s in extracted.sections] == [1, 2, 3]
+    assert all(text in "\n".join(s.text for s in extracted.sections) for text in PAGE_TEXTS)
 
 
 def test_docx_with_damaged_xml_fails_as_corrupt():

@@ -117,6 +117,8 @@ def test_an_admin_cannot_grant_or_touch_the_owner_role(admin_client, organizatio
     member = MembershipFactory(organization=organization, role=Role.MEMBER)
     owner = MembershipFactory(organization=organization, role=Role.OWNER)
     assert admin_client.patch(f"/api/v1/members/{member.id}", {"role": "owner"}, format="json").status_code == 403
+    member.refresh_from_db()
+    assert member.role == Role.MEMBER
     assert admin_client.patch(f"/api/v1/members/{owner.id}", {"role": "member"}, format="json").status_code == 403
     assert admin_client.delete(f"/api/v1/members/{owner.id}").status_code == 403
     owner.refresh_from_db()
@@ -144,10 +146,14 @@ def test_the_last_owner_can_neither_be_demoted_nor_removed_nor_leave(owner_clien
 def test_with_two_owners_one_can_be_demoted_and_the_other_can_leave(owner_client, organization):
     other = MembershipFactory(organization=organization, role=Role.OWNER)
     assert owner_client.patch(f"/api/v1/members/{other.id}", {"role": "member"}, format="json").status_code == 200
+    other.refresh_from_db()
+    assert other.role == Role.MEMBER
     other.role = Role.OWNER
     other.save()
     assert owner_client.post("/api/v1/members/leave").status_code == 204
     assert not Membership.objects.filter(user=owner_client.user, organization=organization).exists()
+    other.refresh_from_db()
+    assert other.role == Role.OWNER
 
 
 def test_an_admin_removes_a_member(admin_client, organization):
@@ -170,6 +176,7 @@ def test_an_invitation_is_emailed_and_stored_only_as_a_hash(invite, organization
 def test_an_admin_cannot_invite_an_owner(admin_client):
     response = admin_client.post("/api/v1/invitations", {"email": "x@example.com", "role": "owner"}, format="json")
     assert response.status_code == 403
+    assert not Invitation.objects.filter(email="x@example.com").exists()
 
 
 def test_inviting_a_member_or_a_pending_email_again_is_a_conflict(admin_client, invite, organization):
@@ -179,6 +186,7 @@ def test_inviting_a_member_or_a_pending_email_again_is_a_conflict(admin_client, 
     assert response.json()["error"]["code"] == "already_member"
     invite("dup@example.com")
     again = admin_client.post("/api/v1/invitations", {"email": "DUP@example.com"}, format="json")
+    assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_invited"
 
 

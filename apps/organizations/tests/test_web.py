@@ -47,6 +47,8 @@ def test_a_member_cannot_post_admin_actions(client, organization):
     other = MembershipFactory(organization=organization)
     assert client.post("/members/invite/", {"email": "x@example.com", "role": "member"}).status_code == 403
     assert client.post(f"/members/{other.id}/remove/").status_code == 403
+    assert not Invitation.objects.filter(email="x@example.com").exists()
+    assert Membership.objects.filter(pk=other.pk).exists()
 
 
 def test_an_admin_changes_a_role_and_removes_a_member(client, organization):
@@ -60,9 +62,11 @@ def test_an_admin_changes_a_role_and_removes_a_member(client, organization):
 
 
 def test_the_last_owner_sees_why_they_cannot_leave(client, organization):
-    signed_in(client, organization, Role.OWNER)
+    owner = signed_in(client, organization, Role.OWNER)
     response = client.post("/members/leave/", follow=True)
     assert "at least one owner" in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.role == Role.OWNER
 
 
 def test_another_organizations_member_is_404_on_the_web(client, organization, other_organization):
@@ -122,6 +126,7 @@ def test_an_admin_cannot_delete_the_organization(client, organization):
     signed_in(client, organization, Role.ADMIN)
     assert "Delete the organization" not in client.get("/settings/organization/").content.decode()
     assert client.post("/settings/organization/delete/", {"confirm_slug": organization.slug}).status_code == 403
+    assert Organization.objects.filter(pk=organization.pk).exists()
 
 
 def test_a_new_person_accepts_an_invitation_on_the_web(client, organization, django_capture_on_commit_callbacks):
