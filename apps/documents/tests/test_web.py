@@ -34,6 +34,7 @@ def test_member_sees_collections_documents_and_failure_reasons(organization, col
     assert "Handbook" in page and "Manual" in page
     assert "No text could be extracted; run OCR." in page
     assert "Upload" not in page  # members cannot add documents
+    assert "Upload" in _client(organization, Role.ADMIN).get("/documents/").content.decode()
 
 
 def test_the_page_polls_while_documents_are_indexing(organization, collection):
@@ -120,8 +121,11 @@ def test_the_status_filter_shows_which_filter_is_on_and_ignores_unknown_values(o
 
 def test_a_text_document_shows_no_pages_row(organization, collection):
     document = DocumentFactory(collection=collection, title="Notes", status=DocumentStatus.READY, page_count=0)
-    page = _client(organization, Role.MEMBER).get(f"/documents/{document.id}/").content.decode()
+    client = _client(organization, Role.MEMBER)
+    page = client.get(f"/documents/{document.id}/").content.decode()
     assert "Notes" in page and "<th>Pages</th>" not in page
+    pdf = DocumentFactory(collection=collection, title="Manual", status=DocumentStatus.READY, page_count=3)
+    assert "<th>Pages</th>" in client.get(f"/documents/{pdf.id}/").content.decode()  # the row a PDF gets
 
 
 def test_a_refused_collection_keeps_what_was_typed_and_says_why(organization, collection):
