@@ -95,6 +95,7 @@ def test_restrictions_must_name_the_organizations_own_collections(admin_client, 
         f"/api/v1/api-keys/{created.json()['id']}", {"collection_ids": [str(theirs.pk)]}, format="json"
     )
     assert changed.status_code == 400
+    assert admin_client.get(f"/api/v1/api-keys/{created.json()['id']}").json()["collection_ids"] == [str(mine.pk)]
 
 
 def test_an_expiry_in_the_past_is_refused(admin_client):
@@ -176,12 +177,14 @@ def test_usage_per_key_per_day(admin_client, organization):
 def test_a_usage_window_that_is_backwards_is_refused(admin_client):
     response = admin_client.get("/api/v1/api-keys/usage", {"start": "2026-02-02", "end": "2026-01-01"})
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
 
 
 def test_organization_quotas_can_be_read_and_set(admin_client, organization):
     assert admin_client.get("/api/v1/api-keys/limits").json()["daily_request_quota"] is None
     changed = admin_client.patch("/api/v1/api-keys/limits", {"daily_request_quota": 1000}, format="json")
     assert changed.status_code == 200 and changed.json()["daily_request_quota"] == 1000
+    assert admin_client.get("/api/v1/api-keys/limits").json()["daily_request_quota"] == 1000
 
 
 def test_the_number_of_active_keys_is_bounded(admin_client, organization, settings):

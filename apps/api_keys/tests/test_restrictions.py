@@ -49,7 +49,11 @@ def test_a_key_restricted_to_collections_is_refused_other_collections_but_not_bo
 
 
 def test_an_unrestricted_key_and_a_member_reach_everything(organization):
-    check_resource_restriction(_request_for(APIKeyFactory(organization=organization)), kind="bot", resource_id=1)
+    unrestricted = _request_for(APIKeyFactory(organization=organization))
+    check_resource_restriction(unrestricted, kind="bot", resource_id=1)
+    check_resource_restriction(unrestricted, kind="collection", resource_id=uuid.uuid4())
+    assert api_key_restricted_ids(unrestricted, kind="bot") is None
+    assert api_key_restricted_ids(unrestricted, kind="collection") is None
     member_request = SimpleNamespace(auth=None)
     check_resource_restriction(member_request, kind="collection", resource_id=uuid.uuid4())
     assert api_key_restricted_ids(member_request, kind="bot") is None

@@ -20,6 +20,8 @@ def test_me_patch_updates_the_name(member_client):
     response = member_client.patch("/api/v1/me", {"full_name": "  Grace Hopper "}, format="json")
     assert response.status_code == 200
     assert response.json()["full_name"] == "Grace Hopper"
+    member_client.user.refresh_from_db()
+    assert member_client.user.full_name == "Grace Hopper"
 
 
 def test_me_patch_refuses_an_overlong_name(member_client):
