@@ -158,3 +158,5 @@ def test_sweep_leaves_recent_documents_alone(upload):
     (document,) = upload(("notes.txt", b"Notes."))
     Document.objects.filter(pk=document.pk).update(status=DocumentStatus.PROCESSING)
     assert pipeline.documents_requeue_stuck() == 0
+    document.refresh_from_db()
+    assert (document.status, document.attempts) == (DocumentStatus.PROCESSING, 1)
