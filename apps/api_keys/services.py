@@ -17,7 +17,8 @@ from apps.api_keys import limits
 from apps.api_keys.cache import bump_generation
 from apps.api_keys.models import ALL_SCOPES, APIKey, APIKeyUsageDaily, OrganizationAPILimits
 from apps.api_keys.validators import PREFIX_BYTES, SECRET_BYTES
-from apps.organizations.models import AuditEvent, Organization
+from apps.organizations.models import Organization
+from apps.organizations.services import audit_record
 from common.core.errors import Conflict, NotFound, ValidationFailed
 from common.security.tokens import HASH_VERSION, token_hash
 
@@ -86,12 +87,12 @@ def _clean_scopes(scopes: list[str]) -> list[str]:
 
 
 def _audit(*, organization: Organization, actor: Any, action: str, api_key: APIKey, **data: Any) -> None:
-    AuditEvent.objects.create(
+    audit_record(
         organization=organization,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor,
         action=action,
+        target=api_key,
         target_type="api_key",
-        target_id=str(api_key.pk),
         data={"name": api_key.name, "prefix": api_key.prefix, **data},
     )
 
@@ -223,13 +224,13 @@ def organization_api_limits_update(
     prefixes = list(APIKey.objects.for_org(organization).values_list("prefix", flat=True))
     bump_generation(prefixes)
     transaction.on_commit(lambda: bump_generation(prefixes))
-    AuditEvent.objects.create(
+    audit_record(
         organization=organization,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor,
         action="api_limits.updated",
+        target=organization,
         target_type="organization",
-        target_id=str(organization.pk),
-        data={k: v for k, v in quotas.items()},
+        data=dict(quotas),
     )
     return row
 

@@ -48,7 +48,8 @@ from apps.chatbot_provider.models import (
     ChatbotProvider,
     ProviderKind,
 )
-from apps.organizations.models import AuditEvent, Organization
+from apps.organizations.models import Organization
+from apps.organizations.services import audit_record
 from common.core.errors import Conflict
 from common.security.encryption import mask
 from common.security.urls import address_allowed, resolve_host
@@ -187,12 +188,12 @@ def _validate(provider: ChatbotProvider) -> None:
 
 
 def _audit(*, provider: ChatbotProvider, actor: Any, action: str, data: dict[str, Any] | None = None) -> None:
-    AuditEvent.objects.create(
-        organization_id=provider.organization_id,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    audit_record(
+        organization=provider.organization_id,
+        actor=actor,
         action=action,
+        target=provider,
         target_type="chatbot_provider",
-        target_id=str(provider.pk),
         data={"name": provider.name, "kind": provider.kind, **(data or {})},
     )
 

@@ -33,13 +33,23 @@ INVITATION_PREFIX = "inv_"
 
 
 def audit_record(
-    *, organization: Organization, actor: Any, action: str, target: Any = None, data: dict[str, Any] | None = None
+    *,
+    organization: Organization | Any,
+    actor: Any,
+    action: str,
+    target: Any = None,
+    target_type: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Write one audit event. `organization` may be an Organization or its id; callers without a user row
+    (an API key, a task) are recorded as no actor."""
+    if target_type is None:
+        target_type = type(target).__name__ if target is not None else ""
     return AuditEvent.objects.create(
-        organization=organization,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        organization_id=getattr(organization, "pk", organization),
+        actor=actor if getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None) else None,
         action=action,
-        target_type=type(target).__name__ if target is not None else "",
+        target_type=target_type,
         target_id=str(getattr(target, "pk", "")) if target is not None else "",
         data=data or {},
     )

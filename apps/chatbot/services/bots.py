@@ -8,7 +8,8 @@ from typing import Any
 from django.db import transaction
 
 from apps.chatbot.models import Chatbot
-from apps.organizations.models import AuditEvent, Organization
+from apps.organizations.models import Organization
+from apps.organizations.services import audit_record
 from common.core.errors import ValidationFailed
 
 BOT_FIELDS = (
@@ -31,12 +32,12 @@ BOT_FIELDS = (
 
 
 def _audit(*, bot: Chatbot, actor: Any, action: str, data: dict[str, Any] | None = None) -> None:
-    AuditEvent.objects.create(
-        organization_id=bot.organization_id,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    audit_record(
+        organization=bot.organization_id,
+        actor=actor,
         action=action,
+        target=bot,
         target_type="chatbot",
-        target_id=str(bot.pk),
         data={"name": bot.name, **(data or {})},
     )
 

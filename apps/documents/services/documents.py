@@ -37,17 +37,18 @@ from apps.documents.services.errors import (
 from apps.documents.services.extract import MARKDOWN, TEXT, detect_type
 from apps.documents.services.fetch import validate_url
 from apps.documents.services.queue import enqueue_index
-from apps.organizations.models import AuditEvent, Organization
+from apps.organizations.models import Organization
+from apps.organizations.services import audit_record
 from common.core.errors import Conflict, ValidationFailed
 
 
 def _audit(*, organization: Organization, actor: Any, action: str, target: Any, data: dict[str, Any]) -> None:
-    AuditEvent.objects.create(
+    audit_record(
         organization=organization,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor,
         action=action,
+        target=target,
         target_type=type(target).__name__.lower(),
-        target_id=str(target.pk),
         data=data,
     )
 
