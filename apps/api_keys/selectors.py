@@ -82,15 +82,3 @@ def usage_per_day(*, organization: Organization, start: date, end: date) -> list
         totals[1] += usage.tokens
         totals[2] += usage.errors
     return [UsageDay(day, None, *values) for day, values in sorted(per_day.items())]
-
-
-def usage_totals(*, organization: Organization, start: date, end: date) -> dict[UUID, dict[str, int]]:
-    """Per key totals over the window (for the web page)."""
-    totals: dict[UUID, dict[str, int]] = {}
-    for usage in usage_per_key_day(organization=organization, start=start, end=end):
-        assert usage.api_key_id is not None
-        entry = totals.setdefault(usage.api_key_id, {"requests": 0, "tokens": 0, "errors": 0})
-        entry["requests"] += usage.requests
-        entry["tokens"] += usage.tokens
-        entry["errors"] += usage.errors
-    return totals

@@ -100,13 +100,3 @@ def bot_update(*, bot: Chatbot, actor: Any, collections: Sequence[Any] | None = 
 def bot_delete(*, bot: Chatbot, actor: Any) -> None:
     _audit(bot=bot, actor=actor, action="bot.deleted")
     bot.delete()
-
-
-@transaction.atomic
-def bot_rotate_publishable_key(*, bot: Chatbot, actor: Any) -> Chatbot:
-    from apps.chatbot.models import new_publishable_key
-
-    bot.publishable_key = new_publishable_key()
-    bot.save(update_fields=["publishable_key", "updated_at"])
-    _audit(bot=bot, actor=actor, action="bot.publishable_key_rotated")
-    return bot
