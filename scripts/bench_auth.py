@@ -70,6 +70,7 @@ def main() -> int:
 
     from apps.api_keys.authentication import APIKeyAuthentication
     from apps.api_keys.services import api_key_create, api_key_revoke
+    from apps.organizations.actors import Actor
     from apps.organizations.models import Membership, Organization, Role
     from apps.organizations.views_base import OrganizationAPIView
     from apps.users.models import User
@@ -103,7 +104,7 @@ def main() -> int:
     Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": Role.ADMIN})
     issued = api_key_create(
         organization=organization,
-        created_by=user,
+        actor=Actor.for_user(user).in_organization(organization),
         name="bench",
         scopes=["analytics:read"],
         rate_limit_per_minute=10**9,
@@ -139,7 +140,11 @@ def main() -> int:
             auth = _median_us(auth_only)
             usage = _median_us(lambda: client.get("/api/v1/usage", **key_headers))
     finally:
-        api_key_revoke(organization=organization, actor=user, api_key_id=issued.api_key.pk)
+        api_key_revoke(
+            organization=organization,
+            actor=Actor.for_user(user).in_organization(organization),
+            api_key_id=issued.api_key.pk,
+        )
 
     backend = f"redis ({settings.REDIS_URL})" if settings.USE_REDIS else "local cache fallback (no Redis)"
     print(f"backend: {backend}; {N} requests each after {WARMUP} warm-up, medians")

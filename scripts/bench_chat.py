@@ -38,6 +38,7 @@ from apps.chatbot_provider.models import ChatbotProvider, ProviderKind  # noqa: 
 from apps.documents.models import Collection, Document  # noqa: E402
 from apps.documents.services.documents import collection_create, document_create_from_text  # noqa: E402
 from apps.documents.services.pipeline import document_index  # noqa: E402
+from apps.organizations.actors import Actor  # noqa: E402
 from apps.organizations.models import Membership, Organization, Role  # noqa: E402
 from apps.users.models import User  # noqa: E402
 from config.embedded import PGDATA, embedded_postgres_stop  # noqa: E402
@@ -80,12 +81,12 @@ def setup(provider_url: str) -> tuple[str, str, str]:
         },
     )
     collection = Collection.objects.for_org(org).filter(name="Handbook").first() or collection_create(
-        organization=org, actor=user, name="Handbook"
+        organization=org, actor=Actor.for_user(user).in_organization(org), name="Handbook"
     )
     document = Document.objects.for_org(org).filter(collection=collection).first()
     if document is None:
         document = document_create_from_text(
-            collection=collection, actor=user, title="Handbook", text=HANDBOOK
+            collection=collection, actor=Actor.for_user(user).in_organization(org), title="Handbook", text=HANDBOOK
         ).document
     document.refresh_from_db()
     if document.status != "ready":

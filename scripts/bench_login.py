@@ -50,6 +50,7 @@ def main() -> None:
     setup_test_environment()  # locmem email, 'testserver' allowed
     logging.getLogger("django.request").setLevel(logging.ERROR)
     call_command("migrate", verbosity=0)
+    from apps.organizations.actors import Actor
     from apps.organizations.services import organization_create
     from apps.users.models import User
 
@@ -61,7 +62,7 @@ def main() -> None:
     email = f"bench-{uuid.uuid4().hex[:8]}@bench.invalid"
     password = "bench-password-0123456789"
     user = User.objects.create_user(email, password)
-    organization = organization_create(name="Bench Org", owner=user)
+    organization = organization_create(actor=Actor.for_user(user), name="Bench Org")
     client = Client()
     try:
         tokens: dict[str, str] = {}

@@ -77,6 +77,7 @@ def main() -> int:
     from apps.documents.models import Document, DocumentStatus
     from apps.documents.services import documents as document_services
     from apps.documents.services.search import search_chunks
+    from apps.organizations.actors import Actor
     from apps.organizations.models import Organization
 
     call_command("migrate", verbosity=0)
@@ -95,7 +96,9 @@ def main() -> int:
         organization = Organization.objects.create(name="Relevance evaluation", slug=f"rel-{time.time_ns()}")
         try:
             collection = document_services.collection_create(
-                organization=organization, actor=None, name=args.dataset.name
+                organization=organization,
+                actor=Actor.system(organization=organization, label="bench"),
+                name=args.dataset.name,
             )
             for start in range(0, len(corpus), 50):
                 files = []
@@ -104,7 +107,11 @@ def main() -> int:
                     if (title + text).strip():
                         name = (title[:80] or row["_id"]).replace("/", " ") + ".txt"
                         files.append(SimpleUploadedFile(name, (text or title).encode()))
-                document_services.document_create_from_uploads(collection=collection, actor=None, files=files)
+                document_services.document_create_from_uploads(
+                    collection=collection,
+                    actor=Actor.system(organization=collection.organization, label="bench"),
+                    files=files,
+                )
             documents = Document.objects.for_org(organization)
             ready = documents.filter(status=DocumentStatus.READY).count()
             print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")

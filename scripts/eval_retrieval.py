@@ -82,6 +82,7 @@ def main() -> int:
     from apps.documents.models import Collection, Document, DocumentStatus
     from apps.documents.services import documents as document_services
     from apps.documents.services.search import search
+    from apps.organizations.actors import Actor
     from apps.organizations.models import Organization
 
     call_command("migrate", verbosity=0)
@@ -107,7 +108,9 @@ def main() -> int:
             organization = Organization.objects.create(name="Retrieval evaluation", slug=f"eval-{time.time_ns()}")
         try:
             collection = Collection.objects.for_org(organization).first() or document_services.collection_create(
-                organization=organization, actor=None, name=args.dataset.name
+                organization=organization,
+                actor=Actor.system(organization=organization, label="bench"),
+                name=args.dataset.name,
             )
             print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
             print(
@@ -131,7 +134,9 @@ def main() -> int:
                     name = (title[:80] or row["_id"]).replace("/", " ") + ".txt"
                     files.append((row["_id"], SimpleUploadedFile(name, body.encode())))
                 results = document_services.document_create_from_uploads(
-                    collection=collection, actor=None, files=[f for _, f in files]
+                    collection=collection,
+                    actor=Actor.system(organization=collection.organization, label="bench"),
+                    files=[f for _, f in files],
                 )
                 for (corpus_id, _), result in zip(files, results, strict=True):
                     id_of[str(result.document.pk)] = corpus_id

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from apps.api_keys.models import APIKey, APIKeyUsageDaily
 from apps.api_keys.services import api_key_revoke
+from apps.organizations.tenancy import request_identity
 
 
 @admin.register(APIKey)
@@ -26,7 +27,8 @@ class APIKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:
         for api_key in queryset.select_related("organization"):
-            api_key_revoke(organization=api_key.organization, actor=request.user, api_key_id=api_key.pk)
+            actor = request_identity(request).in_organization(api_key.organization)  # staff, across organizations
+            api_key_revoke(organization=api_key.organization, actor=actor, api_key_id=api_key.pk)
         messages.success(request, f"Revoked {queryset.count()} key(s).")
 
 

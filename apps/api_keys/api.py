@@ -64,7 +64,7 @@ class APIKeyListCreateAPI(_AdminOnly, OrganizationGenericAPIView):
     def post(self, request: Request) -> Response:
         data = APIKeyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = services.api_key_create(organization=self.organization, created_by=request.user, **data.validated_data)
+        issued = services.api_key_create(organization=self.organization, actor=self.actor, **data.validated_data)
         return Response(issued_data(issued.api_key, issued.plaintext), status=status.HTTP_201_CREATED)
 
 
@@ -87,7 +87,7 @@ class APIKeyDetailAPI(_AdminOnly, OrganizationAPIView):
         data = APIKeyInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         api_key = services.api_key_update(
-            organization=self.organization, actor=request.user, api_key_id=api_key_id, **data.validated_data
+            organization=self.organization, actor=self.actor, api_key_id=api_key_id, **data.validated_data
         )
         return Response(APIKeyOutputSerializer(api_key).data)
 
@@ -101,7 +101,7 @@ class APIKeyRevokeAPI(_AdminOnly, OrganizationAPIView):
         operation_id="api_keys_revoke",
     )
     def post(self, request: Request, api_key_id: UUID) -> Response:
-        api_key = services.api_key_revoke(organization=self.organization, actor=request.user, api_key_id=api_key_id)
+        api_key = services.api_key_revoke(organization=self.organization, actor=self.actor, api_key_id=api_key_id)
         return Response(APIKeyOutputSerializer(api_key).data)
 
 
@@ -114,7 +114,7 @@ class APIKeyRotateAPI(_AdminOnly, OrganizationAPIView):
         operation_id="api_keys_rotate",
     )
     def post(self, request: Request, api_key_id: UUID) -> Response:
-        issued = services.api_key_rotate(organization=self.organization, actor=request.user, api_key_id=api_key_id)
+        issued = services.api_key_rotate(organization=self.organization, actor=self.actor, api_key_id=api_key_id)
         return Response(issued_data(issued.api_key, issued.plaintext))
 
 
@@ -169,7 +169,7 @@ class OrganizationAPILimitsAPI(_AdminOnly, OrganizationAPIView):
         data = OrganizationAPILimitsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         row = services.organization_api_limits_update(
-            organization=self.organization, actor=request.user, **data.validated_data
+            organization=self.organization, actor=self.actor, **data.validated_data
         )
         return Response(OrganizationAPILimitsSerializer(row).data)
 

@@ -1,7 +1,7 @@
 """What `request.auth` is for a request made with an API key: a cached, immutable snapshot of the key.
 
-Other apps duck-type on it (`getattr(request.auth, "is_api_key", False)`) and never import this module:
-`organization`, `has_scope(scope)`, `allows_bot(id)`, `allows_collection(id)`, `restricted_ids(kind)`.
+It implements apps.organizations.actors.KeyGrant, so other apps see it through the request's Actor and never
+import this module.
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ class APIKeyPrincipal:
     expires_at: datetime | None
     revoked_at: datetime | None
     generation: str  # the cache generation this snapshot was built under
-
-    is_api_key = True
 
     @property
     def organization_id(self) -> UUID:

@@ -17,8 +17,9 @@ from apps.api_keys import limits
 from apps.api_keys.cache import bump_generation
 from apps.api_keys.models import ALL_SCOPES, APIKey, APIKeyUsageDaily, OrganizationAPILimits
 from apps.api_keys.validators import PREFIX_BYTES, SECRET_BYTES
+from apps.organizations.actors import Actor
+from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Organization
-from apps.organizations.services import audit_record
 from common.core.errors import Conflict, NotFound, ValidationFailed
 from common.security.tokens import HASH_VERSION, token_hash
 
@@ -86,17 +87,6 @@ def _clean_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
-def _audit(*, organization: Organization, actor: Any, action: str, api_key: APIKey, **data: Any) -> None:
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action=action,
-        target=api_key,
-        target_type="api_key",
-        data={"name": api_key.name, "prefix": api_key.prefix, **data},
-    )
-
-
 def _invalidate(prefix: str) -> None:
     # Now (this process, and tests that never commit) and again after commit (closes the race with a
     # request that read the row before the commit).
@@ -108,7 +98,7 @@ def _invalidate(prefix: str) -> None:
 def api_key_create(
     *,
     organization: Organization,
-    created_by: Any,
+    actor: Actor,
     name: str,
     scopes: list[str],
     bot_ids: list[UUID] | None = None,
@@ -137,12 +127,15 @@ def api_key_create(
         bot_ids=_clean_restriction(organization=organization, field="bot_ids", ids=bot_ids),
         collection_ids=_clean_restriction(organization=organization, field="collection_ids", ids=collection_ids),
         expires_at=expires_at,
-        created_by=created_by if getattr(created_by, "pk", None) else None,
+        created_by=actor.user,
         **key_limits,
     )
     _invalidate(prefix)  # a probe may have cached this prefix as unknown
-    _audit(
-        organization=organization, actor=created_by, action="api_key.created", api_key=api_key, scopes=api_key.scopes
+    audit_record(
+        actor=actor,
+        action=AuditAction.API_KEY_CREATED,
+        target=api_key,
+        data={"name": api_key.name, "prefix": api_key.prefix, "scopes": api_key.scopes},
     )
     return IssuedKey(api_key=api_key, plaintext=plaintext)
 
@@ -155,7 +148,7 @@ def _get_for_update(*, organization: Organization, api_key_id: UUID) -> APIKey:
 
 
 @transaction.atomic
-def api_key_update(*, organization: Organization, actor: Any, api_key_id: UUID, **changes: Any) -> APIKey:
+def api_key_update(*, organization: Organization, actor: Actor, api_key_id: UUID, **changes: Any) -> APIKey:
     api_key = _get_for_update(organization=organization, api_key_id=api_key_id)
     allowed = {"name", "scopes", "bot_ids", "collection_ids", "expires_at", *LIMIT_FIELDS}
     unknown = set(changes) - allowed
@@ -174,23 +167,33 @@ def api_key_update(*, organization: Organization, actor: Any, api_key_id: UUID, 
         setattr(api_key, field, value)
     api_key.save(update_fields=[*changes, "updated_at"])
     _invalidate(api_key.prefix)
-    _audit(organization=organization, actor=actor, action="api_key.updated", api_key=api_key, fields=sorted(changes))
+    audit_record(
+        actor=actor,
+        action=AuditAction.API_KEY_UPDATED,
+        target=api_key,
+        data={"name": api_key.name, "prefix": api_key.prefix, "fields": sorted(changes)},
+    )
     return api_key
 
 
 @transaction.atomic
-def api_key_revoke(*, organization: Organization, actor: Any, api_key_id: UUID) -> APIKey:
+def api_key_revoke(*, organization: Organization, actor: Actor, api_key_id: UUID) -> APIKey:
     api_key = _get_for_update(organization=organization, api_key_id=api_key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
-        _audit(organization=organization, actor=actor, action="api_key.revoked", api_key=api_key)
+        audit_record(
+            actor=actor,
+            action=AuditAction.API_KEY_REVOKED,
+            target=api_key,
+            data={"name": api_key.name, "prefix": api_key.prefix},
+        )
     _invalidate(api_key.prefix)
     return api_key
 
 
 @transaction.atomic
-def api_key_rotate(*, organization: Organization, actor: Any, api_key_id: UUID) -> IssuedKey:
+def api_key_rotate(*, organization: Organization, actor: Actor, api_key_id: UUID) -> IssuedKey:
     """A new secret for the same key (same prefix, scopes, limits, usage); the old secret stops working."""
     api_key = _get_for_update(organization=organization, api_key_id=api_key_id)
     if api_key.revoked_at is not None:
@@ -201,7 +204,12 @@ def api_key_rotate(*, organization: Organization, actor: Any, api_key_id: UUID) 
     api_key.last_four = plaintext[-4:]
     api_key.save(update_fields=["secret_hash", "hash_version", "last_four", "updated_at"])
     _invalidate(api_key.prefix)
-    _audit(organization=organization, actor=actor, action="api_key.rotated", api_key=api_key)
+    audit_record(
+        actor=actor,
+        action=AuditAction.API_KEY_ROTATED,
+        target=api_key,
+        data={"name": api_key.name, "prefix": api_key.prefix},
+    )
     return IssuedKey(api_key=api_key, plaintext=plaintext)
 
 
@@ -212,7 +220,7 @@ def api_key_touch(*, api_key_id: UUID, ip: str | None, now: datetime) -> None:
 
 @transaction.atomic
 def organization_api_limits_update(
-    *, organization: Organization, actor: Any, **quotas: int | None
+    *, organization: Organization, actor: Actor, **quotas: int | None
 ) -> OrganizationAPILimits:
     unknown = set(quotas) - set(ORG_LIMIT_FIELDS)
     if unknown:
@@ -224,14 +232,7 @@ def organization_api_limits_update(
     prefixes = list(APIKey.objects.for_org(organization).values_list("prefix", flat=True))
     bump_generation(prefixes)
     transaction.on_commit(lambda: bump_generation(prefixes))
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="api_limits.updated",
-        target=organization,
-        target_type="organization",
-        data=dict(quotas),
-    )
+    audit_record(actor=actor, action=AuditAction.API_LIMITS_UPDATED, target=organization, data=dict(quotas))
     return row
 
 

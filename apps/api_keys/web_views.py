@@ -8,8 +8,6 @@ from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.api_keys import selectors, services
 from apps.api_keys.models import APIKey, Scope
 from apps.organizations.models import Organization, Role
-from apps.organizations.tenancy import resolve_tenant
+from apps.organizations.web import actor_of, tenant_required
 from common.core.errors import DomainError
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -34,13 +32,6 @@ class APIKeyForm(forms.Form):
     rate_limit_per_minute = forms.IntegerField(min_value=1, required=False, label="Requests per minute")
     daily_request_quota = forms.IntegerField(min_value=1, required=False, label="Requests per day")
     expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False, label="Expires in (days)")
-
-
-def _admin_organization(request: HttpRequest) -> Organization:
-    tenant = resolve_tenant(request)
-    if tenant.role is None or not tenant.role.at_least(Role.ADMIN):
-        raise PermissionDenied("Only owners and admins manage API keys.")
-    return tenant.organization
 
 
 def _sparkline(values: list[int]) -> str:
@@ -102,10 +93,11 @@ def _page(request: HttpRequest, organization: Organization, **context: Any) -> H
     return response
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
+@tenant_required(Role.ADMIN)
 def api_key_page(request: HttpRequest) -> HttpResponse:
-    organization = _admin_organization(request)
+    actor = actor_of(request)
+    organization = actor.org
     if request.method != "POST":
         return _page(request, organization)
     form = APIKeyForm(request.POST)
@@ -117,7 +109,7 @@ def api_key_page(request: HttpRequest) -> HttpResponse:
     try:
         issued = services.api_key_create(
             organization=organization,
-            created_by=request.user,
+            actor=actor,
             expires_at=timezone.now() + timedelta(days=expires_in) if expires_in else None,
             **data,
             **limits,
@@ -128,12 +120,13 @@ def api_key_page(request: HttpRequest) -> HttpResponse:
     return _page(request, organization, issued=issued)
 
 
-@login_required
 @require_POST
+@tenant_required(Role.ADMIN)
 def api_key_revoke(request: HttpRequest, api_key_id: UUID) -> HttpResponse:
-    organization = _admin_organization(request)
+    actor = actor_of(request)
+    organization = actor.org
     try:
-        api_key = services.api_key_revoke(organization=organization, actor=request.user, api_key_id=api_key_id)
+        api_key = services.api_key_revoke(organization=organization, actor=actor, api_key_id=api_key_id)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -141,12 +134,13 @@ def api_key_revoke(request: HttpRequest, api_key_id: UUID) -> HttpResponse:
     return redirect("api-keys-page")
 
 
-@login_required
 @require_POST
+@tenant_required(Role.ADMIN)
 def api_key_rotate(request: HttpRequest, api_key_id: UUID) -> HttpResponse:
-    organization = _admin_organization(request)
+    actor = actor_of(request)
+    organization = actor.org
     try:
-        issued = services.api_key_rotate(organization=organization, actor=request.user, api_key_id=api_key_id)
+        issued = services.api_key_rotate(organization=organization, actor=actor, api_key_id=api_key_id)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("api-keys-page")

@@ -18,9 +18,11 @@ from apps.auth import serializers as s
 from apps.auth import services
 from apps.auth.me import MeOutputSerializer
 from apps.auth.throttles import PasswordResetThrottle, SignupThrottle
+from apps.organizations.tenancy import request_identity
+from apps.organizations.views_base import UserAPIView
 from apps.users.models import User
 from apps.users.services import user_issue_tokens
-from common.core.errors import DomainError, PermissionDeniedError
+from common.core.errors import DomainError
 
 TAGS = ["auth"]
 ERRORS = {400: OpenApiResponse(description="Invalid input (common error format).")}
@@ -30,14 +32,6 @@ class RefreshInvalid(DomainError):
     code = "invalid_token"
     status_code = 401
     default_message = "This refresh token is invalid, expired or revoked. Sign in again."
-
-
-def _user(request: Request) -> User:
-    if getattr(request.auth, "is_api_key", False):
-        raise PermissionDeniedError("API keys cannot manage accounts.")
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _session_body(user: User) -> dict[str, Any]:
@@ -58,7 +52,7 @@ class SignupAPI(APIView):
     def post(self, request: Request) -> Response:
         data = s.SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.auth_signup(**data.validated_data)
+        user = services.auth_signup(actor=request_identity(request._request), **data.validated_data)
         return Response(_session_body(user), status=status.HTTP_201_CREATED)
 
 
@@ -126,7 +120,7 @@ class LogoutAPI(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutAllAPI(APIView):
+class LogoutAllAPI(UserAPIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -136,7 +130,7 @@ class LogoutAllAPI(APIView):
         summary="Sign out everywhere: revoke every refresh token of the account",
     )
     def post(self, request: Request) -> Response:
-        revoked = services.auth_logout_everywhere(user=_user(request))
+        revoked = services.auth_logout_everywhere(user=self.signed_in_user())
         return Response({"revoked": revoked})
 
 
@@ -178,7 +172,7 @@ class PasswordResetConfirmAPI(APIView):
         return Response({"detail": "Your password was changed. Sign in with the new password."})
 
 
-class PasswordChangeAPI(APIView):
+class PasswordChangeAPI(UserAPIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -190,7 +184,7 @@ class PasswordChangeAPI(APIView):
     def post(self, request: Request) -> Response:
         data = s.PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.password_change(user=_user(request), **data.validated_data)
+        user = services.password_change(user=self.signed_in_user(), **data.validated_data)
         return Response(user_issue_tokens(user=user))
 
 
@@ -211,7 +205,7 @@ class VerifyEmailAPI(APIView):
         return Response({"email_verified": True})
 
 
-class VerifyEmailResendAPI(APIView):
+class VerifyEmailResendAPI(UserAPIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [PasswordResetThrottle]
 
@@ -222,6 +216,6 @@ class VerifyEmailResendAPI(APIView):
         summary="Send the verification link again",
     )
     def post(self, request: Request) -> Response:
-        user = _user(request)
+        user = self.signed_in_user()
         services.email_verification_send(user=user)
         return Response({"email_verified": user.email_verified_at is not None}, status=status.HTTP_202_ACCEPTED)

@@ -6,20 +6,6 @@ from typing import Any
 
 from django import forms
 
-from common.core.errors import DomainError
-
-
-def add_domain_error(form: forms.Form, exc: DomainError) -> None:
-    """Show a service's error on the form: field details next to their fields, the rest on top."""
-    placed = False
-    for field, messages in (exc.details or {}).items():
-        if field in form.fields and isinstance(messages, list):
-            for message in messages:
-                form.add_error(field, str(message))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
-
 
 class LoginForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))

@@ -12,7 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.organizations.models import Membership
+from apps.organizations.tenancy import request_identity
 from apps.users.services import user_update_profile
+from common.core.errors import PermissionDeniedError
 
 
 class MembershipSummarySerializer(serializers.Serializer):
@@ -35,7 +37,7 @@ class MeOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(MembershipSummarySerializer(many=True))
     def get_organizations(self, user: Any) -> list[dict[str, object]]:
-        memberships = Membership.objects.filter(user=user).select_related("organization").order_by("created_at")
+        memberships = Membership.objects.for_user(user).select_related("organization").order_by("created_at")
         return list(MembershipSummarySerializer(memberships, many=True).data)
 
 
@@ -52,9 +54,7 @@ class MeAPI(APIView):
 
     @extend_schema(request=MeUpdateSerializer, responses=MeOutputSerializer, tags=["account"])
     def patch(self, request: Request) -> Response:
-        if getattr(request.auth, "is_api_key", False):
-            from common.core.errors import PermissionDeniedError
-
+        if request_identity(request._request, request.auth).is_api_key:
             raise PermissionDeniedError("API keys have no user profile.")
         data = MeUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

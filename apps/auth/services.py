@@ -17,6 +17,7 @@ from apps.auth.links import email_verification_send
 from apps.auth.models import EmailVerificationToken, PasswordResetToken
 from apps.auth.one_time import RESET_PREFIX, VERIFY_PREFIX, consume
 from apps.auth.tasks import password_reset_send_task
+from apps.organizations.actors import Actor
 from apps.organizations.models import Organization
 from apps.organizations.services import organization_create
 from apps.users.models import User
@@ -27,6 +28,7 @@ from apps.users.services import (
     user_revoke_all_tokens,
     user_set_password,
 )
+from common.core import http
 from common.core.errors import ValidationFailed
 from common.security.ratelimit import window
 from common.security.tokens import token_hash
@@ -38,8 +40,8 @@ def _rates() -> dict[str, str]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # The proxy in front (see deployment.md) must set REMOTE_ADDR correctly (uvicorn --proxy-headers).
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The key login throttles count on: the client address, or "unknown" when the server gave none."""
+    return http.client_ip(request) or "unknown"
 
 
 def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | None = None) -> User:
@@ -60,11 +62,12 @@ def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | Non
 
 
 @transaction.atomic
-def auth_signup(*, email: str, password: str, full_name: str = "", organization_name: str = "") -> User:
-    """Create the account and its first organization (the user is its owner), and send the verification link."""
+def auth_signup(*, actor: Actor, email: str, password: str, full_name: str = "", organization_name: str = "") -> User:
+    """Create the account and its first organization (the user is its owner), and send the verification link.
+    `actor` is the anonymous caller (its IP and request id are kept in the audit record)."""
     user = user_create(email=email, password=password, full_name=full_name)
     name = organization_name.strip() or f"{(full_name.strip() or user.email.split('@')[0])}'s organization"
-    organization_create(name=name[:120], owner=user)
+    organization_create(actor=Actor.for_user(user, ip=actor.ip, request_id=actor.request_id), name=name[:120])
     email_verification_send(user=user)
     return user
 

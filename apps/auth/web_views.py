@@ -13,10 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.auth import services
 from apps.auth.errors import InvalidToken, LoginThrottled
-from apps.auth.forms import EmailForm, LoginForm, PasswordChangeForm, SetPasswordForm, SignupForm, add_domain_error
+from apps.auth.forms import EmailForm, LoginForm, PasswordChangeForm, SetPasswordForm, SignupForm
+from apps.organizations.tenancy import request_identity
 from apps.organizations.web import session_select_organization
 from apps.users.models import User
 from common.core.errors import DomainError, RateLimited
+from common.core.web import form_add_domain_error
 from common.security.ratelimit import window
 
 
@@ -93,9 +95,9 @@ def signup_view(request: HttpRequest) -> HttpResponse:
         if wait:
             return _too_many(request, "auth/signup.html", {"form": form}, wait)
         try:
-            user = services.auth_signup(**form.cleaned_data)
+            user = services.auth_signup(actor=request_identity(request), **form.cleaned_data)
         except DomainError as exc:
-            add_domain_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             _start_session(request, user)
             messages.success(request, f"Welcome! We sent a link to {user.email} to confirm your address.")
@@ -124,7 +126,7 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
         except InvalidToken:
             return render(request, "auth/password_reset_confirm.html", {"invalid": True}, status=400)
         except DomainError as exc:
-            add_domain_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, "Your password was changed. Sign in with the new password.")
             return redirect("/login/")
@@ -171,7 +173,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["new_password"],
             )
         except DomainError as exc:
-            add_domain_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             update_session_auth_hash(request, request.user)  # stay signed in here; other sessions end
             messages.success(request, "Your password was changed. Other devices are signed out.")

@@ -49,9 +49,8 @@ from apps.chatbot.streaming import (
     sse_sync,
 )
 from apps.documents.models import Collection
+from apps.organizations.actors import require_access
 from apps.organizations.models import Role
-from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
-from apps.organizations.tenancy import acting_user
 from apps.organizations.views_base import OrganizationAPIView, OrganizationViewSet
 from common.core.exceptions import error_body
 
@@ -81,14 +80,14 @@ class BotViewSet(OrganizationViewSet):
     required_scopes = {"GET": "bots:read", "POST": "bots:write", "PATCH": "bots:write", "DELETE": "bots:write"}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self) -> Any:
-        queryset = super().get_queryset().prefetch_related("collections").order_by("name")
-        allowed = api_key_restricted_ids(self.request, kind="bot")
-        return queryset if allowed is None else queryset.filter(pk__in=allowed)
+    restricted_by = ("bot", "pk")
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.prefetch_related("collections").order_by("name")
 
     def _check_collections(self, collections: list[Any] | None) -> None:
         for collection_id in collections or ():
-            check_resource_restriction(self.request, kind="collection", resource_id=collection_id)
+            require_access(self.actor, kind="collection", resource_id=collection_id)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -101,7 +100,7 @@ class BotViewSet(OrganizationViewSet):
         data = BotInputSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         self._check_collections(data.validated_data.get("collections"))
-        bot = bot_services.bot_create(organization=self.organization, actor=acting_user(request), **data.validated_data)
+        bot = bot_services.bot_create(organization=self.organization, actor=self.actor, **data.validated_data)
         return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -109,11 +108,11 @@ class BotViewSet(OrganizationViewSet):
         data = BotInputSerializer(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         self._check_collections(data.validated_data.get("collections"))
-        bot = bot_services.bot_update(bot=bot, actor=acting_user(request), **data.validated_data)
+        bot = bot_services.bot_update(bot=bot, actor=self.actor, **data.validated_data)
         return Response(BotOutputSerializer(bot).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        bot_services.bot_delete(bot=self.get_object(), actor=acting_user(request))
+        bot_services.bot_delete(bot=self.get_object(), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -157,8 +156,8 @@ class ChatView(OrganizationAPIView):
             bot=bot,
             message=data.validated_data["message"],
             conversation_id=data.validated_data.get("conversation_id"),
-            user=acting_user(request),
-            source=Conversation.Source.API if self.tenant.api_key else Conversation.Source.WEB,
+            user=self.actor.user,
+            source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
             on_saved=lambda message: record_llm_tokens(
                 request_auth=auth, tokens=message.prompt_tokens + message.completion_tokens
             ),
@@ -221,13 +220,11 @@ class ConversationViewSet(OrganizationViewSet):
     required_scopes = {"GET": "conversations:read"}
     http_method_names = ["get", "head", "options"]
 
-    def get_queryset(self) -> Any:
-        queryset = super().get_queryset()
+    restricted_by = ("bot", "bot_id")
+
+    def scope_queryset(self, queryset: Any) -> Any:
         bot = self.request.query_params.get("bot")
-        if bot:
-            queryset = queryset.filter(bot_id=bot)
-        allowed = api_key_restricted_ids(self.request, kind="bot")
-        return queryset if allowed is None else queryset.filter(bot_id__in=allowed)
+        return queryset.filter(bot_id=bot) if bot else queryset
 
     def list(self, request: Request) -> Response:
         bot = request.query_params.get("bot")
@@ -280,8 +277,8 @@ class FeedbackView(OrganizationAPIView):
         message = Message.objects.for_org(self.organization).select_related("conversation").filter(pk=pk).first()
         if message is None:
             return Response(error_body("not_found", "Message not found."), status=status.HTTP_404_NOT_FOUND)
-        check_resource_restriction(request, kind="bot", resource_id=message.conversation.bot_id)
+        require_access(self.actor, kind="bot", resource_id=message.conversation.bot_id)
         data = FeedbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        feedback = feedback_give(message=message, user=acting_user(request), **data.validated_data)
+        feedback = feedback_give(actor=self.actor, message=message, **data.validated_data)
         return Response(FeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)

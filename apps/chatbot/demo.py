@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from apps.chatbot.models import Chatbot, Tone
 from apps.chatbot_provider.demo import DEMO_PROVIDER_NAME
 from apps.chatbot_provider.models import ChatbotProvider
-from apps.organizations.models import Organization
+from apps.organizations.actors import Actor
 
 DEMO_BOT_NAME = "Demo assistant"
 
 
-def seed(*, organization: Organization, user: Any) -> Chatbot:
+def seed(*, actor: Actor) -> Chatbot:
+    organization = actor.org
     from apps.documents.models import Collection
 
     provider = ChatbotProvider.objects.for_org(organization).filter(name=DEMO_PROVIDER_NAME).first()

@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -14,9 +13,10 @@ from django.views.decorators.http import require_POST
 from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Tone
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot_provider.models import ChatbotProvider
-from apps.chatbot_provider.web_views import tenant_with_role
 from apps.organizations.models import Organization, Role
+from apps.organizations.web import actor_of, tenant_required
 from common.core.errors import DomainError
+from common.core.web import form_add_domain_error
 
 
 def _lines(value: str) -> list[str]:
@@ -98,18 +98,18 @@ def _bot(organization: Organization, pk: Any) -> Chatbot:
     return bot
 
 
-@login_required
+@tenant_required(Role.MEMBER)
 def bot_list(request: HttpRequest) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.MEMBER)
-    bots = Chatbot.objects.for_org(tenant.organization).select_related("provider").order_by("name")
-    can_edit = tenant.role is not None and tenant.role.at_least(Role.ADMIN)
+    actor = actor_of(request)
+    bots = Chatbot.objects.for_org(actor.org).select_related("provider").order_by("name")
+    can_edit = actor.role is not None and actor.role.at_least(Role.ADMIN)
     return render(request, "chatbot/list.html", {"bots": bots, "can_edit": can_edit})
 
 
-@login_required
+@tenant_required(Role.ADMIN)
 def bot_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.ADMIN)
-    bot = _bot(tenant.organization, pk) if pk else None
+    actor = actor_of(request)
+    bot = _bot(actor.org, pk) if pk else None
     initial: dict[str, Any] = {}
     if bot is not None:
         initial = {name: getattr(bot, name) for name in bot_services.BOT_FIELDS}
@@ -118,37 +118,34 @@ def bot_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
         initial["suggested_questions"] = "\n".join(bot.suggested_questions)
         initial["allowed_origins"] = "\n".join(bot.allowed_origins)
         initial["collections"] = [str(pk) for pk in bot.collections.values_list("id", flat=True)]
-    form = BotForm(request.POST or None, initial=initial, organization=tenant.organization)
+    form = BotForm(request.POST or None, initial=initial, organization=actor.org)
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
         try:
             if bot is None:
-                bot = bot_services.bot_create(organization=tenant.organization, actor=request.user, **fields)
+                bot = bot_services.bot_create(organization=actor.org, actor=actor, **fields)
             else:
-                bot = bot_services.bot_update(bot=bot, actor=request.user, **fields)
+                bot = bot_services.bot_update(bot=bot, actor=actor, **fields)
         except DomainError as error:
-            for field, problems in error.details.items():
-                form.add_error(field if field in form.fields else None, problems)
-            if not error.details:
-                form.add_error(None, error.message)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, f"Bot {bot.name} saved.")
             return redirect("bot-list")
     return render(request, "chatbot/form.html", {"form": form, "bot": bot})
 
 
-@login_required
 @require_POST
+@tenant_required(Role.ADMIN)
 def bot_delete(request: HttpRequest, pk: Any) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.ADMIN)
-    bot = _bot(tenant.organization, pk)
-    bot_services.bot_delete(bot=bot, actor=request.user)
+    actor = actor_of(request)
+    bot = _bot(actor.org, pk)
+    bot_services.bot_delete(bot=bot, actor=actor)
     messages.success(request, f"Bot {bot.name} deleted.")
     return redirect("bot-list")
 
 
-@login_required
+@tenant_required(Role.MEMBER)
 def bot_chat(request: HttpRequest, pk: Any) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.MEMBER)
-    bot = _bot(tenant.organization, pk)
-    return render(request, "chatbot/chat.html", {"bot": bot, "organization": tenant.organization})
+    actor = actor_of(request)
+    bot = _bot(actor.org, pk)
+    return render(request, "chatbot/chat.html", {"bot": bot, "organization": actor.org})

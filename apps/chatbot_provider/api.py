@@ -43,8 +43,8 @@ class ProviderViewSet(OrganizationViewSet):
     required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN, "PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self) -> Any:
-        return super().get_queryset().order_by("name")
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.order_by("name")
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -56,18 +56,18 @@ class ProviderViewSet(OrganizationViewSet):
     def create(self, request: Request) -> Response:
         data = ProviderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = services.provider_create(organization=self.organization, actor=request.user, **data.validated_data)
+        provider = services.provider_create(organization=self.organization, actor=self.actor, **data.validated_data)
         return Response(ProviderOutputSerializer(provider).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         provider = self.get_object()
         data = ProviderInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        provider = services.provider_update(provider=provider, actor=request.user, **data.validated_data)
+        provider = services.provider_update(provider=provider, actor=self.actor, **data.validated_data)
         return Response(ProviderOutputSerializer(provider).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        services.provider_delete(provider=self.get_object(), actor=request.user)
+        services.provider_delete(provider=self.get_object(), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(tags=TAGS, request=None, responses=ConnectionTestSerializer, summary="Test the connection")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, OFFLINE_EMBEDDING_MODEL, ChatbotProvider, ProviderKind
-from apps.organizations.models import Organization
+from apps.organizations.actors import Actor
 
 DEMO_PROVIDER_NAME = "Offline (built-in)"
 
 
-def seed(*, organization: Organization, user: Any) -> ChatbotProvider:
+def seed(*, actor: Actor) -> ChatbotProvider:
+    organization = actor.org
     provider, _ = ChatbotProvider.objects.for_org(organization).get_or_create(
         name=DEMO_PROVIDER_NAME,
         defaults={

@@ -48,8 +48,9 @@ from apps.chatbot_provider.models import (
     ChatbotProvider,
     ProviderKind,
 )
+from apps.organizations.actors import Actor
+from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Organization
-from apps.organizations.services import audit_record
 from common.core.errors import Conflict
 from common.security.encryption import mask
 from common.security.urls import address_allowed, resolve_host
@@ -187,28 +188,22 @@ def _validate(provider: ChatbotProvider) -> None:
         provider.default_embedding_model = provider.default_embedding_model or OFFLINE_EMBEDDING_MODEL
 
 
-def _audit(*, provider: ChatbotProvider, actor: Any, action: str, data: dict[str, Any] | None = None) -> None:
-    audit_record(
-        organization=provider.organization_id,
-        actor=actor,
-        action=action,
-        target=provider,
-        target_type="chatbot_provider",
-        data={"name": provider.name, "kind": provider.kind, **(data or {})},
-    )
-
-
 @transaction.atomic
-def provider_create(*, organization: Organization, actor: Any, **fields: Any) -> ChatbotProvider:
+def provider_create(*, organization: Organization, actor: Actor, **fields: Any) -> ChatbotProvider:
     provider = ChatbotProvider(organization=organization, **{k: v for k, v in fields.items() if v is not None})
     _validate(provider)
     provider.save()
-    _audit(provider=provider, actor=actor, action="provider.created")
+    audit_record(
+        actor=actor,
+        action=AuditAction.PROVIDER_CREATED,
+        target=provider,
+        data={"name": provider.name, "kind": provider.kind},
+    )
     return provider
 
 
 @transaction.atomic
-def provider_update(*, provider: ChatbotProvider, actor: Any, **fields: Any) -> ChatbotProvider:
+def provider_update(*, provider: ChatbotProvider, actor: Actor, **fields: Any) -> ChatbotProvider:
     changed = []
     for name, value in fields.items():
         if name not in PROVIDER_FIELDS or value is None:
@@ -221,15 +216,25 @@ def provider_update(*, provider: ChatbotProvider, actor: Any, **fields: Any) -> 
     _validate(provider)
     provider.save()
     # The changed field names are recorded, never the values (the key among them).
-    _audit(provider=provider, actor=actor, action="provider.updated", data={"changed": changed})
+    audit_record(
+        actor=actor,
+        action=AuditAction.PROVIDER_UPDATED,
+        target=provider,
+        data={"name": provider.name, "kind": provider.kind, "changed": changed},
+    )
     return provider
 
 
 @transaction.atomic
-def provider_delete(*, provider: ChatbotProvider, actor: Any) -> None:
+def provider_delete(*, provider: ChatbotProvider, actor: Actor) -> None:
     try:
         with transaction.atomic():
-            _audit(provider=provider, actor=actor, action="provider.deleted")
+            audit_record(
+                actor=actor,
+                action=AuditAction.PROVIDER_DELETED,
+                target=provider,
+                data={"name": provider.name, "kind": provider.kind},
+            )
             provider.delete()
     except ProtectedError:
         raise Conflict(

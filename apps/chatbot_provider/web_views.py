@@ -6,30 +6,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.chatbot_provider import services
 from apps.chatbot_provider.models import ChatbotProvider, ProviderKind
+from apps.organizations.actors import Actor
 from apps.organizations.models import Role
-from apps.organizations.tenancy import TenantContext, resolve_tenant
-from common.core.errors import DomainError, NotFound
+from apps.organizations.web import actor_of, tenant_required
+from common.core.errors import DomainError
+from common.core.web import form_add_domain_error
 from common.security.encryption import mask
-
-
-def tenant_with_role(request: HttpRequest, role: Role) -> TenantContext:
-    try:
-        tenant = resolve_tenant(request)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        raise PermissionDenied(exc.message) from exc
-    if tenant.role is None or not tenant.role.at_least(role):
-        raise PermissionDenied(f"This page needs the {role.label.lower()} role.")
-    return tenant
 
 
 class ProviderForm(forms.Form):
@@ -50,25 +38,25 @@ class ProviderForm(forms.Form):
     max_retries = forms.IntegerField(min_value=0, max_value=5, initial=2)
 
 
-def _provider(tenant: TenantContext, pk: Any) -> ChatbotProvider:
-    provider = ChatbotProvider.objects.for_org(tenant.organization).filter(pk=pk).first()
+def _provider(actor: Actor, pk: Any) -> ChatbotProvider:
+    provider = ChatbotProvider.objects.for_org(actor.org).filter(pk=pk).first()
     if provider is None:
         raise Http404("Provider not found.")
     return provider
 
 
-@login_required
+@tenant_required(Role.ADMIN)
 def provider_list(request: HttpRequest) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.ADMIN)
-    providers = ChatbotProvider.objects.for_org(tenant.organization).order_by("name")
+    actor = actor_of(request)
+    providers = ChatbotProvider.objects.for_org(actor.org).order_by("name")
     rows = [(p, mask(p.api_key) if p.api_key else "") for p in providers]
-    return render(request, "chatbot_provider/list.html", {"rows": rows, "organization": tenant.organization})
+    return render(request, "chatbot_provider/list.html", {"rows": rows, "organization": actor.org})
 
 
-@login_required
+@tenant_required(Role.ADMIN)
 def provider_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.ADMIN)
-    provider = _provider(tenant, pk) if pk else None
+    actor = actor_of(request)
+    provider = _provider(actor, pk) if pk else None
     initial = {}
     if provider is not None:
         initial = {f: getattr(provider, f) for f in services.PROVIDER_FIELDS if f != "api_key"}
@@ -76,16 +64,11 @@ def provider_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             if provider is None:
-                provider = services.provider_create(
-                    organization=tenant.organization, actor=request.user, **form.cleaned_data
-                )
+                provider = services.provider_create(organization=actor.org, actor=actor, **form.cleaned_data)
             else:
-                provider = services.provider_update(provider=provider, actor=request.user, **form.cleaned_data)
+                provider = services.provider_update(provider=provider, actor=actor, **form.cleaned_data)
         except DomainError as error:
-            for field, problems in error.details.items():
-                form.add_error(field if field in form.fields else None, problems)
-            if not error.details:
-                form.add_error(None, error.message)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, f"Provider {provider.name} saved.")
             return redirect("provider-list")
@@ -93,24 +76,24 @@ def provider_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
     return render(request, "chatbot_provider/form.html", {"form": form, "provider": provider, "key_hint": key_hint})
 
 
-@login_required
 @require_POST
+@tenant_required(Role.ADMIN)
 def provider_test(request: HttpRequest, pk: Any) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.ADMIN)
-    result = services.provider_test_connection(provider=_provider(tenant, pk))
+    actor = actor_of(request)
+    result = services.provider_test_connection(provider=_provider(actor, pk))
     if request.headers.get("HX-Request"):
         return render(request, "chatbot_provider/_test_result.html", {"result": result})
     (messages.success if result.ok else messages.error)(request, result.message)
     return redirect("provider-list")
 
 
-@login_required
 @require_POST
+@tenant_required(Role.ADMIN)
 def provider_delete(request: HttpRequest, pk: Any) -> HttpResponse:
-    tenant = tenant_with_role(request, Role.ADMIN)
-    provider = _provider(tenant, pk)
+    actor = actor_of(request)
+    provider = _provider(actor, pk)
     try:
-        services.provider_delete(provider=provider, actor=request.user)
+        services.provider_delete(provider=provider, actor=actor)
     except DomainError as error:
         messages.error(request, error.message)
     else:

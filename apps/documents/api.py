@@ -15,9 +15,8 @@ from apps.documents import selectors, serializers
 from apps.documents.models import Chunk, Collection, Document
 from apps.documents.services import documents as document_services
 from apps.documents.services import search as search_services
+from apps.organizations.actors import Actor, require_access
 from apps.organizations.models import Role
-from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
-from apps.organizations.tenancy import acting_user
 from apps.organizations.views_base import OrganizationAPIView, OrganizationGenericAPIView
 
 TAGS = ["documents"]
@@ -32,10 +31,10 @@ class ChunkPagination(CursorPagination):
     max_page_size = 200
 
 
-def _document(view: Any, request: Request, document_id: str) -> Document:
+def _document(actor: Actor, document_id: str) -> Document:
     """The document, if the caller may reach its collection (API keys may be restricted to some)."""
-    document = selectors.document_get(organization=view.organization, document_id=document_id)
-    check_resource_restriction(request, kind="collection", resource_id=document.collection_id)
+    document = selectors.document_get(organization=actor.org, document_id=document_id)
+    require_access(actor, kind="collection", resource_id=document.collection_id)
     return document
 
 
@@ -52,7 +51,7 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
     @extend_schema(tags=TAGS, responses=serializers.CollectionOutputSerializer(many=True), summary="List collections")
     def get(self, request: Request) -> Response:
         collections = selectors.collection_list(
-            organization=self.organization, collection_ids=api_key_restricted_ids(request, kind="collection")
+            organization=self.organization, collection_ids=self.actor.restricted_ids("collection")
         )
         page = self.paginate_queryset(collections)
         return self.get_paginated_response(serializers.CollectionOutputSerializer(page, many=True).data)
@@ -68,7 +67,7 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
         data.is_valid(raise_exception=True)
         collection = document_services.collection_create(
             organization=self.organization,
-            actor=acting_user(request),
+            actor=self.actor,
             name=data.validated_data["name"],
             description=data.validated_data["description"],
             embedding_provider_id=data.validated_data.get("embedding_provider_id"),
@@ -96,15 +95,13 @@ class CollectionDetailAPI(OrganizationAPIView):
         collection = selectors.collection_get(organization=self.organization, collection_id=collection_id)
         data = serializers.CollectionUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        collection = document_services.collection_update(
-            collection=collection, actor=acting_user(request), **data.validated_data
-        )
+        collection = document_services.collection_update(collection=collection, actor=self.actor, **data.validated_data)
         return Response(serializers.CollectionOutputSerializer(collection).data)
 
     @extend_schema(tags=TAGS, responses={204: None}, summary="Delete a collection with its documents")
     def delete(self, request: Request, collection_id: str) -> Response:
         collection = selectors.collection_get(organization=self.organization, collection_id=collection_id)
-        document_services.collection_delete(collection=collection, actor=acting_user(request))
+        document_services.collection_delete(collection=collection, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -144,9 +141,7 @@ class CollectionDocumentsAPI(OrganizationGenericAPIView):
         document_services.upload_request_check(content_length=request.META.get("CONTENT_LENGTH"))
         collection = selectors.collection_get(organization=self.organization, collection_id=collection_id)
         files = [*request.FILES.getlist("files"), *request.FILES.getlist("file")]
-        results = document_services.document_create_from_uploads(
-            collection=collection, actor=acting_user(request), files=files
-        )
+        results = document_services.document_create_from_uploads(collection=collection, actor=self.actor, files=files)
         output = serializers.DocumentAcceptedSerializer(
             [r.document for r in results], many=True, context=_accepted(results)
         )
@@ -177,12 +172,12 @@ class DocumentListAPI(OrganizationGenericAPIView):
             collection = selectors.collection_get(
                 organization=self.organization, collection_id=query.validated_data["collection"]
             )
-            check_resource_restriction(request, kind="collection", resource_id=collection.pk)
+            require_access(self.actor, kind="collection", resource_id=collection.pk)
         documents = selectors.document_list(
             organization=self.organization,
             collection=collection,
             status=query.validated_data.get("status", ""),
-            collection_ids=api_key_restricted_ids(request, kind="collection"),
+            collection_ids=self.actor.restricted_ids("collection"),
         )
         page = self.paginate_queryset(documents)
         return self.get_paginated_response(serializers.DocumentOutputSerializer(page, many=True).data)
@@ -202,7 +197,7 @@ class CollectionDocumentUrlAPI(OrganizationAPIView):
         data = serializers.UrlInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = document_services.document_create_from_url(
-            collection=collection, actor=acting_user(request), url=data.validated_data["url"]
+            collection=collection, actor=self.actor, url=data.validated_data["url"]
         )
         output = serializers.DocumentAcceptedSerializer(result.document, context=_accepted([result]))
         return Response(output.data, status=status.HTTP_202_ACCEPTED)
@@ -223,7 +218,7 @@ class CollectionDocumentTextAPI(OrganizationAPIView):
         data.is_valid(raise_exception=True)
         result = document_services.document_create_from_text(
             collection=collection,
-            actor=acting_user(request),
+            actor=self.actor,
             title=data.validated_data["title"],
             text=data.validated_data["text"],
         )
@@ -236,14 +231,14 @@ class DocumentDetailAPI(OrganizationAPIView):
 
     @extend_schema(tags=TAGS, responses=serializers.DocumentDetailSerializer, summary="A document with diagnostics")
     def get(self, request: Request, document_id: str) -> Response:
-        document = _document(self, request, document_id)
+        document = _document(self.actor, document_id)
         diagnostics = selectors.document_diagnostics(document=document)
         return Response(serializers.DocumentDetailSerializer(document, context={"diagnostics": diagnostics}).data)
 
     @extend_schema(tags=TAGS, responses={204: None}, summary="Delete a document, its file and its chunks")
     def delete(self, request: Request, document_id: str) -> Response:
-        document = _document(self, request, document_id)
-        document_services.document_delete(document=document, actor=acting_user(request))
+        document = _document(self.actor, document_id)
+        document_services.document_delete(document=document, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -254,8 +249,8 @@ class DocumentReindexAPI(OrganizationAPIView):
         tags=TAGS, request=None, responses={202: serializers.DocumentOutputSerializer}, summary="Index again"
     )
     def post(self, request: Request, document_id: str) -> Response:
-        document = _document(self, request, document_id)
-        document = document_services.document_reindex(document=document, actor=acting_user(request))
+        document = _document(self.actor, document_id)
+        document = document_services.document_reindex(document=document, actor=self.actor)
         return Response(serializers.DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -267,7 +262,7 @@ class DocumentChunksAPI(OrganizationGenericAPIView):
 
     @extend_schema(tags=TAGS, responses=serializers.ChunkOutputSerializer(many=True), summary="A document's chunks")
     def get(self, request: Request, document_id: str) -> Response:
-        document = _document(self, request, document_id)
+        document = _document(self.actor, document_id)
         page = self.paginate_queryset(selectors.chunk_list(organization=self.organization, document=document))
         return self.get_paginated_response(serializers.ChunkOutputSerializer(page, many=True).data)
 
@@ -289,7 +284,7 @@ class SearchAPI(OrganizationAPIView):
         collection_ids = selectors.search_collection_ids(
             organization=self.organization,
             requested=data.validated_data["collection_ids"],
-            allowed=api_key_restricted_ids(request, kind="collection"),
+            allowed=self.actor.restricted_ids("collection"),
         )
         result = search_services.search(
             organization=self.organization,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from apps.documents.models import Collection
 from apps.documents.services import documents as document_services
+from apps.organizations.actors import Actor
 
 DEMO_DOCUMENTS = {
     "Returns and refunds": (
@@ -21,11 +20,12 @@ DEMO_DOCUMENTS = {
 }
 
 
-def seed(*, organization: Any, user: Any) -> None:
+def seed(*, actor: Actor) -> None:
+    organization = actor.org
     collection = Collection.objects.for_org(organization).filter(name="Handbook").first()
     if collection is None:
         collection = document_services.collection_create(
-            organization=organization, actor=user, name="Handbook", description="Demo documents"
+            organization=organization, actor=actor, name="Handbook", description="Demo documents"
         )
     for title, text in DEMO_DOCUMENTS.items():
-        document_services.document_create_from_text(collection=collection, actor=user, title=title, text=text)
+        document_services.document_create_from_text(collection=collection, actor=actor, title=title, text=text)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,38 +13,23 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.documents import selectors
 from apps.documents.models import Collection, DocumentStatus
 from apps.documents.services import documents as document_services
+from apps.organizations.actors import Actor
 from apps.organizations.models import Role
-from apps.organizations.tenancy import TenantContext, resolve_tenant
-from common.core.errors import DomainError, PermissionDeniedError
+from apps.organizations.web import actor_of, tenant_required
+from common.core.errors import DomainError
 
 
-def _tenant(request: HttpRequest, needed: Role = Role.MEMBER) -> TenantContext:
-    tenant = resolve_tenant(request)
-    if tenant.role is None or not tenant.role.at_least(needed):
-        raise PermissionDeniedError(f"This action needs the {needed.label.lower()} role or higher.")
-    return tenant
-
-
-def _guard(request: HttpRequest, needed: Role) -> TenantContext | HttpResponse:
-    try:
-        return _tenant(request, needed)
-    except DomainError as exc:
-        return render(request, "documents/error.html", {"message": exc.message}, status=exc.status_code)
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
+@tenant_required(Role.MEMBER, write=Role.ADMIN)
 def documents_index(request: HttpRequest) -> HttpResponse:
-    tenant = _guard(request, Role.ADMIN if request.method == "POST" else Role.MEMBER)
-    if isinstance(tenant, HttpResponse):
-        return tenant
+    actor = actor_of(request)
     typed: dict[str, str] = {}
     if request.method == "POST":
         typed = {"name": request.POST.get("name", "").strip()[:120], "description": request.POST.get("description", "")}
         try:
             document_services.collection_create(
-                organization=tenant.organization,
-                actor=request.user,
+                organization=actor.org,
+                actor=actor,
                 name=typed["name"] or "Untitled collection",
                 description=typed["description"],
             )
@@ -54,12 +38,12 @@ def documents_index(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Collection created.")
             return redirect("documents-index")
-    collections = list(Collection.objects.for_org(tenant.organization).order_by("name"))
-    context = _index_context(tenant, collections, request)
+    collections = list(Collection.objects.for_org(actor.org).order_by("name"))
+    context = _index_context(actor, collections, request)
     return render(request, "documents/index.html", {**context, "new_collection": typed})
 
 
-def _index_context(tenant: TenantContext, collections: list[Collection], request: HttpRequest) -> dict[str, Any]:
+def _index_context(actor: Actor, collections: list[Collection], request: HttpRequest) -> dict[str, Any]:
     status = request.GET.get("status", "")
     status = status if status in DocumentStatus.values else ""
     groups = []
@@ -67,52 +51,48 @@ def _index_context(tenant: TenantContext, collections: list[Collection], request
     for collection in collections:
         documents = list(
             selectors.document_list(
-                organization=tenant.organization,
+                organization=actor.org,
                 collection=collection,
                 status=status,
             )[:200]
         )
         busy = busy or any(d.status in (DocumentStatus.QUEUED, DocumentStatus.PROCESSING) for d in documents)
         groups.append({"collection": collection, "documents": documents})
-    is_admin = tenant.role is not None and tenant.role.at_least(Role.ADMIN)
+    is_admin = actor.role is not None and actor.role.at_least(Role.ADMIN)
     return {"groups": groups, "busy": busy, "is_admin": is_admin, "status": status, "statuses": DocumentStatus}
 
 
-@login_required
+@tenant_required(Role.MEMBER)
 def documents_table(request: HttpRequest) -> HttpResponse:
     """The collections and documents block alone, polled by htmx while documents are indexing."""
-    tenant = _guard(request, Role.MEMBER)
-    if isinstance(tenant, HttpResponse):
-        return tenant
-    collections = list(Collection.objects.for_org(tenant.organization).order_by("name"))
-    return render(request, "documents/_collections.html", _index_context(tenant, collections, request))
+    actor = actor_of(request)
+    collections = list(Collection.objects.for_org(actor.org).order_by("name"))
+    return render(request, "documents/_collections.html", _index_context(actor, collections, request))
 
 
-@login_required
 @require_POST
+@tenant_required(Role.ADMIN)
 def collection_add(request: HttpRequest, collection_id: str) -> HttpResponse:
-    tenant = _guard(request, Role.ADMIN)
-    if isinstance(tenant, HttpResponse):
-        return tenant
+    actor = actor_of(request)
     try:
         document_services.upload_request_check(content_length=request.META.get("CONTENT_LENGTH"))
-        collection = selectors.collection_get(organization=tenant.organization, collection_id=collection_id)
+        collection = selectors.collection_get(organization=actor.org, collection_id=collection_id)
         kind = request.POST.get("kind", "")
         if kind == "upload":
             results = document_services.document_create_from_uploads(
-                collection=collection, actor=request.user, files=request.FILES.getlist("files")
+                collection=collection, actor=actor, files=request.FILES.getlist("files")
             )
             fresh = sum(1 for r in results if r.created)
             messages.success(request, f"{fresh} document(s) queued; {len(results) - fresh} already present.")
         elif kind == "url":
             document_services.document_create_from_url(
-                collection=collection, actor=request.user, url=request.POST.get("url", "").strip()
+                collection=collection, actor=actor, url=request.POST.get("url", "").strip()
             )
             messages.success(request, "URL queued for import.")
         elif kind == "text":
             document_services.document_create_from_text(
                 collection=collection,
-                actor=request.user,
+                actor=actor,
                 title=request.POST.get("title", ""),
                 text=request.POST.get("text", ""),
             )
@@ -122,37 +102,30 @@ def collection_add(request: HttpRequest, collection_id: str) -> HttpResponse:
     return redirect("documents-index")
 
 
-@login_required
+@tenant_required(Role.MEMBER)
 def document_page(request: HttpRequest, document_id: str) -> HttpResponse:
-    tenant = _guard(request, Role.MEMBER)
-    if isinstance(tenant, HttpResponse):
-        return tenant
-    try:
-        document = selectors.document_get(organization=tenant.organization, document_id=document_id)
-    except DomainError as exc:
-        return render(request, "documents/error.html", {"message": exc.message}, status=exc.status_code)
+    actor = actor_of(request)
+    document = selectors.document_get(organization=actor.org, document_id=document_id)
     context = {
         "document": document,
         "diagnostics": selectors.document_diagnostics(document=document),
-        "is_admin": tenant.role is not None and tenant.role.at_least(Role.ADMIN),
+        "is_admin": actor.role is not None and actor.role.at_least(Role.ADMIN),
         "busy": document.status in (DocumentStatus.QUEUED, DocumentStatus.PROCESSING),
     }
     return render(request, "documents/detail.html", context)
 
 
-@login_required
 @require_POST
+@tenant_required(Role.ADMIN)
 def document_action(request: HttpRequest, document_id: str, action: str) -> HttpResponse:
-    tenant = _guard(request, Role.ADMIN)
-    if isinstance(tenant, HttpResponse):
-        return tenant
+    actor = actor_of(request)
     try:
-        document = selectors.document_get(organization=tenant.organization, document_id=document_id)
+        document = selectors.document_get(organization=actor.org, document_id=document_id)
         if action == "reindex":
-            document_services.document_reindex(document=document, actor=request.user)
+            document_services.document_reindex(document=document, actor=actor)
             messages.success(request, f"'{document.title}' queued for indexing.")
         elif action == "delete":
-            document_services.document_delete(document=document, actor=request.user)
+            document_services.document_delete(document=document, actor=actor)
             messages.success(request, f"'{document.title}' deleted.")
     except DomainError as exc:
         messages.error(request, exc.message)

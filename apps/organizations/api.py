@@ -10,36 +10,26 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.organizations import selectors, services
 from apps.organizations import serializers as s
 from apps.organizations.models import Invitation, Membership, Role
-from apps.organizations.views_base import OrganizationAPIView
-from apps.users.models import User
+from apps.organizations.views_base import OrganizationAPIView, UserAPIView
 from apps.users.services import user_issue_tokens
-from common.core.errors import PermissionDeniedError, ValidationFailed
+from common.core.errors import ValidationFailed
 
 ORG_TAGS = ["organizations"]
 MEMBER_TAGS = ["members"]
 
 
-def _human(request: Request) -> User:
-    if getattr(request.auth, "is_api_key", False):
-        raise PermissionDeniedError("API keys cannot manage organizations.")
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-class OrganizationListCreateAPI(APIView):
+class OrganizationListCreateAPI(UserAPIView):
     """The organizations the signed-in user belongs to (no organization context needed)."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=s.MyOrganizationSerializer(many=True), tags=ORG_TAGS, summary="My organizations")
     def get(self, request: Request) -> Response:
-        memberships = selectors.organization_list_for_user(user=_human(request))
+        memberships = selectors.organization_list_for_user(user=self.signed_in_user())
         return Response(s.MyOrganizationSerializer(memberships, many=True).data)
 
     @extend_schema(
@@ -51,7 +41,7 @@ class OrganizationListCreateAPI(APIView):
     def post(self, request: Request) -> Response:
         data = s.OrganizationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        organization = services.organization_create(name=data.validated_data["name"], owner=_human(request))
+        organization = services.organization_create(actor=self.actor, name=data.validated_data["name"])
         return Response(s.OrganizationSerializer(organization).data, status=status.HTTP_201_CREATED)
 
 
@@ -72,7 +62,7 @@ class CurrentOrganizationAPI(OrganizationAPIView):
         data = s.OrganizationUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         organization = services.organization_update(
-            organization=self.organization, actor=_human(request), name=data.validated_data["name"]
+            organization=self.organization, actor=self.actor, name=data.validated_data["name"]
         )
         return Response(s.OrganizationSerializer(organization).data)
 
@@ -83,7 +73,7 @@ class CurrentOrganizationAPI(OrganizationAPIView):
         summary="Delete the current organization and everything it owns (owner only)",
     )
     def delete(self, request: Request) -> Response:
-        services.organization_delete(organization=self.organization, actor=_human(request))
+        services.organization_delete(organization=self.organization, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,9 +107,8 @@ class MemberDetailAPI(OrganizationAPIView):
         membership = self._membership(pk)
         data = s.MemberUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        assert self.tenant.membership is not None
         membership = services.membership_change_role(
-            membership=membership, actor=self.tenant.membership, role=data.validated_data["role"]
+            membership=membership, actor=self.actor, role=data.validated_data["role"]
         )
         return Response(s.MemberSerializer(membership).data)
 
@@ -131,8 +120,7 @@ class MemberDetailAPI(OrganizationAPIView):
     )
     def delete(self, request: Request, pk: UUID) -> Response:
         membership = self._membership(pk)
-        assert self.tenant.membership is not None
-        services.membership_remove(membership=membership, actor=self.tenant.membership)
+        services.membership_remove(membership=membership, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -146,8 +134,7 @@ class MemberLeaveAPI(OrganizationAPIView):
         summary="Leave the current organization",
     )
     def post(self, request: Request) -> Response:
-        assert self.tenant.membership is not None
-        services.membership_leave(membership=self.tenant.membership)
+        services.membership_leave(actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -169,10 +156,7 @@ class InvitationListCreateAPI(OrganizationAPIView):
     def post(self, request: Request) -> Response:
         data = s.InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        assert self.tenant.membership is not None
-        invitation = services.invitation_create(
-            organization=self.organization, actor=self.tenant.membership, **data.validated_data
-        )
+        invitation = services.invitation_create(organization=self.organization, actor=self.actor, **data.validated_data)
         return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
@@ -183,8 +167,7 @@ class InvitationDetailAPI(OrganizationAPIView):
     @extend_schema(request=None, responses={204: None}, tags=MEMBER_TAGS, summary="Revoke an invitation")
     def delete(self, request: Request, pk: UUID) -> Response:
         invitation = selectors.invitation_get(organization=self.organization, invitation_id=pk)
-        assert self.tenant.membership is not None
-        services.invitation_revoke(invitation=invitation, actor=self.tenant.membership)
+        services.invitation_revoke(invitation=invitation, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -197,12 +180,11 @@ class InvitationResendAPI(OrganizationAPIView):
     )
     def post(self, request: Request, pk: UUID) -> Response:
         invitation = selectors.invitation_get(organization=self.organization, invitation_id=pk)
-        assert self.tenant.membership is not None
-        invitation = services.invitation_resend(invitation=invitation, actor=self.tenant.membership)
+        invitation = services.invitation_resend(invitation=invitation, actor=self.actor)
         return Response(s.InvitationSerializer(invitation).data)
 
 
-class InvitationAcceptAPI(APIView):
+class InvitationAcceptAPI(UserAPIView):
     """Accept an invitation: signed in (the invited email) or, without an account, with a new password."""
 
     permission_classes = [AllowAny]
@@ -222,8 +204,8 @@ class InvitationAcceptAPI(APIView):
         data = s.InvitationAcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token = data.validated_data["token"]
-        if request.user and request.user.is_authenticated:
-            membership = services.invitation_accept(token=token, user=_human(request))
+        if self.actor.is_user:
+            membership = services.invitation_accept(actor=self.actor, token=token)
             return Response(s.InvitationAcceptedSerializer.body(membership))
         password: Any = data.validated_data.get("password")
         if not password:
@@ -232,7 +214,7 @@ class InvitationAcceptAPI(APIView):
                 details={"password": ["This field is required to create an account."]},
             )
         membership = services.invitation_accept_new_user(
-            token=token, password=password, full_name=data.validated_data["full_name"]
+            actor=self.actor, token=token, password=password, full_name=data.validated_data["full_name"]
         )
         tokens = user_issue_tokens(user=membership.user)
         return Response(s.InvitationAcceptedSerializer.body(membership, tokens), status=status.HTTP_201_CREATED)

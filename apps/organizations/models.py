@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from common.core.models import BaseModel, OrgScopedManager
+from common.core.models import BaseModel, OrgScopedManager, OrgScopedQuerySet
 
 
 class Role(models.TextChoices):
@@ -35,12 +35,18 @@ class Organization(BaseModel):
         return self.name
 
 
+class MembershipManager(OrgScopedManager[Any]):
+    def for_user(self, user: Any) -> OrgScopedQuerySet[Any]:
+        """A user's memberships across organizations: the named entry for this deliberate cross-org read."""
+        return self.unscoped().filter(user=user)
+
+
 class Membership(BaseModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
 
-    objects: OrgScopedManager[Any] = OrgScopedManager()
+    objects: MembershipManager = MembershipManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "user"], name="uniq_membership")]
@@ -74,10 +80,16 @@ class Invitation(BaseModel):
 
 
 class AuditEvent(BaseModel):
-    """What an admin did: who, what, on which object. Written by services, read in the UI."""
+    """What an admin did: who (user, API key, visitor or system job; IP and request id), what, on which object.
+    Written by apps.organizations.audit.audit_record, read in the UI."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    actor_kind = models.CharField(max_length=10, blank=True, default="")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_key_id = models.UUIDField(null=True, blank=True)  # the API key that acted (kept after the key goes)
+    actor_label = models.CharField(max_length=120, blank=True, default="")  # who, readable after deletions
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")
     action = models.CharField(max_length=80)
     target_type = models.CharField(max_length=80, blank=True)
     target_id = models.CharField(max_length=64, blank=True)

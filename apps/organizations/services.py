@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
+from apps.organizations.actors import Actor
+from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.errors import (
     AccountExists,
     AlreadyInvited,
@@ -20,7 +22,7 @@ from apps.organizations.errors import (
     LastOwnerError,
     RoleTooHigh,
 )
-from apps.organizations.models import AuditEvent, Invitation, Membership, Organization, Role
+from apps.organizations.models import Invitation, Membership, Organization, Role
 from apps.users.emails import email_send_on_commit, site_link
 from apps.users.models import User
 from apps.users.services import normalize_email, user_create
@@ -32,29 +34,6 @@ logger = logging.getLogger(__name__)
 INVITATION_PREFIX = "inv_"
 
 
-def audit_record(
-    *,
-    organization: Organization | Any,
-    actor: Any,
-    action: str,
-    target: Any = None,
-    target_type: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Write one audit event. `organization` may be an Organization or its id; callers without a user row
-    (an API key, a task) are recorded as no actor."""
-    if target_type is None:
-        target_type = type(target).__name__ if target is not None else ""
-    return AuditEvent.objects.create(
-        organization_id=getattr(organization, "pk", organization),
-        actor=actor if getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None) else None,
-        action=action,
-        target_type=target_type,
-        target_id=str(getattr(target, "pk", "")) if target is not None else "",
-        data=data or {},
-    )
-
-
 def _unique_slug(name: str) -> str:
     base = (slugify(name) or "org")[:50].strip("-") or "org"
     slug = base
@@ -64,7 +43,10 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def organization_create(*, name: str, owner: User) -> Organization:
+def organization_create(*, actor: Actor, name: str) -> Organization:
+    """A user creates an organization and becomes its owner."""
+    owner = actor.user
+    assert owner is not None, "Only a user can own an organization."
     name = name.strip()
     if not name:
         raise ValidationFailed(details={"name": ["This field may not be blank."]})
@@ -77,27 +59,40 @@ def organization_create(*, name: str, owner: User) -> Organization:
             continue
     else:  # pragma: no cover - three collisions in a row
         raise ValidationFailed(details={"name": ["Could not pick a unique address for this name; try another."]})
-    Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
-    audit_record(organization=organization, actor=owner, action="organization.created", target=organization)
+    membership = Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+    audit_record(
+        actor=actor.in_organization(organization, membership),
+        action=AuditAction.ORGANIZATION_CREATED,
+        target=organization,
+    )
     return organization
 
 
 @transaction.atomic
-def organization_update(*, organization: Organization, actor: User, name: str | None = None) -> Organization:
+def organization_update(*, organization: Organization, actor: Actor, name: str | None = None) -> Organization:
     changes: dict[str, Any] = {}
     if name is not None and name.strip() and name.strip() != organization.name:
         changes["name"] = [organization.name, name.strip()]
         organization.name = name.strip()
         organization.save(update_fields=["name", "updated_at"])
     if changes:
-        audit_record(organization=organization, actor=actor, action="organization.updated", data=changes)
+        audit_record(
+            actor=actor,
+            organization=organization,
+            action=AuditAction.ORGANIZATION_UPDATED,
+            target=organization,
+            data=changes,
+        )
     return organization
 
 
 @transaction.atomic
-def organization_delete(*, organization: Organization, actor: User) -> None:
-    """Delete the organization and everything it owns (cascades). Owner only; checked by the caller's role."""
-    logger.info("organization deleted", extra={"organization_id": str(organization.pk), "actor_id": str(actor.pk)})
+def organization_delete(*, organization: Organization, actor: Actor) -> None:
+    """Delete the organization and everything it owns (cascades), audit log included: the deletion is logged."""
+    logger.info(
+        "organization deleted",
+        extra={"organization_id": str(organization.pk), "actor": actor.describe(), "ip": actor.ip},
+    )
     organization.delete()
 
 
@@ -114,17 +109,17 @@ def _ensure_not_last_owner(membership: Membership) -> None:
         raise LastOwnerError()
 
 
-def _ensure_may_manage(*, actor: Membership, target_role: str, new_role: str | None = None) -> None:
+def _ensure_may_manage(*, actor: Actor, target_role: str, new_role: str | None = None) -> None:
     """Admins manage members and admins; only owners touch the owner role."""
-    actor_role = Role(actor.role)
-    if not actor_role.at_least(Role.ADMIN):
+    actor_role = actor.role
+    if actor_role is None or not actor_role.at_least(Role.ADMIN):
         raise PermissionDeniedError("Managing members needs the admin role or higher.")
     if actor_role != Role.OWNER and (target_role == Role.OWNER or new_role == Role.OWNER):
         raise RoleTooHigh()
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, actor: Membership, role: str) -> Membership:
+def membership_change_role(*, membership: Membership, actor: Actor, role: str) -> Membership:
     role = Role(role)
     _ensure_may_manage(actor=actor, target_role=membership.role, new_role=role)
     if membership.role == role:
@@ -135,9 +130,8 @@ def membership_change_role(*, membership: Membership, actor: Membership, role: s
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     audit_record(
-        organization=membership.organization,
-        actor=actor.user,
-        action="member.role_changed",
+        actor=actor,
+        action=AuditAction.MEMBER_ROLE_CHANGED,
         target=membership,
         data={"user": membership.user.email, "from": old, "to": role.value},
     )
@@ -145,13 +139,12 @@ def membership_change_role(*, membership: Membership, actor: Membership, role: s
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor: Membership) -> None:
+def membership_remove(*, membership: Membership, actor: Actor) -> None:
     _ensure_may_manage(actor=actor, target_role=membership.role)
     _ensure_not_last_owner(membership)
     audit_record(
-        organization=membership.organization,
-        actor=actor.user,
-        action="member.removed",
+        actor=actor,
+        action=AuditAction.MEMBER_REMOVED,
         target=membership,
         data={"user": membership.user.email, "role": membership.role},
     )
@@ -159,25 +152,27 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
 
 
 @transaction.atomic
-def membership_leave(*, membership: Membership) -> None:
+def membership_leave(*, actor: Actor) -> None:
+    """The acting member leaves the organization (unless they are its last owner)."""
+    membership = actor.membership
+    assert membership is not None, "Only a member can leave."
     _ensure_not_last_owner(membership)
     audit_record(
-        organization=membership.organization,
-        actor=membership.user,
-        action="member.left",
+        actor=actor,
+        action=AuditAction.MEMBER_LEFT,
         target=membership,
         data={"user": membership.user.email},
     )
     membership.delete()
 
 
-def _send_invitation(*, invitation: Invitation, plaintext: str, inviter: User) -> None:
+def _send_invitation(*, invitation: Invitation, plaintext: str, inviter: User | None) -> None:
     email_send_on_commit(
         to=invitation.email,
         subject=f"You are invited to {invitation.organization.name} on Docent",
         template="invitation",
         context={
-            "inviter": inviter.full_name or inviter.email,
+            "inviter": (inviter.full_name or inviter.email) if inviter is not None else invitation.organization.name,
             "organization": invitation.organization,
             "role": Role(invitation.role).label.lower(),
             "link": site_link(f"/invitations/{plaintext}/"),
@@ -187,7 +182,7 @@ def _send_invitation(*, invitation: Invitation, plaintext: str, inviter: User) -
 
 
 @transaction.atomic
-def invitation_create(*, organization: Organization, actor: Membership, email: str, role: str) -> Invitation:
+def invitation_create(*, organization: Organization, actor: Actor, email: str, role: str) -> Invitation:
     role = Role(role)
     _ensure_may_manage(actor=actor, target_role=Role.MEMBER, new_role=role)
     email = normalize_email(email)
@@ -206,9 +201,8 @@ def invitation_create(*, organization: Organization, actor: Membership, email: s
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
     audit_record(
-        organization=organization,
-        actor=actor.user,
-        action="invitation.created",
+        actor=actor,
+        action=AuditAction.INVITATION_CREATED,
         target=invitation,
         data={"email": email, "role": role.value},
     )
@@ -222,15 +216,14 @@ def _ensure_open(invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, actor: Membership) -> Invitation:
+def invitation_revoke(*, invitation: Invitation, actor: Actor) -> Invitation:
     _ensure_may_manage(actor=actor, target_role=Role.MEMBER, new_role=invitation.role)
     _ensure_open(invitation)
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at", "updated_at"])
     audit_record(
-        organization=invitation.organization,
-        actor=actor.user,
-        action="invitation.revoked",
+        actor=actor,
+        action=AuditAction.INVITATION_REVOKED,
         target=invitation,
         data={"email": invitation.email},
     )
@@ -238,7 +231,7 @@ def invitation_revoke(*, invitation: Invitation, actor: Membership) -> Invitatio
 
 
 @transaction.atomic
-def invitation_resend(*, invitation: Invitation, actor: Membership) -> Invitation:
+def invitation_resend(*, invitation: Invitation, actor: Actor) -> Invitation:
     """Issue a fresh link (the old one stops working) and a fresh expiry, and email it again."""
     _ensure_may_manage(actor=actor, target_role=Role.MEMBER, new_role=invitation.role)
     _ensure_open(invitation)
@@ -247,9 +240,8 @@ def invitation_resend(*, invitation: Invitation, actor: Membership) -> Invitatio
     invitation.expires_at = timezone.now() + settings.INVITATION_TTL
     invitation.save(update_fields=["token_hash", "expires_at", "updated_at"])
     audit_record(
-        organization=invitation.organization,
-        actor=actor.user,
-        action="invitation.resent",
+        actor=actor,
+        action=AuditAction.INVITATION_RESENT,
         target=invitation,
         data={"email": invitation.email},
     )
@@ -272,16 +264,17 @@ def _pending_by_token_locked(token: str) -> Invitation:
     return invitation
 
 
-def _accept(invitation: Invitation, user: User) -> Membership:
+def _accept(invitation: Invitation, user: User, actor: Actor) -> Membership:
     membership, created = Membership.objects.get_or_create(
         organization=invitation.organization, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at", "updated_at"])
     audit_record(
-        organization=invitation.organization,
-        actor=user,
-        action="invitation.accepted",
+        actor=Actor.for_user(user, ip=actor.ip, request_id=actor.request_id).in_organization(
+            invitation.organization, membership
+        ),
+        action=AuditAction.INVITATION_ACCEPTED,
         target=invitation,
         data={"email": invitation.email, "role": invitation.role, "already_member": not created},
     )
@@ -289,19 +282,21 @@ def _accept(invitation: Invitation, user: User) -> Membership:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user: User) -> Membership:
+def invitation_accept(*, actor: Actor, token: str) -> Membership:
     """A signed-in user accepts an invitation sent to their own email address."""
+    user = actor.user
+    assert user is not None, "Only a signed-in user accepts an invitation this way."
     invitation = _pending_by_token_locked(token)
     if normalize_email(user.email) != normalize_email(invitation.email):
         raise InvitationEmailMismatch(details={"token": [InvitationEmailMismatch.default_message]})
-    return _accept(invitation, user)
+    return _accept(invitation, user, actor)
 
 
 @transaction.atomic
-def invitation_accept_new_user(*, token: str, password: str, full_name: str = "") -> Membership:
+def invitation_accept_new_user(*, actor: Actor, token: str, password: str, full_name: str = "") -> Membership:
     """Someone without an account accepts: the account is created with the invited (thus verified) email."""
     invitation = _pending_by_token_locked(token)
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise AccountExists()
     user = user_create(email=invitation.email, password=password, full_name=full_name, email_verified=True)
-    return _accept(invitation, user)
+    return _accept(invitation, user, actor)

@@ -1,21 +1,27 @@
-"""Resolve the one organization a request acts in, and check the caller may act there.
+"""Resolve the one organization an actor acts in, without needing an HttpRequest.
 
-Every organization-scoped API uses `OrganizationScopedMixin` (apps.organizations.views_base):
-- API key: the key's organization, and the view's declared scope must be among the key's scopes.
-- JWT or session: the organization named by the `X-Organization` header (id or slug), else the one
-  chosen in the session (web UI switcher), else the caller's only membership. Not a member → 404.
+`tenant_for(actor, organization_ref, preferred_ref=...)` is pure: the DRF base class, the web pages,
+WebSocket consumers and tasks all call it.
+- API key / widget visitor / system: the organization they carry.
+- A user: the organization named by `organization_ref` (id or slug; the API's `X-Organization` header),
+  else `preferred_ref` when the user is still a member there (the web UI's switcher, kept in the session),
+  else the user's only membership. Not a member → 404; several and none named → 400.
+
+`request_actor(request, auth)` builds the actor of an HTTP request (identity, client IP, request id) and
+resolves its organization the same way.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 
-from apps.organizations.models import Membership, Organization, Role
+from apps.organizations.actors import Actor, ActorKind, KeyGrant
+from apps.organizations.models import Membership
 from common.core.errors import DomainError, NotFound
+from common.core.http import client_ip
 
 SESSION_KEY = "organization_id"
 HEADER = "X-Organization"
@@ -27,58 +33,56 @@ class OrganizationRequired(DomainError):
     default_message = "You belong to several organizations: name one with the X-Organization header."
 
 
-@dataclass(frozen=True)
-class TenantContext:
-    organization: Organization
-    membership: Membership | None  # None for API keys
-    api_key: Any | None  # the APIKey when the caller authenticated with one
-
-    @property
-    def role(self) -> Role | None:
-        return Role(self.membership.role) if self.membership else None
-
-
-def is_api_key(auth: Any) -> bool:
-    return bool(getattr(auth, "is_api_key", False))
-
-
-def acting_user(request: Any) -> Any | None:
-    """The user to record as actor / creator: the signed-in user, or None for an API key (whose
-    `request.user` is an APIKeyUser with no database row; `request.auth.id` identifies the key)."""
-    if is_api_key(getattr(request, "auth", None)):
-        return None
-    user = getattr(request, "user", None)
-    return user if getattr(user, "is_authenticated", False) else None
-
-
-def _lookup_membership(user: Any, ref: str) -> Membership | None:
-    qs = Membership.objects.select_related("organization").filter(user=user)
+def _membership(user: Any, ref: str) -> Membership | None:
+    memberships = Membership.objects.for_user(user).select_related("organization")
     try:
         uuid.UUID(ref)
-        return qs.filter(organization_id=ref).first()
     except ValueError:
-        return qs.filter(organization__slug=ref).first()
+        return memberships.filter(organization__slug=ref).first()
+    return memberships.filter(organization_id=ref).first()
 
 
-def resolve_tenant(request: HttpRequest, auth: Any = None) -> TenantContext:
-    if is_api_key(auth):
-        return TenantContext(organization=auth.organization, membership=None, api_key=auth)
-    user: Any = request.user
-    named = request.headers.get(HEADER, "").strip()
-    if named:
-        membership = _lookup_membership(user, named)
+def tenant_for(actor: Actor, organization_ref: str | None = None, *, preferred_ref: str | None = None) -> Actor:
+    """The actor bound to the one organization it acts in (see the module docstring)."""
+    if actor.kind != ActorKind.USER:
+        if actor.organization is None:
+            raise NotFound("Organization not found.")
+        return actor
+    user = actor.user
+    if organization_ref:
+        membership = _membership(user, organization_ref)
         if membership is None:
             raise NotFound("Organization not found.")
-        return TenantContext(membership.organization, membership, None)
-    session = getattr(request, "session", None)
-    session_org = session.get(SESSION_KEY) if session is not None else None
-    if session_org:
-        membership = _lookup_membership(user, str(session_org))
+        return actor.in_organization(membership.organization, membership)
+    if preferred_ref:
+        membership = _membership(user, preferred_ref)
         if membership is not None:
-            return TenantContext(membership.organization, membership, None)
-    memberships = list(Membership.objects.select_related("organization").filter(user=user)[:2])
+            return actor.in_organization(membership.organization, membership)
+    memberships = list(Membership.objects.for_user(user).select_related("organization")[:2])
     if len(memberships) == 1:
-        return TenantContext(memberships[0].organization, memberships[0], None)
+        return actor.in_organization(memberships[0].organization, memberships[0])
     if not memberships:
         raise NotFound("You are not a member of any organization.")
     raise OrganizationRequired()
+
+
+def request_identity(request: HttpRequest, auth: Any = None) -> Actor:
+    """Who made this HTTP request, before tenancy: an API key, a signed-in user, or nobody (system)."""
+    ip = client_ip(request)
+    request_id = str(getattr(request, "request_id", "") or "")
+    if isinstance(auth, KeyGrant):  # DRF's request.auth for the API-key authentication
+        return Actor.for_api_key(auth, ip=ip, request_id=request_id)
+    user: Any = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "pk", None) is not None:
+        return Actor.for_user(user, ip=ip, request_id=request_id)
+    return Actor.anonymous(ip=ip, request_id=request_id)
+
+
+def request_actor(request: HttpRequest, auth: Any = None) -> Actor:
+    """The actor of an HTTP request bound to its organization (header, then session, then the only one)."""
+    actor = request_identity(request, auth)
+    session = getattr(request, "session", None)
+    preferred = session.get(SESSION_KEY) if session is not None else None
+    return tenant_for(
+        actor, request.headers.get(HEADER, "").strip() or None, preferred_ref=str(preferred) if preferred else None
+    )

@@ -1,7 +1,10 @@
-"""Organization context for server-rendered pages: the session names the current organization.
+"""The web boundary: every organization page goes through `tenant_required`, like every API through its base class.
 
-Web views call `web_tenant(request, role=...)` (or use `@tenant_required(role)`), which resolves the
-organization exactly like the API (apps.organizations.tenancy.resolve_tenant) and checks the role.
+`@tenant_required(Role.MEMBER, write=Role.ADMIN)` signs the visitor in (or redirects to the login page),
+resolves the organization exactly like the API (apps.organizations.tenancy.tenant_for, the session naming the
+organization the switcher chose), checks the role (a POST needs `write` when given) and hands the view
+`request.actor`. A domain error the view does not handle becomes an error page with its status; a user with
+no organization is sent to the page that says so, never a 500.
 """
 
 from __future__ import annotations
@@ -13,47 +16,76 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
+from apps.organizations.actors import Actor, require_role
 from apps.organizations.models import Membership, Role
-from apps.organizations.tenancy import SESSION_KEY, OrganizationRequired, TenantContext, resolve_tenant
-from common.core.errors import NotFound
+from apps.organizations.tenancy import SESSION_KEY, OrganizationRequired, request_actor
+from common.core.errors import DomainError, NotFound, PermissionDeniedError
+from common.core.web import domain_error_page
+
+View = Callable[..., HttpResponse]
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def session_select_organization(request: HttpRequest, organization_id: Any) -> None:
     request.session[SESSION_KEY] = str(organization_id)
 
 
-def web_tenant(request: HttpRequest, *, role: Role = Role.MEMBER) -> TenantContext:
-    """The current organization of a signed-in web user. Not a member → 404; role too low → 403."""
+def web_actor(request: HttpRequest) -> Actor:
+    """The signed-in user's actor in the current organization (the session's choice, else the oldest)."""
     try:
-        tenant = resolve_tenant(request)
+        return request_actor(request)
     except OrganizationRequired:
         # Several memberships and none chosen yet: open the oldest, the switcher changes it.
-        first = Membership.objects.filter(user=request.user).order_by("created_at").first()  # type: ignore[misc]
+        first = Membership.objects.for_user(request.user).order_by("created_at").first()
         assert first is not None
         session_select_organization(request, first.organization_id)
-        tenant = resolve_tenant(request)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
-    if tenant.role is None or not tenant.role.at_least(role):
-        raise PermissionDenied(f"This page needs the {role.label.lower()} role or higher.")
-    return tenant
+        return request_actor(request)
 
 
-def tenant_required(role: Role = Role.MEMBER) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Decorator for web views: sign-in required, then `request.tenant` is the resolved TenantContext."""
+def tenant_required(role: Role = Role.MEMBER, *, write: Role | None = None) -> Callable[[View], View]:
+    """Decorator for every organization page: see the module docstring."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            request.tenant = web_tenant(request, role=role)  # type: ignore[attr-defined]
+            try:
+                actor = web_actor(request)
+            except NotFound:
+                if not Membership.objects.for_user(request.user).exists():
+                    return redirect("/")  # the dashboard explains how to get an organization
+                raise Http404("Organization not found.") from None
+            needed = role if write is None or request.method in SAFE_METHODS else write
+            try:
+                require_role(actor, needed)
+            except PermissionDeniedError as exc:
+                raise PermissionDenied(exc.message) from None
+            request.actor = actor  # type: ignore[attr-defined]
             try:
                 return view(request, *args, **kwargs)
             except NotFound as exc:  # a selector did not find the object in this organization
                 raise Http404(exc.message) from None
+            except DomainError as exc:
+                return domain_error_page(request, exc, back_url=request.path)
 
+        wrapper.tenant_boundary = (role, write)  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
+
+
+def user_page(view: View) -> View:
+    """Decorator for pages that belong to a person, not an organization (account, switcher, accepting an
+    invitation): sign-in is checked by the view itself where needed. Marks the page as deliberately outside
+    the tenant boundary so the boundary test accepts it."""
+    view.tenant_boundary = None  # type: ignore[attr-defined]
+    return view
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    """The actor `tenant_required` put on the request."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    return actor

@@ -13,7 +13,6 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.auth.forms import add_domain_error
 from apps.organizations import selectors, services
 from apps.organizations.forms import (
     AcceptNewUserForm,
@@ -23,21 +22,11 @@ from apps.organizations.forms import (
     RoleForm,
 )
 from apps.organizations.models import Membership, Role
-from apps.organizations.tenancy import SESSION_KEY, TenantContext
-from apps.organizations.web import session_select_organization, tenant_required
+from apps.organizations.tenancy import SESSION_KEY, request_identity
+from apps.organizations.web import actor_of, session_select_organization, tenant_required, user_page
 from apps.users.models import User
 from common.core.errors import DomainError
-
-
-def _tenant(request: HttpRequest) -> TenantContext:
-    tenant: TenantContext = request.tenant  # type: ignore[attr-defined]
-    return tenant
-
-
-def _actor(request: HttpRequest) -> Membership:
-    membership = _tenant(request).membership
-    assert membership is not None
-    return membership
+from common.core.web import form_add_domain_error
 
 
 def _uuid_or_404(value: str) -> str:
@@ -47,39 +36,40 @@ def _uuid_or_404(value: str) -> str:
         raise Http404 from None
 
 
+@user_page
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("/login/")
-    if not Membership.objects.filter(user=request.user).exists():  # type: ignore[misc]
+    if not Membership.objects.for_user(request.user).exists():
         return render(request, "organizations/no_organization.html")
     return _dashboard(request)
 
 
 @tenant_required(Role.MEMBER)
 def _dashboard(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    actor = actor_of(request)
     context: dict[str, Any] = {
-        "organization": tenant.organization,
-        "role": tenant.role,
-        "member_count": selectors.member_list(organization=tenant.organization).count(),
-        "pending_invitations": selectors.invitation_list_pending(organization=tenant.organization).count(),
+        "organization": actor.org,
+        "role": actor.role,
+        "member_count": selectors.member_list(organization=actor.org).count(),
+        "pending_invitations": selectors.invitation_list_pending(organization=actor.org).count(),
     }
     return render(request, "organizations/dashboard.html", context)
 
 
 @tenant_required(Role.MEMBER)
 def members_view(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant(request)
-    assert tenant.role is not None
-    is_admin = tenant.role.at_least(Role.ADMIN)
+    actor = actor_of(request)
+    assert actor.role is not None
+    is_admin = actor.role.at_least(Role.ADMIN)
     context = {
-        "organization": tenant.organization,
-        "members": selectors.member_list(organization=tenant.organization),
-        "me": tenant.membership,
+        "organization": actor.org,
+        "members": selectors.member_list(organization=actor.org),
+        "me": actor.membership,
         "is_admin": is_admin,
-        "is_owner": tenant.role == Role.OWNER,
+        "is_owner": actor.role == Role.OWNER,
         "roles": Role.choices,
-        "invitations": selectors.invitation_list_pending(organization=tenant.organization) if is_admin else [],
+        "invitations": selectors.invitation_list_pending(organization=actor.org) if is_admin else [],
         "invite_form": InviteForm() if is_admin else None,
     }
     return render(request, "organizations/members.html", context)
@@ -104,12 +94,10 @@ def invite_view(request: HttpRequest) -> HttpResponse:
             for error in errors:
                 messages.error(request, str(error))
         return redirect("/members/")
-    tenant = _tenant(request)
+    actor = actor_of(request)
     return _run(
         request,
-        lambda: services.invitation_create(
-            organization=tenant.organization, actor=_actor(request), **form.cleaned_data
-        ),
+        lambda: services.invitation_create(organization=actor.org, actor=actor_of(request), **form.cleaned_data),
         f"Invitation sent to {form.cleaned_data['email']}.",
     )
 
@@ -117,9 +105,7 @@ def invite_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @tenant_required(Role.ADMIN)
 def member_role_view(request: HttpRequest, membership_id: str) -> HttpResponse:
-    membership = selectors.member_get(
-        organization=_tenant(request).organization, membership_id=_uuid_or_404(membership_id)
-    )
+    membership = selectors.member_get(organization=actor_of(request).org, membership_id=_uuid_or_404(membership_id))
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a valid role.")
@@ -127,7 +113,7 @@ def member_role_view(request: HttpRequest, membership_id: str) -> HttpResponse:
     return _run(
         request,
         lambda: services.membership_change_role(
-            membership=membership, actor=_actor(request), role=form.cleaned_data["role"]
+            membership=membership, actor=actor_of(request), role=form.cleaned_data["role"]
         ),
         f"{membership.user.email} is now {form.cleaned_data['role']}.",
     )
@@ -136,12 +122,10 @@ def member_role_view(request: HttpRequest, membership_id: str) -> HttpResponse:
 @require_POST
 @tenant_required(Role.ADMIN)
 def member_remove_view(request: HttpRequest, membership_id: str) -> HttpResponse:
-    membership = selectors.member_get(
-        organization=_tenant(request).organization, membership_id=_uuid_or_404(membership_id)
-    )
+    membership = selectors.member_get(organization=actor_of(request).org, membership_id=_uuid_or_404(membership_id))
     return _run(
         request,
-        lambda: services.membership_remove(membership=membership, actor=_actor(request)),
+        lambda: services.membership_remove(membership=membership, actor=actor_of(request)),
         f"{membership.user.email} was removed.",
     )
 
@@ -149,26 +133,24 @@ def member_remove_view(request: HttpRequest, membership_id: str) -> HttpResponse
 @require_POST
 @tenant_required(Role.MEMBER)
 def member_leave_view(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    actor = actor_of(request)
     try:
-        services.membership_leave(membership=_actor(request))
+        services.membership_leave(actor=actor)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("/members/")
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, f"You left {tenant.organization.name}.")
+    messages.success(request, f"You left {actor.org.name}.")
     return redirect("/")
 
 
 @require_POST
 @tenant_required(Role.ADMIN)
 def invitation_revoke_view(request: HttpRequest, invitation_id: str) -> HttpResponse:
-    invitation = selectors.invitation_get(
-        organization=_tenant(request).organization, invitation_id=_uuid_or_404(invitation_id)
-    )
+    invitation = selectors.invitation_get(organization=actor_of(request).org, invitation_id=_uuid_or_404(invitation_id))
     return _run(
         request,
-        lambda: services.invitation_revoke(invitation=invitation, actor=_actor(request)),
+        lambda: services.invitation_revoke(invitation=invitation, actor=actor_of(request)),
         f"The invitation for {invitation.email} was revoked.",
     )
 
@@ -176,22 +158,22 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: str) -> HttpResp
 @require_POST
 @tenant_required(Role.ADMIN)
 def invitation_resend_view(request: HttpRequest, invitation_id: str) -> HttpResponse:
-    invitation = selectors.invitation_get(
-        organization=_tenant(request).organization, invitation_id=_uuid_or_404(invitation_id)
-    )
+    invitation = selectors.invitation_get(organization=actor_of(request).org, invitation_id=_uuid_or_404(invitation_id))
     return _run(
         request,
-        lambda: services.invitation_resend(invitation=invitation, actor=_actor(request)),
+        lambda: services.invitation_resend(invitation=invitation, actor=actor_of(request)),
         f"A new invitation link was sent to {invitation.email}.",
     )
 
 
+@user_page
 @login_required
 @require_POST
 def switch_organization_view(request: HttpRequest) -> HttpResponse:
     organization_id = request.POST.get("organization", "")
     membership = (
-        Membership.objects.filter(user=request.user, organization_id=_uuid_or_404(organization_id))  # type: ignore[misc]
+        Membership.objects.for_user(request.user)
+        .filter(organization_id=_uuid_or_404(organization_id))
         .select_related("organization")
         .first()
     )
@@ -208,19 +190,16 @@ def switch_organization_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @tenant_required(Role.ADMIN)
 def organization_settings_view(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant(request)
-    form = OrganizationRenameForm(request.POST or None, initial={"name": tenant.organization.name})
+    actor = actor_of(request)
+    form = OrganizationRenameForm(request.POST or None, initial={"name": actor.org.name})
     if request.method == "POST" and form.is_valid():
-        assert isinstance(request.user, User)
-        services.organization_update(
-            organization=tenant.organization, actor=request.user, name=form.cleaned_data["name"]
-        )
+        services.organization_update(organization=actor.org, actor=actor, name=form.cleaned_data["name"])
         messages.success(request, "The organization was renamed.")
         return redirect("/settings/organization/")
     context = {
-        "organization": tenant.organization,
+        "organization": actor.org,
         "form": form,
-        "is_owner": tenant.role == Role.OWNER,
+        "is_owner": actor.role == Role.OWNER,
         "delete_form": OrganizationDeleteForm(),
     }
     return render(request, "organizations/settings.html", context)
@@ -229,19 +208,19 @@ def organization_settings_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @tenant_required(Role.OWNER)
 def organization_delete_view(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    actor = actor_of(request)
     form = OrganizationDeleteForm(request.POST)
-    if not form.is_valid() or form.cleaned_data["confirm_slug"] != tenant.organization.slug:
+    if not form.is_valid() or form.cleaned_data["confirm_slug"] != actor.org.slug:
         messages.error(request, "Type the organization's slug exactly to confirm the deletion.")
         return redirect("/settings/organization/")
-    name = tenant.organization.name
-    assert isinstance(request.user, User)
-    services.organization_delete(organization=tenant.organization, actor=request.user)
+    name = actor.org.name
+    services.organization_delete(organization=actor.org, actor=actor)
     request.session.pop(SESSION_KEY, None)
     messages.success(request, f"{name} and everything it owned were deleted.")
     return redirect("/")
 
 
+@user_page
 @require_http_methods(["GET", "POST"])
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_find_by_token(token=token)
@@ -253,17 +232,19 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.user.is_authenticated:
-                assert isinstance(request.user, User)
-                membership = services.invitation_accept(token=token, user=request.user)
+                membership = services.invitation_accept(actor=request_identity(request), token=token)
             elif account_exists or not form.is_valid():
                 return render(request, "organizations/invitation.html", context, status=400)
             else:
                 membership = services.invitation_accept_new_user(
-                    token=token, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"]
+                    actor=request_identity(request),
+                    token=token,
+                    password=form.cleaned_data["password"],
+                    full_name=form.cleaned_data["full_name"],
                 )
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
         except DomainError as exc:
-            add_domain_error(form, exc)
+            form_add_domain_error(form, exc)
             context["error"] = exc.message
             return render(request, "organizations/invitation.html", context, status=400)
         session_select_organization(request, membership.organization_id)

@@ -2,6 +2,7 @@ import factory
 
 from apps.api_keys.models import ALL_SCOPES, APIKey, APIKeyUsageDaily, OrganizationAPILimits
 from apps.api_keys.services import api_key_create
+from apps.organizations.actors import Actor
 from apps.organizations.tests.factories import OrganizationFactory
 
 
@@ -17,7 +18,7 @@ class APIKeyFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        issued = api_key_create(created_by=None, **kwargs)
+        issued = api_key_create(actor=Actor.system(organization=kwargs["organization"]), **kwargs)
         issued.api_key.plaintext = issued.plaintext
         return issued.api_key
 

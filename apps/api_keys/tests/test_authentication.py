@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.api_keys.models import APIKey
 from apps.api_keys.services import api_key_revoke, api_key_rotate
 from apps.api_keys.tests.factories import APIKeyFactory
+from apps.organizations.actors import Actor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_url")]
 
@@ -47,7 +48,7 @@ def test_the_key_has_the_documented_format(organization):
 def _variants(organization, other_organization):
     good = APIKeyFactory(organization=organization)
     revoked = APIKeyFactory(organization=organization)
-    api_key_revoke(organization=organization, actor=None, api_key_id=revoked.pk)
+    api_key_revoke(organization=organization, actor=Actor.system(organization=organization), api_key_id=revoked.pk)
     expired = APIKeyFactory(organization=organization, expires_at=timezone.now() + timedelta(seconds=30))
     APIKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     from apps.api_keys.cache import bump_generation
@@ -104,7 +105,7 @@ def test_revocation_takes_effect_on_the_very_next_request_with_the_key_cached(cl
     key = APIKeyFactory(organization=organization)
     assert _get(client, key.plaintext).status_code == 200
     assert _get(client, key.plaintext).status_code == 200  # now served from the cache
-    api_key_revoke(organization=organization, actor=None, api_key_id=key.pk)
+    api_key_revoke(organization=organization, actor=Actor.system(organization=organization), api_key_id=key.pk)
     assert _get(client, key.plaintext).status_code == 401
 
 
@@ -116,7 +117,7 @@ def test_a_snapshot_cached_just_before_revocation_is_never_served_again(client, 
     key = APIKeyFactory(organization=organization)
     assert _get(client, key.plaintext).status_code == 200
     stale = key_cache.load_principal(key.prefix)
-    api_key_revoke(organization=organization, actor=None, api_key_id=key.pk)
+    api_key_revoke(organization=organization, actor=Actor.system(organization=organization), api_key_id=key.pk)
     key_cache.snapshot_store().set(key_cache.entry_key(key.prefix), stale, 60)  # the racing request's late write
     assert _get(client, key.plaintext).status_code == 401
 
@@ -124,7 +125,7 @@ def test_a_snapshot_cached_just_before_revocation_is_never_served_again(client, 
 def test_rotation_retires_the_old_secret_at_once(client, organization):
     key = APIKeyFactory(organization=organization)
     assert _get(client, key.plaintext).status_code == 200
-    issued = api_key_rotate(organization=organization, actor=None, api_key_id=key.pk)
+    issued = api_key_rotate(organization=organization, actor=Actor.system(organization=organization), api_key_id=key.pk)
     assert _get(client, key.plaintext).status_code == 401
     assert _get(client, issued.plaintext).status_code == 200
 
@@ -192,17 +193,6 @@ def test_when_redis_is_down_keys_are_refused_with_503_not_admitted(client, organ
     response = _get(client, key.plaintext)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
-
-
-def test_services_record_no_user_for_api_key_requests(organization, user):
-    from types import SimpleNamespace
-
-    from apps.api_keys.cache import load_principal
-    from apps.organizations.tenancy import acting_user
-
-    key = APIKeyFactory(organization=organization)
-    assert acting_user(SimpleNamespace(auth=load_principal(key.prefix), user=object())) is None
-    assert acting_user(SimpleNamespace(auth=None, user=user)) == user
 
 
 def test_a_site_admin_can_revoke_keys_from_the_django_admin(client, organization):

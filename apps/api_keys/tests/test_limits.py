@@ -17,6 +17,7 @@ from apps.api_keys.cache import load_principal
 from apps.api_keys.models import APIKeyUsageDaily, OrganizationAPILimits
 from apps.api_keys.services import organization_api_limits_update, usage_flush
 from apps.api_keys.tests.factories import APIKeyFactory
+from apps.organizations.actors import Actor
 from common.core.errors import QuotaExceeded
 
 USAGE = "/api/v1/usage"
@@ -117,7 +118,9 @@ def test_a_used_up_daily_quota_answers_quota_exceeded_until_the_next_day(organiz
 
 @pytest.mark.django_db
 def test_the_organization_quota_is_shared_by_all_its_keys(organization, pinned_now):
-    organization_api_limits_update(organization=organization, actor=None, monthly_request_quota=3)
+    organization_api_limits_update(
+        organization=organization, actor=Actor.system(organization=organization), monthly_request_quota=3
+    )
     first, second = APIKeyFactory(organization=organization), APIKeyFactory(organization=organization)
     assert [_get(k).status_code for k in (first, second, first)] == [200, 200, 200]
     refused = _get(second)
@@ -224,7 +227,7 @@ def test_without_redis_the_development_fallback_still_authenticates_limits_and_r
     assert (row.requests, row.tokens, row.errors) == (2, 5, 1)
     from apps.api_keys.services import api_key_revoke
 
-    api_key_revoke(organization=organization, actor=None, api_key_id=key.pk)
+    api_key_revoke(organization=organization, actor=Actor.system(organization=organization), api_key_id=key.pk)
     assert _get(key).status_code == 401
 
 
@@ -232,7 +235,9 @@ def test_without_redis_the_development_fallback_still_authenticates_limits_and_r
 def test_a_new_organization_quota_applies_to_keys_already_cached(organization, pinned_now):
     key = APIKeyFactory(organization=organization)
     assert [_get(key).status_code for _ in range(2)] == [200, 200]
-    organization_api_limits_update(organization=organization, actor=None, daily_request_quota=2)
+    organization_api_limits_update(
+        organization=organization, actor=Actor.system(organization=organization), daily_request_quota=2
+    )
     refused = _get(key)
     assert refused.status_code == 429
     assert refused.json()["error"]["details"]["quota"] == "org_daily_requests"

@@ -1,7 +1,6 @@
 """Keys restricted to some bots or collections are refused the others, through the duck-typed hook."""
 
 import uuid
-from types import SimpleNamespace
 
 import pytest
 
@@ -9,14 +8,15 @@ from apps.api_keys.cache import bump_generation, load_principal
 from apps.api_keys.models import APIKey
 from apps.api_keys.tests.factories import APIKeyFactory
 from apps.documents.tests.factories import CollectionFactory
-from apps.organizations.permissions import api_key_restricted_ids, check_resource_restriction
+from apps.organizations.actors import Actor, require_access
+from apps.users.tests.factories import UserFactory
 from common.core.errors import PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 
 
-def _request_for(api_key):
-    return SimpleNamespace(auth=load_principal(api_key.prefix))
+def _actor_for(api_key):
+    return Actor.for_api_key(load_principal(api_key.prefix))
 
 
 def _key_restricted_to_bots(organization, bot_ids, **fields):
@@ -30,33 +30,33 @@ def _key_restricted_to_bots(organization, bot_ids, **fields):
 
 def test_a_key_restricted_to_one_bot_is_refused_another_naming_it(organization):
     allowed, other = uuid.uuid4(), uuid.uuid4()
-    request = _request_for(_key_restricted_to_bots(organization, [allowed]))
-    check_resource_restriction(request, kind="bot", resource_id=allowed)
+    request = _actor_for(_key_restricted_to_bots(organization, [allowed]))
+    require_access(request, kind="bot", resource_id=allowed)
     with pytest.raises(PermissionDeniedError) as refused:
-        check_resource_restriction(request, kind="bot", resource_id=other)
+        require_access(request, kind="bot", resource_id=other)
     assert refused.value.details == {"restricted": "bot", "resource_id": str(other)}
-    assert api_key_restricted_ids(request, kind="bot") == frozenset({str(allowed)})
-    assert api_key_restricted_ids(request, kind="collection") is None
+    assert request.restricted_ids("bot") == frozenset({str(allowed)})
+    assert request.restricted_ids("collection") is None
 
 
 def test_a_key_restricted_to_collections_is_refused_other_collections_but_not_bots(organization):
     allowed, other = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
-    request = _request_for(APIKeyFactory(organization=organization, collection_ids=[allowed.pk]))
-    check_resource_restriction(request, kind="collection", resource_id=str(allowed.pk))
-    check_resource_restriction(request, kind="bot", resource_id=uuid.uuid4())
+    request = _actor_for(APIKeyFactory(organization=organization, collection_ids=[allowed.pk]))
+    require_access(request, kind="collection", resource_id=str(allowed.pk))
+    require_access(request, kind="bot", resource_id=uuid.uuid4())
     with pytest.raises(PermissionDeniedError):
-        check_resource_restriction(request, kind="collection", resource_id=other.pk)
+        require_access(request, kind="collection", resource_id=other.pk)
 
 
 def test_an_unrestricted_key_and_a_member_reach_everything(organization):
-    unrestricted = _request_for(APIKeyFactory(organization=organization))
-    check_resource_restriction(unrestricted, kind="bot", resource_id=1)
-    check_resource_restriction(unrestricted, kind="collection", resource_id=uuid.uuid4())
-    assert api_key_restricted_ids(unrestricted, kind="bot") is None
-    assert api_key_restricted_ids(unrestricted, kind="collection") is None
-    member_request = SimpleNamespace(auth=None)
-    check_resource_restriction(member_request, kind="collection", resource_id=uuid.uuid4())
-    assert api_key_restricted_ids(member_request, kind="bot") is None
+    unrestricted = _actor_for(APIKeyFactory(organization=organization))
+    require_access(unrestricted, kind="bot", resource_id=1)
+    require_access(unrestricted, kind="collection", resource_id=uuid.uuid4())
+    assert unrestricted.restricted_ids("bot") is None
+    assert unrestricted.restricted_ids("collection") is None
+    member_request = Actor.for_user(UserFactory())
+    require_access(member_request, kind="collection", resource_id=uuid.uuid4())
+    assert member_request.restricted_ids("bot") is None
 
 
 def test_changing_a_keys_restrictions_applies_on_the_next_request(organization):
@@ -64,10 +64,15 @@ def test_changing_a_keys_restrictions_applies_on_the_next_request(organization):
 
     first, second = CollectionFactory(organization=organization), CollectionFactory(organization=organization)
     key = APIKeyFactory(organization=organization, collection_ids=[first.pk])
-    assert _request_for(key).auth.allows_collection(first.pk)
-    api_key_update(organization=organization, actor=None, api_key_id=key.pk, collection_ids=[second.pk])
-    assert not _request_for(key).auth.allows_collection(first.pk)
-    assert _request_for(key).auth.allows_collection(second.pk)
+    assert _actor_for(key).may_access("collection", first.pk)
+    api_key_update(
+        organization=organization,
+        actor=Actor.system(organization=organization),
+        api_key_id=key.pk,
+        collection_ids=[second.pk],
+    )
+    assert not _actor_for(key).may_access("collection", first.pk)
+    assert _actor_for(key).may_access("collection", second.pk)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from django.core import mail
 from django.db import transaction
 
 from apps.auth.services import auth_signup, password_reset_request
+from apps.organizations.actors import Actor
 from apps.organizations.models import Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,12 +15,12 @@ def test_the_verification_email_leaves_only_after_the_signup_commits():
         pass
 
     with pytest.raises(Abort), transaction.atomic():
-        auth_signup(email="rollback@example.com", password=STRONG)
+        auth_signup(actor=Actor.anonymous(), email="rollback@example.com", password=STRONG)
         raise Abort
     assert mail.outbox == []
     assert not Membership.objects.exists()
 
-    auth_signup(email="kept@example.com", password=STRONG)
+    auth_signup(actor=Actor.anonymous(), email="kept@example.com", password=STRONG)
     assert [m.to for m in mail.outbox] == [["kept@example.com"]]
 
 

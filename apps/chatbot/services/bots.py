@@ -8,8 +8,9 @@ from typing import Any
 from django.db import transaction
 
 from apps.chatbot.models import Chatbot
+from apps.organizations.actors import Actor
+from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Organization
-from apps.organizations.services import audit_record
 from common.core.errors import ValidationFailed
 
 BOT_FIELDS = (
@@ -29,17 +30,6 @@ BOT_FIELDS = (
     "suggested_questions",
     "allowed_origins",
 )
-
-
-def _audit(*, bot: Chatbot, actor: Any, action: str, data: dict[str, Any] | None = None) -> None:
-    audit_record(
-        organization=bot.organization_id,
-        actor=actor,
-        action=action,
-        target=bot,
-        target_type="chatbot",
-        data={"name": bot.name, **(data or {})},
-    )
 
 
 def _validate(bot: Chatbot) -> None:
@@ -70,18 +60,18 @@ def _set_collections(bot: Chatbot, collection_ids: Sequence[Any] | None) -> None
 
 @transaction.atomic
 def bot_create(
-    *, organization: Organization, actor: Any, collections: Sequence[Any] | None = None, **fields: Any
+    *, organization: Organization, actor: Actor, collections: Sequence[Any] | None = None, **fields: Any
 ) -> Chatbot:
     bot = Chatbot(organization=organization, **{k: v for k, v in fields.items() if k in BOT_FIELDS})
     _validate(bot)
     bot.save()
     _set_collections(bot, collections)
-    _audit(bot=bot, actor=actor, action="bot.created")
+    audit_record(actor=actor, action=AuditAction.BOT_CREATED, target=bot, data={"name": bot.name})
     return bot
 
 
 @transaction.atomic
-def bot_update(*, bot: Chatbot, actor: Any, collections: Sequence[Any] | None = None, **fields: Any) -> Chatbot:
+def bot_update(*, bot: Chatbot, actor: Actor, collections: Sequence[Any] | None = None, **fields: Any) -> Chatbot:
     changed = []
     for name, value in fields.items():
         if name in BOT_FIELDS and getattr(bot, name) != value:
@@ -92,11 +82,11 @@ def bot_update(*, bot: Chatbot, actor: Any, collections: Sequence[Any] | None = 
     if collections is not None:
         _set_collections(bot, collections)
         changed.append("collections")
-    _audit(bot=bot, actor=actor, action="bot.updated", data={"changed": changed})
+    audit_record(actor=actor, action=AuditAction.BOT_UPDATED, target=bot, data={"name": bot.name, "changed": changed})
     return bot
 
 
 @transaction.atomic
-def bot_delete(*, bot: Chatbot, actor: Any) -> None:
-    _audit(bot=bot, actor=actor, action="bot.deleted")
+def bot_delete(*, bot: Chatbot, actor: Actor) -> None:
+    audit_record(actor=actor, action=AuditAction.BOT_DELETED, target=bot, data={"name": bot.name})
     bot.delete()

@@ -7,11 +7,12 @@ from typing import Any
 from django.db import transaction
 
 from apps.chatbot.models import Conversation, Feedback, Message
+from apps.organizations.actors import Actor
 from common.core.errors import ValidationFailed
 
 
 @transaction.atomic
-def feedback_give(*, message: Message, user: Any, rating: str, comment: str = "") -> Feedback:
+def feedback_give(*, actor: Actor, message: Message, rating: str, comment: str = "") -> Feedback:
     """Thumbs up or down on an answer; giving it again replaces the earlier one."""
     if message.role != Message.Role.ASSISTANT:
         raise ValidationFailed("Feedback is for the bot's answers.", details={"message": ["Not an answer."]})
@@ -21,7 +22,7 @@ def feedback_give(*, message: Message, user: Any, rating: str, comment: str = ""
             "organization_id": message.organization_id,
             "rating": rating,
             "comment": comment.strip(),
-            "user": user if getattr(user, "is_authenticated", False) else None,
+            "user": actor.user,
         },
     )
     return feedback

@@ -94,4 +94,4 @@ def test_a_service_error_without_field_details_is_shown_on_the_provider_form(org
 def test_members_are_told_why_they_cannot_open_providers(organization):
     response = _client(organization, Role.MEMBER).get("/providers/")
     assert response.status_code == 403
-    assert "This page needs the admin role." in response.content.decode()
+    assert "This action needs the admin role or higher." in response.content.decode()

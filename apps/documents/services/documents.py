@@ -37,20 +37,10 @@ from apps.documents.services.errors import (
 from apps.documents.services.extract import MARKDOWN, TEXT, detect_type
 from apps.documents.services.fetch import validate_url
 from apps.documents.services.queue import enqueue_index
+from apps.organizations.actors import Actor
+from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Organization
-from apps.organizations.services import audit_record
 from common.core.errors import Conflict, ValidationFailed
-
-
-def _audit(*, organization: Organization, actor: Any, action: str, target: Any, data: dict[str, Any]) -> None:
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action=action,
-        target=target,
-        target_type=type(target).__name__.lower(),
-        data=data,
-    )
 
 
 def _enqueue(document: Document) -> None:
@@ -64,7 +54,7 @@ def _enqueue(document: Document) -> None:
 def collection_create(
     *,
     organization: Organization,
-    actor: Any,
+    actor: Actor,
     name: str,
     description: str = "",
     embedding_provider: ChatbotProvider | None = None,
@@ -100,15 +90,15 @@ def collection_create(
         embedding_provider=embedding_provider,
         embedding_model=model,
         embedding_dimensions=deployment,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor.user,
     )
-    _audit(organization=organization, actor=actor, action="collection.created", target=collection, data={"name": name})
+    audit_record(actor=actor, action=AuditAction.COLLECTION_CREATED, target=collection, data={"name": name})
     return collection
 
 
 @transaction.atomic
 def collection_update(
-    *, collection: Collection, actor: Any, name: str | None = None, description: str | None = None
+    *, collection: Collection, actor: Actor, name: str | None = None, description: str | None = None
 ) -> Collection:
     if name is not None and name != collection.name:
         if Collection.objects.for_org(collection.organization_id).filter(name=name).exists():
@@ -117,13 +107,7 @@ def collection_update(
     if description is not None:
         collection.description = description
     collection.save()
-    _audit(
-        organization=collection.organization,
-        actor=actor,
-        action="collection.updated",
-        target=collection,
-        data={"name": collection.name},
-    )
+    audit_record(actor=actor, action=AuditAction.COLLECTION_UPDATED, target=collection, data={"name": collection.name})
     return collection
 
 
@@ -136,7 +120,7 @@ def _delete_files_on_commit(names: Sequence[str]) -> None:
 
 
 @transaction.atomic
-def collection_delete(*, collection: Collection, actor: Any) -> None:
+def collection_delete(*, collection: Collection, actor: Actor) -> None:
     names = [
         n
         for n in Document.objects.for_org(collection.organization_id)
@@ -144,13 +128,7 @@ def collection_delete(*, collection: Collection, actor: Any) -> None:
         .values_list("file", flat=True)
         if n
     ]
-    _audit(
-        organization=collection.organization,
-        actor=actor,
-        action="collection.deleted",
-        target=collection,
-        data={"name": collection.name},
-    )
+    audit_record(actor=actor, action=AuditAction.COLLECTION_DELETED, target=collection, data={"name": collection.name})
     collection.delete()
     _delete_files_on_commit(names)
 
@@ -273,7 +251,7 @@ def _existing(collection: Collection, sha256: str) -> Document | None:
 def _store(
     *,
     collection: Collection,
-    actor: Any,
+    actor: Actor,
     incoming: _Incoming,
     source: str,
     title: str,
@@ -290,7 +268,7 @@ def _store(
         status=DocumentStatus.QUEUED,
         stage=DocumentStage.QUEUED,
         queued_at=timezone.now(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor.user,
     )
     document.file.save("upload", incoming.content, save=False)
     try:
@@ -304,10 +282,9 @@ def _store(
             raise
         return DocumentCreated(existing, created=False)
     _enqueue(document)
-    _audit(
-        organization=collection.organization,
+    audit_record(
         actor=actor,
-        action="document.created",
+        action=AuditAction.DOCUMENT_CREATED,
         target=document,
         data={"title": document.title, "source": source, "bytes": document.size_bytes},
     )
@@ -315,7 +292,7 @@ def _store(
 
 
 def _create_many(
-    *, collection: Collection, actor: Any, items: Sequence[tuple[_Incoming, str]], source: str
+    *, collection: Collection, actor: Actor, items: Sequence[tuple[_Incoming, str]], source: str
 ) -> list[DocumentCreated]:
     # Look for existing content only once the organization is locked, so that two requests carrying the same
     # content cannot both miss each other; the unique constraint (collection, sha256) backs this up.
@@ -345,7 +322,7 @@ def _create_many(
 
 @transaction.atomic
 def document_create_from_uploads(
-    *, collection: Collection, actor: Any, files: Sequence[UploadedFile]
+    *, collection: Collection, actor: Actor, files: Sequence[UploadedFile]
 ) -> list[DocumentCreated]:
     """Validate every file (size, then type from content) before storing any; identical content is reused.
     Files are read in chunks, one at a time, and streamed to storage."""
@@ -367,7 +344,7 @@ def document_create_from_uploads(
 
 
 @transaction.atomic
-def document_create_from_text(*, collection: Collection, actor: Any, title: str, text: str) -> DocumentCreated:
+def document_create_from_text(*, collection: Collection, actor: Actor, title: str, text: str) -> DocumentCreated:
     data = text.encode("utf-8")
     limit = int(settings.DOCUMENT_MAX_UPLOAD_BYTES)
     if len(data) > limit:
@@ -387,7 +364,7 @@ def document_create_from_text(*, collection: Collection, actor: Any, title: str,
 
 
 @transaction.atomic
-def document_create_from_url(*, collection: Collection, actor: Any, url: str) -> DocumentCreated:
+def document_create_from_url(*, collection: Collection, actor: Actor, url: str) -> DocumentCreated:
     """The URL is fetched by the worker (SSRF checks, size and time bounds there); here it is only queued."""
     validate_url(url)
     existing = (
@@ -406,12 +383,11 @@ def document_create_from_url(*, collection: Collection, actor: Any, url: str) ->
         source_url=url,
         title=url[:300],
         queued_at=timezone.now(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor.user,
     )
-    _audit(
-        organization=collection.organization,
+    audit_record(
         actor=actor,
-        action="document.created",
+        action=AuditAction.DOCUMENT_CREATED,
         target=document,
         data={"url": url, "source": DocumentSource.URL},
     )
@@ -436,30 +412,18 @@ def _requeue(document: Document) -> None:
 
 
 @transaction.atomic
-def document_reindex(*, document: Document, actor: Any) -> Document:
+def document_reindex(*, document: Document, actor: Actor) -> Document:
     """Back to the queue: its chunks leave search until the new ones are written."""
     locked = Document.objects.for_org(document.organization_id).select_for_update().get(pk=document.pk)
     _requeue(locked)
-    _audit(
-        organization=locked.collection.organization,
-        actor=actor,
-        action="document.reindexed",
-        target=locked,
-        data={"title": locked.title},
-    )
+    audit_record(actor=actor, action=AuditAction.DOCUMENT_REINDEXED, target=locked, data={"title": locked.title})
     return locked
 
 
 @transaction.atomic
-def document_delete(*, document: Document, actor: Any) -> None:
+def document_delete(*, document: Document, actor: Actor) -> None:
     name = document.file.name if document.file else ""
-    _audit(
-        organization=document.collection.organization,
-        actor=actor,
-        action="document.deleted",
-        target=document,
-        data={"title": document.title},
-    )
+    audit_record(actor=actor, action=AuditAction.DOCUMENT_DELETED, target=document, data={"title": document.title})
     document.delete()  # chunks cascade
     if name:
         _delete_files_on_commit([name])

@@ -19,6 +19,7 @@ from apps.documents.tests.fixtures import (
     make_scanned_pdf,
     make_zip_bomb,
 )
+from apps.organizations.actors import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,9 @@ def upload(collection, user, django_capture_on_commit_callbacks):
     def run(*files: tuple[str, bytes]) -> list[Document]:
         with django_capture_on_commit_callbacks(execute=True):
             results = services.document_create_from_uploads(
-                collection=collection, actor=user, files=[SimpleUploadedFile(n, c) for n, c in files]
+                collection=collection,
+                actor=Actor.for_user(user).in_organization(collection.organization),
+                files=[SimpleUploadedFile(n, c) for n, c in files],
             )
         return [Document.objects.get(pk=r.document.pk) for r in results]
 

@@ -10,6 +10,7 @@ from apps.documents import selectors
 from apps.documents.services import documents as document_services
 from apps.documents.services.embed import embedding_dimensions_supported
 from apps.documents.tests.factories import CollectionFactory
+from apps.organizations.actors import Actor
 from common.core.errors import DomainError, PermissionDeniedError, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,10 @@ def test_search_scope_refuses_unknown_and_foreign_collections(organization, othe
 def test_a_collection_is_created_from_a_provider_id(organization, user):
     provider = ChatbotProviderFactory(organization=organization)
     collection = document_services.collection_create(
-        organization=organization, actor=user, name="Manuals", embedding_provider_id=provider.pk
+        organization=organization,
+        actor=Actor.for_user(user).in_organization(organization),
+        name="Manuals",
+        embedding_provider_id=provider.pk,
     )
     assert collection.embedding_provider == provider
 
@@ -68,7 +72,10 @@ def test_another_organizations_provider_id_is_unknown(organization, other_organi
     foreign = ChatbotProviderFactory(organization=other_organization)
     with pytest.raises(ValidationFailed) as refused:
         document_services.collection_create(
-            organization=organization, actor=user, name="Manuals", embedding_provider_id=foreign.pk
+            organization=organization,
+            actor=Actor.for_user(user).in_organization(organization),
+            name="Manuals",
+            embedding_provider_id=foreign.pk,
         )
     assert refused.value.details == {"embedding_provider_id": ["Unknown provider."]}
 
@@ -100,7 +107,10 @@ def test_a_provider_model_that_cannot_produce_the_deployment_dimension_is_refuse
     )
     with pytest.raises(DomainError) as refused:
         document_services.collection_create(
-            organization=organization, actor=user, name="M", embedding_provider=provider
+            organization=organization,
+            actor=Actor.for_user(user).in_organization(organization),
+            name="M",
+            embedding_provider=provider,
         )
     assert refused.value.status_code == 400
     assert refused.value.code == "embedding_model_unsupported"

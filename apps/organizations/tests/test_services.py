@@ -3,6 +3,7 @@ import threading
 import pytest
 from django.db import connection
 
+from apps.organizations.actors import Actor
 from apps.organizations.errors import LastOwnerError
 from apps.organizations.models import AuditEvent, Membership, Role
 from apps.organizations.services import membership_leave, organization_create
@@ -20,7 +21,10 @@ def test_two_owners_leaving_at_once_leave_one_owner_behind():
     def leave(membership: Membership) -> None:
         try:
             barrier.wait(timeout=10)
-            membership_leave(membership=Membership.objects.select_related("organization", "user").get(pk=membership.pk))
+            fresh = (
+                Membership.objects.for_org(organization).select_related("organization", "user").get(pk=membership.pk)
+            )
+            membership_leave(actor=Actor.for_user(fresh.user).in_organization(organization, fresh))
             outcomes.append("left")
         except LastOwnerError:
             outcomes.append("refused")
@@ -39,8 +43,8 @@ def test_two_owners_leaving_at_once_leave_one_owner_behind():
 @pytest.mark.django_db
 def test_organization_slugs_stay_unique_for_equal_names():
     user = UserFactory()
-    first = organization_create(name="Acme Inc.", owner=user)
-    second = organization_create(name="Acme Inc.", owner=user)
+    first = organization_create(actor=Actor.for_user(user), name="Acme Inc.")
+    second = organization_create(actor=Actor.for_user(user), name="Acme Inc.")
     assert first.slug == "acme-inc"
     assert second.slug.startswith("acme-inc-")
     assert AuditEvent.objects.for_org(first).filter(action="organization.created").count() == 1

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.core import mail
 
+from apps.organizations.actors import Actor
 from apps.organizations.models import Invitation, Membership, Organization, Role
 from apps.organizations.tenancy import SESSION_KEY
 from apps.organizations.tests.factories import InvitationFactory, MembershipFactory, OrganizationFactory
@@ -134,7 +135,12 @@ def test_a_new_person_accepts_an_invitation_on_the_web(client, organization, dja
     from apps.organizations.services import invitation_create
 
     with django_capture_on_commit_callbacks(execute=True):
-        invitation_create(organization=organization, actor=admin, email="joiner@example.com", role="member")
+        invitation_create(
+            organization=organization,
+            actor=Actor.for_user(admin.user).in_organization(organization, admin),
+            email="joiner@example.com",
+            role="member",
+        )
     token = re.search(r"/invitations/([\w-]+)/", mail.outbox[-1].body).group(1)
     page = client.get(f"/invitations/{token}/")
     assert f"Join {organization.name}" in page.content.decode()

@@ -67,7 +67,7 @@ def test_a_forbidden_page_explains_why_inside_the_layout(client, organization):
     assert response.status_code == 403
     page = response.content.decode()
     assert "You cannot open this page" in page
-    assert "Only owners and admins manage API keys." in page
+    assert "This action needs the admin role or higher." in page
     assert "<nav>" in page  # the user can navigate away
 
 

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from apps.organizations.actors import Actor
 from apps.organizations.models import Membership, Organization, Role
 from apps.users.models import User
 
@@ -30,8 +31,11 @@ class Command(BaseCommand):
                 user = User.objects.create_superuser(
                     DEMO_EMAIL, password, full_name="Demo Admin", email_verified_at=timezone.now()
                 )
-            Membership.objects.get_or_create(organization=org, user=user, defaults={"role": Role.OWNER})
+            membership, _ = Membership.objects.for_org(org).get_or_create(
+                organization=org, user=user, defaults={"role": Role.OWNER}
+            )
+        actor = Actor.for_user(user).in_organization(org, membership)
         for app in DEMO_APPS:
             if find_spec(f"apps.{app}.demo") is not None:
-                import_module(f"apps.{app}.demo").seed(organization=org, user=user)
+                import_module(f"apps.{app}.demo").seed(actor=actor)
         self.stdout.write(f"Demo organization: {org.name}  |  sign in as {DEMO_EMAIL} / {password}")

@@ -1,0 +1,84 @@
+"""The audit log: one registry of actions and one writer every app's services call.
+
+An audit event names the actor kind, the user or API key (or visitor / system job) that acted, the client IP
+and the request id, the action (from `AuditAction`) and the target, whose type is derived from its model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from apps.organizations.actors import Actor
+from apps.organizations.models import AuditEvent, Organization
+
+
+class AuditAction(models.TextChoices):
+    ORGANIZATION_CREATED = "organization.created", "Organization created"
+    ORGANIZATION_UPDATED = "organization.updated", "Organization renamed"
+    ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    MEMBER_LEFT = "member.left", "Member left"
+    INVITATION_CREATED = "invitation.created", "Invitation sent"
+    INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
+    INVITATION_RESENT = "invitation.resent", "Invitation resent"
+    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_UPDATED = "api_key.updated", "API key changed"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    API_KEY_ROTATED = "api_key.rotated", "API key rotated"
+    API_LIMITS_UPDATED = "api_limits.updated", "Organization API limits changed"
+    BOT_CREATED = "bot.created", "Bot created"
+    BOT_UPDATED = "bot.updated", "Bot changed"
+    BOT_DELETED = "bot.deleted", "Bot deleted"
+    PROVIDER_CREATED = "provider.created", "Provider added"
+    PROVIDER_UPDATED = "provider.updated", "Provider changed"
+    PROVIDER_DELETED = "provider.deleted", "Provider deleted"
+    COLLECTION_CREATED = "collection.created", "Collection created"
+    COLLECTION_UPDATED = "collection.updated", "Collection changed"
+    COLLECTION_DELETED = "collection.deleted", "Collection deleted"
+    DOCUMENT_CREATED = "document.created", "Document added"
+    DOCUMENT_DELETED = "document.deleted", "Document deleted"
+    DOCUMENT_REINDEXED = "document.reindexed", "Document reindexed"
+
+
+def target_type_of(target: Any) -> str:
+    """The stored type of an audit target: its model's name (`chatbot`, `apikey`, `document`, ...)."""
+    meta = getattr(target, "_meta", None)
+    if meta is None:
+        raise TypeError(f"An audit target must be a model instance, not {type(target).__name__}.")
+    return str(meta.model_name)
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: AuditAction,
+    target: models.Model | None = None,
+    organization: Organization | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event in the organization that owns the target (else `organization`, else the actor's)."""
+    if organization is not None:
+        org_id = organization.pk
+    elif isinstance(target, Organization):
+        org_id = target.pk
+    else:
+        org_id = getattr(target, "organization_id", None) or actor.organization_id
+    if org_id is None:
+        raise ValueError("An audit event needs an organization.")
+    return AuditEvent.objects.create(
+        organization_id=org_id,
+        action=AuditAction(action).value,
+        actor_kind=actor.kind.value,
+        actor=actor.user,
+        actor_key_id=actor.api_key_id,
+        actor_label=actor.describe()[:120],
+        ip=actor.ip,
+        request_id=actor.request_id[:64],
+        target_type=target_type_of(target) if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        data=data or {},
+    )
