@@ -21,6 +21,7 @@ from apps.organizations.actors import Actor
 from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Organization
 from common.core.errors import Conflict, NotFound, ValidationFailed
+from common.events import EventType, emit
 from common.security.tokens import HASH_VERSION, token_hash
 
 LIMIT_FIELDS = (
@@ -187,6 +188,11 @@ def api_key_revoke(*, organization: Organization, actor: Actor, api_key_id: UUID
             action=AuditAction.API_KEY_REVOKED,
             target=api_key,
             data={"name": api_key.name, "prefix": api_key.prefix},
+        )
+        emit(
+            EventType.API_KEY_REVOKED,
+            organization=organization,
+            payload={"api_key_id": str(api_key.pk), "prefix": api_key.prefix, "name": api_key.name},
         )
     _invalidate(api_key.prefix)
     return api_key

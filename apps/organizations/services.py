@@ -27,6 +27,7 @@ from apps.users.emails import email_send_on_commit, site_link
 from apps.users.models import User
 from apps.users.services import normalize_email, user_create
 from common.core.errors import PermissionDeniedError, ValidationFailed
+from common.events import EventType, emit
 from common.security.tokens import token_hash, token_issue
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,15 @@ def organization_delete(*, organization: Organization, actor: Actor) -> None:
     organization.delete()
 
 
+def _member_payload(membership: Membership) -> dict[str, Any]:
+    return {
+        "membership_id": str(membership.pk),
+        "user_id": str(membership.user_id),
+        "email": membership.user.email,
+        "role": membership.role,
+    }
+
+
 def _owners_locked(organization: Organization) -> list[Membership]:
     # Lock every owner row so two concurrent demotions cannot both pass the "another owner exists" check.
     return list(Membership.objects.for_org(organization).select_for_update().filter(role=Role.OWNER))
@@ -135,6 +145,7 @@ def membership_change_role(*, membership: Membership, actor: Actor, role: str) -
         target=membership,
         data={"user": membership.user.email, "from": old, "to": role.value},
     )
+    emit(EventType.MEMBER_ROLE_CHANGED, organization=membership.organization_id, payload=_member_payload(membership))
     return membership
 
 
@@ -148,6 +159,7 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
         target=membership,
         data={"user": membership.user.email, "role": membership.role},
     )
+    emit(EventType.MEMBER_REMOVED, organization=membership.organization_id, payload=_member_payload(membership))
     membership.delete()
 
 
@@ -163,6 +175,7 @@ def membership_leave(*, actor: Actor) -> None:
         target=membership,
         data={"user": membership.user.email},
     )
+    emit(EventType.MEMBER_REMOVED, organization=membership.organization_id, payload=_member_payload(membership))
     membership.delete()
 
 
@@ -278,6 +291,8 @@ def _accept(invitation: Invitation, user: User, actor: Actor) -> Membership:
         target=invitation,
         data={"email": invitation.email, "role": invitation.role, "already_member": not created},
     )
+    if created:
+        emit(EventType.MEMBER_JOINED, organization=membership.organization_id, payload=_member_payload(membership))
     return membership
 
 

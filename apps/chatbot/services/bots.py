@@ -12,6 +12,7 @@ from apps.organizations.actors import Actor
 from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Organization
 from common.core.errors import ValidationFailed
+from common.events import EventType, emit
 
 BOT_FIELDS = (
     "name",
@@ -67,6 +68,7 @@ def bot_create(
     bot.save()
     _set_collections(bot, collections)
     audit_record(actor=actor, action=AuditAction.BOT_CREATED, target=bot, data={"name": bot.name})
+    emit(EventType.BOT_CHANGED, organization=bot.organization_id, payload={"bot_id": str(bot.pk), "change": "created"})
     return bot
 
 
@@ -83,10 +85,16 @@ def bot_update(*, bot: Chatbot, actor: Actor, collections: Sequence[Any] | None 
         _set_collections(bot, collections)
         changed.append("collections")
     audit_record(actor=actor, action=AuditAction.BOT_UPDATED, target=bot, data={"name": bot.name, "changed": changed})
+    emit(
+        EventType.BOT_CHANGED,
+        organization=bot.organization_id,
+        payload={"bot_id": str(bot.pk), "change": "updated", "fields": changed},
+    )
     return bot
 
 
 @transaction.atomic
 def bot_delete(*, bot: Chatbot, actor: Actor) -> None:
     audit_record(actor=actor, action=AuditAction.BOT_DELETED, target=bot, data={"name": bot.name})
+    emit(EventType.BOT_CHANGED, organization=bot.organization_id, payload={"bot_id": str(bot.pk), "change": "deleted"})
     bot.delete()

@@ -9,6 +9,7 @@ from django.db import transaction
 from apps.chatbot.models import Conversation, Feedback, Message
 from apps.organizations.actors import Actor
 from common.core.errors import ValidationFailed
+from common.events import EventType, emit
 
 
 @transaction.atomic
@@ -23,6 +24,16 @@ def feedback_give(*, actor: Actor, message: Message, rating: str, comment: str =
             "rating": rating,
             "comment": comment.strip(),
             "user": actor.user,
+        },
+    )
+    emit(
+        EventType.FEEDBACK_GIVEN,
+        organization=message.organization_id,
+        payload={
+            "feedback_id": str(feedback.pk),
+            "message_id": str(message.pk),
+            "conversation_id": str(message.conversation_id),
+            "rating": feedback.rating,
         },
     )
     return feedback

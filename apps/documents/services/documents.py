@@ -41,6 +41,20 @@ from apps.organizations.actors import Actor
 from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Organization
 from common.core.errors import Conflict, ValidationFailed
+from common.events import EventType, emit
+
+
+def document_event_payload(document: Document) -> dict[str, Any]:
+    """What subscribers (realtime, webhooks) hear about a document: ids, title, status, the failure if any."""
+    return {
+        "document_id": str(document.pk),
+        "collection_id": str(document.collection_id),
+        "title": document.title,
+        "status": document.status,
+        "error_code": document.error_code,
+        "error_message": document.error_message,
+        "chunk_count": document.chunk_count,
+    }
 
 
 def _enqueue(document: Document) -> None:
@@ -288,6 +302,7 @@ def _store(
         target=document,
         data={"title": document.title, "source": source, "bytes": document.size_bytes},
     )
+    emit(EventType.DOCUMENT_CREATED, organization=document.organization_id, payload=document_event_payload(document))
     return DocumentCreated(document, created=True)
 
 
@@ -391,6 +406,7 @@ def document_create_from_url(*, collection: Collection, actor: Actor, url: str) 
         target=document,
         data={"url": url, "source": DocumentSource.URL},
     )
+    emit(EventType.DOCUMENT_CREATED, organization=document.organization_id, payload=document_event_payload(document))
     _enqueue(document)
     return DocumentCreated(document, created=True)
 
@@ -424,6 +440,11 @@ def document_reindex(*, document: Document, actor: Actor) -> Document:
 def document_delete(*, document: Document, actor: Actor) -> None:
     name = document.file.name if document.file else ""
     audit_record(actor=actor, action=AuditAction.DOCUMENT_DELETED, target=document, data={"title": document.title})
+    emit(
+        EventType.DOCUMENT_DELETED,
+        organization=document.organization_id,
+        payload={"document_id": str(document.pk), "collection_id": str(document.collection_id)},
+    )
     document.delete()  # chunks cascade
     if name:
         _delete_files_on_commit([name])

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.documents.models import Chunk, Document, DocumentSource, DocumentStage, DocumentStatus
 from apps.documents.services.chunk import chunk_sections
-from apps.documents.services.documents import organization_usage
+from apps.documents.services.documents import document_event_payload, organization_usage
 from apps.documents.services.embed import embed_for_collection, is_transient
 from apps.documents.services.errors import (
     IndexingAbandoned,
@@ -30,6 +30,7 @@ from apps.documents.services.errors import (
 from apps.documents.services.extract import HTML, detect_type, extract
 from apps.documents.services.fetch import fetch_url
 from apps.documents.services.queue import enqueue_index
+from common.events import EventType, emit
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ def _run(document: Document) -> None:
         locked.error_message = ""
         locked.finished_at = timezone.now()
         locked.save()
+        emit(EventType.DOCUMENT_READY, organization=locked.organization_id, payload=document_event_payload(locked))
 
 
 def document_mark_failed(*, organization_id: str, document_id: str, code: str, message: str, **extra: Any) -> None:
@@ -199,6 +201,7 @@ def document_mark_failed(*, organization_id: str, document_id: str, code: str, m
         document.chunk_count = 0
         document.finished_at = timezone.now()
         document.save()
+        emit(EventType.DOCUMENT_FAILED, organization=document.organization_id, payload=document_event_payload(document))
 
 
 def document_index(*, organization_id: str, document_id: str) -> None:

@@ -1,0 +1,96 @@
+"""Domain events: services say what happened, subscribers hear it after the transaction commits.
+
+A service calls `emit(EventType.DOCUMENT_READY, organization=..., payload={...})` inside its atomic block. The
+event is delivered once the outermost transaction commits (never when it rolls back), to every handler an
+app registered with `subscribe()` in its AppConfig.ready(). The emitting app never imports its subscribers
+(realtime delivery and webhooks subscribe; documents only emits). A failing handler is logged and does not
+stop the others or the request. See docs/adr/0041-domain-events-on-commit.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+ALL = "*"
+
+
+class EventType(models.TextChoices):
+    """Every event Docent emits: the names subscribers (and webhook endpoints) choose from."""
+
+    DOCUMENT_CREATED = "document.created", "A document was added and queued for indexing"
+    DOCUMENT_READY = "document.ready", "A document finished indexing"
+    DOCUMENT_FAILED = "document.failed", "A document could not be indexed"
+    DOCUMENT_DELETED = "document.deleted", "A document was deleted"
+    CONVERSATION_CREATED = "conversation.created", "A conversation started"
+    MESSAGE_CREATED = "message.created", "A message was saved in a conversation"
+    FEEDBACK_GIVEN = "feedback.given", "Someone rated an answer"
+    BOT_CHANGED = "bot.changed", "A bot was created, changed or deleted"
+    API_KEY_REVOKED = "api_key.revoked", "An API key was revoked"
+    MEMBER_JOINED = "member.joined", "Someone joined the organization"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "A member's role changed"
+    MEMBER_REMOVED = "member.removed", "A member was removed or left"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    type: str
+    organization_id: str
+    payload: dict[str, Any]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: datetime = field(default_factory=timezone.now)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "organization_id": self.organization_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "payload": self.payload,
+        }
+
+
+Handler = Callable[[DomainEvent], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(event_type: str, handler: Handler) -> None:
+    """Call `handler(event)` after commit for every event of `event_type` (or every event, with ALL)."""
+    if event_type != ALL:
+        EventType(event_type)  # an unknown type is a bug: fail at start-up, not silently never
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def unsubscribe(event_type: str, handler: Handler) -> None:
+    if handler in _handlers.get(event_type, []):
+        _handlers[event_type].remove(handler)
+
+
+def emit(event_type: EventType | str, *, organization: Any, payload: dict[str, Any]) -> DomainEvent:
+    """Record that something happened; subscribers hear it after the current transaction commits."""
+    event = DomainEvent(
+        type=EventType(event_type).value,
+        organization_id=str(getattr(organization, "pk", organization)),
+        payload=payload,
+    )
+    transaction.on_commit(lambda: deliver(event))
+    return event
+
+
+def deliver(event: DomainEvent) -> None:
+    """Hand one event to its subscribers now (emit() calls this on commit)."""
+    for handler in [*_handlers.get(event.type, []), *_handlers.get(ALL, [])]:
+        try:
+            handler(event)
+        except Exception:
+            logger.exception("event subscriber %r failed on %s %s", handler, event.type, event.id)
