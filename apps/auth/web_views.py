@@ -15,7 +15,7 @@ from apps.auth import services
 from apps.auth.errors import InvalidToken, LoginThrottled
 from apps.auth.forms import EmailForm, LoginForm, PasswordChangeForm, SetPasswordForm, SignupForm
 from apps.organizations.tenancy import request_identity
-from apps.organizations.web import session_select_organization
+from apps.organizations.web import session_select_organization, user_page
 from apps.users.models import User
 from common.core.errors import DomainError, RateLimited
 from common.core.web import form_add_domain_error
@@ -38,6 +38,7 @@ def _start_session(request: HttpRequest, user: User) -> None:
         session_select_organization(request, organization.pk)
 
 
+@user_page
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
@@ -66,6 +67,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "auth/login.html", {"form": form, "next": _safe_next(request)}, status=status)
 
 
+@user_page
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
@@ -85,6 +87,7 @@ def _too_many(request: HttpRequest, template: str, context: dict[str, object], w
     return response
 
 
+@user_page
 @require_http_methods(["GET", "POST"])
 def signup_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
@@ -105,6 +108,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
     return render(request, "auth/signup.html", {"form": form})
 
 
+@user_page
 @require_http_methods(["GET", "POST"])
 def password_reset_view(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST or None)
@@ -117,6 +121,7 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
     return render(request, "auth/password_reset.html", {"form": form})
 
 
+@user_page
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     form = SetPasswordForm(request.POST or None)
@@ -135,6 +140,7 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
     return render(request, "auth/password_reset_confirm.html", {"form": form})
 
 
+@user_page
 @require_http_methods(["GET", "POST"])
 def verify_email_view(request: HttpRequest, token: str) -> HttpResponse:
     # GET only shows a button: link scanners in mail systems must not use up the single-use token.
@@ -148,6 +154,7 @@ def verify_email_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "auth/verify_email.html", {})
 
 
+@user_page
 @login_required
 @require_POST
 def verify_email_resend_view(request: HttpRequest) -> HttpResponse:
@@ -160,6 +167,7 @@ def verify_email_resend_view(request: HttpRequest) -> HttpResponse:
     return redirect("/")
 
 
+@user_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def password_change_view(request: HttpRequest) -> HttpResponse:
