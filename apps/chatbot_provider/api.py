@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.chatbot_provider import services
+from apps.chatbot_provider import selectors, services
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.chatbot_provider.serializers import (
     ConnectionTestSerializer,
@@ -44,7 +44,7 @@ class ProviderViewSet(OrganizationViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return super().get_queryset().order_by("name")
+        return selectors.provider_list(organization=self.organization)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.chatbot_provider import services
+from apps.chatbot_provider import selectors, services
 from apps.chatbot_provider.models import ChatbotProvider, ProviderKind
 from apps.organizations.models import Role
 from apps.organizations.tenancy import TenantContext, resolve_tenant
@@ -51,16 +51,16 @@ class ProviderForm(forms.Form):
 
 
 def _provider(tenant: TenantContext, pk: Any) -> ChatbotProvider:
-    provider = ChatbotProvider.objects.for_org(tenant.organization).filter(pk=pk).first()
-    if provider is None:
-        raise Http404("Provider not found.")
-    return provider
+    try:
+        return selectors.provider_get(organization=tenant.organization, provider_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
 
 
 @login_required
 def provider_list(request: HttpRequest) -> HttpResponse:
     tenant = tenant_with_role(request, Role.ADMIN)
-    providers = ChatbotProvider.objects.for_org(tenant.organization).order_by("name")
+    providers = selectors.provider_list(organization=tenant.organization)
     rows = [(p, mask(p.api_key) if p.api_key else "") for p in providers]
     return render(request, "chatbot_provider/list.html", {"rows": rows, "organization": tenant.organization})
 
