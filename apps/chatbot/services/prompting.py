@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from apps.chatbot.prompts import system_prompt_for
-from apps.chatbot_provider.services import ChatMessage
+from apps.chatbot_provider.clients import ChatMessage
 from apps.chatbot_provider.tokens import count_tokens
 
 SNIPPET_CHARS = 300
