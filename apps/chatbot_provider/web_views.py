@@ -6,11 +6,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.chatbot_provider import services
+from apps.chatbot_provider import selectors, services
 from apps.chatbot_provider.models import ChatbotProvider, ProviderKind
 from apps.organizations.actors import Actor
 from apps.organizations.models import Role
@@ -39,16 +39,13 @@ class ProviderForm(forms.Form):
 
 
 def _provider(actor: Actor, pk: Any) -> ChatbotProvider:
-    provider = ChatbotProvider.objects.for_org(actor.org).filter(pk=pk).first()
-    if provider is None:
-        raise Http404("Provider not found.")
-    return provider
+    return selectors.provider_get(organization=actor.org, provider_id=pk)  # NotFound → 404 at the boundary
 
 
 @tenant_required(Role.ADMIN)
 def provider_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    providers = ChatbotProvider.objects.for_org(actor.org).order_by("name")
+    providers = selectors.provider_list(organization=actor.org)
     rows = [(p, mask(p.api_key) if p.api_key else "") for p in providers]
     return render(request, "chatbot_provider/list.html", {"rows": rows, "organization": actor.org})
 

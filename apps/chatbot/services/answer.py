@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
+from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
-from apps.chatbot_provider.services import ChatMessage, TextDelta, Usage, stream_chat
 from common.core.errors import DomainError, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)

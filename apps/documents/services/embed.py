@@ -6,8 +6,7 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 
-from apps.chatbot_provider import offline
-from apps.chatbot_provider import services as provider_services
+from apps.chatbot_provider.clients import embed_texts
 from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ProviderKind
 from apps.documents.models import Collection
 from apps.documents.services.errors import EmbeddingDimensionMismatch, EmbeddingModelUnsupported
@@ -70,16 +69,12 @@ def embed_for_collection(
     vectors: list[list[float]] = []
     for start in range(0, len(texts), size):
         batch = list(texts[start : start + size])
-        if collection.embedding_provider_id is None:
-            result = offline.hashing_embed(batch, dimensions=dimensions)
-        else:
-            assert collection.embedding_provider is not None
-            result = provider_services.embed_texts(
-                provider=collection.embedding_provider,
-                texts=batch,
-                model=collection.embedding_model,
-                dimensions=dimensions,
-            )
+        result = embed_texts(
+            provider=collection.embedding_provider,  # None: the offline embedder
+            texts=batch,
+            model=collection.embedding_model,
+            dimensions=dimensions,
+        )
         if len(result) != len(batch) or any(len(v) != dimensions for v in result):
             raise EmbeddingDimensionMismatch(
                 f"The provider returned vectors of the wrong size for model {collection.embedding_model} "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from apps.documents.services.chunk import chunk_sections, count_tokens, full_text
+from apps.chatbot_provider.tokens import count_tokens
+from apps.documents.services.chunk import chunk_sections, full_text
 from apps.documents.services.extract import Section
 
 SENTENCES = [f"Sentence number {i} talks about topic {i % 7} in some detail." for i in range(200)]
