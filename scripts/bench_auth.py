@@ -101,7 +101,7 @@ def main() -> int:
     user = User.objects.filter(email="bench-auth@docent.local").first() or User.objects.create_user(
         "bench-auth@docent.local", None
     )
-    Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": Role.ADMIN})
+    Membership.objects.unscoped().get_or_create(organization=organization, user=user, defaults={"role": Role.ADMIN})
     issued = api_key_create(
         organization=organization,
         actor=Actor.for_user(user).in_organization(organization),

@@ -68,7 +68,7 @@ def setup(provider_url: str) -> tuple[str, str, str]:
     user = User.objects.filter(email="bench-chat@docent.local").first() or User.objects.create_user(
         "bench-chat@docent.local", "bench-chat-password-123"
     )
-    Membership.objects.get_or_create(organization=org, user=user, defaults={"role": Role.ADMIN})
+    Membership.objects.unscoped().get_or_create(organization=org, user=user, defaults={"role": Role.ADMIN})
     provider, _ = ChatbotProvider.objects.for_org(org).update_or_create(
         name="Loopback",
         defaults={

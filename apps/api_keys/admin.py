@@ -10,10 +10,11 @@ from django.http import HttpRequest
 from apps.api_keys.models import APIKey, APIKeyUsageDaily
 from apps.api_keys.services import api_key_revoke
 from apps.organizations.tenancy import request_identity
+from common.core.admin import CrossOrganizationAdmin
 
 
 @admin.register(APIKey)
-class APIKeyAdmin(admin.ModelAdmin):
+class APIKeyAdmin(CrossOrganizationAdmin):
     list_display = ("name", "prefix", "organization", "revoked_at", "last_used_at", "created_at")
     search_fields = ("name", "prefix")
     actions = ["revoke"]
@@ -33,7 +34,7 @@ class APIKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(APIKeyUsageDaily)
-class APIKeyUsageDailyAdmin(admin.ModelAdmin):
+class APIKeyUsageDailyAdmin(CrossOrganizationAdmin):
     list_display = ("api_key", "date", "requests", "tokens", "errors")
     list_filter = ("date",)
 

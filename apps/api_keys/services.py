@@ -231,7 +231,7 @@ def organization_api_limits_update(
     unknown = set(quotas) - set(ORG_LIMIT_FIELDS)
     if unknown:
         raise ValidationFailed(details={f: ["Unknown quota."] for f in sorted(unknown)})
-    row, _ = OrganizationAPILimits.objects.get_or_create(organization=organization)
+    row, _ = OrganizationAPILimits.objects.for_org(organization).get_or_create(organization=organization)
     for field, value in quotas.items():
         setattr(row, field, value)
     row.save()

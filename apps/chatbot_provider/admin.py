@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 
 from apps.chatbot_provider.models import ChatbotProvider
+from common.core.admin import CrossOrganizationAdmin
 from common.security.encryption import mask
 
 
@@ -36,7 +37,7 @@ class ProviderAdminForm(forms.ModelForm):
 
 
 @admin.register(ChatbotProvider)
-class ChatbotProviderAdmin(admin.ModelAdmin):
+class ChatbotProviderAdmin(CrossOrganizationAdmin):
     form = ProviderAdminForm
     list_display = ("name", "kind", "organization", "key_hint", "default_chat_model", "updated_at")
     list_filter = ("kind",)

@@ -6,17 +6,18 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.documents.models import Chunk, Collection, Document
+from common.core.admin import CrossOrganizationAdmin
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(CrossOrganizationAdmin):
     list_display = ("name", "organization", "embedding_model", "embedding_dimensions", "created_at")
     search_fields = ("name",)
     readonly_fields = ("embedding_provider", "embedding_model", "embedding_dimensions", "created_by")
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(CrossOrganizationAdmin):
     list_display = ("title", "collection", "organization", "status", "stage", "progress", "error_code", "created_at")
     list_filter = ("status", "stage", "source", "mime_type")
     search_fields = ("title", "original_filename", "source_url", "sha256")
@@ -52,7 +53,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Chunk)
-class ChunkAdmin(admin.ModelAdmin):
+class ChunkAdmin(CrossOrganizationAdmin):
     list_display = ("document", "ordinal", "page_number", "token_count", "organization")
     search_fields = ("text",)
     exclude = ("embedding",)

@@ -8,23 +8,24 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.organizations.models import AuditEvent, Invitation, Membership, Organization
+from common.core.admin import CrossOrganizationAdmin, CrossOrganizationInline
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(CrossOrganizationInline):
     model = Membership
     extra = 0
     raw_id_fields = ("user",)
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganizationAdmin(CrossOrganizationAdmin):  # type: ignore[type-arg]
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
     inlines = [MembershipInline]
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InvitationAdmin(CrossOrganizationAdmin):  # type: ignore[type-arg]
     list_display = ("email", "organization", "role", "expires_at", "accepted_at", "revoked_at")
     search_fields = ("email", "organization__name")
     exclude = ("token_hash",)
@@ -32,7 +33,7 @@ class InvitationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(CrossOrganizationAdmin):  # type: ignore[type-arg]
     list_display = ("created_at", "organization", "actor", "action", "target_type", "target_id")
     list_filter = ("action",)
     search_fields = ("organization__name", "action", "target_id")

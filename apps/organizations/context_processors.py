@@ -14,7 +14,7 @@ def organization_switcher(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or request.path.startswith("/api/"):
         return {}
-    memberships = list(Membership.objects.filter(user=user).select_related("organization").order_by("created_at"))
+    memberships = list(Membership.objects.for_user(user).select_related("organization").order_by("created_at"))
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     current = next((m for m in memberships if str(m.organization_id) == str(chosen)), None)
     if current is None and memberships:

@@ -14,7 +14,7 @@ from common.security.tokens import token_hash
 
 
 def organization_list_for_user(*, user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("organization").order_by("created_at")
+    return Membership.objects.for_user(user).select_related("organization").order_by("created_at")
 
 
 def member_list(*, organization: Organization) -> QuerySet[Membership]:

@@ -278,7 +278,7 @@ def _pending_by_token_locked(token: str) -> Invitation:
 
 
 def _accept(invitation: Invitation, user: User, actor: Actor) -> Membership:
-    membership, created = Membership.objects.get_or_create(
+    membership, created = Membership.objects.for_org(invitation.organization).get_or_create(
         organization=invitation.organization, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()

@@ -9,6 +9,9 @@ from config.settings.env import BASE_DIR, get
 
 SECRET_KEY: str = get("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
 DEBUG: bool = get("DEBUG", cast=bool, default=False)
+# A bare read of a tenant-owned model (no for_org / unscoped) raises instead of reading every tenant.
+# On in development and the tests; production keeps serving (every read there is scoped by the same code).
+TENANCY_STRICT: bool = False
 ALLOWED_HOSTS: list[str] = get("ALLOWED_HOSTS", cast=list, default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = get("CSRF_TRUSTED_ORIGINS", cast=list, default=[])
 SITE_URL: str = get("SITE_URL", default="http://127.0.0.1:8000")

@@ -13,6 +13,7 @@ from config.settings.env import database_or_embedded, get
 from config.settings.services import broker, caches, channel_layers, with_pool
 
 DEBUG = get("DEBUG", cast=bool, default=True)
+TENANCY_STRICT = DEBUG
 DATABASES = {"default": with_pool(database_or_embedded(), get("DB_POOL_MAX_SIZE", cast=int, default=10))}
 
 # Provider API keys are encrypted at rest. Without FIELD_ENCRYPTION_KEYS, development derives a stable key

@@ -12,6 +12,7 @@ from config.settings.env import database_or_embedded, env
 from config.settings.services import caches, channel_layers
 
 DEBUG = False
+TENANCY_STRICT = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = None  # type: ignore[assignment]
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"

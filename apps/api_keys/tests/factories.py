@@ -4,9 +4,10 @@ from apps.api_keys.models import ALL_SCOPES, APIKey, APIKeyUsageDaily, Organizat
 from apps.api_keys.services import api_key_create
 from apps.organizations.actors import Actor
 from apps.organizations.tests.factories import OrganizationFactory
+from common.core.tests.factories import ModelFactory
 
 
-class APIKeyFactory(factory.django.DjangoModelFactory):
+class APIKeyFactory(ModelFactory):
     """An API key issued through the real service; the plaintext is on `.plaintext` (not stored)."""
 
     class Meta:
@@ -23,7 +24,7 @@ class APIKeyFactory(factory.django.DjangoModelFactory):
         return issued.api_key
 
 
-class APIKeyUsageDailyFactory(factory.django.DjangoModelFactory):
+class APIKeyUsageDailyFactory(ModelFactory):
     class Meta:
         model = APIKeyUsageDaily
 
@@ -40,7 +41,7 @@ class APIKeyUsageDailyFactory(factory.django.DjangoModelFactory):
         return kwargs
 
 
-class OrganizationAPILimitsFactory(factory.django.DjangoModelFactory):
+class OrganizationAPILimitsFactory(ModelFactory):
     class Meta:
         model = OrganizationAPILimits
         django_get_or_create = ("organization",)

@@ -5,10 +5,11 @@ from django.utils import timezone
 
 from apps.auth.models import EmailVerificationToken, PasswordResetToken
 from apps.users.tests.factories import UserFactory
+from common.core.tests.factories import ModelFactory
 from common.security.tokens import token_issue
 
 
-class PasswordResetTokenFactory(factory.django.DjangoModelFactory):
+class PasswordResetTokenFactory(ModelFactory):
     class Meta:
         model = PasswordResetToken
 
@@ -17,7 +18,7 @@ class PasswordResetTokenFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
 
 
-class EmailVerificationTokenFactory(factory.django.DjangoModelFactory):
+class EmailVerificationTokenFactory(ModelFactory):
     class Meta:
         model = EmailVerificationToken
 

@@ -37,7 +37,7 @@ def test_signup_creates_the_account_and_an_organization_it_owns(anon_client):
     assert response.status_code == 201, response.json()
     body = response.json()
     user = User.objects.get(email="ada@example.com")
-    membership = Membership.objects.get(user=user)
+    membership = Membership.objects.unscoped().get(user=user)
     assert membership.role == Role.OWNER
     assert membership.organization.name == "Analytical"
     assert body["user"]["organizations"][0]["role"] == "owner"

@@ -17,7 +17,7 @@ def feedback_give(*, actor: Actor, message: Message, rating: str, comment: str =
     """Thumbs up or down on an answer; giving it again replaces the earlier one."""
     if message.role != Message.Role.ASSISTANT:
         raise ValidationFailed("Feedback is for the bot's answers.", details={"message": ["Not an answer."]})
-    feedback, _ = Feedback.objects.update_or_create(
+    feedback, _ = Feedback.objects.for_org(message.organization_id).update_or_create(
         message=message,
         defaults={
             "organization_id": message.organization_id,

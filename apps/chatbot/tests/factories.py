@@ -2,9 +2,10 @@ import factory
 
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.organizations.tests.factories import OrganizationFactory
+from common.core.tests.factories import ModelFactory
 
 
-class ChatbotFactory(factory.django.DjangoModelFactory):
+class ChatbotFactory(ModelFactory):
     class Meta:
         model = Chatbot
 
@@ -14,7 +15,7 @@ class ChatbotFactory(factory.django.DjangoModelFactory):
     provider = None  # the built-in offline answerer
 
 
-class ConversationFactory(factory.django.DjangoModelFactory):
+class ConversationFactory(ModelFactory):
     class Meta:
         model = Conversation
 
@@ -23,7 +24,7 @@ class ConversationFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Question {n}")
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
+class MessageFactory(ModelFactory):
     class Meta:
         model = Message
 

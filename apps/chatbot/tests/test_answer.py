@@ -26,10 +26,10 @@ def test_a_consumer_that_goes_away_mid_answer_leaves_an_interrupted_record(organ
     stream = chat_turn_stream(turn)
     first, second = next(stream), next(stream)
     stream.close()
-    answer = Message.objects.get(conversation=turn.conversation, role="assistant")
+    answer = Message.objects.unscoped().get(conversation=turn.conversation, role="assistant")
     assert answer.status == "interrupted"
     assert answer.content == first.text + second.text
-    assert Message.objects.get(pk=turn.user_message.pk).content == "How many vacation days do employees get?"
+    assert Message.objects.unscoped().get(pk=turn.user_message.pk).content == "How many vacation days do employees get?"
 
 
 def test_the_offline_bot_is_not_steered_by_a_poisoned_passage(organization, retrieved):
@@ -66,7 +66,7 @@ def test_the_turn_records_model_usage_and_timings(organization, retrieved):
     bot = ChatbotFactory(organization=organization)
     turn = chat_turn_start(bot=bot, message="When does the office open?")
     done = next(e for e in chat_turn_stream(turn) if isinstance(e, DoneEvent))
-    message = Message.objects.get(pk=done.data["message_id"])
+    message = Message.objects.unscoped().get(pk=done.data["message_id"])
     assert message.model == "offline-extractive-v1"
     assert message.completion_tokens > 0 and message.prompt_tokens > 0
     assert message.retrieval_ms is not None

@@ -35,7 +35,7 @@ def test_admin_creates_a_bot_with_tone_provider_and_thresholds(admin_client, org
     assert body["provider"] == str(provider.id)
     assert body["publishable_key"].startswith("pk_")
     assert body["suggested_questions"] == ["How many vacation days?"]
-    assert AuditEvent.objects.filter(organization=organization, action="bot.created").exists()
+    assert AuditEvent.objects.unscoped().filter(organization=organization, action="bot.created").exists()
 
 
 def test_members_read_bots_but_cannot_change_them(member_client, organization):

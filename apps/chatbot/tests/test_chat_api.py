@@ -54,10 +54,10 @@ def test_offline_bot_answers_in_json_with_citations(member_client, bot, retrieve
     assert body["citations"][0]["page"] == 3
     assert body["status"] == "complete"
     assert body["usage"]["completion_tokens"] > 0
-    answer = Message.objects.get(pk=body["message_id"])
+    answer = Message.objects.unscoped().get(pk=body["message_id"])
     assert answer.role == "assistant"
     assert answer.ttft_ms is not None and answer.total_ms is not None and answer.retrieval_ms is not None
-    question = Message.objects.get(pk=body["user_message_id"])
+    question = Message.objects.unscoped().get(pk=body["user_message_id"])
     assert question.content == "How many vacation days do employees get?"
 
 
@@ -76,7 +76,7 @@ def test_sse_streams_tokens_then_citations_then_done(member_client, bot, retriev
     citations = events[-2][1]["citations"]
     assert [c["document_title"] for c in citations] == ["Office guide"]
     done = events[-1][1]
-    assert Message.objects.get(pk=done["message_id"]).content == text
+    assert Message.objects.unscoped().get(pk=done["message_id"]).content == text
 
 
 def test_follow_up_in_the_same_conversation_sends_the_history(
@@ -113,7 +113,7 @@ def test_an_empty_message_is_a_clear_400(member_client, bot, message):
     response = member_client.post(chat_url(bot), {"message": message})
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "The message is empty."
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
 
 
 def test_an_over_long_message_is_a_clear_400(member_client, bot, settings):
@@ -176,10 +176,10 @@ def test_a_failing_provider_gives_a_json_error_and_keeps_both_turns(
     error = response.json()["error"]
     assert error["code"] == "provider_unavailable"
     assert "model crashed" in error["message"]
-    failed = Message.objects.get(pk=error["details"]["message_id"])
+    failed = Message.objects.unscoped().get(pk=error["details"]["message_id"])
     assert failed.status == "failed"
     assert failed.error_code == "provider_unavailable"
-    assert Message.objects.get(pk=error["details"]["user_message_id"]).content == "How many vacation days?"
+    assert Message.objects.unscoped().get(pk=error["details"]["user_message_id"]).content == "How many vacation days?"
 
 
 def test_a_provider_timeout_is_an_error_event_in_sse(member_client, organization, openai_provider, loopback, retrieved):
@@ -193,7 +193,7 @@ def test_a_provider_timeout_is_an_error_event_in_sse(member_client, organization
     events = parse_sse(response)
     assert [name for name, _ in events] == ["error"]
     assert events[0][1]["code"] == "provider_timeout"
-    assert Message.objects.get(pk=events[0][1]["message_id"]).status == "failed"
+    assert Message.objects.unscoped().get(pk=events[0][1]["message_id"]).status == "failed"
 
 
 def test_a_stream_cut_mid_answer_keeps_the_partial_answer(
@@ -206,7 +206,7 @@ def test_a_stream_cut_mid_answer_keeps_the_partial_answer(
     events = parse_sse(response)
     names = [name for name, _ in events]
     assert names == ["token", "token", "token", "error"]
-    failed = Message.objects.get(pk=events[-1][1]["message_id"])
+    failed = Message.objects.unscoped().get(pk=events[-1][1]["message_id"])
     assert failed.content == "One two three"
     assert failed.status == "failed"
     assert "middle of the answer" in failed.error_message
@@ -223,7 +223,7 @@ def test_the_fallback_provider_answers_when_the_main_one_is_down(
     body = member_client.post(chat_url(bot), {"message": "vacation?"}).json()
     assert body["status"] == "complete"
     assert body["model"] == "llama-loop"
-    assert Message.objects.get(pk=body["message_id"]).provider_name == "Local server"
+    assert Message.objects.unscoped().get(pk=body["message_id"]).provider_name == "Local server"
 
 
 def test_api_key_scope_is_needed_for_chat(bot):

@@ -53,26 +53,26 @@ def test_another_organizations_conversation_is_not_found(member_client, other_or
 
 
 def test_thumbs_down_with_a_comment_is_saved_and_can_be_changed(member_client, conversation):
-    answer = Message.objects.filter(conversation=conversation, role="assistant").first()
+    answer = Message.objects.unscoped().filter(conversation=conversation, role="assistant").first()
     url = f"/api/v1/messages/{answer.id}/feedback"
     response = member_client.post(url, {"rating": "down", "comment": "Wrong page cited."})
     assert response.status_code == 201
     assert response.json()["rating"] == "down"
     member_client.post(url, {"rating": "up"})
-    feedback = Feedback.objects.get(message=answer)
+    feedback = Feedback.objects.unscoped().get(message=answer)
     assert feedback.rating == "up"
-    assert Feedback.objects.count() == 1
+    assert Feedback.objects.unscoped().count() == 1
 
 
 def test_feedback_needs_a_valid_rating_on_an_answer(member_client, conversation):
-    answer = Message.objects.filter(conversation=conversation, role="assistant").first()
-    question = Message.objects.filter(conversation=conversation, role="user").first()
+    answer = Message.objects.unscoped().filter(conversation=conversation, role="assistant").first()
+    question = Message.objects.unscoped().filter(conversation=conversation, role="user").first()
     assert member_client.post(f"/api/v1/messages/{answer.id}/feedback", {"rating": "meh"}).status_code == 400
     assert member_client.post(f"/api/v1/messages/{question.id}/feedback", {"rating": "up"}).status_code == 400
 
 
 def test_export_returns_the_whole_conversation_as_json(member_client, conversation):
-    answer = Message.objects.filter(conversation=conversation, role="assistant").first()
+    answer = Message.objects.unscoped().filter(conversation=conversation, role="assistant").first()
     member_client.post(f"/api/v1/messages/{answer.id}/feedback", {"rating": "up"})
     response = member_client.get(f"{URL}/{conversation.id}/export")
     assert response.status_code == 200

@@ -2,9 +2,10 @@ import factory
 
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, OFFLINE_EMBEDDING_MODEL, ChatbotProvider, ProviderKind
 from apps.organizations.tests.factories import OrganizationFactory
+from common.core.tests.factories import ModelFactory
 
 
-class ChatbotProviderFactory(factory.django.DjangoModelFactory):
+class ChatbotProviderFactory(ModelFactory):
     class Meta:
         model = ChatbotProvider
 

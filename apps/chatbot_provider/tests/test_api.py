@@ -30,7 +30,7 @@ def test_admin_adds_an_openai_provider_and_the_key_is_never_returned(admin_clien
         cursor.execute("SELECT api_key FROM chatbot_provider_chatbotprovider WHERE id = %s", [provider.id])
         stored = cursor.fetchone()[0]
     assert "sk-secret" not in stored
-    event = AuditEvent.objects.get(organization=organization, action="provider.created")
+    event = AuditEvent.objects.unscoped().get(organization=organization, action="provider.created")
     assert "sk-secret" not in str(event.data)
 
 

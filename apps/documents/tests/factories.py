@@ -11,9 +11,10 @@ from django.db.models import F
 from apps.chatbot_provider.offline import hashing_embed
 from apps.documents.models import Chunk, Collection, Document, DocumentSource, DocumentStage, DocumentStatus
 from apps.organizations.tests.factories import OrganizationFactory
+from common.core.tests.factories import ModelFactory
 
 
-class CollectionFactory(factory.django.DjangoModelFactory):
+class CollectionFactory(ModelFactory):
     class Meta:
         model = Collection
 
@@ -21,7 +22,7 @@ class CollectionFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Collection {n}")
 
 
-class DocumentFactory(factory.django.DjangoModelFactory):
+class DocumentFactory(ModelFactory):
     """A ready document (pasted text) without a stored file; add chunks with ChunkFactory."""
 
     class Meta:
@@ -38,7 +39,7 @@ class DocumentFactory(factory.django.DjangoModelFactory):
     progress = 100
 
 
-class ChunkFactory(factory.django.DjangoModelFactory):
+class ChunkFactory(ModelFactory):
     class Meta:
         model = Chunk
 
@@ -54,5 +55,5 @@ class ChunkFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         chunk = super()._create(model_class, *args, **kwargs)
         # Keep the document's chunk count true: search sizes its plan from it, as the pipeline writes it.
-        Document.objects.filter(pk=chunk.document_id).update(chunk_count=F("chunk_count") + 1)
+        Document.objects.unscoped().filter(pk=chunk.document_id).update(chunk_count=F("chunk_count") + 1)
         return chunk

@@ -48,7 +48,7 @@ def test_admin_creates_a_collection_with_the_deployment_embedding(admin_client, 
     body = response.json()
     assert body["embedding_model"] == "offline-hash-v1"
     assert body["embedding_dimensions"] == settings.EMBEDDING_DIMENSIONS
-    assert AuditEvent.objects.filter(action="collection.created").exists()
+    assert AuditEvent.objects.unscoped().filter(action="collection.created").exists()
 
 
 def test_a_collection_of_another_dimension_is_refused_clearly(admin_client, settings):
@@ -88,7 +88,7 @@ def test_a_provider_whose_model_cannot_produce_the_deployment_dimension_is_refus
 def test_duplicate_collection_name_is_a_conflict(admin_client, collection):
     response = admin_client.post("/api/v1/collections", {"name": collection.name})
     assert response.status_code == 409
-    assert Collection.objects.filter(name=collection.name).count() == 1
+    assert Collection.objects.unscoped().filter(name=collection.name).count() == 1
 
 
 def test_member_lists_but_cannot_create_collections(member_client, collection):
@@ -103,7 +103,7 @@ def test_collection_rename_and_delete(admin_client, collection):
     collection.refresh_from_db()
     assert collection.name == "Renamed"
     assert admin_client.delete(f"/api/v1/collections/{collection.id}").status_code == 204
-    assert not Collection.objects.filter(pk=collection.pk).exists()
+    assert not Collection.objects.unscoped().filter(pk=collection.pk).exists()
 
 
 def test_another_organizations_collection_is_not_found(admin_client, other_organization):
@@ -123,7 +123,7 @@ def test_uploading_several_files_returns_202_and_they_become_ready(admin_client,
     documents = response.json()["documents"]
     assert [d["mime_type"] for d in documents] == ["application/pdf", "text/markdown"]
     assert all(d["status"] == "queued" and d["duplicate"] is False for d in documents)
-    stored = Document.objects.get(pk=documents[0]["id"])
+    stored = Document.objects.unscoped().get(pk=documents[0]["id"])
     assert stored.status == DocumentStatus.READY
     assert stored.title == "manual"
     assert "manual" not in stored.file.name  # stored names are generated
@@ -150,7 +150,7 @@ def test_file_over_the_limit_is_refused_with_413_before_storing(admin_client, co
     response = _upload(admin_client, collection, ("big.txt", b"a" * 1001))
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "document_too_large"
-    assert not Document.objects.exists()
+    assert not Document.objects.unscoped().exists()
 
 
 class _UnreadableBody:
@@ -177,7 +177,7 @@ def test_a_request_declaring_more_than_the_upload_limits_is_refused_with_413_unr
     assert error["code"] == "request_too_large"
     assert error["details"]["max_files"] == 2
     assert error["details"]["max_file_bytes"] == 1000
-    assert not Document.objects.exists()
+    assert not Document.objects.unscoped().exists()
 
 
 def test_a_request_within_the_declared_limit_is_read(admin_client, collection, settings):
@@ -198,7 +198,7 @@ def test_more_files_than_allowed_in_one_request_are_refused_and_none_stored(admi
     error = response.json()["error"]
     assert error["code"] == "too_many_files"
     assert error["details"] == {"files": 3, "max_files": 2}
-    assert not Document.objects.exists()
+    assert not Document.objects.unscoped().exists()
 
 
 def test_a_large_upload_spooled_to_disk_is_stored_whole_with_its_hash(admin_client, collection, settings):
@@ -215,7 +215,7 @@ def test_a_large_upload_spooled_to_disk_is_stored_whole_with_its_hash(admin_clie
     docx = buffer.getvalue()
     response = _upload(admin_client, collection, ("big.docx", docx))
     assert response.status_code == 202, response.json()
-    stored = Document.objects.get(pk=response.json()["documents"][0]["id"])
+    stored = Document.objects.unscoped().get(pk=response.json()["documents"][0]["id"])
     assert stored.mime_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert stored.size_bytes == len(docx)
     assert stored.sha256 == hashlib.sha256(docx).hexdigest()
@@ -226,7 +226,7 @@ def test_a_large_upload_spooled_to_disk_is_stored_whole_with_its_hash(admin_clie
 def test_a_bad_file_after_good_ones_stores_nothing(admin_client, collection):
     response = _upload(admin_client, collection, ("a.txt", b"fine"), ("b.pdf", b"not a pdf"))
     assert response.status_code == 415
-    assert not Document.objects.exists()
+    assert not Document.objects.unscoped().exists()
     assert not default_storage.exists(f"documents/{collection.organization_id}/{collection.id}")
 
 
@@ -244,7 +244,7 @@ def test_a_text_file_posing_as_pdf_is_refused_with_415(admin_client, collection)
 
 def test_member_cannot_upload(member_client, collection):
     assert _upload(member_client, collection, ("a.txt", b"text")).status_code == 403
-    assert not Document.objects.exists()
+    assert not Document.objects.unscoped().exists()
 
 
 def test_document_count_quota(admin_client, collection, organization):
@@ -274,7 +274,7 @@ def test_pasted_text_is_indexed(admin_client, collection, run_on_commit):
         )
     )
     assert response.status_code == 202
-    document = Document.objects.get(pk=response.json()["id"])
+    document = Document.objects.unscoped().get(pk=response.json()["id"])
     assert document.status == DocumentStatus.READY
     assert document.title == "Policy"
 
@@ -337,7 +337,7 @@ def web_server() -> Iterator[str]:
 def _import(client, collection, url, run_on_commit):
     response = run_on_commit(lambda: client.post(f"/api/v1/collections/{collection.id}/documents/url", {"url": url}))
     assert response.status_code == 202, response.json()
-    return Document.objects.get(pk=response.json()["id"])
+    return Document.objects.unscoped().get(pk=response.json()["id"])
 
 
 def test_url_import_of_a_page_keeps_its_readable_text_and_title(admin_client, collection, web_server, run_on_commit):
@@ -415,7 +415,7 @@ def test_url_with_another_scheme_is_invalid(admin_client, collection):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "url_invalid"
-    assert not Document.objects.exists()
+    assert not Document.objects.unscoped().exists()
 
 
 # --- documents -----------------------------------------------------------------------------------------
@@ -481,22 +481,22 @@ def test_detail_of_a_scanned_pdf_explains_the_failure(admin_client, collection, 
 def test_reindex_rebuilds_the_chunks(admin_client, collection, run_on_commit):
     response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
     document_id = response.json()["documents"][0]["id"]
-    old = set(Chunk.objects.values_list("id", flat=True))
+    old = set(Chunk.objects.unscoped().values_list("id", flat=True))
     reindexed = run_on_commit(lambda: admin_client.post(f"/api/v1/documents/{document_id}/reindex"))
     assert reindexed.status_code == 202
-    document = Document.objects.get(pk=document_id)
+    document = Document.objects.unscoped().get(pk=document_id)
     assert document.status == DocumentStatus.READY
-    new = set(Chunk.objects.values_list("id", flat=True))
+    new = set(Chunk.objects.unscoped().values_list("id", flat=True))
     assert len(new) == 3 and not (old & new)
 
 
 def test_delete_removes_the_file_and_the_chunks(admin_client, collection, run_on_commit):
     response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
-    document = Document.objects.get(pk=response.json()["documents"][0]["id"])
+    document = Document.objects.unscoped().get(pk=response.json()["documents"][0]["id"])
     name = document.file.name
     assert default_storage.exists(name)
     assert run_on_commit(lambda: admin_client.delete(f"/api/v1/documents/{document.id}")).status_code == 204
-    assert not Chunk.objects.exists()
+    assert not Chunk.objects.unscoped().exists()
     assert not default_storage.exists(name)
 
 
@@ -512,14 +512,14 @@ def test_another_organizations_document_is_not_found(admin_client, other_organiz
         assert admin_client.get(url).status_code == 404
     assert admin_client.post(f"/api/v1/documents/{foreign.id}/reindex").status_code == 404
     assert admin_client.delete(f"/api/v1/documents/{foreign.id}").status_code == 404
-    assert Document.objects.filter(pk=foreign.pk).exists()
+    assert Document.objects.unscoped().filter(pk=foreign.pk).exists()
 
 
 def test_member_cannot_delete_or_reindex(member_client, collection):
     document = DocumentFactory(collection=collection)
     assert member_client.delete(f"/api/v1/documents/{document.id}").status_code == 403
     assert member_client.post(f"/api/v1/documents/{document.id}/reindex").status_code == 403
-    assert Document.objects.filter(pk=document.pk).exists()
+    assert Document.objects.unscoped().filter(pk=document.pk).exists()
 
 
 def test_owner_can_do_what_admin_can(make_member_client, organization, collection):

@@ -33,7 +33,7 @@ def upload(collection, user, django_capture_on_commit_callbacks):
                 actor=Actor.for_user(user).in_organization(collection.organization),
                 files=[SimpleUploadedFile(n, c) for n, c in files],
             )
-        return [Document.objects.get(pk=r.document.pk) for r in results]
+        return [Document.objects.unscoped().get(pk=r.document.pk) for r in results]
 
     return run
 
@@ -78,11 +78,11 @@ def test_bad_file_fails_with_its_reason_and_the_next_document_still_indexes(uplo
 def test_running_the_pipeline_twice_gives_the_same_chunks(upload):
     (document,) = upload(("manual.pdf", make_pdf()))
     before = list(Chunk.objects.for_org(document.organization).values_list("ordinal", "text", "page_number"))
-    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.PROCESSING)
+    Document.objects.unscoped().filter(pk=document.pk).update(status=DocumentStatus.PROCESSING)
     pipeline.document_index(organization_id=str(document.organization_id), document_id=str(document.pk))
     after = list(Chunk.objects.for_org(document.organization).values_list("ordinal", "text", "page_number"))
     assert after == before
-    assert Document.objects.get(pk=document.pk).status == DocumentStatus.READY
+    assert Document.objects.unscoped().get(pk=document.pk).status == DocumentStatus.READY
 
 
 def test_a_repeated_delivery_for_a_ready_document_changes_nothing(upload):
@@ -136,7 +136,7 @@ def test_an_unexpected_crash_fails_the_document_not_the_worker(upload, monkeypat
 def test_sweep_requeues_documents_stuck_in_processing(upload, settings, django_capture_on_commit_callbacks):
     (document,) = upload(("notes.txt", b"Stuck notes about compressors."))
     Chunk.objects.for_org(document.organization).all().delete()
-    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.PROCESSING, attempts=1)
+    Document.objects.unscoped().filter(pk=document.pk).update(status=DocumentStatus.PROCESSING, attempts=1)
     later = timezone.now() + timedelta(seconds=settings.DOCUMENTS_PROCESSING_STUCK_SECONDS + 1)
     with django_capture_on_commit_callbacks(execute=True):
         assert pipeline.documents_requeue_stuck(now=later) == 1
@@ -147,7 +147,7 @@ def test_sweep_requeues_documents_stuck_in_processing(upload, settings, django_c
 
 def test_sweep_gives_up_after_the_last_attempt(upload, settings):
     (document,) = upload(("notes.txt", b"Notes."))
-    Document.objects.filter(pk=document.pk).update(
+    Document.objects.unscoped().filter(pk=document.pk).update(
         status=DocumentStatus.PROCESSING, attempts=settings.DOCUMENTS_MAX_ATTEMPTS
     )
     later = timezone.now() + timedelta(seconds=settings.DOCUMENTS_PROCESSING_STUCK_SECONDS + 1)
@@ -159,7 +159,7 @@ def test_sweep_gives_up_after_the_last_attempt(upload, settings):
 
 def test_sweep_leaves_recent_documents_alone(upload):
     (document,) = upload(("notes.txt", b"Notes."))
-    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.PROCESSING)
+    Document.objects.unscoped().filter(pk=document.pk).update(status=DocumentStatus.PROCESSING)
     assert pipeline.documents_requeue_stuck() == 0
     document.refresh_from_db()
     assert (document.status, document.attempts) == (DocumentStatus.PROCESSING, 1)

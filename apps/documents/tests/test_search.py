@@ -83,14 +83,16 @@ def test_a_foreign_collection_id_finds_nothing(organization, corpus, other_organ
 def test_chunks_of_documents_that_are_not_ready_are_not_returned(organization, collection):
     document = _document(collection, ["Turbine blade cooling with compressor air."], status=DocumentStatus.PROCESSING)
     assert search_chunks(organization=organization, query="turbine blade cooling") == []
-    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.READY)
+    Document.objects.unscoped().filter(pk=document.pk).update(status=DocumentStatus.READY)
     assert [h.document_id for h in search_chunks(organization=organization, query="turbine blade cooling")] == [
         document.pk
     ]
 
 
 def test_a_collection_of_another_dimension_is_refused(organization, collection, corpus):
-    Collection.objects.filter(pk=collection.pk).update(embedding_dimensions=settings.EMBEDDING_DIMENSIONS + 1)
+    Collection.objects.unscoped().filter(pk=collection.pk).update(
+        embedding_dimensions=settings.EMBEDDING_DIMENSIONS + 1
+    )
     with pytest.raises(EmbeddingDimensionMismatch):
         search_chunks(organization=organization, query="pump")
 

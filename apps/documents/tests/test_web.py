@@ -54,7 +54,7 @@ def test_admin_uploads_through_the_form_and_sees_the_failure_explained(
             {"kind": "upload", "files": [SimpleUploadedFile("scan.pdf", make_scanned_pdf())]},
         )
     assert response.status_code == 302
-    document = Document.objects.get()
+    document = Document.objects.unscoped().get()
     assert document.status == DocumentStatus.FAILED
     detail = client.get(f"/documents/{document.id}/").content.decode()
     assert "no_extractable_text" in detail and "OCR" in detail
@@ -76,14 +76,14 @@ def test_member_cannot_delete_from_the_page(organization, collection):
     document = DocumentFactory(collection=collection)
     response = _client(organization, Role.MEMBER).post(f"/documents/{document.id}/delete/")
     assert response.status_code == 403
-    assert Document.objects.filter(pk=document.pk).exists()
+    assert Document.objects.unscoped().filter(pk=document.pk).exists()
 
 
 def test_admin_deletes_from_the_page(organization, collection):
     document = DocumentFactory(collection=collection)
     response = _client(organization, Role.ADMIN).post(f"/documents/{document.id}/delete/")
     assert response.status_code == 302
-    assert not Document.objects.filter(pk=document.pk).exists()
+    assert not Document.objects.unscoped().filter(pk=document.pk).exists()
 
 
 def test_another_organizations_document_page_is_not_found(organization, other_organization):

@@ -105,23 +105,28 @@ def test_a_document_survives_a_worker_killed_mid_indexing(tmp_path, settings):
     first = _worker(tmp_path, delay=2.0, beat=False)
     try:
         _wait_for(
-            lambda: Document.objects.get(pk=document.pk).stage in (DocumentStage.EXTRACTING, DocumentStage.CHUNKING),
+            lambda: (
+                Document.objects.unscoped().get(pk=document.pk).stage
+                in (DocumentStage.EXTRACTING, DocumentStage.CHUNKING)
+            ),
             90,
             "the first worker to start indexing",
         )
-        assert Document.objects.get(pk=document.pk).status == DocumentStatus.PROCESSING
+        assert Document.objects.unscoped().get(pk=document.pk).status == DocumentStatus.PROCESSING
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
     finally:
         if first.poll() is None:
             first.kill()
             first.wait()
-    assert Document.objects.get(pk=document.pk).status == DocumentStatus.PROCESSING
+    assert Document.objects.unscoped().get(pk=document.pk).status == DocumentStatus.PROCESSING
 
     second = _worker(tmp_path, delay=0.0, beat=True)
     try:
         _wait_for(
-            lambda: Document.objects.get(pk=document.pk).status in (DocumentStatus.READY, DocumentStatus.FAILED),
+            lambda: (
+                Document.objects.unscoped().get(pk=document.pk).status in (DocumentStatus.READY, DocumentStatus.FAILED)
+            ),
             120,
             "the document to be finished by the second worker",
         )

@@ -24,7 +24,7 @@ def leaky_revoke(request: HttpRequest, pk: str) -> HttpResponse:
 
 def scoped_revoke(request: HttpRequest, pk: str) -> HttpResponse:
     """Done right: the lookup is scoped, the miss becomes an error message and a redirect."""
-    organization = Membership.objects.filter(user=request.user).first().organization  # type: ignore[union-attr,misc]
+    organization = Membership.objects.unscoped().filter(user=request.user).first().organization  # type: ignore[union-attr,misc]
     if not Invitation.objects.for_org(organization).filter(pk=pk).update(revoked_at=timezone.now()):
         messages.error(request, "Invitation not found.")
     return redirect("/")

@@ -5,10 +5,11 @@ from django.utils import timezone
 
 from apps.organizations.models import AuditEvent, Invitation, Membership, Organization, Role
 from apps.users.tests.factories import UserFactory
+from common.core.tests.factories import ModelFactory
 from common.security.tokens import token_issue
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(ModelFactory):
     class Meta:
         model = Organization
 
@@ -16,7 +17,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"org-{n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(ModelFactory):
     class Meta:
         model = Membership
 
@@ -25,7 +26,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.MEMBER
 
 
-class InvitationFactory(factory.django.DjangoModelFactory):
+class InvitationFactory(ModelFactory):
     class Meta:
         model = Invitation
 
@@ -36,7 +37,7 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
 
 
-class AuditEventFactory(factory.django.DjangoModelFactory):
+class AuditEventFactory(ModelFactory):
     class Meta:
         model = AuditEvent
 

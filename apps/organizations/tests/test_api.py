@@ -45,7 +45,7 @@ def test_creating_an_organization_makes_the_caller_its_owner(owner_client):
     assert response.status_code == 201
     org = Organization.objects.get(pk=response.json()["id"])
     assert org.slug.startswith("second-org")
-    assert Membership.objects.get(organization=org).role == Role.OWNER
+    assert Membership.objects.unscoped().get(organization=org).role == Role.OWNER
 
 
 def jwt(user, organization_ref=None):
@@ -133,7 +133,7 @@ def test_a_member_cannot_change_roles(member_client, organization):
 
 
 def test_the_last_owner_can_neither_be_demoted_nor_removed_nor_leave(owner_client, organization):
-    me = Membership.objects.get(user=owner_client.user)
+    me = Membership.objects.unscoped().get(user=owner_client.user)
     demote = owner_client.patch(f"/api/v1/members/{me.id}", {"role": "admin"}, format="json")
     assert demote.status_code == 409
     assert demote.json()["error"]["code"] == "last_owner"
@@ -151,7 +151,7 @@ def test_with_two_owners_one_can_be_demoted_and_the_other_can_leave(owner_client
     other.role = Role.OWNER
     other.save()
     assert owner_client.post("/api/v1/members/leave").status_code == 204
-    assert not Membership.objects.filter(user=owner_client.user, organization=organization).exists()
+    assert not Membership.objects.unscoped().filter(user=owner_client.user, organization=organization).exists()
     other.refresh_from_db()
     assert other.role == Role.OWNER
 
@@ -159,7 +159,7 @@ def test_with_two_owners_one_can_be_demoted_and_the_other_can_leave(owner_client
 def test_an_admin_removes_a_member(admin_client, organization):
     target = MembershipFactory(organization=organization)
     assert admin_client.delete(f"/api/v1/members/{target.id}").status_code == 204
-    assert not Membership.objects.filter(pk=target.pk).exists()
+    assert not Membership.objects.unscoped().filter(pk=target.pk).exists()
     assert AuditEvent.objects.for_org(organization).filter(action="member.removed").exists()
 
 
@@ -168,7 +168,7 @@ def test_an_invitation_is_emailed_and_stored_only_as_a_hash(invite, organization
     assert body["email"] == "friend@example.com"
     assert body["status"] == "pending"
     assert token.startswith("inv_")
-    assert not Invitation.objects.filter(token_hash=token).exists()
+    assert not Invitation.objects.unscoped().filter(token_hash=token).exists()
     assert mail.outbox[-1].to == ["friend@example.com"]
     assert AuditEvent.objects.for_org(organization).filter(action="invitation.created").exists()
 
@@ -176,7 +176,7 @@ def test_an_invitation_is_emailed_and_stored_only_as_a_hash(invite, organization
 def test_an_admin_cannot_invite_an_owner(admin_client):
     response = admin_client.post("/api/v1/invitations", {"email": "x@example.com", "role": "owner"}, format="json")
     assert response.status_code == 403
-    assert not Invitation.objects.filter(email="x@example.com").exists()
+    assert not Invitation.objects.unscoped().filter(email="x@example.com").exists()
 
 
 def test_inviting_a_member_or_a_pending_email_again_is_a_conflict(admin_client, invite, organization):
@@ -201,7 +201,7 @@ def test_a_new_person_accepts_with_a_password_and_gets_an_account(invite, anon_c
     assert body["role"] == "admin"
     user = User.objects.get(email="newbie@example.com")
     assert user.email_verified_at is not None
-    assert Membership.objects.get(user=user, organization=organization).role == Role.ADMIN
+    assert Membership.objects.unscoped().get(user=user, organization=organization).role == Role.ADMIN
     replay = anon_client.post("/api/v1/invitations/accept", {"token": token, "password": STRONG}, format="json")
     assert replay.status_code == 400
     assert replay.json()["error"]["code"] == "invalid_invitation"
@@ -212,7 +212,7 @@ def test_an_existing_user_accepts_while_signed_in(invite, make_member_client, or
     _, token = invite(elsewhere.user.email)
     response = elsewhere.post("/api/v1/invitations/accept", {"token": token}, format="json")
     assert response.status_code == 200
-    assert Membership.objects.get(user=elsewhere.user, organization=organization).role == Role.MEMBER
+    assert Membership.objects.unscoped().get(user=elsewhere.user, organization=organization).role == Role.MEMBER
 
 
 def test_an_existing_user_must_sign_in_to_accept(invite, anon_client):
@@ -233,7 +233,7 @@ def test_an_invitation_for_another_email_cannot_be_accepted(invite, make_member_
 
 def test_expired_or_revoked_invitations_cannot_be_accepted(invite, admin_client, anon_client):
     body, token = invite("late@example.com")
-    Invitation.objects.filter(pk=body["id"]).update(expires_at=timezone.now() - timedelta(minutes=1))
+    Invitation.objects.unscoped().filter(pk=body["id"]).update(expires_at=timezone.now() - timedelta(minutes=1))
     expired = anon_client.post("/api/v1/invitations/accept", {"token": token, "password": STRONG}, format="json")
     assert expired.status_code == 400
 

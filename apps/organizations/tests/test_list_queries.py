@@ -34,9 +34,9 @@ def _queries(client, url: str) -> int:
 @pytest.mark.parametrize(("url", "model"), LISTS, ids=[url for url, _ in LISTS])
 def test_a_list_costs_the_same_queries_for_one_row_as_for_six(owner_client, organization, url, model):
     make = discover_factories()[model]
-    while model.objects.filter(organization=organization).count() < 1:
+    while model.objects.for_org(organization).count() < 1:
         make(organization=organization)
     one = _queries(owner_client, url)
-    while model.objects.filter(organization=organization).count() < 6:
+    while model.objects.for_org(organization).count() < 6:
         make(organization=organization)
     assert _queries(owner_client, url) == one

@@ -1,9 +1,10 @@
 import factory
 
 from apps.users.models import User
+from common.core.tests.factories import ModelFactory
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(ModelFactory):
     class Meta:
         model = User
         skip_postgeneration_save = True
