@@ -10,7 +10,7 @@ export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
 	@echo "make test       run the whole test suite"
-	@echo "make lint       ruff + mypy"
+	@echo "make lint       ruff + mypy + import layering (lint-imports)"
 	@echo "make bench-*    benchmarks (ingest, search, chat, auth); make eval DATASET=dir"
 
 $(STAMP): requirements/base.txt requirements/dev.txt
@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
