@@ -103,10 +103,13 @@ def _fetch(document: Document) -> None:
 
 
 def _html_title(data: bytes) -> str:
+    """The page's <title> as plain text (entities decoded, one line); the prompt neutralises it like any
+    other document-derived text."""
+    import html
     import re
 
     match = re.search(rb"<title[^>]*>(.*?)</title>", data[:65536], re.IGNORECASE | re.DOTALL)
-    return match.group(1).decode("utf-8", "replace").strip() if match else ""
+    return " ".join(html.unescape(match.group(1).decode("utf-8", "replace")).split()) if match else ""
 
 
 def embedding_input(*, title: str, heading_path: tuple[str, ...] | list[str], text: str) -> str:
