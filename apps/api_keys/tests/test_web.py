@@ -102,3 +102,12 @@ def test_the_page_showing_a_new_secret_leaves_the_post_url_so_a_reload_cannot_ro
     assert 'history.replaceState(null, "", "/api-keys/")' in rotated
     assert 'id="copy-api-key"' in rotated
     assert "replaceState" not in admin_session.get("/api-keys/").content.decode()
+
+
+def test_a_rate_limit_too_large_to_store_is_shown_again_with_an_error(admin_session, organization):
+    response = admin_session.post(
+        "/api-keys/", {"name": "CI", "scopes": ["search"], "rate_limit_per_minute": "3000000000"}
+    )
+    assert response.status_code == 200
+    assert "rate_limit_per_minute" in response.context["form"].errors
+    assert not APIKey.objects.for_org(organization).exists()
