@@ -28,6 +28,7 @@ from apps.users.services import (
     user_set_password,
 )
 from common.core.errors import ValidationFailed
+from common.security.client_ip import client_ip as trusted_client_ip
 from common.security.ratelimit import window
 from common.security.tokens import token_hash
 
@@ -38,8 +39,8 @@ def _rates() -> dict[str, str]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # The proxy in front (see deployment.md) must set REMOTE_ADDR correctly (uvicorn --proxy-headers).
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    # X-Forwarded-For counts only from TRUSTED_PROXY_IPS (see deployment.md).
+    return trusted_client_ip(request) or "unknown"
 
 
 def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | None = None) -> User:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from config.settings.env import BASE_DIR, get
+from config.settings.env import BASE_DIR, get, ip_networks
 
 SECRET_KEY: str = get("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
 DEBUG: bool = get("DEBUG", cast=bool, default=False)
 ALLOWED_HOSTS: list[str] = get("ALLOWED_HOSTS", cast=list, default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = get("CSRF_TRUSTED_ORIGINS", cast=list, default=[])
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client. Empty: none, and
+# the client is always REMOTE_ADDR. The uvicorn command lines pass the same list (scripts/run.py, Dockerfile).
+TRUSTED_PROXY_IPS: list[str] = ip_networks("TRUSTED_PROXY_IPS")
 SITE_URL: str = get("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
@@ -154,8 +157,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login_account": get("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # Throttles key on REMOTE_ADDR only: X-Forwarded-For is client-controlled. Behind a proxy, uvicorn's
-    # --proxy-headers (with FORWARDED_ALLOW_IPS naming the proxy) puts the real client in REMOTE_ADDR.
+    # Throttles key on common.security.client_ip: X-Forwarded-For counts only from TRUSTED_PROXY_IPS.
     "NUM_PROXIES": 0,
 }
 

@@ -74,3 +74,11 @@ def test_prod_names_malformed_encryption_keys_at_start_up():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "FIELD_ENCRYPTION_KEYS" in lines[0]
+
+
+def test_prod_names_a_malformed_trusted_proxy_list():
+    result = _manage("check", TRUSTED_PROXY_IPS="10.0.0.5,load-balancer")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "TRUSTED_PROXY_IPS" in lines[0]
