@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from apps.auth.me import MeOutputSerializer
+from apps.users.authentication import token_is_current
+from apps.users.models import User
 
 PASSWORD_MAX = 256
 TOKEN_MAX = 200
@@ -63,3 +69,16 @@ class TokenInputSerializer(serializers.Serializer):
 
 class EmailVerifiedSerializer(serializers.Serializer):
     email_verified = serializers.BooleanField()
+
+
+class CurrentTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, refusing a refresh token issued before the account's last revocation (the
+    blacklist covers it too, except one issued while the revocation ran)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = self.token_class(attrs["refresh"])
+        user_id = refresh.payload.get("user_id")
+        user = User.objects.filter(pk=str(user_id)).first() if user_id else None
+        if user is None or not token_is_current(user=user, token=refresh):
+            raise TokenError("The refresh token was revoked.")
+        return super().validate(attrs)
