@@ -27,7 +27,7 @@ from apps.documents.services.errors import (
     UnsupportedContent,
     UnsupportedType,
 )
-from apps.documents.services.extract import HTML, detect_type, extract
+from apps.documents.services.extract import HTML, decode_text, detect_type, extract
 from apps.documents.services.fetch import fetch_url
 from apps.documents.services.queue import enqueue_index
 
@@ -108,8 +108,8 @@ def _html_title(data: bytes) -> str:
     import html
     import re
 
-    match = re.search(rb"<title[^>]*>(.*?)</title>", data[:65536], re.IGNORECASE | re.DOTALL)
-    return " ".join(html.unescape(match.group(1).decode("utf-8", "replace")).split()) if match else ""
+    match = re.search(r"<title[^>]*>(.*?)</title>", decode_text(data[:65536]) or "", re.IGNORECASE | re.DOTALL)
+    return " ".join(html.unescape(match.group(1)).split()) if match else ""
 
 
 def embedding_input(*, title: str, heading_path: tuple[str, ...] | list[str], text: str) -> str:
