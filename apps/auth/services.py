@@ -28,6 +28,7 @@ from apps.users.services import (
     user_set_password,
 )
 from common.core.errors import ValidationFailed
+from common.core.names import clean_display_name
 from common.security.client_ip import client_ip as trusted_client_ip
 from common.security.ratelimit import window
 from common.security.tokens import token_hash
@@ -63,9 +64,10 @@ def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | Non
 @transaction.atomic
 def auth_signup(*, email: str, password: str, full_name: str = "", organization_name: str = "") -> User:
     """Create the account and its first organization (the user is its owner), and send the verification link."""
+    organization_name = clean_display_name(organization_name, field="organization_name")
     user = user_create(email=email, password=password, full_name=full_name)
-    name = organization_name.strip() or f"{(full_name.strip() or user.email.split('@')[0])}'s organization"
-    organization_create(name=name[:120], owner=user)
+    name = organization_name or f"{(user.full_name or user.email.split('@')[0])}'s organization"
+    organization_create(name=name[:120], owner=user, name_field="organization_name")
     email_verification_send(user=user)
     return user
 

@@ -18,6 +18,7 @@ from apps.organizations.errors import (
     InvalidInvitation,
     InvitationEmailMismatch,
     LastOwnerError,
+    OrganizationLimitReached,
     RoleTooHigh,
 )
 from apps.organizations.models import AuditEvent, Invitation, Membership, Organization, Role
@@ -25,6 +26,7 @@ from apps.users.emails import email_send_on_commit, site_link
 from apps.users.models import User
 from apps.users.services import normalize_email, user_create
 from common.core.errors import PermissionDeniedError, ValidationFailed
+from common.core.names import clean_display_name
 from common.security.tokens import token_hash, token_issue
 
 logger = logging.getLogger(__name__)
@@ -64,10 +66,21 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def organization_create(*, name: str, owner: User) -> Organization:
-    name = name.strip()
+def organization_create(*, name: str, owner: User, name_field: str = "name") -> Organization:
+    """A new organization owned by `owner`, within ORGANIZATIONS_MAX_OWNED_PER_USER."""
+    name = clean_display_name(name, field=name_field)
     if not name:
-        raise ValidationFailed(details={"name": ["This field may not be blank."]})
+        raise ValidationFailed(details={name_field: ["This field may not be blank."]})
+    # One user's concurrent creations queue on their row, so the count below cannot be overtaken.
+    User.objects.select_for_update().filter(pk=owner.pk).first()
+    limit = int(settings.ORGANIZATIONS_MAX_OWNED_PER_USER)
+    owned = Membership.objects.unscoped().filter(user=owner, role=Role.OWNER).count()
+    if owned >= limit:
+        raise OrganizationLimitReached(
+            f"You already own {owned} organizations, the most one account may own ({limit}). "
+            "Delete one or hand its ownership to someone else first.",
+            details={"owned": owned, "limit": limit},
+        )
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -85,9 +98,10 @@ def organization_create(*, name: str, owner: User) -> Organization:
 @transaction.atomic
 def organization_update(*, organization: Organization, actor: User, name: str | None = None) -> Organization:
     changes: dict[str, Any] = {}
-    if name is not None and name.strip() and name.strip() != organization.name:
-        changes["name"] = [organization.name, name.strip()]
-        organization.name = name.strip()
+    name = clean_display_name(name) if name is not None else None
+    if name and name != organization.name:
+        changes["name"] = [organization.name, name]
+        organization.name = name
         organization.save(update_fields=["name", "updated_at"])
     if changes:
         audit_record(organization=organization, actor=actor, action="organization.updated", data=changes)

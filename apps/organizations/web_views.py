@@ -212,11 +212,15 @@ def organization_settings_view(request: HttpRequest) -> HttpResponse:
     form = OrganizationRenameForm(request.POST or None, initial={"name": tenant.organization.name})
     if request.method == "POST" and form.is_valid():
         assert isinstance(request.user, User)
-        services.organization_update(
-            organization=tenant.organization, actor=request.user, name=form.cleaned_data["name"]
-        )
-        messages.success(request, "The organization was renamed.")
-        return redirect("/settings/organization/")
+        try:
+            services.organization_update(
+                organization=tenant.organization, actor=request.user, name=form.cleaned_data["name"]
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "The organization was renamed.")
+            return redirect("/settings/organization/")
     context = {
         "organization": tenant.organization,
         "form": form,

@@ -15,6 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.users.authentication import GENERATION_CLAIM
 from apps.users.models import User
 from common.core.errors import ValidationFailed
+from common.core.names import clean_display_name
 
 EMAIL_TAKEN = "An account with this email already exists."
 
@@ -34,9 +35,10 @@ def password_check(*, password: str, user: User | None = None, field: str = "pas
 @transaction.atomic
 def user_create(*, email: str, password: str, full_name: str = "", email_verified: bool = False) -> User:
     email = normalize_email(email)
+    full_name = clean_display_name(full_name, field="full_name")
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationFailed(EMAIL_TAKEN, details={"email": [EMAIL_TAKEN]})
-    candidate = User(email=email, full_name=full_name.strip())
+    candidate = User(email=email, full_name=full_name)
     password_check(password=password, user=candidate)
     try:
         with transaction.atomic():
@@ -53,7 +55,7 @@ def user_create(*, email: str, password: str, full_name: str = "", email_verifie
 @transaction.atomic
 def user_update_profile(*, user: User, full_name: str | None = None) -> User:
     if full_name is not None:
-        user.full_name = full_name.strip()
+        user.full_name = clean_display_name(full_name, field="full_name")
     user.save(update_fields=["full_name"])
     return user
 

@@ -87,7 +87,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "apps.users.password_validation.LowEntropyPasswordValidator"},
 ]
+# Organizations one user may own: creating another is refused.
+ORGANIZATIONS_MAX_OWNED_PER_USER: int = get("ORGANIZATIONS_MAX_OWNED_PER_USER", cast=int, default=10)
 # Lifetimes of the one-time links sent by email.
 PASSWORD_RESET_TTL = timedelta(hours=1)
 EMAIL_VERIFICATION_TTL = timedelta(days=get("EMAIL_VERIFICATION_DAYS", cast=int, default=3))

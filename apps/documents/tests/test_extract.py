@@ -150,7 +150,7 @@ def test_docx_with_damaged_xml_fails_as_corrupt():
         ("Café crème brûlée à Zürich, naïve façade.\n", "latin-1"),
         ("Grüße", "latin-1"),
         ("The \u201cquoted\u201d price \u2013 5 \u20ac, it\u2019s fine.\n", "cp1252"),
-        ("Привет, мир. Это документ о насосах и их обслуживании.\n", "cp1251"),
+        ("Привет, мир. Это документ о насосах и их обслуживании.\n", "cp1251"),  # noqa: RUF001
         ("Plain words in UTF-16 with a byte order mark.\n", "utf-16"),
     ],
 )
