@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from apps.api_keys.models import ALL_SCOPES, APIKey, OrganizationAPILimits
 from common.core.fields import model_integer_field
+from common.core.names import validate_no_control_characters
 
 
 def _limit_field(model: type[APIKey] | type[OrganizationAPILimits], name: str) -> serializers.IntegerField:
@@ -49,7 +50,7 @@ class APIKeyIssuedSerializer(APIKeyOutputSerializer):
 
 
 class APIKeyInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[validate_no_control_characters])
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES), allow_empty=False)
     bot_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
     collection_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)

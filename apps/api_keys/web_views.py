@@ -21,13 +21,14 @@ from apps.organizations.models import Organization, Role
 from apps.organizations.tenancy import resolve_tenant
 from common.core.errors import DomainError
 from common.core.fields import model_integer_form_field
+from common.core.names import validate_no_control_characters
 
 SPARK = "▁▂▃▄▅▆▇█"
 USAGE_DAYS = 14
 
 
 class APIKeyForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, validators=[validate_no_control_characters])
     scopes = forms.MultipleChoiceField(
         choices=[(value, f"{value}: {label}") for value, label in Scope.choices],
         widget=forms.CheckboxSelectMultiple,

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from apps.organizations.models import Membership
 from apps.users.services import user_update_profile
+from common.core.names import validate_no_control_characters
 
 
 class MembershipSummarySerializer(serializers.Serializer):
@@ -40,7 +41,7 @@ class MeOutputSerializer(serializers.Serializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=150, allow_blank=True)
+    full_name = serializers.CharField(max_length=150, allow_blank=True, validators=[validate_no_control_characters])
 
 
 class MeAPI(APIView):

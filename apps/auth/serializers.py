@@ -11,6 +11,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from apps.auth.me import MeOutputSerializer
 from apps.users.authentication import token_is_current
 from apps.users.models import User
+from common.core.names import validate_no_control_characters
 
 PASSWORD_MAX = 256
 TOKEN_MAX = 200
@@ -19,8 +20,12 @@ TOKEN_MAX = 200
 class SignupInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False, style={"input_type": "password"})
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    organization_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    full_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[validate_no_control_characters]
+    )
+    organization_name = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default="", validators=[validate_no_control_characters]
+    )
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from apps.chatbot_provider.models import ChatbotProvider
 from apps.chatbot_provider.web_views import tenant_with_role
 from apps.organizations.models import Organization, Role
 from common.core.errors import DomainError
+from common.core.names import validate_no_control_characters
 
 
 def _lines(value: str) -> list[str]:
@@ -24,7 +25,7 @@ def _lines(value: str) -> list[str]:
 
 
 class BotForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, validators=[validate_no_control_characters])
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     tone = forms.ChoiceField(choices=Tone.choices)
     system_prompt = forms.CharField(

@@ -17,6 +17,7 @@ from apps.chatbot_provider.models import ChatbotProvider, ProviderKind
 from apps.organizations.models import Role
 from apps.organizations.tenancy import TenantContext, resolve_tenant
 from common.core.errors import DomainError, NotFound
+from common.core.names import validate_no_control_characters
 from common.security.encryption import mask
 
 
@@ -33,7 +34,7 @@ def tenant_with_role(request: HttpRequest, role: Role) -> TenantContext:
 
 
 class ProviderForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, validators=[validate_no_control_characters])
     kind = forms.ChoiceField(choices=ProviderKind.choices)
     api_key = forms.CharField(
         required=False,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.core.exceptions import ValidationError
+
 from common.core.errors import ValidationFailed
 
 _DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
@@ -23,3 +25,9 @@ def clean_display_name(value: str, *, field: str = "name") -> str:
     if has_control_characters(value):
         raise ValidationFailed(CONTROL_CHARACTERS_MESSAGE, details={field: [CONTROL_CHARACTERS_MESSAGE]})
     return value
+
+
+def validate_no_control_characters(value: str) -> None:
+    """The same check as a field validator (DRF serializers and Django forms)."""
+    if has_control_characters(value):
+        raise ValidationError(CONTROL_CHARACTERS_MESSAGE, code="control_characters")

@@ -23,7 +23,7 @@ from common.core.fields import BIGINT_RANGE, column_range
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
 
-def _input_serializers() -> dict[type[serializers.BaseSerializer], str]:
+def input_serializers() -> dict[type[serializers.BaseSerializer], str]:
     generator = SchemaGenerator()
     found: dict[type[serializers.BaseSerializer], str] = {}
     for path, _regex, method, callback in EndpointEnumerator().get_api_endpoints():
@@ -62,7 +62,7 @@ def _narrowest_column(name: str) -> tuple[int, int]:
 
 
 CASES = []
-for _cls, _endpoint in _input_serializers().items():
+for _cls, _endpoint in input_serializers().items():
     for _path, _field, _listed in _integer_fields(_cls()):
         _low, _high = _narrowest_column(_path[-1])
         for _value in sorted({_high + 1, _low - 1, 10**19, -(10**19), 3_000_000_000}):
