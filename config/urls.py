@@ -11,9 +11,14 @@ from importlib.util import find_spec
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from common.core.health import healthz, readyz
+from common.security.csp import csp_override
+
+# Swagger UI and ReDoc add styles inline and ReDoc searches in a worker it builds from a blob; their scripts
+# still come only from our static files (the split view serves Swagger UI's set-up as a script of its own).
+API_REFERENCE_CSP = {"style-src": ["'self'", "'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
 
 APPS = ["auth", "organizations", "chatbot_provider", "documents", "chatbot", "api_keys"]
 
@@ -22,8 +27,12 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "api/docs/",
+        csp_override(API_REFERENCE_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="swagger-ui",
+    ),
+    path("api/redoc/", csp_override(API_REFERENCE_CSP)(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
 ]
 
 for _app in APPS:

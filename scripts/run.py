@@ -23,6 +23,25 @@ PORT = os.environ.get("PORT", "8000")
 os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
 
 
+def uvicorn_command() -> list[str]:
+    """The ASGI server: X-Forwarded-For is honoured only from TRUSTED_PROXY_IPS (by default from nobody)."""
+    from config.settings.env import ip_networks
+
+    trusted = ip_networks("TRUSTED_PROXY_IPS")
+    proxy = ["--proxy-headers", "--forwarded-allow-ips", ",".join(trusted)] if trusted else ["--no-proxy-headers"]
+    return [
+        str(BIN / "uvicorn"),
+        "config.asgi:application",
+        "--host",
+        HOST,
+        "--port",
+        PORT,
+        *proxy,
+        "--log-level",
+        "info",
+    ]
+
+
 def main() -> int:
     from config.embedded import PGDATA, embedded_postgres_stop
 
@@ -50,10 +69,7 @@ def main() -> int:
             ],
             cwd=ROOT,
         ),
-        subprocess.Popen(
-            [str(BIN / "uvicorn"), "config.asgi:application", "--host", HOST, "--port", PORT, "--log-level", "info"],
-            cwd=ROOT,
-        ),
+        subprocess.Popen(uvicorn_command(), cwd=ROOT),
     ]
     print(f"\nDocent is running on http://{HOST}:{PORT}/  (Ctrl-C stops it)\n", flush=True)
     stopping = False

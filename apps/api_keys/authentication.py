@@ -16,6 +16,7 @@ from rest_framework.request import Request
 
 from apps.api_keys import services, validators
 from apps.api_keys.principal import APIKeyPrincipal, APIKeyUser
+from common.security.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class APIKeyAuthentication(BaseAuthentication):
         setattr(django_request, ADMISSION_ATTR, admission)
         validators.raise_if_refused(admission)
         if admission.touch:
-            services.api_key_touch(api_key_id=principal.id, ip=django_request.META.get("REMOTE_ADDR"), now=now)
+            services.api_key_touch(api_key_id=principal.id, ip=client_ip(django_request) or None, now=now)
         validators.check_view_accepts_api_keys((getattr(request, "parser_context", None) or {}).get("view"))
         return APIKeyUser(principal), principal
 

@@ -7,11 +7,13 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from apps.api_keys.models import ALL_SCOPES, APIKey
+from apps.api_keys.models import ALL_SCOPES, APIKey, OrganizationAPILimits
+from common.core.fields import model_integer_field
+from common.core.names import validate_no_control_characters
 
 
-def _limit_field() -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, required=False, allow_null=True)
+def _limit_field(model: type[APIKey] | type[OrganizationAPILimits], name: str) -> serializers.IntegerField:
+    return model_integer_field(model, name, min_value=1, required=False, allow_null=True)
 
 
 class APIKeyOutputSerializer(serializers.Serializer):
@@ -48,23 +50,23 @@ class APIKeyIssuedSerializer(APIKeyOutputSerializer):
 
 
 class APIKeyInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[validate_no_control_characters])
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES), allow_empty=False)
     bot_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
     collection_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
-    rate_limit_per_minute = _limit_field()
-    daily_request_quota = _limit_field()
-    monthly_request_quota = _limit_field()
-    daily_token_quota = _limit_field()
-    monthly_token_quota = _limit_field()
+    rate_limit_per_minute = _limit_field(APIKey, "rate_limit_per_minute")
+    daily_request_quota = _limit_field(APIKey, "daily_request_quota")
+    monthly_request_quota = _limit_field(APIKey, "monthly_request_quota")
+    daily_token_quota = _limit_field(APIKey, "daily_token_quota")
+    monthly_token_quota = _limit_field(APIKey, "monthly_token_quota")
 
 
 class OrganizationAPILimitsSerializer(serializers.Serializer):
-    daily_request_quota = _limit_field()
-    monthly_request_quota = _limit_field()
-    daily_token_quota = _limit_field()
-    monthly_token_quota = _limit_field()
+    daily_request_quota = _limit_field(OrganizationAPILimits, "daily_request_quota")
+    monthly_request_quota = _limit_field(OrganizationAPILimits, "monthly_request_quota")
+    daily_token_quota = _limit_field(OrganizationAPILimits, "daily_token_quota")
+    monthly_token_quota = _limit_field(OrganizationAPILimits, "monthly_token_quota")
 
 
 class UsageQuerySerializer(serializers.Serializer):

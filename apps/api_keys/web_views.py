@@ -18,19 +18,25 @@ from apps.api_keys.models import APIKey, Scope
 from apps.organizations.models import Organization, Role
 from apps.organizations.web import actor_of, tenant_required
 from common.core.errors import DomainError
+from common.core.fields import model_integer_form_field
+from common.core.names import validate_no_control_characters
 
 SPARK = "▁▂▃▄▅▆▇█"
 USAGE_DAYS = 14
 
 
 class APIKeyForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, validators=[validate_no_control_characters])
     scopes = forms.MultipleChoiceField(
         choices=[(value, f"{value}: {label}") for value, label in Scope.choices],
         widget=forms.CheckboxSelectMultiple,
     )
-    rate_limit_per_minute = forms.IntegerField(min_value=1, required=False, label="Requests per minute")
-    daily_request_quota = forms.IntegerField(min_value=1, required=False, label="Requests per day")
+    rate_limit_per_minute = model_integer_form_field(
+        APIKey, "rate_limit_per_minute", min_value=1, required=False, label="Requests per minute"
+    )
+    daily_request_quota = model_integer_form_field(
+        APIKey, "daily_request_quota", min_value=1, required=False, label="Requests per day"
+    )
     expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False, label="Expires in (days)")
 
 

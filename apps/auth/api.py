@@ -12,7 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from apps.auth import serializers as s
 from apps.auth import services
@@ -95,7 +94,7 @@ class RefreshAPI(APIView):
     def post(self, request: Request) -> Response:
         data = s.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        serializer = TokenRefreshSerializer(data=data.validated_data)
+        serializer = s.CurrentTokenRefreshSerializer(data=data.validated_data)
         try:
             serializer.is_valid(raise_exception=True)
         except (TokenError, User.DoesNotExist, AuthenticationFailed):  # AuthenticationFailed: inactive account

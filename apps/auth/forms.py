@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from common.core.names import validate_no_control_characters
+
 
 class LoginForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
@@ -13,10 +15,14 @@ class LoginForm(forms.Form):
 
 
 class SignupForm(forms.Form):
-    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Your name", validators=[validate_no_control_characters]
+    )
     email = forms.EmailField(max_length=254)
     password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput)
-    organization_name = forms.CharField(max_length=120, required=False, label="Organization name")
+    organization_name = forms.CharField(
+        max_length=120, required=False, label="Organization name", validators=[validate_no_control_characters]
+    )
 
 
 class EmailForm(forms.Form):

@@ -15,6 +15,7 @@ from apps.organizations.models import Membership
 from apps.organizations.tenancy import request_identity
 from apps.users.services import user_update_profile
 from common.core.errors import PermissionDeniedError
+from common.core.names import validate_no_control_characters
 
 
 class MembershipSummarySerializer(serializers.Serializer):
@@ -42,7 +43,7 @@ class MeOutputSerializer(serializers.Serializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=150, allow_blank=True)
+    full_name = serializers.CharField(max_length=150, allow_blank=True, validators=[validate_no_control_characters])
 
 
 class MeAPI(APIView):

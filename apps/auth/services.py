@@ -28,8 +28,9 @@ from apps.users.services import (
     user_revoke_all_tokens,
     user_set_password,
 )
-from common.core import http
 from common.core.errors import ValidationFailed
+from common.core.names import clean_display_name
+from common.security.client_ip import client_ip as trusted_client_ip
 from common.security.ratelimit import window
 from common.security.tokens import token_hash
 
@@ -40,8 +41,8 @@ def _rates() -> dict[str, str]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The key login throttles count on: the client address, or "unknown" when the server gave none."""
-    return http.client_ip(request) or "unknown"
+    # X-Forwarded-For counts only from TRUSTED_PROXY_IPS (see deployment.md).
+    return trusted_client_ip(request) or "unknown"
 
 
 def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | None = None) -> User:
@@ -65,9 +66,14 @@ def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | Non
 def auth_signup(*, actor: Actor, email: str, password: str, full_name: str = "", organization_name: str = "") -> User:
     """Create the account and its first organization (the user is its owner), and send the verification link.
     `actor` is the anonymous caller (its IP and request id are kept in the audit record)."""
+    organization_name = clean_display_name(organization_name, field="organization_name")
     user = user_create(email=email, password=password, full_name=full_name)
-    name = organization_name.strip() or f"{(full_name.strip() or user.email.split('@')[0])}'s organization"
-    organization_create(actor=Actor.for_user(user, ip=actor.ip, request_id=actor.request_id), name=name[:120])
+    name = organization_name or f"{(user.full_name or user.email.split('@')[0])}'s organization"
+    organization_create(
+        actor=Actor.for_user(user, ip=actor.ip, request_id=actor.request_id),
+        name=name[:120],
+        name_field="organization_name",
+    )
     email_verification_send(user=user)
     return user
 

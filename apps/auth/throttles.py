@@ -6,8 +6,13 @@ from typing import Any
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from common.security.client_ip import client_ip
+
 
 class _PerIPThrottle(SimpleRateThrottle):
+    def get_ident(self, request: Any) -> str:
+        return client_ip(request) or "unknown"
+
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Tone
 from apps.chatbot.services.bots import BOT_FIELDS
 from apps.chatbot_provider.models import ChatbotProvider
+from common.core.names import validate_no_control_characters
 
 
 class BotOutputSerializer(serializers.ModelSerializer[Chatbot]):
@@ -34,7 +35,7 @@ class _OrgProviderField(serializers.PrimaryKeyRelatedField):  # type: ignore[typ
 
 
 class BotInputSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=120, validators=[validate_no_control_characters])
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     system_prompt = serializers.CharField(required=False, allow_blank=True, max_length=8000)
     tone = serializers.ChoiceField(choices=Tone.choices, required=False)

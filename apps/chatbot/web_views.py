@@ -16,6 +16,7 @@ from apps.chatbot_provider.models import ChatbotProvider
 from apps.organizations.models import Organization, Role
 from apps.organizations.web import actor_of, tenant_required
 from common.core.errors import DomainError
+from common.core.names import validate_no_control_characters
 from common.core.web import form_add_domain_error
 
 
@@ -24,7 +25,7 @@ def _lines(value: str) -> list[str]:
 
 
 class BotForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, validators=[validate_no_control_characters])
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     tone = forms.ChoiceField(choices=Tone.choices)
     system_prompt = forms.CharField(

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.chatbot_provider.models import ChatbotProvider, ProviderKind
+from common.core.names import validate_no_control_characters
 from common.security.encryption import mask
 
 
@@ -40,7 +41,7 @@ class ProviderOutputSerializer(serializers.ModelSerializer[ChatbotProvider]):
 
 
 class ProviderInputSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=120, validators=[validate_no_control_characters])
     kind = serializers.ChoiceField(choices=ProviderKind.choices)
     api_key = serializers.CharField(
         write_only=True,

@@ -16,12 +16,13 @@ from apps.organizations.actors import Actor
 from apps.organizations.models import Role
 from apps.organizations.web import actor_of, tenant_required
 from common.core.errors import DomainError
+from common.core.names import validate_no_control_characters
 from common.core.web import form_add_domain_error
 from common.security.encryption import mask
 
 
 class ProviderForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, validators=[validate_no_control_characters])
     kind = forms.ChoiceField(choices=ProviderKind.choices)
     api_key = forms.CharField(
         required=False,

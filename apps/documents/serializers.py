@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.documents.models import Chunk, Collection, Document, DocumentStatus
+from common.core.names import validate_no_control_characters
 
 
 class CollectionOutputSerializer(serializers.ModelSerializer[Collection]):
@@ -29,7 +30,7 @@ class CollectionOutputSerializer(serializers.ModelSerializer[Collection]):
 
 
 class CollectionCreateInputSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=120, validators=[validate_no_control_characters])
     description = serializers.CharField(required=False, allow_blank=True, default="")
     embedding_provider_id = serializers.UUIDField(required=False, allow_null=True, default=None)
     embedding_model = serializers.CharField(required=False, max_length=120, allow_blank=True, default="")
@@ -37,7 +38,7 @@ class CollectionCreateInputSerializer(serializers.Serializer[Any]):
 
 
 class CollectionUpdateInputSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=120, required=False)
+    name = serializers.CharField(max_length=120, required=False, validators=[validate_no_control_characters])
     description = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -143,7 +144,7 @@ class UrlInputSerializer(serializers.Serializer[Any]):
 
 
 class TextInputSerializer(serializers.Serializer[Any]):
-    title = serializers.CharField(max_length=300)
+    title = serializers.CharField(max_length=300, validators=[validate_no_control_characters])
     text = serializers.CharField(trim_whitespace=False)
 
 

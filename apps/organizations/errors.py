@@ -10,6 +10,11 @@ class LastOwnerError(Conflict):
     default_message = "An organization needs at least one owner: make someone else an owner first."
 
 
+class OrganizationLimitReached(Conflict):
+    code = "organization_limit_reached"
+    default_message = "You already own as many organizations as one account may."
+
+
 class AlreadyMember(Conflict):
     code = "already_member"
     default_message = "This person is already a member of the organization."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.organizations.models import Role
+from common.core.names import validate_no_control_characters
 
 
 class InviteForm(forms.Form):
@@ -17,7 +18,7 @@ class RoleForm(forms.Form):
 
 
 class OrganizationRenameForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, validators=[validate_no_control_characters])
 
 
 class OrganizationDeleteForm(forms.Form):
@@ -25,5 +26,7 @@ class OrganizationDeleteForm(forms.Form):
 
 
 class AcceptNewUserForm(forms.Form):
-    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Your name", validators=[validate_no_control_characters]
+    )
     password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput)

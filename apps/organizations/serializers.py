@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.organizations.models import Invitation, Role
+from common.core.names import validate_no_control_characters
 
 PASSWORD_MAX = 256
 TOKEN_MAX = 200
@@ -27,11 +28,11 @@ class MyOrganizationSerializer(serializers.Serializer):
 
 
 class OrganizationCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=120, validators=[validate_no_control_characters])
 
 
 class OrganizationUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=120, validators=[validate_no_control_characters])
 
 
 class MemberSerializer(serializers.Serializer):
@@ -80,7 +81,9 @@ class InvitationAcceptSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="Only for someone without an account: the password of the account to create.",
     )
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    full_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[validate_no_control_characters]
+    )
 
 
 class InvitationAcceptedSerializer(serializers.Serializer):

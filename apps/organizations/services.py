@@ -20,6 +20,7 @@ from apps.organizations.errors import (
     InvalidInvitation,
     InvitationEmailMismatch,
     LastOwnerError,
+    OrganizationLimitReached,
     RoleTooHigh,
 )
 from apps.organizations.models import Invitation, Membership, Organization, Role
@@ -27,6 +28,7 @@ from apps.users.emails import email_send_on_commit, site_link
 from apps.users.models import User
 from apps.users.services import normalize_email, user_create
 from common.core.errors import PermissionDeniedError, ValidationFailed
+from common.core.names import clean_display_name
 from common.events import EventType, emit
 from common.security.tokens import token_hash, token_issue
 
@@ -44,13 +46,23 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def organization_create(*, actor: Actor, name: str) -> Organization:
-    """A user creates an organization and becomes its owner."""
+def organization_create(*, actor: Actor, name: str, name_field: str = "name") -> Organization:
+    """A user creates an organization and becomes its owner, within ORGANIZATIONS_MAX_OWNED_PER_USER."""
     owner = actor.user
     assert owner is not None, "Only a user can own an organization."
-    name = name.strip()
+    name = clean_display_name(name, field=name_field)
     if not name:
-        raise ValidationFailed(details={"name": ["This field may not be blank."]})
+        raise ValidationFailed(details={name_field: ["This field may not be blank."]})
+    # One user's concurrent creations queue on their row, so the count below cannot be overtaken.
+    User.objects.select_for_update().filter(pk=owner.pk).first()
+    limit = int(settings.ORGANIZATIONS_MAX_OWNED_PER_USER)
+    owned = Membership.objects.unscoped().filter(user=owner, role=Role.OWNER).count()
+    if owned >= limit:
+        raise OrganizationLimitReached(
+            f"You already own {owned} organizations, the most one account may own ({limit}). "
+            "Delete one or hand its ownership to someone else first.",
+            details={"owned": owned, "limit": limit},
+        )
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -72,9 +84,10 @@ def organization_create(*, actor: Actor, name: str) -> Organization:
 @transaction.atomic
 def organization_update(*, organization: Organization, actor: Actor, name: str | None = None) -> Organization:
     changes: dict[str, Any] = {}
-    if name is not None and name.strip() and name.strip() != organization.name:
-        changes["name"] = [organization.name, name.strip()]
-        organization.name = name.strip()
+    name = clean_display_name(name) if name is not None else None
+    if name and name != organization.name:
+        changes["name"] = [organization.name, name]
+        organization.name = name
         organization.save(update_fields=["name", "updated_at"])
     if changes:
         audit_record(

@@ -193,9 +193,13 @@ def organization_settings_view(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     form = OrganizationRenameForm(request.POST or None, initial={"name": actor.org.name})
     if request.method == "POST" and form.is_valid():
-        services.organization_update(organization=actor.org, actor=actor, name=form.cleaned_data["name"])
-        messages.success(request, "The organization was renamed.")
-        return redirect("/settings/organization/")
+        try:
+            services.organization_update(organization=actor.org, actor=actor, name=form.cleaned_data["name"])
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            messages.success(request, "The organization was renamed.")
+            return redirect("/settings/organization/")
     context = {
         "organization": actor.org,
         "form": form,

@@ -1,5 +1,10 @@
-"""JWT authentication that also honours "log out everywhere": access tokens issued before the user's
-`tokens_valid_after` are refused at once instead of living out their 15 minutes."""
+"""JWT authentication that also honours "log out everywhere": access tokens issued before the user's last
+revocation are refused at once instead of living out their 15 minutes.
+
+Each token carries the user's token generation (claim `gen`) from when it was issued; "log out everywhere",
+password change and password reset increment the generation, so every token issued before the action, even
+in the same second, is refused, and tokens issued after it are not.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,23 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
+GENERATION_CLAIM = "gen"
+
+
+def token_is_current(*, user: Any, token: Token) -> bool:
+    """Whether no revocation happened since `token` was issued."""
+    generation = token.get(GENERATION_CLAIM)
+    if generation is not None:
+        return isinstance(generation, int) and generation >= user.token_generation
+    # A token from before generations existed: only the revocation time can tell, to the second.
+    cutoff = user.tokens_valid_after
+    issued_at = token.get("iat")
+    return cutoff is None or (issued_at is not None and int(issued_at) > int(cutoff.timestamp()))
+
 
 class RevocableJWTAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
         user = super().get_user(validated_token)  # one query, which simplejwt makes anyway
-        cutoff = getattr(user, "tokens_valid_after", None)
-        issued_at = validated_token.get("iat")
-        if cutoff is not None and (issued_at is None or int(issued_at) < int(cutoff.timestamp())):
+        if not token_is_current(user=user, token=validated_token):
             raise AuthenticationFailed("This token was revoked. Sign in again.", code="token_revoked")
         return user

@@ -45,8 +45,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     email_verified_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
-    # "Log out everywhere": JWTs issued before this instant are refused (apps.users.authentication).
+    # "Log out everywhere": JWTs carry the generation they were issued in; revoking increments it, and older
+    # generations are refused (apps.users.authentication). tokens_valid_after records when that last happened.
     tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

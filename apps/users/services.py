@@ -7,12 +7,15 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.users.authentication import GENERATION_CLAIM
 from apps.users.models import User
 from common.core.errors import ValidationFailed
+from common.core.names import clean_display_name
 
 EMAIL_TAKEN = "An account with this email already exists."
 
@@ -32,9 +35,10 @@ def password_check(*, password: str, user: User | None = None, field: str = "pas
 @transaction.atomic
 def user_create(*, email: str, password: str, full_name: str = "", email_verified: bool = False) -> User:
     email = normalize_email(email)
+    full_name = clean_display_name(full_name, field="full_name")
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationFailed(EMAIL_TAKEN, details={"email": [EMAIL_TAKEN]})
-    candidate = User(email=email, full_name=full_name.strip())
+    candidate = User(email=email, full_name=full_name)
     password_check(password=password, user=candidate)
     try:
         with transaction.atomic():
@@ -51,7 +55,7 @@ def user_create(*, email: str, password: str, full_name: str = "", email_verifie
 @transaction.atomic
 def user_update_profile(*, user: User, full_name: str | None = None) -> User:
     if full_name is not None:
-        user.full_name = full_name.strip()
+        user.full_name = clean_display_name(full_name, field="full_name")
     user.save(update_fields=["full_name"])
     return user
 
@@ -67,14 +71,18 @@ def user_mark_email_verified(*, user: User) -> User:
 def user_issue_tokens(*, user: User) -> dict[str, Any]:
     """A fresh JWT pair. The refresh token is recorded (OutstandingToken) so it can be revoked."""
     refresh = RefreshToken.for_user(user)
+    refresh[GENERATION_CLAIM] = user.token_generation  # copied into every access token derived from it
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 def user_revoke_all_tokens(*, user: User) -> int:
     """Blacklist every refresh token the user holds and refuse every access token issued so far
-    ("log out everywhere"). Returns how many refresh tokens were revoked."""
-    # JWT "iat" has whole seconds: tokens issued later in this same second stay valid (see authentication.py).
-    User.objects.filter(pk=user.pk).update(tokens_valid_after=timezone.now())
+    ("log out everywhere"), including those issued in this same second. Returns how many refresh tokens
+    were revoked."""
+    User.objects.filter(pk=user.pk).update(
+        tokens_valid_after=timezone.now(), token_generation=F("token_generation") + 1
+    )
+    user.refresh_from_db(fields=["tokens_valid_after", "token_generation"])  # tokens issued next are current
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     revoked = [BlacklistedToken(token=token) for token in outstanding]
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from config.settings.env import BASE_DIR, get
+from config.settings.env import BASE_DIR, get, ip_networks
 
 SECRET_KEY: str = get("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
 DEBUG: bool = get("DEBUG", cast=bool, default=False)
@@ -14,6 +14,9 @@ DEBUG: bool = get("DEBUG", cast=bool, default=False)
 TENANCY_STRICT: bool = False
 ALLOWED_HOSTS: list[str] = get("ALLOWED_HOSTS", cast=list, default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = get("CSRF_TRUSTED_ORIGINS", cast=list, default=[])
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client. Empty: none, and
+# the client is always REMOTE_ADDR. The uvicorn command lines pass the same list (scripts/run.py, Dockerfile).
+TRUSTED_PROXY_IPS: list[str] = ip_networks("TRUSTED_PROXY_IPS")
 SITE_URL: str = get("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
@@ -44,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "common.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "common.security.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +57,22 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.api_keys.middleware.APIKeyHeadersMiddleware",
 ]
+
+# Content-Security-Policy of every response (common.security.csp): scripts and styles only from our own
+# static files, no inline script or style, no plugins, no framing. The API reference pages widen it for
+# themselves (config/urls.py).
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -87,7 +107,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "apps.users.password_validation.LowEntropyPasswordValidator"},
 ]
+# Organizations one user may own: creating another is refused.
+ORGANIZATIONS_MAX_OWNED_PER_USER: int = get("ORGANIZATIONS_MAX_OWNED_PER_USER", cast=int, default=10)
 # Lifetimes of the one-time links sent by email.
 PASSWORD_RESET_TTL = timedelta(hours=1)
 EMAIL_VERIFICATION_TTL = timedelta(days=get("EMAIL_VERIFICATION_DAYS", cast=int, default=3))
@@ -157,8 +180,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login_account": get("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # Throttles key on REMOTE_ADDR only: X-Forwarded-For is client-controlled. Behind a proxy, uvicorn's
-    # --proxy-headers (with FORWARDED_ALLOW_IPS naming the proxy) puts the real client in REMOTE_ADDR.
+    # Throttles key on common.security.client_ip: X-Forwarded-For counts only from TRUSTED_PROXY_IPS.
     "NUM_PROXIES": 0,
 }
 

@@ -64,3 +64,15 @@ def database_or_embedded() -> dict[str, Any]:
     from config.embedded import embedded_postgres_database
 
     return embedded_postgres_database()
+
+
+def ip_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks (empty when unset), each checked."""
+    from common.security.client_ip import parse_networks
+
+    values = [value.strip() for value in get(name, cast=list, default=[]) if value.strip()]
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise ConfigError(f"Environment variable {name} is malformed: {exc}.") from None
+    return values

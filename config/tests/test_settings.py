@@ -74,3 +74,22 @@ def test_prod_names_malformed_encryption_keys_at_start_up():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "FIELD_ENCRYPTION_KEYS" in lines[0]
+
+
+def test_prod_names_a_malformed_trusted_proxy_list():
+    result = _manage("check", TRUSTED_PROXY_IPS="10.0.0.5,load-balancer")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "TRUSTED_PROXY_IPS" in lines[0]
+
+
+def test_prod_sends_the_content_security_policy():
+    script = (
+        "from django.conf import settings; "
+        "print('common.security.csp.ContentSecurityPolicyMiddleware' in settings.MIDDLEWARE, "
+        "settings.SECURE_CSP['script-src'])"
+    )
+    result = _manage("shell", "-v", "0", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["True", "[\"'self'\"]"]

@@ -207,3 +207,36 @@ def test_a_signed_in_admin_manages_keys_over_the_session_with_csrf(organization)
     token = client.cookies["csrftoken"].value
     created = client.post("/api/v1/api-keys", body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert created.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rate_limit_per_minute", 3_000_000_000),
+        ("daily_request_quota", 10**19),
+        ("monthly_request_quota", 10**19),
+        ("daily_token_quota", 10**19),
+        ("monthly_token_quota", 10**19),
+    ],
+)
+def test_a_limit_too_large_to_store_is_a_field_error_not_a_server_error(admin_client, organization, field, value):
+    created = _create(admin_client, **{field: value})
+    assert created.status_code == 400, created.content
+    assert created.json()["error"]["code"] == "validation_error"
+    assert field in created.json()["error"]["details"]
+    key = APIKeyFactory(organization=organization)
+    changed = admin_client.patch(f"/api/v1/api-keys/{key.id}", {field: value}, format="json")
+    assert changed.status_code == 400, changed.content
+    assert field in changed.json()["error"]["details"]
+    if field != "rate_limit_per_minute":
+        limits = admin_client.patch("/api/v1/api-keys/limits", {field: value}, format="json")
+        assert limits.status_code == 400, limits.content
+        assert field in limits.json()["error"]["details"]
+    assert APIKey.objects.for_org(organization).count() == 1
+
+
+def test_the_largest_storable_limits_are_accepted(admin_client):
+    body = {"rate_limit_per_minute": 2**31 - 1, "monthly_token_quota": 2**63 - 1}
+    created = _create(admin_client, **body)
+    assert created.status_code == 201, created.content
+    assert created.json()["monthly_token_quota"] == 2**63 - 1

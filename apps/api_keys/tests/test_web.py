@@ -54,7 +54,7 @@ def test_the_page_shows_each_keys_recent_usage(admin_session, organization):
 def test_creating_a_key_shows_the_secret_once(admin_session, organization):
     response = admin_session.post("/api-keys/", {"name": "CI", "scopes": ["search", "chat"]})
     page = response.content.decode()
-    shown = re.search(r'<div class="secret" id="new-api-key">(dk_[^<]+)</div>', page)
+    shown = re.search(r'<div class="secret" id="new-api-key"[^>]*>(dk_[^<]+)</div>', page)
     assert shown, page
     assert response["Cache-Control"] == "no-store"
     key = APIKey.objects.for_org(organization).get(name="CI")
@@ -92,13 +92,23 @@ def test_an_admin_cannot_revoke_another_organizations_key(admin_session, other_o
 def test_rotating_and_revoking_ask_for_confirmation_first(admin_session, organization):
     APIKeyFactory(organization=organization, name="CI key")
     page = admin_session.get("/api-keys/").content.decode()
-    assert "confirm('Rotate CI key? Its current secret stops working at once.')" in page
-    assert "confirm('Revoke CI key? It stops working at once.')" in page
+    assert 'data-confirm="Rotate CI key? Its current secret stops working at once."' in page
+    assert 'data-confirm="Revoke CI key? It stops working at once."' in page
 
 
 def test_the_page_showing_a_new_secret_leaves_the_post_url_so_a_reload_cannot_rotate_again(admin_session, organization):
     key = APIKeyFactory(organization=organization)
     rotated = admin_session.post(f"/api-keys/{key.pk}/rotate").content.decode()
-    assert 'history.replaceState(null, "", "/api-keys/")' in rotated
+    assert 'data-page-url="/api-keys/"' in rotated  # js/api_keys.js replaces the URL with it
+    assert "js/api_keys.js" in rotated
     assert 'id="copy-api-key"' in rotated
-    assert "replaceState" not in admin_session.get("/api-keys/").content.decode()
+    assert "js/api_keys.js" not in admin_session.get("/api-keys/").content.decode()
+
+
+def test_a_rate_limit_too_large_to_store_is_shown_again_with_an_error(admin_session, organization):
+    response = admin_session.post(
+        "/api-keys/", {"name": "CI", "scopes": ["search"], "rate_limit_per_minute": "3000000000"}
+    )
+    assert response.status_code == 200
+    assert "rate_limit_per_minute" in response.context["form"].errors
+    assert not APIKey.objects.for_org(organization).exists()

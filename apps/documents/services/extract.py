@@ -57,20 +57,52 @@ class ExtractedText:
 # --- detection ---------------------------------------------------------------------------------------
 
 
+# Among about equally plausible guesses for a legacy 8-bit encoding, the most common one for Western text
+# (a superset of Latin-1's printable characters). The language coherence of a short text is noisy: a guess
+# this much more coherent than Windows-1252 (as Windows-1254 is for Turkish text) still wins.
+_PREFERRED_LEGACY = "cp1252"
+_COHERENCE_MARGIN = 0.1
+
+
+def _decode_legacy(data: bytes) -> str | None:
+    """Text in another encoding (Latin-1, Windows-1252, Shift JIS ...) as charset-normalizer judges it;
+    None when no encoding makes sense of the bytes (binary)."""
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        tied = match.chaos <= best.chaos and match.coherence >= best.coherence - _COHERENCE_MARGIN
+        if tied and _PREFERRED_LEGACY in match.could_be_from_charset:
+            try:
+                return data.decode(_PREFERRED_LEGACY)
+            except UnicodeDecodeError:
+                break
+    return str(best)
+
+
 def decode_text(data: bytes) -> str | None:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else None when the bytes are not text."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else the legacy encoding the bytes are in;
+    None when the bytes are not text."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             return None
+    text: str | None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of a sample is still text.
-        if exc.start < len(data) - 4:
+        # A multi-byte character cut at the end of a sample is still UTF-8 text.
+        text = data[: exc.start].decode("utf-8-sig") if exc.reason == "unexpected end of data" else None
+    if text is None:
+        if b"\x00" in data[:4096]:
+            return None  # no 8-bit text encoding uses NUL
+        text = _decode_legacy(data)
+        if text is None:
             return None
-        text = data[: exc.start].decode("utf-8-sig")
     controls = sum(1 for ch in text[:4096] if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t\f")
     return None if controls > 2 else text
 
@@ -284,7 +316,7 @@ def _markdown_sections(text: str) -> list[Section]:
 def extract_markdown(data: bytes) -> ExtractedText:
     text = decode_text(data)
     if text is None:
-        raise CorruptFile("The file is not valid UTF-8 text.")
+        raise CorruptFile("The file is not readable text.")
     sections = _markdown_sections(text)
     if not sections:
         raise NoExtractableText("The Markdown file contains no text.")
@@ -296,7 +328,7 @@ def extract_html(data: bytes) -> ExtractedText:
 
     text = decode_text(data)
     if text is None:
-        raise CorruptFile("The HTML page is not valid UTF-8 text.")
+        raise CorruptFile("The HTML page is not readable text.")
     cleaned = _strip_boilerplate(text)
     markdown = trafilatura.extract(
         cleaned, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
@@ -337,7 +369,7 @@ def _html_text(text: str) -> str:
 def extract_text(data: bytes) -> ExtractedText:
     text = decode_text(data)
     if text is None:
-        raise CorruptFile("The file is not valid UTF-8 text.")
+        raise CorruptFile("The file is not readable text.")
     body = normalise(text)
     if not body:
         raise NoExtractableText("The text is empty.")
@@ -347,7 +379,7 @@ def extract_text(data: bytes) -> ExtractedText:
 def extract_csv(data: bytes) -> ExtractedText:
     text = decode_text(data)
     if text is None:
-        raise CorruptFile("The CSV file is not valid UTF-8 text.")
+        raise CorruptFile("The CSV file is not readable text.")
     lines = text.splitlines()
     try:
         dialect = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|")

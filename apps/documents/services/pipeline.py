@@ -27,7 +27,7 @@ from apps.documents.services.errors import (
     UnsupportedContent,
     UnsupportedType,
 )
-from apps.documents.services.extract import HTML, detect_type, extract
+from apps.documents.services.extract import HTML, decode_text, detect_type, extract
 from apps.documents.services.fetch import fetch_url
 from apps.documents.services.queue import enqueue_index
 from common.events import EventType, emit
@@ -104,10 +104,13 @@ def _fetch(document: Document) -> None:
 
 
 def _html_title(data: bytes) -> str:
+    """The page's <title> as plain text (entities decoded, one line); the prompt neutralises it like any
+    other document-derived text."""
+    import html
     import re
 
-    match = re.search(rb"<title[^>]*>(.*?)</title>", data[:65536], re.IGNORECASE | re.DOTALL)
-    return match.group(1).decode("utf-8", "replace").strip() if match else ""
+    match = re.search(r"<title[^>]*>(.*?)</title>", decode_text(data[:65536]) or "", re.IGNORECASE | re.DOTALL)
+    return " ".join(html.unescape(match.group(1)).split()) if match else ""
 
 
 def embedding_input(*, title: str, heading_path: tuple[str, ...] | list[str], text: str) -> str:

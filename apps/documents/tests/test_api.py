@@ -3,6 +3,7 @@ delete, chunks, roles, limits and quotas."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -525,3 +526,54 @@ def test_member_cannot_delete_or_reindex(member_client, collection):
 def test_owner_can_do_what_admin_can(make_member_client, organization, collection):
     client = make_member_client(organization, Role.OWNER)
     assert _upload(client, collection, ("a.txt", b"owner text")).status_code == 202
+
+
+LEGACY_TEXT = {
+    "latin-1": "Café crème brûlée: le déjeuner coûte 12 francs à Zürich.\nÉté à l'hôtel, naïve façade, Grüße.\n",
+    "cp1252": (
+        "The \u201cquoted\u201d price \u2013 5 \u20ac, it\u2019s on the invoice.\n"
+        "Second line: naïve café, Œuvre, Straße.\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(LEGACY_TEXT))
+@pytest.mark.parametrize("name", ["notes.txt", "notes.md"])
+def test_a_text_file_in_a_legacy_encoding_is_indexed_with_its_text(
+    admin_client, collection, run_on_commit, encoding, name
+):
+    text = LEGACY_TEXT[encoding]
+    content = ("# Menü du café\n\n" + text) if name.endswith(".md") else text
+    response = run_on_commit(lambda: _upload(admin_client, collection, (name, content.encode(encoding))))
+    assert response.status_code == 202, response.json()
+    document = Document.objects.unscoped().get(pk=response.json()["documents"][0]["id"])
+    assert document.status == DocumentStatus.READY, document.error_message
+    chunks = list(Chunk.objects.for_org(document.organization).filter(document=document))
+    assert " ".join(" ".join(c.text for c in chunks).split()) == " ".join(text.split())
+    if name.endswith(".md"):
+        assert document.mime_type == "text/markdown"
+        assert chunks[0].heading_path == ["Menü du café"]
+
+
+def test_a_csv_file_in_windows_1252_is_indexed_with_its_text(admin_client, collection, run_on_commit):
+    csv = "city,dish\nZürich,Rösti\nLyon,Quenelle à la crème\n".encode("cp1252")
+    response = run_on_commit(lambda: _upload(admin_client, collection, ("dishes.csv", csv)))
+    document = Document.objects.unscoped().get(pk=response.json()["documents"][0]["id"])
+    assert document.status == DocumentStatus.READY, document.error_message
+    stored = " ".join(Chunk.objects.for_org(document.organization).values_list("text", flat=True))
+    assert "city: Zürich; dish: Rösti" in stored and "Quenelle à la crème" in stored
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        random.Random(7).randbytes(4096),
+        b"\x00\x01\x02\x03binary header\x00\x00" + bytes(range(256)) * 4,
+        b"\x7fELF\x02\x01\x01" + bytes(500),
+    ],
+)
+def test_binary_content_is_still_refused_with_415(admin_client, collection, content):
+    response = _upload(admin_client, collection, ("data.txt", content))
+    assert response.status_code == 415, response.json()
+    assert response.json()["error"]["code"] == "unsupported_type"
+    assert not Document.objects.unscoped().exists()

@@ -16,6 +16,7 @@ from apps.documents.services.extract import (
     MARKDOWN,
     PDF,
     TEXT,
+    decode_text,
     detect_type,
     extract,
     normalise,
@@ -141,3 +142,23 @@ def test_docx_with_damaged_xml_fails_as_corrupt():
             archive.writestr(item, b"<w:document><unclosed" if item.filename == "word/document.xml" else data)
     with pytest.raises(errors.CorruptFile):
         extract(buffer.getvalue(), DOCX)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Café crème brûlée à Zürich, naïve façade.\n", "latin-1"),
+        ("Grüße", "latin-1"),
+        ("The \u201cquoted\u201d price \u2013 5 \u20ac, it\u2019s fine.\n", "cp1252"),
+        ("Привет, мир. Это документ о насосах и их обслуживании.\n", "cp1251"),  # noqa: RUF001
+        ("Plain words in UTF-16 with a byte order mark.\n", "utf-16"),
+    ],
+)
+def test_text_in_another_encoding_is_decoded(text, encoding):
+    assert decode_text(text.encode(encoding)) == text
+    assert detect_type(text.encode(encoding)) == TEXT
+
+
+def test_bytes_that_are_no_text_are_not_decoded():
+    assert decode_text(PNG) is None
+    assert decode_text(b"\x00\x01\x02\x03" + bytes(range(256))) is None

@@ -89,6 +89,6 @@ def test_leaving_removing_and_revoking_ask_for_confirmation_first(client, organi
     other = MembershipFactory(organization=organization, role=Role.MEMBER)
     InvitationFactory(organization=organization, email="new@example.com")
     page = client.get("/members/").content.decode()
-    assert f"confirm('Leave {organization.name}?" in page
-    assert f"confirm('Remove {other.user.email} from {organization.name}?')" in page
-    assert "confirm('Revoke the invitation for new@example.com?')" in page
+    assert f'data-confirm="Leave {organization.name}?' in page
+    assert f'data-confirm="Remove {other.user.email} from {organization.name}?"' in page
+    assert 'data-confirm="Revoke the invitation for new@example.com?"' in page
