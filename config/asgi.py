@@ -1,9 +1,13 @@
-"""ASGI entry point: HTTP through Django, WebSocket through Channels (apps.chat.routing when present)."""
+"""ASGI entry point: HTTP through Django, WebSocket through Channels (apps.chat.routing).
+
+WebSockets pass the allowed-origins check (ALLOWED_HOSTS), then common.jwt_middleware reads the ticket or JWT
+from the handshake and apps.chat.auth decides who connected; apps.chat.routing sends `/ws/` to the realtime
+consumer and closes any other path with code 4404.
+"""
 
 from __future__ import annotations
 
 import os
-from importlib.util import find_spec
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -14,15 +18,15 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-websocket_urlpatterns: list = []
-if find_spec("apps.chat") is not None and find_spec("apps.chat.routing") is not None:
-    from apps.chat import routing  # type: ignore[attr-defined]
-
-    websocket_urlpatterns = routing.websocket_urlpatterns
+from apps.chat.auth import authenticate  # noqa: E402
+from apps.chat.routing import websocket_urlpatterns  # noqa: E402
+from common.jwt_middleware import WebSocketAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": AllowedHostsOriginValidator(
+            WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns), authenticate=authenticate)
+        ),
     }
 )

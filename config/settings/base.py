@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.documents",
     "apps.chatbot",
     "apps.api_keys",
+    "apps.chat",
 ]
 
 MIDDLEWARE = [
@@ -326,3 +327,10 @@ LOGGING: dict[str, Any] = {
         "httpx2": {"level": "WARNING"},
     },
 }
+
+# Realtime (apps.chat): one WebSocket per client; see docs/realtime.md.
+REALTIME_TICKET_SECONDS = 30  # a ticket opens one connection within this many seconds
+REALTIME_MAX_FRAME_BYTES = 16 * 1024
+REALTIME_FRAMES_PER_SECOND = 10.0  # per connection, with bursts up to REALTIME_FRAME_BURST
+REALTIME_FRAME_BURST = 30
+REALTIME_ACCESS_CHECK_SECONDS = 30.0  # how often a socket re-checks membership and token revocation

@@ -78,6 +78,7 @@ USE_OPERATIONS = {
     "POST /api/v1/bots/{pk}/chat": Role.MEMBER,
     "POST /api/v1/messages/{pk}/feedback": Role.MEMBER,
     "POST /api/v1/search": Role.MEMBER,
+    "POST /api/v1/realtime/tickets": Role.MEMBER,
 }
 
 
