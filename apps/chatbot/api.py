@@ -17,7 +17,6 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.api_keys.metering import check_llm_token_quota, record_llm_tokens
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.chatbot.serializers import (
     BotInputSerializer,
@@ -36,11 +35,10 @@ from apps.chatbot.services.answer import (
     DoneEvent,
     ErrorEvent,
     TokenEvent,
-    bot_collections_prefetch,
-    chat_turn_start,
     chat_turn_stream,
 )
 from apps.chatbot.services.conversations import conversation_export, feedback_give
+from apps.chatbot.services.turns import chat_turn_open
 from apps.chatbot.streaming import (
     SSE_HEADERS,
     EventStreamRenderer,
@@ -139,28 +137,14 @@ class ChatView(OrganizationAPIView):
         },
     )
     def post(self, request: Request, pk: str) -> Any:
-        bot = (
-            Chatbot.objects.for_org(self.organization)
-            .select_related("provider", "fallback_provider", "organization")
-            .prefetch_related(bot_collections_prefetch())
-            .filter(pk=pk)
-            .first()
-        )
-        if bot is None:
-            return Response(error_body("not_found", "Bot not found."), status=status.HTTP_404_NOT_FOUND)
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        check_llm_token_quota(request_auth=request.auth)
-        auth = request.auth
-        turn = chat_turn_start(
-            bot=bot,
+        turn = chat_turn_open(
+            actor=self.actor,
+            bot_id=pk,
             message=data.validated_data["message"],
             conversation_id=data.validated_data.get("conversation_id"),
-            user=self.actor.user,
             source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
-            on_saved=lambda message: record_llm_tokens(
-                request_auth=auth, tokens=message.prompt_tokens + message.completion_tokens
-            ),
         )
         if request.accepted_renderer.format == "sse":
             stream: Iterator[bytes] | AsyncIterator[bytes]

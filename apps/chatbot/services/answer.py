@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -26,6 +26,9 @@ from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
 from apps.chatbot_provider.services import ChatMessage, TextDelta, Usage, stream_chat
 from common.core.errors import DomainError, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from apps.organizations.actors import Actor
 
 logger = logging.getLogger(__name__)
 HISTORY_MESSAGES = 40
@@ -69,6 +72,18 @@ class ChatTurn:
     on_saved: Callable[[Message], None] | None = None
 
 
+class HistoryMessage(Protocol):
+    """One earlier message a caller supplies (apps.chatbot_provider's ChatMessage has these)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+
+
+SuppliedHistory = Sequence[HistoryMessage | Mapping[str, Any]]
+
+
 class ChatInputInvalid(ValidationFailed):
     pass
 
@@ -93,17 +108,37 @@ def _load_history(conversation: Conversation, before: Message | None) -> list[tu
     return [(role, content) for role, content in rows if content]
 
 
+def _supplied_history(history: SuppliedHistory) -> list[tuple[str, str]]:
+    """The caller's user and assistant messages as (role, content); system messages are dropped, because the
+    bot's own system prompt and rules frame every answer."""
+    rows: list[tuple[str, str]] = []
+    for item in history:
+        if isinstance(item, Mapping):
+            role, content = item.get("role"), item.get("content")
+        else:
+            role, content = item.role, item.content
+        if role in (Message.Role.USER, Message.Role.ASSISTANT) and isinstance(content, str) and content.strip():
+            rows.append((str(role), content))
+    return rows
+
+
 @transaction.atomic
 def chat_turn_start(
     *,
     bot: Chatbot,
     message: str,
     conversation_id: uuid.UUID | str | None = None,
-    user: Any = None,
+    actor: Actor | None = None,
+    history: SuppliedHistory | None = None,
     source: str = Conversation.Source.API,
     on_saved: Callable[[Message], None] | None = None,
 ) -> ChatTurn:
-    """Check the question, find or open the conversation, and save the user's message."""
+    """Check the question, find or open the conversation, and save the user's message.
+
+    With `history`, the prompt's earlier turns are the caller's, and the stored conversation's are not read
+    (the conversation is still opened, or continued, and the question saved, so analytics and export see it).
+    """
+    user = actor.user if actor is not None else None
     started = time.perf_counter()
     question = (message or "").strip()
     limit = int(settings.CHAT_MAX_MESSAGE_CHARS)
@@ -123,7 +158,7 @@ def chat_turn_start(
         )
         if conversation is None:
             raise NotFound("Conversation not found.")
-        history_rows = _load_history(conversation, None)
+        history_rows = _load_history(conversation, None) if history is None else []
     else:
         conversation = Conversation.objects.create(
             organization_id=bot.organization_id,
@@ -134,6 +169,8 @@ def chat_turn_start(
             last_message_at=timezone.now(),
         )
         history_rows = []
+    if history is not None:
+        history_rows = _supplied_history(history)
     user_message = Message.objects.create(
         organization_id=bot.organization_id, conversation=conversation, role=Message.Role.USER, content=question
     )
