@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Prefetch
-from django.utils import timezone
 
-from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
+from apps.chatbot.services.conversations import bot_conversation_open, message_sender
 from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
@@ -138,7 +138,6 @@ def chat_turn_start(
     With `history`, the prompt's earlier turns are the caller's, and the stored conversation's are not read
     (the conversation is still opened, or continued, and the question saved, so analytics and export see it).
     """
-    user = actor.user if actor is not None else None
     started = time.perf_counter()
     question = (message or "").strip()
     limit = int(settings.CHAT_MAX_MESSAGE_CHARS)
@@ -160,23 +159,18 @@ def chat_turn_start(
             raise NotFound("Conversation not found.")
         history_rows = _load_history(conversation, None) if history is None else []
     else:
-        conversation = Conversation.objects.create(
-            organization_id=bot.organization_id,
-            bot=bot,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            title=question[:200],
-            source=source,
-            last_message_at=timezone.now(),
-        )
+        conversation = bot_conversation_open(bot=bot, actor=actor, title=question[:200], source=source)
         history_rows = []
     if history is not None:
         history_rows = _supplied_history(history)
+    # The database numbers the message and stamps the conversation's last_message_at (ADR 0023).
     user_message = Message.objects.create(
-        organization_id=bot.organization_id, conversation=conversation, role=Message.Role.USER, content=question
+        organization_id=bot.organization_id,
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=question,
+        **message_sender(actor),
     )
-    if conversation_id:
-        conversation.last_message_at = timezone.now()
-        conversation.save(update_fields=["last_message_at", "updated_at"])
     history = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
     return ChatTurn(bot, conversation, user_message, question, history, started, on_saved)
 
@@ -293,9 +287,8 @@ def _save(
         total_ms=_ms(turn.started),
         error_code=error.code if error else "",
         error_message=error.message if error else "",
-    )
-    Conversation.objects.for_org(turn.bot.organization_id).filter(pk=turn.conversation.pk).update(
-        last_message_at=timezone.now(), updated_at=timezone.now()
+        sender_kind=SenderKind.BOT,
+        sender_bot=turn.bot,
     )
     progress.saved = message
     if turn.on_saved is not None:
@@ -311,6 +304,8 @@ def turn_summary(turn: ChatTurn, message: Message) -> dict[str, Any]:
         "conversation_id": str(turn.conversation.pk),
         "user_message_id": str(turn.user_message.pk),
         "message_id": str(message.pk),
+        "user_message_seq": turn.user_message.seq,
+        "seq": message.seq,
         "status": message.status,
         "model": message.model,
         "usage": {"prompt_tokens": message.prompt_tokens, "completion_tokens": message.completion_tokens},
