@@ -135,6 +135,9 @@ def chat_turn_start(
 ) -> ChatTurn:
     """Check the question, find or open the conversation, and save the user's message.
 
+    Doors call apps.chatbot.services.turns.chat_turn_open, which loads the bot for an actor and applies its
+    restrictions, quota and metering before calling this.
+
     With `history`, the prompt's earlier turns are the caller's, and the stored conversation's are not read
     (the conversation is still opened, or continued, and the question saved, so analytics and export see it).
     """

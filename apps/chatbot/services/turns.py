@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from apps.chatbot.models import Chatbot, Message
+from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.chatbot.services.answer import ChatTurn, SuppliedHistory, bot_collections_prefetch, chat_turn_start
 from apps.organizations.actors import Actor, require_access
 from apps.organizations.metering import token_quota_check, token_usage_record
@@ -53,6 +53,8 @@ def chat_turn_open(
     conversation's history in the prompt; a conversation is still opened (or continued) and the question
     saved, with `source` recorded. The answer's tokens are metered to the actor when it is saved.
     """
+    if source not in Conversation.Source.values:
+        raise ValueError(f"Unknown conversation source: {source}")
     bot = _bot_for(actor, bot_id)
     require_access(actor, kind="bot", resource_id=bot.pk)
     token_quota_check(actor=actor)

@@ -51,12 +51,12 @@ def test_a_members_turn_is_metered_to_the_organization(member_client, organizati
 
 
 def test_the_organizations_token_quota_refuses_a_members_next_question(member_client, organization, retrieved):
+    bot = ChatbotFactory(organization=organization)
+    url = f"/api/v1/bots/{bot.id}/chat"
+    assert member_client.post(url, {"message": "How many vacation days?"}).status_code == 200  # no quota yet
     organization_api_limits_update(
         organization=organization, actor=Actor.system(organization=organization), daily_token_quota=1
     )
-    bot = ChatbotFactory(organization=organization)
-    url = f"/api/v1/bots/{bot.id}/chat"
-    assert member_client.post(url, {"message": "How many vacation days?"}).status_code == 200
     refused = member_client.post(url, {"message": "And the office hours?"})
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "quota_exceeded"
