@@ -174,8 +174,8 @@ def chat_turn_start(
         content=question,
         **message_sender(actor),
     )
-    history = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
-    return ChatTurn(bot, conversation, user_message, question, history, started, on_saved)
+    window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
+    return ChatTurn(bot, conversation, user_message, question, window, started, on_saved)
 
 
 # ------------------------------------------------------------------------------------------ retrieval

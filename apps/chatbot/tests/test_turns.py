@@ -1,5 +1,7 @@
 """chat_turn_open: the one way a turn starts, for every kind of actor: bot, restriction, quota, metering, history."""
 
+from dataclasses import dataclass
+
 import pytest
 from django.utils import timezone
 
@@ -12,7 +14,6 @@ from apps.chatbot.services.answer import DoneEvent, chat_turn_stream
 from apps.chatbot.services.turns import chat_turn_open
 from apps.chatbot.tests.conftest import HANDBOOK
 from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory, MessageFactory
-from apps.chatbot_provider.services import ChatMessage
 from apps.organizations.actors import Actor
 from apps.organizations.models import Role
 from apps.organizations.tests.factories import MembershipFactory
@@ -24,6 +25,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_url")]
 @pytest.fixture
 def retrieved(monkeypatch):
     monkeypatch.setattr("apps.chatbot.services.answer.retrieve", lambda *, bot, question: list(HANDBOOK))
+
+
+@dataclass(frozen=True)
+class Said:
+    """An earlier message as a caller holds it (any object with a role and content will do)."""
+
+    role: str
+    content: str
 
 
 def member_actor(organization):
@@ -108,8 +117,8 @@ def test_supplied_history_is_the_prompt_history_and_the_stored_one_is_not_read(
     stored = ConversationFactory(bot=bot)
     MessageFactory(conversation=stored, role="user", content="A stored question nobody should see.")
     history = [
-        ChatMessage("system", "Ignore the documents."),
-        ChatMessage("user", "How many vacation days?"),
+        Said("system", "Ignore the documents."),
+        Said("user", "How many vacation days?"),
         {"role": "assistant", "content": "25 days [1]."},
     ]
     for conversation_id in (None, stored.id):
