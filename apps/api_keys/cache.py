@@ -56,6 +56,9 @@ class _RedisStore:
     def add(self, key: str, value: Any) -> None:
         self.client.set(key, pickle.dumps(value), nx=True)
 
+    def delete(self, key: str) -> None:
+        self.client.delete(key)
+
     def replace_generations(self, generations: dict[str, str], entries: list[str]) -> None:
         pipe = self.client.pipeline(transaction=True)
         for key, value in generations.items():
@@ -75,6 +78,9 @@ class _CacheStore:
 
     def add(self, key: str, value: Any) -> None:
         cache.add(key, value, timeout=None)
+
+    def delete(self, key: str) -> None:
+        cache.delete(key)
 
     def replace_generations(self, generations: dict[str, str], entries: list[str]) -> None:
         cache.set_many(generations, timeout=None)
@@ -126,6 +132,27 @@ def organization_limits(organization_id: object) -> Limits:
         daily_tokens=pick("daily_token_quota", "API_ORG_DAILY_TOKEN_QUOTA"),
         monthly_tokens=pick("monthly_token_quota", "API_ORG_MONTHLY_TOKEN_QUOTA"),
     )
+
+
+def _organization_limits_key(organization_id: object) -> str:
+    return f"apikey:orglimits:{organization_id}"
+
+
+def organization_limits_cached(organization_id: object) -> Limits:
+    """The organization's effective limits for callers without a key (members, widget visitors): cached like
+    key snapshots, forgotten when the organization's limits change."""
+    store = snapshot_store()
+    name = _organization_limits_key(organization_id)
+    found = store.get_many([name]).get(name)
+    if isinstance(found, Limits):
+        return found
+    value = organization_limits(organization_id)
+    store.set(name, value, timeout=_setting("API_KEY_CACHE_SECONDS") or 60)
+    return value
+
+
+def forget_organization_limits(organization_id: object) -> None:
+    snapshot_store().delete(_organization_limits_key(organization_id))
 
 
 def snapshot(row: APIKey, generation: str) -> APIKeyPrincipal:

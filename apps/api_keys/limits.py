@@ -46,6 +46,14 @@ def _month(day: date) -> str:
     return day.strftime("%Y%m")
 
 
+def _org_keys(organization_id: Any, now: datetime) -> dict[str, str]:
+    day = now.date()
+    return {
+        "org_day": f"apikey:ou:{day.isoformat()}:{organization_id}",
+        "org_month": f"apikey:om:{_month(day)}:{organization_id}",
+    }
+
+
 def _keys(principal: APIKeyPrincipal, now: datetime) -> dict[str, str]:
     day = now.date()
     window = int(now.timestamp()) // WINDOW_SECONDS
@@ -53,8 +61,7 @@ def _keys(principal: APIKeyPrincipal, now: datetime) -> dict[str, str]:
         "window": f"apikey:rl:{principal.id}:{window}",
         "key_day": f"apikey:u:{day.isoformat()}:{principal.id}",
         "key_month": f"apikey:m:{_month(day)}:{principal.id}",
-        "org_day": f"apikey:ou:{day.isoformat()}:{principal.organization_id}",
-        "org_month": f"apikey:om:{_month(day)}:{principal.organization_id}",
+        **_org_keys(principal.organization_id, now),
         "index": f"apikey:idx:{day.isoformat()}",
         "org_index": f"apikey:oidx:{day.isoformat()}:{principal.organization_id}",
         "touch": f"apikey:touch:{principal.id}",
@@ -224,6 +231,38 @@ def add_usage(principal: APIKeyPrincipal, *, field: str, amount: int, now: datet
         _cache_incr(f"{keys[name]}:{field}", amount, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
     _cache_index_add(keys["index"], _index_member(principal))
     _cache_index_add(keys["org_index"], str(principal.id))
+
+
+def add_organization_usage(organization_id: Any, *, field: str, amount: int, now: datetime) -> None:
+    """Add to a usage field of the organization's day and month only: tokens spent without a key (members,
+    widget visitors) count against the organization's quotas, which its keys share."""
+    if amount <= 0:
+        return
+    keys = _org_keys(organization_id, now)
+    client = redis_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=True)
+        for name, key in keys.items():
+            pipe.hincrby(key, field, amount)
+            pipe.expire(key, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
+        pipe.execute()
+        return
+    for name, key in keys.items():
+        _cache_incr(f"{key}:{field}", amount, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
+
+
+def organization_token_usage(organization_id: Any, *, now: datetime) -> tuple[int, int]:
+    """LLM tokens the organization used so far (its keys and everyone else): today, this month."""
+    keys = _org_keys(organization_id, now)
+    client = redis_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for key in keys.values():
+            pipe.hget(key, "tokens")
+        day, month = pipe.execute()
+    else:
+        day, month = (cache.get(f"{key}:tokens", 0) for key in keys.values())
+    return int(day or 0), int(month or 0)
 
 
 def token_usage(principal: APIKeyPrincipal, *, now: datetime) -> tuple[int, int, int, int]:

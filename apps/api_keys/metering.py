@@ -1,8 +1,12 @@
-"""Usage metering other apps call without knowing about API keys.
+"""Usage metering: LLM-token quotas and usage for every actor, and error counts for API keys.
 
-The chatbot app calls `check_llm_token_quota(request_auth=request.auth)` before it asks a provider and
-`record_llm_tokens(request_auth=request.auth, tokens=n)` after the answer. Both do nothing unless the
-request was made with an API key.
+`ActorTokenMeter` implements apps.organizations.metering.TokenMeter and is registered in
+ApiKeysConfig.ready(), so apps that spend tokens call `token_quota_check(actor=...)` and
+`token_usage_record(actor=..., tokens=...)` there without knowing about API keys. An API key's tokens
+count against the key and its organization; a member's, a widget visitor's or a job's against the
+organization only (the organization's token quotas are shared by everyone in it, keys included).
+
+The `request_auth` functions are the earlier, key-only entry points (the error counter still uses one).
 """
 
 from __future__ import annotations
@@ -12,12 +16,35 @@ from typing import Any
 from django.utils import timezone
 
 from apps.api_keys import limits
+from apps.api_keys.cache import organization_limits_cached
 from apps.api_keys.principal import APIKeyPrincipal
-from apps.api_keys.validators import enforce_token_quota
+from apps.api_keys.validators import enforce_organization_token_quota, enforce_token_quota
+from apps.organizations.actors import Actor
 
 
 def _principal(request_auth: Any) -> APIKeyPrincipal | None:
     return request_auth if isinstance(request_auth, APIKeyPrincipal) else None
+
+
+class ActorTokenMeter:
+    """The TokenMeter of this deployment: counters in Redis (Django's cache without it), see ADR 0031."""
+
+    def check(self, actor: Actor) -> None:
+        principal = _principal(actor.api_key)
+        if principal is not None:
+            enforce_token_quota(principal, now=timezone.now())
+        elif actor.organization_id is not None:
+            organization_id = actor.organization_id
+            enforce_organization_token_quota(
+                organization_id, organization_limits_cached(organization_id), now=timezone.now()
+            )
+
+    def record(self, actor: Actor, tokens: int) -> None:
+        principal = _principal(actor.api_key)
+        if principal is not None:
+            record_llm_tokens(request_auth=principal, tokens=tokens)
+        elif actor.organization_id is not None and tokens > 0:
+            limits.add_organization_usage(actor.organization_id, field="tokens", amount=int(tokens), now=timezone.now())
 
 
 def check_llm_token_quota(*, request_auth: Any) -> None:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.api_keys import limits
-from apps.api_keys.cache import bump_generation
+from apps.api_keys.cache import bump_generation, forget_organization_limits
 from apps.api_keys.models import ALL_SCOPES, APIKey, APIKeyUsageDaily, OrganizationAPILimits
 from apps.api_keys.validators import PREFIX_BYTES, SECRET_BYTES
 from apps.organizations.actors import Actor
@@ -237,7 +237,9 @@ def organization_api_limits_update(
     row.save()
     prefixes = list(APIKey.objects.for_org(organization).values_list("prefix", flat=True))
     bump_generation(prefixes)
+    forget_organization_limits(organization.pk)
     transaction.on_commit(lambda: bump_generation(prefixes))
+    transaction.on_commit(lambda: forget_organization_limits(organization.pk))
     audit_record(actor=actor, action=AuditAction.API_LIMITS_UPDATED, target=organization, data=dict(quotas))
     return row
 

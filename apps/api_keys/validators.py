@@ -20,7 +20,7 @@ from rest_framework import exceptions
 
 from apps.api_keys import limits
 from apps.api_keys.cache import load_principal
-from apps.api_keys.principal import APIKeyPrincipal
+from apps.api_keys.principal import APIKeyPrincipal, Limits
 from common.core.errors import DomainError, PermissionDeniedError, QuotaExceeded, RateLimited
 from common.security.tokens import token_hash, token_matches
 
@@ -113,14 +113,24 @@ def raise_if_refused(admission: limits.Admission) -> None:
     )
 
 
+def _refuse_used_up(names: tuple[str, ...], used: tuple[int, ...], caps: tuple[int, ...]) -> None:
+    for name, value, cap in zip(names, used, caps, strict=True):
+        if cap > 0 and value >= cap:
+            raise QuotaExceeded("The LLM token quota is used up.", details={"quota": name, "limit": cap, "used": value})
+
+
 def enforce_token_quota(principal: APIKeyPrincipal, *, now: datetime) -> None:
-    used = limits.token_usage(principal, now=now)
+    """QuotaExceeded when the key's or its organization's daily or monthly token quota is used up."""
     caps = (
         principal.limits.daily_tokens,
         principal.limits.monthly_tokens,
         principal.org_limits.daily_tokens,
         principal.org_limits.monthly_tokens,
     )
-    for name, value, cap in zip(limits.TOKEN_QUOTA_NAMES, used, caps, strict=True):
-        if cap > 0 and value >= cap:
-            raise QuotaExceeded("The LLM token quota is used up.", details={"quota": name, "limit": cap, "used": value})
+    _refuse_used_up(limits.TOKEN_QUOTA_NAMES, limits.token_usage(principal, now=now), caps)
+
+
+def enforce_organization_token_quota(organization_id: Any, org_limits: Limits, *, now: datetime) -> None:
+    """QuotaExceeded when the organization's daily or monthly token quota is used up (callers without a key)."""
+    caps = (org_limits.daily_tokens, org_limits.monthly_tokens)
+    _refuse_used_up(limits.TOKEN_QUOTA_NAMES[2:], limits.organization_token_usage(organization_id, now=now), caps)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from apps.chatbot.models import Chatbot, Conversation, Feedback, Message
+from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Participant
 from common.core.admin import CrossOrganizationAdmin
 
 
@@ -15,14 +15,30 @@ class ChatbotAdmin(CrossOrganizationAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(CrossOrganizationAdmin):
-    list_display = ("title", "bot", "organization", "source", "last_message_at")
-    list_filter = ("source",)
+    list_display = ("title", "kind", "bot", "organization", "source", "last_seq", "last_message_at")
+    list_filter = ("kind", "source")
+
+
+@admin.register(Participant)
+class ParticipantAdmin(CrossOrganizationAdmin):
+    list_display = ("conversation", "kind", "user", "bot", "visitor_id", "role", "last_read_seq", "joined_at")
+    list_filter = ("kind", "role")
 
 
 @admin.register(Message)
 class MessageAdmin(CrossOrganizationAdmin):
-    list_display = ("conversation", "role", "status", "model", "ttft_ms", "total_ms", "created_at")
-    list_filter = ("role", "status")
+    list_display = (
+        "conversation",
+        "seq",
+        "sender_kind",
+        "role",
+        "status",
+        "model",
+        "ttft_ms",
+        "total_ms",
+        "created_at",
+    )
+    list_filter = ("sender_kind", "role", "status")
 
 
 @admin.register(Feedback)

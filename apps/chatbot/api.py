@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from django.core.handlers.asgi import ASGIRequest
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -17,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.api_keys.metering import check_llm_token_quota, record_llm_tokens
+from apps.chatbot.encoders import answer_collect
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.chatbot.serializers import (
     BotInputSerializer,
@@ -31,23 +28,10 @@ from apps.chatbot.serializers import (
     MessageSerializer,
 )
 from apps.chatbot.services import bots as bot_services
-from apps.chatbot.services.answer import (
-    CitationsEvent,
-    DoneEvent,
-    ErrorEvent,
-    TokenEvent,
-    bot_collections_prefetch,
-    chat_turn_start,
-    chat_turn_stream,
-)
+from apps.chatbot.services.answer import ChatTurn, chat_turn_stream
 from apps.chatbot.services.conversations import conversation_export, feedback_give
-from apps.chatbot.streaming import (
-    SSE_HEADERS,
-    EventStreamRenderer,
-    release_request_connections,
-    sse_async,
-    sse_sync,
-)
+from apps.chatbot.services.turns import chat_turn_open
+from apps.chatbot.streaming import EventStreamRenderer, sse_response
 from apps.documents.models import Collection
 from apps.organizations.actors import require_access
 from apps.organizations.models import Role
@@ -139,53 +123,26 @@ class ChatView(OrganizationAPIView):
         },
     )
     def post(self, request: Request, pk: str) -> Any:
-        bot = (
-            Chatbot.objects.for_org(self.organization)
-            .select_related("provider", "fallback_provider", "organization")
-            .prefetch_related(bot_collections_prefetch())
-            .filter(pk=pk)
-            .first()
-        )
-        if bot is None:
-            return Response(error_body("not_found", "Bot not found."), status=status.HTTP_404_NOT_FOUND)
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        check_llm_token_quota(request_auth=request.auth)
-        auth = request.auth
-        turn = chat_turn_start(
-            bot=bot,
+        turn = chat_turn_open(
+            actor=self.actor,
+            bot_id=pk,
             message=data.validated_data["message"],
             conversation_id=data.validated_data.get("conversation_id"),
-            user=self.actor.user,
             source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
-            on_saved=lambda message: record_llm_tokens(
-                request_auth=auth, tokens=message.prompt_tokens + message.completion_tokens
-            ),
         )
         if request.accepted_renderer.format == "sse":
-            stream: Iterator[bytes] | AsyncIterator[bytes]
-            if isinstance(request._request, ASGIRequest):
-                release_request_connections()
-                stream = sse_async(turn)
-            else:
-                stream = sse_sync(turn)
-            response = StreamingHttpResponse(stream, content_type="text/event-stream")
-            for key, value in SSE_HEADERS.items():
-                response[key] = value
-            return response
-        answer: list[str] = []
-        citations: list[dict[str, Any]] = []
-        for event in chat_turn_stream(turn):
-            if isinstance(event, TokenEvent):
-                answer.append(event.text)
-            elif isinstance(event, CitationsEvent):
-                citations = event.citations
-            elif isinstance(event, ErrorEvent):
-                return Response(error_body(event.code, event.message, event.data), status=event.status_code)
-            elif isinstance(event, DoneEvent):
-                body = {**event.data, "answer": "".join(answer).strip(), "citations": citations}
-                return Response(ChatOutputSerializer(body).data)
-        return Response(error_body("answer_failed", "The answer ended early."), status=502)  # pragma: no cover
+            return sse_response(request._request, turn)
+        return _json_answer(turn)
+
+
+def _json_answer(turn: ChatTurn) -> Response:
+    """The whole turn as one JSON answer, or its error in the common error format."""
+    collected = answer_collect(chat_turn_stream(turn))
+    if collected.status_code != status.HTTP_200_OK:
+        return Response(collected.body, status=collected.status_code)
+    return Response(ChatOutputSerializer(collected.body).data)
 
 
 def _is_uuid(value: str) -> bool:

@@ -6,6 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from common.core.models import OrgScopedModel
 
@@ -59,22 +60,102 @@ class Chatbot(OrgScopedModel):
         return self.name
 
 
+class SenderKind(models.TextChoices):
+    """Who wrote a message (or takes part in a conversation)."""
+
+    USER = "user", "Member"
+    BOT = "bot", "Bot"
+    VISITOR = "visitor", "Widget visitor"
+    API_KEY = "api_key", "API client"
+    SYSTEM = "system", "System"
+
+
 class Conversation(OrgScopedModel):
+    """One conversation, whatever the door: a bot conversation (API, test chat, widget) or a member room.
+
+    Messages are numbered 1, 2, 3 ... per conversation (`Message.seq`, from `last_seq`): see
+    docs/adr/0023-one-conversation-model.md.
+    """
+
+    class Kind(models.TextChoices):
+        BOT = "bot", "With a bot"
+        DIRECT = "direct", "Direct (one-to-one room)"
+        GROUP = "group", "Group room"
+
     class Source(models.TextChoices):
         API = "api", "API"
         WEB = "web", "Web UI"
         WIDGET = "widget", "Widget"
+        ROOM = "room", "Room"
 
-    bot = models.ForeignKey(Chatbot, on_delete=models.CASCADE, related_name="conversations")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BOT)
+    # The bot a bot conversation is with; rooms may have none (bots in rooms are participants).
+    bot = models.ForeignKey(Chatbot, null=True, blank=True, on_delete=models.CASCADE, related_name="conversations")
+    # The member who opened it (bot conversations), else null.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    visitor_id = models.CharField(max_length=64, blank=True, default="")  # the widget visitor who opened it
     title = models.CharField(max_length=200, blank=True, default="")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    # Both kept by the database when a message is inserted (the counter row of Message.seq).
+    last_seq = models.PositiveIntegerField(default=0, editable=False)
     last_message_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["organization", "bot", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="bot") | models.Q(bot__isnull=False), name="chatbot_conversation_has_bot"
+            )
+        ]
+
+
+class Participant(OrgScopedModel):
+    """Who takes part in a conversation: a member, a bot or a widget visitor, and how far they have read."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "Member"
+        BOT = "bot", "Bot"
+        VISITOR = "visitor", "Widget visitor"
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MEMBER = "member", "Member"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    bot = models.ForeignKey(Chatbot, null=True, blank=True, on_delete=models.CASCADE, related_name="participations")
+    visitor_id = models.CharField(max_length=64, blank=True, default="")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
+    last_read_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="user", user__isnull=False, bot__isnull=True, visitor_id="")
+                    | models.Q(kind="bot", bot__isnull=False, user__isnull=True, visitor_id="")
+                    | (models.Q(kind="visitor", user__isnull=True, bot__isnull=True) & ~models.Q(visitor_id=""))
+                ),
+                name="chatbot_participant_one_identity",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "user"], condition=models.Q(user__isnull=False), name="uniq_participant_user"
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "bot"], condition=models.Q(bot__isnull=False), name="uniq_participant_bot"
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "visitor_id"],
+                condition=~models.Q(visitor_id=""),
+                name="uniq_participant_visitor",
+            ),
+        ]
 
 
 class Message(OrgScopedModel):
@@ -89,7 +170,17 @@ class Message(OrgScopedModel):
         INTERRUPTED = "interrupted", "Interrupted"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    role = models.CharField(max_length=10, choices=Role.choices)
+    # 1, 2, 3 ... without gaps in each conversation, assigned by the database on insert (a trigger takes the
+    # next value of the conversation's last_seq under its row lock); whatever is passed here is replaced.
+    seq = models.PositiveIntegerField(db_default=0, editable=False)
+    role = models.CharField(max_length=10, choices=Role.choices)  # the role in a prompt
+    sender_kind = models.CharField(max_length=10, choices=SenderKind.choices)
+    sender_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sender_bot = models.ForeignKey(Chatbot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sender_visitor_id = models.CharField(max_length=64, blank=True, default="")
+    sender_api_key_id = models.UUIDField(null=True, blank=True)  # no foreign key: keys are another app's rows
     content = models.TextField(blank=True, default="")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.COMPLETE)
     citations = models.JSONField(default=list, blank=True)
@@ -105,6 +196,12 @@ class Message(OrgScopedModel):
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_message_seq_per_conversation"),
+            models.CheckConstraint(
+                condition=models.Q(sender_kind__in=SenderKind.values), name="chatbot_message_sender_kind_known"
+            ),
+        ]
 
 
 class Feedback(OrgScopedModel):

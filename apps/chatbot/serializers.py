@@ -8,8 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Tone
+from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, SenderKind, Tone
 from apps.chatbot.services.bots import BOT_FIELDS
+from apps.chatbot.services.conversations import message_sender_summary
 from apps.chatbot_provider.models import ChatbotProvider
 from common.core.names import validate_no_control_characters
 
@@ -92,6 +93,8 @@ class ChatOutputSerializer(serializers.Serializer[Any]):
     conversation_id = serializers.UUIDField()
     user_message_id = serializers.UUIDField()
     message_id = serializers.UUIDField()
+    user_message_seq = serializers.IntegerField(help_text="The question's number in its conversation.")
+    seq = serializers.IntegerField(help_text="The answer's number in its conversation.")
     status = serializers.ChoiceField(choices=Message.Status.choices)
     answer = serializers.CharField(allow_blank=True)
     citations = CitationSerializer(many=True)
@@ -103,12 +106,20 @@ class ChatOutputSerializer(serializers.Serializer[Any]):
 class ConversationSerializer(serializers.ModelSerializer[Conversation]):
     class Meta:
         model = Conversation
-        fields = ["id", "bot", "title", "source", "user", "created_at", "last_message_at"]
+        fields = ["id", "kind", "bot", "title", "source", "user", "created_at", "last_message_at"]
         read_only_fields = fields
+
+
+class SenderSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=SenderKind.choices)
+    id = serializers.CharField(
+        allow_null=True, help_text="The member, bot or API key id, or the widget visitor's id; null if unknown."
+    )
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):
     citations = CitationSerializer(many=True, read_only=True)
+    sender = serializers.SerializerMethodField()
     usage = serializers.SerializerMethodField()
     latency_ms = serializers.SerializerMethodField()
     feedback = serializers.SerializerMethodField()
@@ -118,6 +129,8 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         fields = [
             "id",
             "conversation",
+            "seq",
+            "sender",
             "role",
             "content",
             "status",
@@ -131,6 +144,10 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SenderSerializer)
+    def get_sender(self, obj: Message) -> dict[str, Any]:
+        return message_sender_summary(obj)
 
     def get_usage(self, obj: Message) -> dict[str, int]:
         return {"prompt_tokens": obj.prompt_tokens, "completion_tokens": obj.completion_tokens}

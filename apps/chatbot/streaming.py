@@ -1,56 +1,34 @@
-"""Server-Sent Events for chat turns, served from a sync generator (WSGI) or an async bridge (ASGI).
+"""Chat turns for async code, and as a Server-Sent Events response (an async stream under ASGI, sync under WSGI).
 
-The answer pipeline is synchronous (Django ORM, the SDKs' sync clients). Under ASGI, Django would
-buffer a sync iterator completely before sending it, so the ASGI path runs the pipeline in a pooled
-thread (which keeps its database connection between answers, as CONN_MAX_AGE allows) and hands each
-event to the event loop through a queue: tokens leave as soon as they exist. If the client
-disconnects, the producer closes the pipeline, which saves the partial answer. See docs/adr/0020-chat-streaming.md.
+The answer pipeline is synchronous (Django ORM, the SDKs' sync clients). `events_async(turn)` runs it in a
+pooled thread (which keeps its database connection between answers, as CONN_MAX_AGE allows) and hands each
+typed event to the event loop through a queue, so tokens leave as soon as they exist, for any transport:
+it knows no wire format (apps.chatbot.encoders does). If the consumer goes away (client disconnect), the
+producer closes the pipeline, which saves the partial answer. See docs/adr/0020-chat-streaming.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
+from django.http import HttpRequest, StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
-from apps.chatbot.services.answer import (
-    ChatEvent,
-    ChatTurn,
-    CitationsEvent,
-    DoneEvent,
-    ErrorEvent,
-    TokenEvent,
-    chat_turn_stream,
-)
+from apps.chatbot.encoders import sse_encode, sse_frame
+from apps.chatbot.services.answer import ChatEvent, ChatTurn, chat_turn_stream
 
 logger = logging.getLogger(__name__)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def sse_frame(event: str, data: Any) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
-
-
-def encode(event: ChatEvent) -> bytes:
-    if isinstance(event, TokenEvent):
-        return sse_frame("token", {"text": event.text})
-    if isinstance(event, CitationsEvent):
-        return sse_frame("citations", {"citations": event.citations})
-    if isinstance(event, DoneEvent):
-        return sse_frame("done", event.data)
-    if isinstance(event, ErrorEvent):
-        return sse_frame("error", {"code": event.code, "message": event.message, **event.data})
-    raise TypeError(type(event).__name__)
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -103,17 +81,18 @@ def release_request_connections() -> None:
             connection.close()
 
 
-def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
-    for event in chat_turn_stream(turn):
-        yield encode(event)
+async def events_async(turn: ChatTurn) -> AsyncGenerator[ChatEvent, None]:
+    """The turn's events (TokenEvent*, then CitationsEvent + DoneEvent, or ErrorEvent) for async code.
 
-
-async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
+    The pipeline runs in a pooled thread; closing this generator (the consumer went away) makes the producer
+    close the pipeline at its next event, which saves the partial answer as interrupted. Close it explicitly
+    (`contextlib.aclosing`) when wrapping it in another generator.
+    """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    queue: asyncio.Queue[ChatEvent | None] = asyncio.Queue()
     gone = threading.Event()
 
-    def put(item: bytes | None) -> None:
+    def put(item: ChatEvent | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
@@ -125,7 +104,7 @@ async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
                 if gone.is_set():
                     generator.close()  # saves the partial answer as interrupted
                     break
-                put(encode(event))
+                put(event)
         except Exception:
             logger.exception("chat stream producer failed")
         finally:
@@ -138,3 +117,28 @@ async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
             yield item
     finally:
         gone.set()
+
+
+def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
+    for event in chat_turn_stream(turn):
+        yield sse_encode(event)
+
+
+async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
+    async with contextlib.aclosing(events_async(turn)) as events:
+        async for event in events:
+            yield sse_encode(event)
+
+
+def sse_response(request: HttpRequest, turn: ChatTurn) -> StreamingHttpResponse:
+    """The turn as Server-Sent Events: from the async bridge under ASGI, from the generator under WSGI."""
+    stream: Iterator[bytes] | AsyncIterator[bytes]
+    if isinstance(request, ASGIRequest):
+        release_request_connections()
+        stream = sse_async(turn)
+    else:
+        stream = sse_sync(turn)
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    for key, value in SSE_HEADERS.items():
+        response[key] = value
+    return response

@@ -201,6 +201,9 @@ SPECTACULAR_SETTINGS = {
         "MessageRoleEnum": "apps.chatbot.models.Message.Role",
         "MessageStatusEnum": "apps.chatbot.models.Message.Status",
         "ConversationSourceEnum": "apps.chatbot.models.Conversation.Source",
+        "ConversationKindEnum": "apps.chatbot.models.Conversation.Kind",
+        "SenderKindEnum": "apps.chatbot.models.SenderKind",
+        "KindEnum": "apps.chatbot_provider.models.ProviderKind",  # kept its name when other kinds appeared
         "RoleEnum": "apps.organizations.models.Role",
         "DocumentSourceEnum": "apps.documents.models.DocumentSource",
         "DocumentStatusEnum": "apps.documents.models.DocumentStatus",

@@ -11,21 +11,24 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Prefetch
-from django.utils import timezone
 
-from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
+from apps.chatbot.services.conversations import bot_conversation_open, message_sender
 from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
 from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
 from common.core.errors import DomainError, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from apps.organizations.actors import Actor
 
 logger = logging.getLogger(__name__)
 HISTORY_MESSAGES = 40
@@ -69,6 +72,18 @@ class ChatTurn:
     on_saved: Callable[[Message], None] | None = None
 
 
+class HistoryMessage(Protocol):
+    """One earlier message a caller supplies (apps.chatbot_provider's ChatMessage has these)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+
+
+SuppliedHistory = Sequence[HistoryMessage | Mapping[str, Any]]
+
+
 class ChatInputInvalid(ValidationFailed):
     pass
 
@@ -93,17 +108,39 @@ def _load_history(conversation: Conversation, before: Message | None) -> list[tu
     return [(role, content) for role, content in rows if content]
 
 
+def _supplied_history(history: SuppliedHistory) -> list[tuple[str, str]]:
+    """The caller's user and assistant messages as (role, content); system messages are dropped, because the
+    bot's own system prompt and rules frame every answer."""
+    rows: list[tuple[str, str]] = []
+    for item in history:
+        if isinstance(item, Mapping):
+            role, content = item.get("role"), item.get("content")
+        else:
+            role, content = item.role, item.content
+        if role in (Message.Role.USER, Message.Role.ASSISTANT) and isinstance(content, str) and content.strip():
+            rows.append((str(role), content))
+    return rows
+
+
 @transaction.atomic
 def chat_turn_start(
     *,
     bot: Chatbot,
     message: str,
     conversation_id: uuid.UUID | str | None = None,
-    user: Any = None,
+    actor: Actor | None = None,
+    history: SuppliedHistory | None = None,
     source: str = Conversation.Source.API,
     on_saved: Callable[[Message], None] | None = None,
 ) -> ChatTurn:
-    """Check the question, find or open the conversation, and save the user's message."""
+    """Check the question, find or open the conversation, and save the user's message.
+
+    Doors call apps.chatbot.services.turns.chat_turn_open, which loads the bot for an actor and applies its
+    restrictions, quota and metering before calling this.
+
+    With `history`, the prompt's earlier turns are the caller's, and the stored conversation's are not read
+    (the conversation is still opened, or continued, and the question saved, so analytics and export see it).
+    """
     started = time.perf_counter()
     question = (message or "").strip()
     limit = int(settings.CHAT_MAX_MESSAGE_CHARS)
@@ -123,25 +160,22 @@ def chat_turn_start(
         )
         if conversation is None:
             raise NotFound("Conversation not found.")
-        history_rows = _load_history(conversation, None)
+        history_rows = _load_history(conversation, None) if history is None else []
     else:
-        conversation = Conversation.objects.create(
-            organization_id=bot.organization_id,
-            bot=bot,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            title=question[:200],
-            source=source,
-            last_message_at=timezone.now(),
-        )
+        conversation = bot_conversation_open(bot=bot, actor=actor, title=question[:200], source=source)
         history_rows = []
+    if history is not None:
+        history_rows = _supplied_history(history)
+    # The database numbers the message and stamps the conversation's last_message_at (ADR 0023).
     user_message = Message.objects.create(
-        organization_id=bot.organization_id, conversation=conversation, role=Message.Role.USER, content=question
+        organization_id=bot.organization_id,
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=question,
+        **message_sender(actor),
     )
-    if conversation_id:
-        conversation.last_message_at = timezone.now()
-        conversation.save(update_fields=["last_message_at", "updated_at"])
-    history = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
-    return ChatTurn(bot, conversation, user_message, question, history, started, on_saved)
+    window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
+    return ChatTurn(bot, conversation, user_message, question, window, started, on_saved)
 
 
 # ------------------------------------------------------------------------------------------ retrieval
@@ -256,9 +290,8 @@ def _save(
         total_ms=_ms(turn.started),
         error_code=error.code if error else "",
         error_message=error.message if error else "",
-    )
-    Conversation.objects.for_org(turn.bot.organization_id).filter(pk=turn.conversation.pk).update(
-        last_message_at=timezone.now(), updated_at=timezone.now()
+        sender_kind=SenderKind.BOT,
+        sender_bot=turn.bot,
     )
     progress.saved = message
     if turn.on_saved is not None:
@@ -274,6 +307,8 @@ def turn_summary(turn: ChatTurn, message: Message) -> dict[str, Any]:
         "conversation_id": str(turn.conversation.pk),
         "user_message_id": str(turn.user_message.pk),
         "message_id": str(message.pk),
+        "user_message_seq": turn.user_message.seq,
+        "seq": message.seq,
         "status": message.status,
         "model": message.model,
         "usage": {"prompt_tokens": message.prompt_tokens, "completion_tokens": message.completion_tokens},

@@ -1,15 +1,68 @@
-"""Feedback on answers and conversation export."""
+"""Conversations for every door (ADR 0023): opening a bot conversation with its participants, who a message
+is from, feedback on answers, and export."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from apps.chatbot.models import Conversation, Feedback, Message
-from apps.organizations.actors import Actor
+from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Participant, SenderKind
+from apps.organizations.actors import Actor, ActorKind
 from common.core.errors import ValidationFailed
 from common.events import EventType, emit
+
+_SENDER_KIND = {
+    ActorKind.USER: SenderKind.USER,
+    ActorKind.API_KEY: SenderKind.API_KEY,
+    ActorKind.VISITOR: SenderKind.VISITOR,
+    ActorKind.ANONYMOUS: SenderKind.VISITOR,
+    ActorKind.SYSTEM: SenderKind.SYSTEM,
+}
+
+
+def message_sender(actor: Actor | None) -> dict[str, Any]:
+    """The sender fields of a message `actor` writes (no actor: the system, e.g. a job or the demo data)."""
+    if actor is None:
+        return {"sender_kind": SenderKind.SYSTEM}
+    return {
+        "sender_kind": _SENDER_KIND[ActorKind(actor.kind)],
+        "sender_user": actor.user,
+        "sender_visitor_id": actor.visitor_id,
+        "sender_api_key_id": actor.api_key_id,
+    }
+
+
+def bot_conversation_open(*, bot: Chatbot, actor: Actor | None, title: str, source: str) -> Conversation:
+    """A new conversation with `bot`: the bot takes part, and so does the member or widget visitor who opened
+    it (as its owner); an API client is recorded on its messages, not as a participant."""
+    user = actor.user if actor is not None and getattr(actor.user, "is_authenticated", False) else None
+    visitor_id = actor.visitor_id if actor is not None and actor.kind == ActorKind.VISITOR else ""
+    now = timezone.now()
+    conversation = Conversation.objects.create(
+        organization_id=bot.organization_id,
+        kind=Conversation.Kind.BOT,
+        bot=bot,
+        user=user,
+        visitor_id=visitor_id,
+        title=title,
+        source=source,
+        last_message_at=now,
+    )
+    participants = [Participant(kind=Participant.Kind.BOT, bot=bot)]
+    if user is not None:
+        participants.append(Participant(kind=Participant.Kind.USER, user=user, role=Participant.Role.OWNER))
+    elif visitor_id:
+        participants.append(
+            Participant(kind=Participant.Kind.VISITOR, visitor_id=visitor_id, role=Participant.Role.OWNER)
+        )
+    for participant in participants:
+        participant.organization_id = bot.organization_id
+        participant.conversation = conversation
+        participant.joined_at = now
+    Participant.objects.bulk_create(participants)
+    return conversation
 
 
 @transaction.atomic
@@ -39,13 +92,25 @@ def feedback_give(*, actor: Actor, message: Message, rating: str, comment: str =
     return feedback
 
 
+def message_sender_summary(message: Message) -> dict[str, Any]:
+    """Who wrote a message, for the API and the export: its kind and the id of the member, bot, widget
+    visitor or API key (null when unknown or deleted)."""
+    identity: Any = {
+        SenderKind.USER: message.sender_user_id,
+        SenderKind.BOT: message.sender_bot_id,
+        SenderKind.VISITOR: message.sender_visitor_id or None,
+        SenderKind.API_KEY: message.sender_api_key_id,
+    }.get(SenderKind(message.sender_kind))
+    return {"kind": message.sender_kind, "id": str(identity) if identity is not None else None}
+
+
 def conversation_export(*, conversation: Conversation) -> dict[str, Any]:
-    """The whole conversation as one JSON-ready document."""
+    """The whole conversation as one JSON-ready document, messages in their sequence."""
     messages = (
         Message.objects.for_org(conversation.organization_id)
         .filter(conversation=conversation)
         .select_related("feedback")
-        .order_by("created_at")
+        .order_by("seq")
     )
     exported = []
     for message in messages:
@@ -53,6 +118,8 @@ def conversation_export(*, conversation: Conversation) -> dict[str, Any]:
         exported.append(
             {
                 "id": str(message.pk),
+                "seq": message.seq,
+                "sender": message_sender_summary(message),
                 "role": message.role,
                 "content": message.content,
                 "status": message.status,
@@ -69,10 +136,12 @@ def conversation_export(*, conversation: Conversation) -> dict[str, Any]:
                 "feedback": {"rating": feedback.rating, "comment": feedback.comment} if feedback else None,
             }
         )
+    bot = conversation.bot
     return {
         "conversation": {
             "id": str(conversation.pk),
-            "bot": {"id": str(conversation.bot_id), "name": conversation.bot.name},
+            "kind": conversation.kind,
+            "bot": {"id": str(bot.pk), "name": bot.name} if bot is not None else None,
             "title": conversation.title,
             "source": conversation.source,
             "created_at": conversation.created_at.isoformat(),

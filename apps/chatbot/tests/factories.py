@@ -1,6 +1,6 @@
 import factory
 
-from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.chatbot.models import Chatbot, Conversation, Message, Participant
 from apps.organizations.tests.factories import OrganizationFactory
 from common.core.tests.factories import ModelFactory
 
@@ -31,5 +31,17 @@ class MessageFactory(ModelFactory):
     conversation = factory.SubFactory(ConversationFactory)
     organization = factory.SelfAttribute("conversation.organization")
     role = Message.Role.ASSISTANT
+    sender_kind = factory.LazyAttribute(lambda m: "bot" if m.role == Message.Role.ASSISTANT else "user")
+    sender_bot = factory.LazyAttribute(lambda m: m.conversation.bot if m.role == Message.Role.ASSISTANT else None)
     content = "The handbook says so [1]."
     status = Message.Status.COMPLETE
+
+
+class ParticipantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Participant
+
+    conversation = factory.SubFactory(ConversationFactory)
+    organization = factory.SelfAttribute("conversation.organization")
+    kind = Participant.Kind.BOT
+    bot = factory.SelfAttribute("conversation.bot")

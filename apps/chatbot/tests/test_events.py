@@ -1,0 +1,107 @@
+"""The transport-neutral event stream (events_async) and the encoders each transport uses."""
+
+import json
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from apps.chatbot.encoders import answer_collect, sse_encode, websocket_frame
+from apps.chatbot.models import Message
+from apps.chatbot.services.answer import CitationsEvent, DoneEvent, ErrorEvent, TokenEvent, chat_turn_start
+from apps.chatbot.streaming import events_async
+from apps.chatbot.tests.conftest import HANDBOOK
+from apps.chatbot.tests.factories import ChatbotFactory
+
+DONE = DoneEvent({"conversation_id": "c1", "message_id": "m1", "status": "complete"})
+ERROR = ErrorEvent("provider_timeout", "The provider did not answer in time.", 504, {"message_id": "m2"})
+
+
+@pytest.fixture
+def retrieved(monkeypatch):
+    monkeypatch.setattr("apps.chatbot.services.answer.retrieve", lambda *, bot, question: list(HANDBOOK))
+
+
+def test_websocket_frames_carry_a_type_the_event_data_and_the_routing_context():
+    citation = {"marker": 1, "document_title": "Employee handbook"}
+    frames = [
+        websocket_frame(event, conversation_id="c1")
+        for event in (TokenEvent("25 days"), CitationsEvent([citation]), DONE, ERROR)
+    ]
+    assert frames == [
+        {"type": "chat.token", "conversation_id": "c1", "text": "25 days"},
+        {"type": "chat.citations", "conversation_id": "c1", "citations": [citation]},
+        {"type": "chat.done", "conversation_id": "c1", "message_id": "m1", "status": "complete"},
+        {
+            "type": "chat.error",
+            "conversation_id": "c1",
+            "code": "provider_timeout",
+            "message": "The provider did not answer in time.",
+            "message_id": "m2",
+        },
+    ]
+    assert json.loads(json.dumps(frames)) == frames  # plain JSON for send_json
+
+
+def test_the_event_type_cannot_be_overridden_by_the_context():
+    assert websocket_frame(TokenEvent("x"), type="spoofed")["type"] == "chat.token"
+
+
+def test_sse_frames_name_the_event_and_carry_its_json():
+    assert sse_encode(TokenEvent("Zwölf")) == 'event: token\ndata: {"text":"Zwölf"}\n\n'.encode()
+    assert sse_encode(ERROR).startswith(b'event: error\ndata: {"code":"provider_timeout"')
+
+
+def test_collected_events_make_one_answer_or_the_error():
+    done = answer_collect([TokenEvent("25 "), TokenEvent("days [1]. "), CitationsEvent([{"marker": 1}]), DONE])
+    assert done.status_code == 200
+    assert done.body["answer"] == "25 days [1]."
+    assert done.body["citations"] == [{"marker": 1}] and done.body["message_id"] == "m1"
+    failed = answer_collect([TokenEvent("25"), ERROR])
+    assert failed.status_code == 504
+    assert failed.body["error"]["code"] == "provider_timeout"
+    assert failed.body["error"]["details"] == {"message_id": "m2"}
+    assert answer_collect([TokenEvent("cut")]).status_code == 502
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_async_yields_the_pipelines_typed_events_and_saves_the_answer(organization, retrieved):
+    turn = chat_turn_start(bot=ChatbotFactory(organization=organization), message="When does the office open?")
+
+    async def consume():
+        return [event async for event in events_async(turn)]
+
+    events = async_to_sync(consume)()
+    assert {type(e) for e in events[:-2]} == {TokenEvent}
+    assert [type(e) for e in events[-2:]] == [CitationsEvent, DoneEvent]
+    answer = Message.objects.unscoped().get(pk=events[-1].data["message_id"])
+    assert answer.content == "".join(e.text for e in events[:-2]).strip()
+    assert "8 am" in answer.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_events_async_mid_answer_leaves_an_interrupted_record(
+    organization, retrieved, openai_provider, loopback
+):
+    from apps.chatbot_provider.tests.loopback import Behaviour
+
+    loopback.state.reply = "one two three four five six seven eight"
+    loopback.state.default = Behaviour(token_delay=0.2)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    turn = chat_turn_start(bot=bot, message="vacation?")
+
+    async def first_then_leave():
+        events = events_async(turn)
+        first = await events.__anext__()
+        await events.aclose()
+        return first
+
+    assert isinstance(async_to_sync(first_then_leave)(), TokenEvent)
+    deadline = time.monotonic() + 10
+    answer = None
+    while answer is None and time.monotonic() < deadline:
+        answer = Message.objects.unscoped().filter(conversation=turn.conversation, role="assistant").first()
+        time.sleep(0.1)
+    assert answer is not None
+    assert answer.status == "interrupted"
+    assert answer.content.startswith("one") and "eight" not in answer.content
