@@ -14,6 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.chatbot import selectors
 from apps.chatbot.encoders import answer_collect
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.chatbot.serializers import (
@@ -202,9 +203,7 @@ class ConversationViewSet(OrganizationViewSet):
     def messages(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
         paginator = MessagePagination()
-        queryset = (
-            Message.objects.for_org(self.organization).filter(conversation=conversation).select_related("feedback")
-        )
+        queryset = selectors.conversation_messages(organization=self.organization, conversation=conversation)
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
 
@@ -231,9 +230,7 @@ class FeedbackView(OrganizationAPIView):
         responses={201: FeedbackOutputSerializer},
     )
     def post(self, request: Request, pk: str) -> Response:
-        message = Message.objects.for_org(self.organization).select_related("conversation").filter(pk=pk).first()
-        if message is None:
-            return Response(error_body("not_found", "Message not found."), status=status.HTTP_404_NOT_FOUND)
+        message = selectors.message_get(organization=self.organization, message_id=pk)
         require_access(self.actor, kind="bot", resource_id=message.conversation.bot_id)
         data = FeedbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

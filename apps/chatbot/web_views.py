@@ -6,10 +6,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.chatbot import selectors
 from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Tone
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot_provider.models import ChatbotProvider
@@ -93,16 +94,13 @@ class BotForm(forms.Form):
 
 
 def _bot(organization: Organization, pk: Any) -> Chatbot:
-    bot = Chatbot.objects.for_org(organization).filter(pk=pk).first()
-    if bot is None:
-        raise Http404("Bot not found.")
-    return bot
+    return selectors.bot_get(organization=organization, bot_id=pk)  # NotFound → 404 at the boundary
 
 
 @tenant_required(Role.MEMBER)
 def bot_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    bots = Chatbot.objects.for_org(actor.org).select_related("provider").order_by("name")
+    bots = selectors.bot_list(organization=actor.org)
     can_edit = actor.role is not None and actor.role.at_least(Role.ADMIN)
     return render(request, "chatbot/list.html", {"bots": bots, "can_edit": can_edit})
 

@@ -20,12 +20,13 @@ from django.db import connections, transaction
 from django.db.models import Prefetch
 
 from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
-from apps.chatbot.services.conversations import bot_conversation_open, message_sender
+from apps.chatbot.services.conversations import bot_conversation_open, message_event_payload, message_sender
 from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
 from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
 from common.core.errors import DomainError, NotFound, ValidationFailed
+from common.events import EventType, emit
 
 if TYPE_CHECKING:
     from apps.organizations.actors import Actor
@@ -174,6 +175,7 @@ def chat_turn_start(
         content=question,
         **message_sender(actor),
     )
+    emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=message_event_payload(user_message))
     window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
     return ChatTurn(bot, conversation, user_message, question, window, started, on_saved)
 
@@ -293,6 +295,7 @@ def _save(
         sender_kind=SenderKind.BOT,
         sender_bot=turn.bot,
     )
+    emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=message_event_payload(message))
     progress.saved = message
     if turn.on_saved is not None:
         try:

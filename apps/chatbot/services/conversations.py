@@ -62,7 +62,29 @@ def bot_conversation_open(*, bot: Chatbot, actor: Actor | None, title: str, sour
         participant.conversation = conversation
         participant.joined_at = now
     Participant.objects.bulk_create(participants)
+    emit(
+        EventType.CONVERSATION_CREATED,
+        organization=bot.organization_id,
+        payload={
+            "conversation_id": str(conversation.pk),
+            "kind": conversation.kind,
+            "bot_id": str(bot.pk),
+            "source": source,
+        },
+    )
     return conversation
+
+
+def message_event_payload(message: Message) -> dict[str, Any]:
+    """What subscribers (realtime doorbells, webhooks) hear about a saved message: ids, its seq and sender."""
+    return {
+        "conversation_id": str(message.conversation_id),
+        "message_id": str(message.pk),
+        "seq": message.seq,
+        "role": message.role,
+        "status": message.status,
+        "sender_kind": message.sender_kind,
+    }
 
 
 @transaction.atomic

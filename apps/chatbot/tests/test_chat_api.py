@@ -244,3 +244,23 @@ def test_a_gemini_bot_streams_a_cited_answer(member_client, organization, gemini
     sent = loopback.requests[-1].body
     assert "Be brief." in sent["systemInstruction"]["parts"][0]["text"]
     assert "<passages>" in sent["contents"][-1]["parts"][0]["text"]
+
+
+def test_a_chat_turn_announces_the_conversation_the_question_and_the_answer_in_order(
+    member_client, bot, retrieved, django_capture_on_commit_callbacks
+):
+    from common.events import ALL, subscribe, unsubscribe
+
+    heard: list = []
+    subscribe(ALL, heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = member_client.post(chat_url(bot), {"message": "How many vacation days do employees get?"})
+    finally:
+        unsubscribe(ALL, heard.append)
+    body = response.json()
+    assert [e.type for e in heard] == ["conversation.created", "message.created", "message.created"]
+    question, answer = heard[1].payload, heard[2].payload
+    assert (question["message_id"], question["seq"], question["role"]) == (body["user_message_id"], 1, "user")
+    assert (answer["message_id"], answer["seq"], answer["sender_kind"]) == (body["message_id"], 2, "bot")
+    assert {e.payload["conversation_id"] for e in heard} == {body["conversation_id"]}
