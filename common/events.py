@@ -33,10 +33,10 @@ class EventType(models.TextChoices):
     DOCUMENT_DELETED = "document.deleted", "A document was deleted"
     CONVERSATION_CREATED = "conversation.created", "A conversation started"
     MESSAGE_CREATED = "message.created", "A message was saved in a conversation"
-    FEEDBACK_GIVEN = "feedback.given", "Someone rated an answer"
+    FEEDBACK_CREATED = "feedback.created", "Someone rated an answer (or changed their rating)"
     BOT_CHANGED = "bot.changed", "A bot was created, changed or deleted"
     API_KEY_REVOKED = "api_key.revoked", "An API key was revoked"
-    MEMBER_JOINED = "member.joined", "Someone joined the organization"
+    MEMBER_ADDED = "member.added", "Someone joined the organization (accepted an invitation)"
     MEMBER_ROLE_CHANGED = "member.role_changed", "A member's role changed"
     MEMBER_REMOVED = "member.removed", "A member was removed or left"
 

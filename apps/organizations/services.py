@@ -305,7 +305,7 @@ def _accept(invitation: Invitation, user: User, actor: Actor) -> Membership:
         data={"email": invitation.email, "role": invitation.role, "already_member": not created},
     )
     if created:
-        emit(EventType.MEMBER_JOINED, organization=membership.organization_id, payload=_member_payload(membership))
+        emit(EventType.MEMBER_ADDED, organization=membership.organization_id, payload=_member_payload(membership))
     return membership
 
 

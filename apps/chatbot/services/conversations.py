@@ -102,7 +102,7 @@ def feedback_give(*, actor: Actor, message: Message, rating: str, comment: str =
         },
     )
     emit(
-        EventType.FEEDBACK_GIVEN,
+        EventType.FEEDBACK_CREATED,
         organization=message.organization_id,
         payload={
             "feedback_id": str(feedback.pk),

@@ -38,13 +38,13 @@ def test_a_failing_subscriber_does_not_stop_the_others(heard, django_capture_on_
     def broken(event):
         raise ValueError("subscriber bug")
 
-    subscribe(EventType.FEEDBACK_GIVEN, broken)
+    subscribe(EventType.FEEDBACK_CREATED, broken)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            emit(EventType.FEEDBACK_GIVEN, organization="org-1", payload={"rating": "up"})
+            emit(EventType.FEEDBACK_CREATED, organization="org-1", payload={"rating": "up"})
     finally:
-        unsubscribe(EventType.FEEDBACK_GIVEN, broken)
-    assert [e.type for e in heard] == ["feedback.given"]
+        unsubscribe(EventType.FEEDBACK_CREATED, broken)
+    assert [e.type for e in heard] == ["feedback.created"]
 
 
 def test_an_unknown_event_type_is_refused_at_once():
