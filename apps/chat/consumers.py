@@ -64,6 +64,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         actor = self.scope.get("actor")
         if not isinstance(actor, Actor) or actor.user is None or actor.organization is None:
+            # Accept, then close with a code the client can read (closing before accepting is an HTTP 403).
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.actor = actor
@@ -156,4 +158,5 @@ class NotFoundConsumer(AsyncWebsocketConsumer):
     """Any other WebSocket path: refused with a close code, never an HTTP 500."""
 
     async def connect(self) -> None:
+        await self.accept()
         await self.close(code=CLOSE_NOT_FOUND)

@@ -30,8 +30,15 @@ async def _ticket(client) -> str:
 
 
 async def _open(path: str, *, subprotocols=None, headers=ORIGIN):
+    """(communicator, connected, subprotocol or close code). A refused socket is accepted and then closed with
+    a code the client can read, so `connected` is False and the third value is that code."""
     communicator = WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
     connected, code = await communicator.connect(timeout=5)
+    if connected:
+        output = await communicator.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            return communicator, False, output.get("code")
+        communicator.output_queue.put_nowait(output)  # not a close: leave the frame for the test
     return communicator, connected, code
 
 
