@@ -12,6 +12,7 @@ raises it). Generation is derandomized: a run is reproducible.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 import uuid
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -44,7 +46,6 @@ from apps.organizations.models import Role
 from apps.organizations.tests.factories import InvitationFactory, MembershipFactory, OrganizationFactory
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
 # The credentials are the test's own (a JWT or an API key), not generated ones.
@@ -59,6 +60,58 @@ FUZZ_SETTINGS = settings(
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
+
+
+def _json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable` spelled as JSON Schema, so that a plain validator reads the components."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _json_schema(value) for key, value in node.items() if key != "nullable"}
+    if node.get("nullable"):
+        if isinstance(converted.get("type"), str):
+            converted["type"] = [converted["type"], "null"]
+        else:
+            converted = {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+COMPONENTS = _json_schema(schema.raw_schema["components"])
+
+
+def _sse_events(body: str) -> Iterator[tuple[str, str]]:
+    for block in body.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            yield fields["event"], fields.get("data", "")
+
+
+@schemathesis.check
+def sse_event_data_conformance(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Each Server-Sent Event's `data` matches the component that `x-sse-events` names for the event (the
+    stream's schema can only say that `data` is a string)."""
+    if "text/event-stream" not in (response.headers.get("content-type") or [""])[0]:
+        return None
+    declared = case.operation.definition.raw["responses"].get(str(response.status_code), {})
+    events = declared.get("content", {}).get("text/event-stream", {}).get("x-sse-events", {})
+    if not events:
+        events = {"error": {"$ref": "#/components/schemas/ErrorDetail"}}
+    for name, data in _sse_events(response.content.decode()):
+        assert name in events, f"undeclared event {name!r}"
+        validator = jsonschema.Draft7Validator({**events[name], "components": COMPONENTS})
+        errors = [error.message for error in validator.iter_errors(json.loads(data))]
+        assert not errors, f"event {name!r}: {errors}"
+    return None
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    sse_event_data_conformance,
+]
 
 
 @dataclass
