@@ -66,8 +66,8 @@ def _suspicious_request(exc: SuspiciousOperation) -> tuple[int, dict[str, Any]]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, SuspiciousOperation):
-        code, body = _suspicious_request(exc)
-        return Response(body, status=code)
+        refused_status, body = _suspicious_request(exc)
+        return Response(body, status=refused_status)
     if isinstance(exc, DomainError):
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
         if isinstance(exc, RateLimited):
