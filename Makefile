@@ -29,11 +29,12 @@ run: $(STAMP)
 test: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-# The fuzz test of `make test`, with many more examples per operation; FUZZ_TIMEOUT bounds the run (seconds).
+# The fuzz test of `make test`, with many more examples per operation and schemathesis's coverage phase (boundary
+# values, unexpected methods); FUZZ_TIMEOUT bounds the run (seconds).
 FUZZ_EXAMPLES ?= 150
 FUZZ_TIMEOUT ?= 3600
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DJANGO_SETTINGS_MODULE=config.settings.test timeout --foreground $(FUZZ_TIMEOUT) \
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=1 DJANGO_SETTINGS_MODULE=config.settings.test timeout --foreground $(FUZZ_TIMEOUT) \
 		$(PY) -m pytest -n 2 --dist load -p no:cacheprovider common/core/tests/test_api_fuzz.py $(PYTEST_ARGS)
 
 lint: $(STAMP)

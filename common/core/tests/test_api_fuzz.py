@@ -50,6 +50,9 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
 # The credentials are the test's own (a JWT or an API key), not generated ones.
 schema.config.generation.update(with_security_parameters=False, max_examples=EXAMPLES, deterministic=True)
+# The coverage phase (boundary values of every field, unexpected methods: hundreds of cases per operation,
+# whatever FUZZ_EXAMPLES says) runs in `make fuzz`; `make test` keeps to the bounded random examples.
+schema.config.phases.coverage.enabled = os.environ.get("FUZZ_COVERAGE", "0") == "1"
 # Each hypothesis example reuses the test's fixtures on purpose: the seeded organization is the world the
 # operation is fuzzed in (a row one example deletes stays deleted for the next ones of that operation).
 FUZZ_SETTINGS = settings(
@@ -214,17 +217,21 @@ def api_key_world(db: None, no_outbound_network: None, keep_test_connection: Non
 def _aim_at_seeded_rows(case: Any, ids: dict[str, str]) -> None:
     """Two cases in three name the seeded rows instead of random ids (which reach only the 404 path).
 
-    The choice hangs on the generated values, so a derandomized run makes the same choices every time."""
+    The choice hangs on all the generated values (not only the path's: the coverage phase varies the body under
+    one fixed path), so a derandomized run makes the same choices every time."""
     if not case.path_parameters:
         return
-    if zlib.crc32(repr(sorted(case.path_parameters.items())).encode()) % 3 == 0:
+    generated = repr((sorted(case.path_parameters.items()), case.query, case.body))
+    if zlib.crc32(generated.encode("utf-8", "surrogatepass")) % 3 == 0:
         return
     segments = case.operation.path.strip("/").split("/")
     for index, segment in enumerate(segments):
         name = segment.strip("{}")
         if segment.startswith("{") and name in case.path_parameters and index > 0:
             seeded = ids.get(segments[index - 1])
-            if seeded is not None and _is_uuid(case.path_parameters[name]):
+            value = case.path_parameters[name]
+            # A valid value: a UUID, or 36 characters of the lookup pattern some routes declare instead.
+            if seeded is not None and (_is_uuid(value) or (isinstance(value, str) and len(value) == 36)):
                 case.path_parameters[name] = seeded
 
 
