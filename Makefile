@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth bench-login bench-relevance eval clean stop-db
+.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth bench-login bench-relevance eval clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
 	@echo "make test       run the whole test suite"
+	@echo "make fuzz       fuzz every API operation against the OpenAPI schema, many examples (FUZZ_EXAMPLES)"
 	@echo "make lint       ruff + mypy + import layering (lint-imports)"
 	@echo "make bench-*    benchmarks (ingest, search, chat, auth); make eval DATASET=dir"
 
@@ -27,6 +28,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The fuzz test of `make test`, with many more examples per operation and schemathesis's coverage phase (boundary
+# values, unexpected methods); FUZZ_TIMEOUT bounds the run (seconds).
+FUZZ_EXAMPLES ?= 150
+FUZZ_TIMEOUT ?= 3600
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=1 DJANGO_SETTINGS_MODULE=config.settings.test timeout --foreground $(FUZZ_TIMEOUT) \
+		$(PY) -m pytest -n 2 --dist load -p no:cacheprovider common/core/tests/test_api_fuzz.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

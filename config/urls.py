@@ -41,5 +41,6 @@ for _app in APPS:
     if find_spec(f"apps.{_app}.web_urls") is not None:
         urlpatterns.append(path("", include(import_module(f"apps.{_app}.web_urls"))))
 
+handler400 = "common.core.exceptions.json_400"
 handler404 = "common.core.exceptions.json_404"
 handler500 = "common.core.exceptions.json_500"

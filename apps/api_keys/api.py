@@ -24,6 +24,7 @@ from apps.api_keys.serializers import (
 )
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView, OrganizationGenericAPIView
+from common.core.schema import error_responses
 
 TAGS = ["api keys"]
 ADMIN_ONLY = {"GET": Role.ADMIN, "POST": Role.ADMIN, "PATCH": Role.ADMIN, "PUT": Role.ADMIN, "DELETE": Role.ADMIN}
@@ -56,7 +57,7 @@ class APIKeyListCreateAPI(_AdminOnly, OrganizationGenericAPIView):
 
     @extend_schema(
         request=APIKeyInputSerializer,
-        responses={201: APIKeyIssuedSerializer},
+        responses={201: APIKeyIssuedSerializer, **error_responses(409)},
         tags=TAGS,
         summary="Create an API key (the full key is in this response only)",
         operation_id="api_keys_create",
@@ -78,7 +79,7 @@ class APIKeyDetailAPI(_AdminOnly, OrganizationAPIView):
 
     @extend_schema(
         request=APIKeyInputSerializer(partial=True),
-        responses=APIKeyOutputSerializer,
+        responses={200: APIKeyOutputSerializer, **error_responses(409)},
         tags=TAGS,
         summary="Change an API key's name, scopes, restrictions, limits or expiry",
         operation_id="api_keys_update",
@@ -108,7 +109,7 @@ class APIKeyRevokeAPI(_AdminOnly, OrganizationAPIView):
 class APIKeyRotateAPI(_AdminOnly, OrganizationAPIView):
     @extend_schema(
         request=None,
-        responses=APIKeyIssuedSerializer,
+        responses={200: APIKeyIssuedSerializer, **error_responses(409)},
         tags=TAGS,
         summary="Give an API key a new secret (shown once); the old secret stops working",
         operation_id="api_keys_rotate",

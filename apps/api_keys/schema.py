@@ -12,6 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
 from apps.organizations.permissions import required_scope
+from common.core.schema import ErrorResponsesAutoSchema
 
 BEARER = "ApiKeyBearer"
 HEADER = "ApiKeyHeader"
@@ -55,28 +56,13 @@ _RATE_HEADERS = {
     "X-RateLimit-Remaining": ("integer", "Requests left in the current minute."),
     "X-RateLimit-Reset": ("integer", "Unix time (seconds) when the current minute's window ends."),
 }
-_ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {"type": "object", "additionalProperties": True},
-            },
-            "required": ["code", "message", "details"],
-        }
-    },
-    "required": ["error"],
-}
 
 
 def _header(kind: str, description: str) -> dict[str, Any]:
     return {"schema": {"type": kind}, "description": description}
 
 
-class ScopedAutoSchema(AutoSchema):
+class ScopedAutoSchema(ErrorResponsesAutoSchema):
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None or _scope(self) is None:
@@ -95,7 +81,7 @@ class ScopedAutoSchema(AutoSchema):
                     "Retry-After": _header("integer", "Seconds to wait."),
                     **{name: _header(kind, description) for name, (kind, description) in _RATE_HEADERS.items()},
                 },
-                "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+                "content": self._error_content(),
             },
         )
         return operation

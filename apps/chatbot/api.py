@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from apps.chatbot import selectors
 from apps.chatbot.encoders import answer_collect
 from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.chatbot.schema import CHAT_DESCRIPTION, ChatSchema
 from apps.chatbot.serializers import (
     BotInputSerializer,
     BotOutputSerializer,
@@ -38,6 +39,7 @@ from apps.organizations.actors import require_access
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView, OrganizationViewSet
 from common.core.exceptions import error_body
+from common.core.schema import error_responses
 
 BOT_TAGS = ["Bots and chat"]
 CONVERSATION_TAGS = ["Conversations"]
@@ -110,17 +112,17 @@ class ChatView(OrganizationAPIView):
     required_roles = {"POST": Role.MEMBER}
     required_scopes = {"POST": "chat"}
 
+    schema = ChatSchema()
+
     @extend_schema(
         tags=BOT_TAGS,
         summary="Ask a bot",
-        description=(
-            "Send `Accept: text/event-stream` to receive Server-Sent Events: `token` ({text}), then "
-            "`citations` ({citations}) and `done` (ids, usage, latency), or `error` ({code, message, ids})."
-        ),
+        description=CHAT_DESCRIPTION,
         request=ChatInputSerializer,
         responses={
             (200, "application/json"): ChatOutputSerializer,
             (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="token/citations/done/error"),
+            **error_responses(502, 503, 504),
         },
     )
     def post(self, request: Request, pk: str) -> Any:

@@ -175,3 +175,45 @@ class FeedbackOutputSerializer(serializers.ModelSerializer[Feedback]):
 class ConversationExportSerializer(serializers.Serializer[Any]):
     conversation = serializers.DictField()
     messages = serializers.ListField(child=serializers.DictField())
+
+
+class ChatTokenEventSerializer(serializers.Serializer[Any]):
+    """Data of an SSE `token` event: the next piece of the answer."""
+
+    text = serializers.CharField(allow_blank=True)
+
+
+class ChatCitationsEventSerializer(serializers.Serializer[Any]):
+    """Data of the SSE `citations` event, sent once after the last token."""
+
+    citations = CitationSerializer(many=True)
+
+
+class ChatDoneEventSerializer(serializers.Serializer[Any]):
+    """Data of the SSE `done` event, the last one of a turn that succeeded."""
+
+    conversation_id = serializers.UUIDField()
+    user_message_id = serializers.UUIDField()
+    message_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Message.Status.choices)
+    model = serializers.CharField(allow_blank=True)
+    usage = UsageSerializer()
+    latency_ms = LatencySerializer()
+
+
+class ChatErrorEventSerializer(serializers.Serializer[Any]):
+    """Data of the SSE `error` event, the last one of a turn that failed.
+
+    Refused before the turn starts (4xx): `code`, `message`, `details`, with the HTTP status of the error. Failed
+    while answering (after any tokens): `code`, `message` and the saved turn's ids, status, model, usage, latency."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField(required=False)
+    conversation_id = serializers.UUIDField(required=False)
+    user_message_id = serializers.UUIDField(required=False)
+    message_id = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=Message.Status.choices, required=False)
+    model = serializers.CharField(allow_blank=True, required=False)
+    usage = UsageSerializer(required=False)
+    latency_ms = LatencySerializer(required=False)

@@ -20,6 +20,7 @@ from apps.chatbot_provider.serializers import (
 )
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationViewSet
+from common.core.schema import error_responses
 
 TAGS = ["Providers"]
 
@@ -33,7 +34,7 @@ TAGS = ["Providers"]
     partial_update=extend_schema(
         tags=TAGS, request=ProviderInputSerializer, responses=ProviderOutputSerializer, summary="Change a provider"
     ),
-    destroy=extend_schema(tags=TAGS, responses={204: None}, summary="Delete a provider"),
+    destroy=extend_schema(tags=TAGS, responses={204: None, **error_responses(409)}, summary="Delete a provider"),
 )
 class ProviderViewSet(OrganizationViewSet):
     model = ChatbotProvider

@@ -7,12 +7,14 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.chatbot_provider.models import ChatbotProvider, ProviderKind
+from common.core.fields import OptionalURLField
 from common.core.names import validate_no_control_characters
 from common.security.encryption import mask
 
 
 class ProviderOutputSerializer(serializers.ModelSerializer[ChatbotProvider]):
     has_api_key = serializers.SerializerMethodField()
+    base_url = OptionalURLField(read_only=True, help_text="Null: the provider's public endpoint.")
     api_key_hint = serializers.SerializerMethodField()
 
     class Meta:
@@ -51,11 +53,16 @@ class ProviderInputSerializer(serializers.Serializer[Any]):
         trim_whitespace=True,
         help_text="Write-only. Leave empty on update to keep the stored key.",
     )
-    base_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    base_url = OptionalURLField(
+        required=False, allow_blank=True, max_length=500, help_text="Empty or null: the provider's public endpoint."
+    )
     default_chat_model = serializers.CharField(required=False, allow_blank=True, max_length=120)
     default_embedding_model = serializers.CharField(required=False, allow_blank=True, max_length=120)
     timeout_seconds = serializers.FloatField(required=False, min_value=0.5, max_value=600)
     max_retries = serializers.IntegerField(required=False, min_value=0, max_value=5)
+
+    def validate_base_url(self, value: str | None) -> str:
+        return value or ""
 
 
 class ConnectionTestSerializer(serializers.Serializer[Any]):

@@ -18,6 +18,7 @@ from apps.documents.services import search as search_services
 from apps.organizations.actors import Actor, require_access
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView, OrganizationGenericAPIView
+from common.core.schema import error_responses
 
 TAGS = ["documents"]
 READ = "documents:read"
@@ -59,7 +60,7 @@ class CollectionListCreateAPI(OrganizationGenericAPIView):
     @extend_schema(
         tags=TAGS,
         request=serializers.CollectionCreateInputSerializer,
-        responses={201: serializers.CollectionOutputSerializer},
+        responses={201: serializers.CollectionOutputSerializer, **error_responses(409)},
         summary="Create a collection",
     )
     def post(self, request: Request) -> Response:
@@ -88,7 +89,7 @@ class CollectionDetailAPI(OrganizationAPIView):
     @extend_schema(
         tags=TAGS,
         request=serializers.CollectionUpdateInputSerializer,
-        responses=serializers.CollectionOutputSerializer,
+        responses={200: serializers.CollectionOutputSerializer, **error_responses(409)},
         summary="Rename or describe a collection",
     )
     def patch(self, request: Request, collection_id: str) -> Response:

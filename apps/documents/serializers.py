@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.documents.models import Chunk, Collection, Document, DocumentStatus
+from common.core.fields import OptionalURLField
 from common.core.names import validate_no_control_characters
 
 
@@ -44,6 +45,7 @@ class CollectionUpdateInputSerializer(serializers.Serializer[Any]):
 
 class DocumentOutputSerializer(serializers.ModelSerializer[Document]):
     collection_id = serializers.UUIDField(read_only=True)
+    source_url = OptionalURLField(read_only=True, help_text="The imported URL; null for uploads and pasted text.")
 
     class Meta:
         model = Document

@@ -17,6 +17,7 @@ from apps.organizations.models import Invitation, Membership, Role
 from apps.organizations.views_base import OrganizationAPIView, UserAPIView
 from apps.users.services import user_issue_tokens
 from common.core.errors import ValidationFailed
+from common.core.schema import error_responses
 
 ORG_TAGS = ["organizations"]
 MEMBER_TAGS = ["members"]
@@ -34,7 +35,7 @@ class OrganizationListCreateAPI(UserAPIView):
 
     @extend_schema(
         request=s.OrganizationCreateSerializer,
-        responses={201: s.OrganizationSerializer},
+        responses={201: s.OrganizationSerializer, **error_responses(409)},
         tags=ORG_TAGS,
         summary="Create an organization (you become its owner)",
     )

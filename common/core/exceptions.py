@@ -1,6 +1,6 @@
 """One error format for every API error: {"error": {"code", "message", "details"}}.
 
-`api_exception_handler` is DRF's EXCEPTION_HANDLER; `json_404`/`json_500` are Django's handler404/500
+`api_exception_handler` is DRF's EXCEPTION_HANDLER; `json_400`/`json_404`/`json_500` are Django's handler400/404/500
 so errors raised outside DRF (unknown URL, crash) keep the same shape under /api/.
 """
 
@@ -9,10 +9,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -47,7 +53,21 @@ def _drf_code(exc: exceptions.APIException) -> str:
     return code
 
 
+def _suspicious_request(exc: SuspiciousOperation) -> tuple[int, dict[str, Any]]:
+    """Django refuses some request bodies while parsing them (limits on size and field count): the same answer
+    as its handler400 would give, in the common format."""
+    if isinstance(exc, RequestDataTooBig):
+        body = error_body("request_too_large", "The request body is larger than the server accepts.")
+        return status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, body
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return status.HTTP_400_BAD_REQUEST, error_body("too_many_fields", "The request has too many fields or files.")
+    return status.HTTP_400_BAD_REQUEST, error_body("bad_request", "The request was refused as malformed.")
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, SuspiciousOperation):
+        refused_status, body = _suspicious_request(exc)
+        return Response(body, status=refused_status)
     if isinstance(exc, DomainError):
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
         if isinstance(exc, RateLimited):
@@ -87,6 +107,16 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpRe
     if _wants_json(request):
         return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
     return page_not_found(request, exception or Http404())
+
+
+def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        if isinstance(exception, SuspiciousOperation):
+            code, body = _suspicious_request(exception)
+        else:
+            code, body = status.HTTP_400_BAD_REQUEST, error_body("bad_request", "The request was refused as malformed.")
+        return JsonResponse(body, status=code)
+    return bad_request(request, exception or SuspiciousOperation())
 
 
 def json_500(request: HttpRequest) -> HttpResponse:

@@ -50,3 +50,14 @@ def model_integer_form_field(
     """The same bound for a Django form field."""
     low, high = _bounds(model, field_name, min_value, max_value)
     return forms.IntegerField(min_value=low, max_value=high, **kwargs)
+
+
+class OptionalURLField(serializers.URLField):
+    """A URL that may be absent, stored as an empty string: `null` in responses, since "" is no URI."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
+        return str(value) if value else None

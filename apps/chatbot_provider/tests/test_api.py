@@ -132,3 +132,21 @@ def test_a_provider_a_bot_uses_cannot_be_deleted(admin_client, organization):
     assert response.status_code == 409
     assert "Bots still answer" in response.json()["error"]["message"]
     assert ChatbotProvider.objects.for_org(organization).filter(pk=provider.pk).exists()
+
+
+def test_a_provider_without_a_base_url_shows_null_not_an_empty_uri(admin_client, organization):
+    provider = ChatbotProviderFactory(organization=organization, base_url="")
+    assert admin_client.get(f"{URL}/{provider.id}").json()["base_url"] is None
+    listed = admin_client.get(URL).json()["results"]
+    assert [p["base_url"] for p in listed] == [None]
+
+
+def test_a_null_base_url_is_accepted_as_no_base_url(admin_client, organization):
+    provider = ChatbotProviderFactory(
+        organization=organization, kind="openai", api_key="sk-test-1234", base_url="https://127.0.0.1/v1"
+    )
+    response = admin_client.patch(f"{URL}/{provider.id}", {"base_url": None}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["base_url"] is None
+    provider.refresh_from_db()
+    assert provider.base_url == ""

@@ -577,3 +577,11 @@ def test_binary_content_is_still_refused_with_415(admin_client, collection, cont
     assert response.status_code == 415, response.json()
     assert response.json()["error"]["code"] == "unsupported_type"
     assert not Document.objects.unscoped().exists()
+
+
+def test_a_document_without_a_source_url_shows_null_not_an_empty_uri(admin_client, collection):
+    pasted = DocumentFactory(collection=collection, source_url="")
+    imported = DocumentFactory(collection=collection, source="url", source_url="https://example.com/handbook")
+    assert admin_client.get(f"/api/v1/documents/{pasted.id}").json()["source_url"] is None
+    listed = {d["id"]: d["source_url"] for d in admin_client.get("/api/v1/documents").json()["results"]}
+    assert listed == {str(pasted.id): None, str(imported.id): "https://example.com/handbook"}

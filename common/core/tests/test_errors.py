@@ -61,3 +61,27 @@ def test_request_id_is_echoed_or_generated(client):
     assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-1").headers["X-Request-ID"] == "abc-1"
     generated = client.get("/healthz", HTTP_X_REQUEST_ID="bad id with spaces").headers["X-Request-ID"]
     assert len(generated) == 32
+
+
+@pytest.mark.django_db
+def test_a_form_body_with_too_many_fields_answers_400_in_the_common_error_format(member_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    body = "&".join(f"field{n}=x" for n in range(10))
+    response = member_client.patch("/api/v1/me", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    _assert_error_shape(response.json(), "too_many_fields")
+
+
+@pytest.mark.django_db
+def test_a_multipart_body_over_the_memory_limit_answers_413_in_the_common_error_format(member_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = member_client.patch("/api/v1/me", data={"full_name": "x" * 500}, format="multipart")
+    assert response.status_code == 413
+    _assert_error_shape(response.json(), "request_too_large")
+
+
+@pytest.mark.django_db
+def test_a_request_django_refuses_before_the_api_answers_400_in_the_common_error_format(client):
+    response = client.get("/api/v1/me", HTTP_HOST="unknown-host.example")
+    assert response.status_code == 400
+    _assert_error_shape(response.json(), "bad_request")
