@@ -22,7 +22,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DOCUMENTS_TEST_STAGE_DELAY = get("DOCUMENTS_TEST_STAGE_DELAY", cast=float, default=0.0)
-DOCUMENTS_PROCESSING_STUCK_SECONDS = get("DOCUMENTS_PROCESSING_STUCK_SECONDS", cast=int, default=4)
+# A short lease and heartbeat; the old idle deadline far away, so that only the lease can re-queue a document.
+DOCUMENTS_LEASE_SECONDS = get("DOCUMENTS_LEASE_SECONDS", cast=float, default=3.0)
+DOCUMENTS_HEARTBEAT_SECONDS = get("DOCUMENTS_HEARTBEAT_SECONDS", cast=float, default=0.5)
+DOCUMENTS_PROCESSING_STUCK_SECONDS = get("DOCUMENTS_PROCESSING_STUCK_SECONDS", cast=int, default=3600)
 DOCUMENTS_QUEUED_STUCK_SECONDS = get("DOCUMENTS_QUEUED_STUCK_SECONDS", cast=int, default=4)
 CELERY_BEAT_SCHEDULE = {
     "documents-requeue-stuck": {"task": "documents.requeue_stuck", "schedule": 1.0},
