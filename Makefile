@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth bench-login bench-relevance eval clean stop-db
+.PHONY: help install run test lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-relevance eval clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
@@ -43,7 +43,12 @@ migrate: $(STAMP)
 	$(PY) manage.py migrate
 
 worker: $(STAMP)
-	$(VENV)/bin/celery -A config worker -B -l info
+	$(VENV)/bin/celery -A config worker -l info
+
+# Exactly one beat per deployment: its pidfile refuses a second one on the same var/.
+beat: $(STAMP)
+	@mkdir -p var
+	$(VENV)/bin/celery -A config beat -l info --schedule var/celerybeat-schedule --pidfile var/celerybeat.pid
 
 bench-ingest: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py
