@@ -16,6 +16,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "processed_folder": f"{_root}/processed",
     "store_processed": False,
     "control_folder": f"{_root}/control",
+    "polling_interval": 0.1,
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": f"{_root}/media"}},
