@@ -6,7 +6,7 @@ worker with SIGKILL in the middle of its embedding stage, and measures the time 
 being ready (the supervisor restarts the worker, the lease lapses, the sweep re-queues the document, the new
 worker indexes it). Repeats `--runs` times on the same stack, then stops it and deletes the organization.
 
-Usage: scripts/bench_recovery.py [--runs 3] [--paragraphs 1500]
+Usage: scripts/bench_recovery.py [--runs 5] [--paragraphs 1500]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import re
 import signal
 import statistics
@@ -93,7 +94,7 @@ def _healthy() -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--paragraphs", type=int, default=1500)
     args = parser.parse_args()
 
@@ -147,7 +148,11 @@ def main() -> int:
         print(f"document: {status(warm).chunk_count} chunks; indexing without a kill: {t1 - t0:.1f} s")
 
         figures = []
+        rng = random.Random(8)
         for run in range(1, args.runs + 1):
+            # Kill at a random moment of the sweep's cycle: right after a document became ready (which happens
+            # at a sweep) the next kill would always fall at the same point of it.
+            time.sleep(rng.uniform(0, float(settings.DOCUMENTS_SWEEP_INTERVAL_SECONDS)))
             document = queue(run)
             _wait(
                 lambda document=document: (d := status(document)).stage == DocumentStage.EMBEDDING and d.progress >= 40,
