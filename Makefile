@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker bench-ingest bench-search bench-chat bench-auth bench-login bench-relevance eval clean stop-db
+.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance eval clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
 	@echo "make test       run the whole test suite"
 	@echo "make fuzz       fuzz every API operation against the OpenAPI schema, many examples (FUZZ_EXAMPLES)"
 	@echo "make lint       ruff + mypy + import layering (lint-imports)"
-	@echo "make bench-*    benchmarks (ingest, search, chat, auth); make eval DATASET=dir"
+	@echo "make bench-*    benchmarks (ingest, search, chat, auth, recovery, fairness); make eval DATASET=dir"
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -53,7 +53,12 @@ migrate: $(STAMP)
 	$(PY) manage.py migrate
 
 worker: $(STAMP)
-	$(VENV)/bin/celery -A config worker -B -l info
+	$(VENV)/bin/celery -A config worker -l info
+
+# Exactly one beat per deployment: its pidfile refuses a second one on the same var/.
+beat: $(STAMP)
+	@mkdir -p var
+	$(VENV)/bin/celery -A config beat -l info --schedule var/celerybeat-schedule --pidfile var/celerybeat.pid
 
 bench-ingest: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py
@@ -69,6 +74,14 @@ bench-auth: $(STAMP)
 
 bench-login: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_login.py
+
+# Kill the worker of a `make run` stack mid-document; prints the time from the kill to the document ready.
+bench-recovery: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_recovery.py
+
+# One organization's backlog, another's lone document: how long it waits, first come first served vs fair.
+bench-fairness: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_fairness.py
 
 DATASET ?= ../shared/datasets/cranfield
 eval: $(STAMP)

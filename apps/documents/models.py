@@ -95,6 +95,13 @@ class Document(OrgScopedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Fair dispatch (ADR 0012): a queued document waits in the database until the dispatcher sends its task;
+    # set when the message is sent, cleared when the document goes back to waiting.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Processing lease (ADR 0011): the claim that is processing the document, kept alive by a heartbeat;
+    # once expired, the sweep re-queues the document.
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects: OrgScopedManager[Any] = OrgScopedManager()
 
@@ -104,6 +111,12 @@ class Document(OrgScopedModel):
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["collection", "sha256"]),
             models.Index(fields=["status", "updated_at"]),
+            # The dispatcher's scan: documents waiting for a slot, oldest first within each organization.
+            models.Index(
+                fields=["organization", "queued_at"],
+                name="document_waiting_dispatch",
+                condition=models.Q(status="queued", dispatched_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__lte=100), name="document_progress_at_most_100"),

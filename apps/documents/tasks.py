@@ -9,7 +9,7 @@ from django.conf import settings
 
 from apps.documents.services import pipeline
 from apps.documents.services.embed import is_transient
-from apps.documents.services.queue import INDEX_TASK, SWEEP_TASK
+from apps.documents.services.queue import INDEX_TASK, SWEEP_TASK, documents_dispatch
 
 
 @shared_task(
@@ -21,8 +21,11 @@ from apps.documents.services.queue import INDEX_TASK, SWEEP_TASK
     max_retries=5,
 )
 def document_index_task(self: Task, *, organization_id: str, document_id: str) -> None:
+    # The task id names the claim: a retry or a redelivery of this message may take the document back, a
+    # second message for it may not while this one's lease is alive.
+    lease_owner = str(self.request.id or "")
     try:
-        pipeline.document_index(organization_id=organization_id, document_id=document_id)
+        pipeline.document_index(organization_id=organization_id, document_id=document_id, lease_owner=lease_owner)
     except Exception as exc:
         if not is_transient(exc):
             raise
@@ -36,15 +39,25 @@ def document_index_task(self: Task, *, organization_id: str, document_id: str) -
             )
             return
         countdown = float(settings.DOCUMENTS_RETRY_BACKOFF_SECONDS) * (2**retries)
+        pipeline.document_lease_hold(
+            organization_id=organization_id,
+            document_id=document_id,
+            lease_owner=lease_owner,
+            seconds=countdown + float(settings.DOCUMENTS_LEASE_SECONDS),
+        )
         if self.request.is_eager:
             # Eager execution (tests, scripts) has no broker to come back through: retry in place.
             time.sleep(countdown)
             kwargs = {"organization_id": organization_id, "document_id": document_id}
-            self.apply(kwargs=kwargs, retries=retries + 1, throw=True)
+            self.apply(kwargs=kwargs, task_id=self.request.id, retries=retries + 1, throw=True)
             return
         raise self.retry(exc=exc, countdown=countdown) from exc
+    finally:
+        # A slot is free (or this document is done): send the next one in line.
+        documents_dispatch()
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)
 def documents_requeue_stuck_task() -> None:
     pipeline.documents_requeue_stuck()
+    documents_dispatch()

@@ -275,16 +275,27 @@ DOCUMENTS_CHUNK_OVERLAP_TOKENS: int = get("DOCUMENTS_CHUNK_OVERLAP_TOKENS", cast
 DOCUMENTS_EMBED_BATCH_SIZE: int = get("DOCUMENTS_EMBED_BATCH_SIZE", cast=int, default=64)
 DOCUMENTS_MAX_ATTEMPTS: int = get("DOCUMENTS_MAX_ATTEMPTS", cast=int, default=3)
 DOCUMENTS_RETRY_BACKOFF_SECONDS: float = get("DOCUMENTS_RETRY_BACKOFF_SECONDS", cast=float, default=5.0)
-# The stuck-document sweep re-queues documents idle this long in queued / processing
+# Processing lease (ADR 0011): a worker's claim on a document lapses this long after its last heartbeat,
+# and the sweep (every DOCUMENTS_SWEEP_INTERVAL_SECONDS) then re-queues the document
+DOCUMENTS_LEASE_SECONDS: float = get("DOCUMENTS_LEASE_SECONDS", cast=float, default=60.0)
+DOCUMENTS_HEARTBEAT_SECONDS: float = get("DOCUMENTS_HEARTBEAT_SECONDS", cast=float, default=15.0)
+# The sweep also re-queues documents whose task was sent but never taken this long ago, and (rows without a
+# lease) documents idle in processing this long
 DOCUMENTS_QUEUED_STUCK_SECONDS: int = get("DOCUMENTS_QUEUED_STUCK_SECONDS", cast=int, default=600)
 DOCUMENTS_PROCESSING_STUCK_SECONDS: int = get(
     "DOCUMENTS_PROCESSING_STUCK_SECONDS", cast=int, default=CELERY_TASK_TIME_LIMIT + 120
 )
-DOCUMENTS_SWEEP_INTERVAL_SECONDS: float = get("DOCUMENTS_SWEEP_INTERVAL_SECONDS", cast=float, default=120.0)
+DOCUMENTS_SWEEP_INTERVAL_SECONDS: float = get("DOCUMENTS_SWEEP_INTERVAL_SECONDS", cast=float, default=20.0)
 CELERY_BEAT_SCHEDULE["documents-requeue-stuck"] = {
     "task": "documents.requeue_stuck",
     "schedule": DOCUMENTS_SWEEP_INTERVAL_SECONDS,
 }
+# Fair dispatch between organizations (ADR 0012): at most this many indexing tasks sent or running at once
+# (size it at about twice the worker processes; 0 sends every queued document at once, first come first
+# served), filled organization by organization, the one with the fewest in flight first; optionally at most
+# this many per organization (0: no cap of its own)
+DOCUMENTS_DISPATCH_MAX_IN_FLIGHT: int = get("DOCUMENTS_DISPATCH_MAX_IN_FLIGHT", cast=int, default=8)
+DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION: int = get("DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION", cast=int, default=0)
 # Search: exact scan when the filter keeps at most this many chunks, else HNSW with iterative scans
 SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=20_000)
 SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)

@@ -32,6 +32,9 @@ def broker(redis_url: str) -> tuple[str, dict[str, Any]]:
         "processed_folder": str(root / "processed"),
         "store_processed": False,
         "control_folder": str(root / "control"),
+        # A worker whose slots are full looks again after this long (kombu's default, 1 s, left a freed
+        # process idle for up to a second between documents).
+        "polling_interval": 0.1,
     }
 
 

@@ -16,13 +16,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "processed_folder": f"{_root}/processed",
     "store_processed": False,
     "control_folder": f"{_root}/control",
+    "polling_interval": 0.1,
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": f"{_root}/media"}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DOCUMENTS_TEST_STAGE_DELAY = get("DOCUMENTS_TEST_STAGE_DELAY", cast=float, default=0.0)
-DOCUMENTS_PROCESSING_STUCK_SECONDS = get("DOCUMENTS_PROCESSING_STUCK_SECONDS", cast=int, default=4)
+# A short lease and heartbeat; the old idle deadline far away, so that only the lease can re-queue a document.
+DOCUMENTS_LEASE_SECONDS = get("DOCUMENTS_LEASE_SECONDS", cast=float, default=3.0)
+DOCUMENTS_HEARTBEAT_SECONDS = get("DOCUMENTS_HEARTBEAT_SECONDS", cast=float, default=0.5)
+DOCUMENTS_PROCESSING_STUCK_SECONDS = get("DOCUMENTS_PROCESSING_STUCK_SECONDS", cast=int, default=3600)
 DOCUMENTS_QUEUED_STUCK_SECONDS = get("DOCUMENTS_QUEUED_STUCK_SECONDS", cast=int, default=4)
 CELERY_BEAT_SCHEDULE = {
     "documents-requeue-stuck": {"task": "documents.requeue_stuck", "schedule": 1.0},

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.documents.models import Chunk, Document, DocumentSource, DocumentStage, DocumentStatus
@@ -29,7 +34,7 @@ from apps.documents.services.errors import (
 )
 from apps.documents.services.extract import HTML, decode_text, detect_type, extract
 from apps.documents.services.fetch import fetch_url
-from apps.documents.services.queue import enqueue_index
+from apps.documents.services.queue import documents_dispatch
 from common.events import EventType, emit
 
 logger = logging.getLogger(__name__)
@@ -51,8 +56,16 @@ def _stage(document: Document, stage: str, progress: int) -> None:
         time.sleep(float(delay))
 
 
-def _claim(*, organization_id: str, document_id: str) -> Document | None:
-    """Mark the document processing, or None when there is nothing to do (ready, failed, deleted)."""
+def _lease_until(now: Any) -> Any:
+    return now + timedelta(seconds=float(settings.DOCUMENTS_LEASE_SECONDS))
+
+
+def _claim(*, organization_id: str, document_id: str, lease_owner: str) -> Document | None:
+    """Mark the document processing under a lease held by `lease_owner`, or None when there is nothing to do:
+    ready, failed, deleted, or processing under another owner's live lease (a second delivery of a document
+    a live worker is indexing). The same owner may claim again (a retry, or the broker redelivering the
+    message of a worker that died)."""
+    now = timezone.now()
     with transaction.atomic():
         document = (
             Document.objects.for_org(organization_id)
@@ -63,11 +76,72 @@ def _claim(*, organization_id: str, document_id: str) -> Document | None:
         )
         if document is None or document.status in (DocumentStatus.READY, DocumentStatus.FAILED):
             return None
+        if (
+            document.status == DocumentStatus.PROCESSING
+            and document.lease_expires_at is not None
+            and document.lease_expires_at > now
+            and document.lease_owner != lease_owner
+        ):
+            logger.info("Document %s is held by a live claim; this delivery leaves it alone", document_id)
+            return None
         document.status = DocumentStatus.PROCESSING
         document.attempts += 1
-        document.started_at = timezone.now()
-        document.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+        document.started_at = now
+        document.lease_owner = lease_owner
+        document.lease_expires_at = _lease_until(now)
+        document.save(
+            update_fields=["status", "attempts", "started_at", "lease_owner", "lease_expires_at", "updated_at"]
+        )
         return document
+
+
+def _lease_renew(document: Document, *, seconds: float | None = None) -> bool:
+    """Extend the lease if this claim still holds it; never waits for a row lock (the final write may hold it,
+    and then the lease no longer matters). Returns whether the claim still holds the document."""
+    now = timezone.now()
+    until = now + timedelta(seconds=seconds) if seconds is not None else _lease_until(now)
+    scoped = Document.objects.for_org(document.organization_id)
+    with transaction.atomic():
+        held = list(
+            scoped.select_for_update(skip_locked=True)
+            .filter(pk=document.pk, status=DocumentStatus.PROCESSING, lease_owner=document.lease_owner)
+            .values_list("pk", flat=True)
+        )
+        if held:
+            scoped.filter(pk__in=held).update(lease_expires_at=until)
+    return bool(held)
+
+
+@contextmanager
+def _lease_kept(document: Document) -> Iterator[None]:
+    """Renew the lease from a heartbeat thread while the pipeline runs: a long extraction or a slow provider
+    call keeps it, a dead worker process lets it lapse."""
+    stop = threading.Event()
+    interval = float(settings.DOCUMENTS_HEARTBEAT_SECONDS)
+
+    def heartbeat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    _lease_renew(document)
+                except Exception:  # a database hiccup: the next beat tries again
+                    logger.warning("Lease heartbeat of document %s failed", document.pk, exc_info=True)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=heartbeat, name=f"lease-{document.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def document_lease_hold(*, organization_id: str, document_id: str, lease_owner: str, seconds: float) -> None:
+    """Keep the claim for `seconds` while its task waits to retry (so the sweep does not hand it to another)."""
+    document = Document(pk=document_id, organization_id=organization_id, lease_owner=lease_owner)
+    _lease_renew(document, seconds=seconds)
 
 
 def _fetch(document: Document) -> None:
@@ -154,8 +228,8 @@ def _run(document: Document) -> None:
     _stage(document, DocumentStage.WRITING, 95)
     with transaction.atomic():
         locked = Document.objects.for_org(document.organization_id).select_for_update().get(pk=document.pk)
-        if locked.status != DocumentStatus.PROCESSING:
-            return  # reindexed or finished by another delivery meanwhile: that one wins
+        if locked.status != DocumentStatus.PROCESSING or locked.lease_owner != document.lease_owner:
+            return  # reindexed, finished, or re-queued after this claim's lease lapsed: the other one wins
         Chunk.objects.for_org(document.organization_id).filter(document_id=document.pk).delete()
         Chunk.objects.bulk_create(
             [
@@ -186,6 +260,7 @@ def _run(document: Document) -> None:
         locked.error_code = ""
         locked.error_message = ""
         locked.finished_at = timezone.now()
+        locked.lease_expires_at = None
         locked.save()
         emit(EventType.DOCUMENT_READY, organization=locked.organization_id, payload=document_event_payload(locked))
 
@@ -203,18 +278,23 @@ def document_mark_failed(*, organization_id: str, document_id: str, code: str, m
         document.error_message = message
         document.chunk_count = 0
         document.finished_at = timezone.now()
+        document.lease_expires_at = None
         document.save()
         emit(EventType.DOCUMENT_FAILED, organization=document.organization_id, payload=document_event_payload(document))
 
 
-def document_index(*, organization_id: str, document_id: str) -> None:
-    """Index one document. Transient provider errors propagate (the task retries them with backoff);
-    every other failure is recorded on the document and the worker carries on."""
-    document = _claim(organization_id=organization_id, document_id=document_id)
+def document_index(*, organization_id: str, document_id: str, lease_owner: str = "") -> None:
+    """Index one document under a lease held by `lease_owner` (the task's id; a fresh one when empty).
+    Transient provider errors propagate (the task retries them with backoff); every other failure is
+    recorded on the document and the worker carries on."""
+    document = _claim(
+        organization_id=organization_id, document_id=document_id, lease_owner=lease_owner or uuid.uuid4().hex
+    )
     if document is None:
         return
     try:
-        _run(document)
+        with _lease_kept(document):
+            _run(document)
     except PipelineError as exc:
         document_mark_failed(
             organization_id=organization_id,
@@ -251,16 +331,21 @@ def document_index(*, organization_id: str, document_id: str) -> None:
 
 
 def documents_requeue_stuck(*, now: Any = None) -> int:
-    """Re-queue documents left queued or processing past their deadline (a lost message, a killed worker);
-    give up on those that have used every attempt. Returns how many were re-queued."""
+    """Put back in line the documents whose worker is gone: processing with a lapsed lease (or, rows without
+    one, idle past DOCUMENTS_PROCESSING_STUCK_SECONDS), or sent to the broker and never taken (a lost message);
+    give up on those that have used every attempt. Documents waiting for their turn are not stuck. Returns how
+    many were re-queued; the dispatcher sends them (oldest first in their organization's line)."""
     now = now or timezone.now()
     queued_before = now - timedelta(seconds=int(settings.DOCUMENTS_QUEUED_STUCK_SECONDS))
     processing_before = now - timedelta(seconds=int(settings.DOCUMENTS_PROCESSING_STUCK_SECONDS))
+    processing = Q(status=DocumentStatus.PROCESSING)
     stuck = Document.objects.unscoped().filter(
-        status=DocumentStatus.QUEUED, updated_at__lt=queued_before
-    ) | Document.objects.unscoped().filter(status=DocumentStatus.PROCESSING, updated_at__lt=processing_before)
+        Q(status=DocumentStatus.QUEUED, dispatched_at__isnull=False, updated_at__lt=queued_before)
+        | (processing & Q(lease_expires_at__lt=now))
+        | (processing & Q(lease_expires_at__isnull=True, updated_at__lt=processing_before))
+    )
     requeued = 0
-    for document_id, organization_id in stuck.values_list("pk", "organization_id")[:1000]:
+    for document_id, organization_id in stuck.order_by().values_list("pk", "organization_id")[:1000]:
         with transaction.atomic():
             document = (
                 Document.objects.for_org(organization_id)
@@ -279,12 +364,21 @@ def documents_requeue_stuck(*, now: Any = None) -> int:
                     message=f"{abandoned.message} (stopped {document.attempts} times, last in stage {document.stage})",
                 )
                 continue
+            logger.warning(
+                "Re-queueing document %s (%s, stage %s, attempt %d, lease until %s)",
+                document_id,
+                document.status,
+                document.stage,
+                document.attempts,
+                document.lease_expires_at,
+            )
             document.status = DocumentStatus.QUEUED
             document.stage = DocumentStage.QUEUED
-            document.queued_at = now
-            document.save(update_fields=["status", "stage", "queued_at", "updated_at"])
-            enqueue_index(organization_id=str(organization_id), document_id=str(document_id))
+            document.dispatched_at = None
+            document.lease_expires_at = None
+            document.save(update_fields=["status", "stage", "dispatched_at", "lease_expires_at", "updated_at"])
             requeued += 1
     if requeued:
         logger.warning("Re-queued %d stuck document(s)", requeued)
+        transaction.on_commit(documents_dispatch)
     return requeued

@@ -1,19 +1,141 @@
-"""Enqueueing the indexing task by its registered name, after commit (services never import tasks.py,
-which imports services)."""
+"""The indexing queue: documents wait in the database and a fair dispatcher sends their tasks (ADR 0012).
+
+At most `DOCUMENTS_DISPATCH_MAX_IN_FLIGHT` indexing tasks are sent or running at once; free slots go to the
+organization with the fewest in flight first, oldest document first within it, so one organization's
+backlog never delays another's document by more than the work already in flight. The database decides,
+so it behaves the same on the filesystem broker and on Redis. Tasks are sent by their registered name
+(services never import tasks.py, which imports services).
+"""
 
 from __future__ import annotations
 
+import heapq
+import logging
+import threading
+from collections import defaultdict, deque
+from datetime import datetime
+from typing import Any
+
 from celery import current_app
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from apps.documents.models import Document, DocumentStatus
+
+logger = logging.getLogger(__name__)
 
 INDEX_TASK = "documents.index"
 SWEEP_TASK = "documents.requeue_stuck"
 
+# One dispatcher at a time across every process (a transaction-scoped PostgreSQL advisory lock).
+_DISPATCH_LOCK = 0x646F63_0001
+# Sent (the message is in the broker) or running: what occupies a slot.
+IN_FLIGHT = Q(status=DocumentStatus.PROCESSING) | Q(status=DocumentStatus.QUEUED, dispatched_at__isnull=False)
+WAITING = Q(status=DocumentStatus.QUEUED, dispatched_at__isnull=True)
+
+_local = threading.local()
+
 
 def enqueue_index(*, organization_id: str, document_id: str) -> None:
-    """Queue indexing of one document once the current transaction commits."""
-    transaction.on_commit(
-        lambda: current_app.signature(
-            INDEX_TASK, kwargs={"organization_id": organization_id, "document_id": document_id}
-        ).delay()
-    )
+    """Put the document in line for indexing; the dispatcher sends its task once the transaction commits."""
+    Document.objects.for_org(organization_id).filter(pk=document_id).update(dispatched_at=None)
+    transaction.on_commit(documents_dispatch)
+
+
+def documents_dispatch() -> int:
+    """Send the tasks of the next waiting documents into the free slots; returns how many were sent.
+
+    Called after documents are queued, after each indexing task and by the periodic sweep. A call made while
+    this thread is already dispatching (a task executed eagerly finishing inside the send) is folded into the
+    running one, which then looks again.
+    """
+    if getattr(_local, "active", False):
+        _local.again = True
+        return 0
+    _local.active = True
+    sent = 0
+    try:
+        while True:
+            _local.again = False
+            batch = _dispatch_once()
+            sent += batch
+            if not batch and not _local.again:
+                return sent
+    finally:
+        _local.active = False
+
+
+def _dispatch_once() -> int:
+    limit = int(settings.DOCUMENTS_DISPATCH_MAX_IN_FLIGHT)
+    per_organization = int(settings.DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION)
+    chosen: list[tuple[str, str]] = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DISPATCH_LOCK])
+        documents = Document.objects.unscoped()
+        in_flight: dict[Any, int] = {
+            organization_id: n
+            for organization_id, n in documents.filter(IN_FLIGHT)
+            .order_by()
+            .values("organization_id")
+            .annotate(n=Count("pk"))
+            .values_list("organization_id", "n")
+        }
+        free = limit - sum(in_flight.values()) if limit else None
+        if free is not None and free <= 0:
+            return 0
+        waiting = (
+            documents.filter(WAITING)
+            .annotate(since=Coalesce(F("queued_at"), F("created_at")))
+            .annotate(
+                rank=Window(RowNumber(), partition_by=[F("organization_id")], order_by=[F("since").asc(), F("pk")])
+            )
+            .order_by()
+        )
+        depth = min(x for x in (free, per_organization) if x) if (free or per_organization) else None
+        if depth:
+            waiting = waiting.filter(rank__lte=depth)
+        lines: dict[Any, deque[tuple[Any, datetime]]] = defaultdict(deque)
+        for pk, organization_id, since, _rank in sorted(
+            waiting.values_list("pk", "organization_id", "since", "rank"), key=lambda row: (row[3], row[2])
+        ):
+            lines[organization_id].append((pk, since))
+        # Max-min fair fill: the organization with the fewest in flight takes the next slot (ties: the one
+        # whose next document has waited longest).
+        heap = [
+            (in_flight.get(organization_id, 0), line[0][1], str(organization_id), organization_id)
+            for organization_id, line in lines.items()
+            if not per_organization or in_flight.get(organization_id, 0) < per_organization
+        ]
+        heapq.heapify(heap)
+        while heap and (free is None or len(chosen) < free):
+            n, _since, key, organization_id = heapq.heappop(heap)
+            line = lines[organization_id]
+            pk, _ = line.popleft()
+            chosen.append((str(organization_id), str(pk)))
+            if line and (not per_organization or n + 1 < per_organization):
+                heapq.heappush(heap, (n + 1, line[0][1], key, organization_id))
+        if not chosen:
+            return 0
+        now = timezone.now()
+        documents.filter(WAITING, pk__in=[pk for _, pk in chosen]).update(dispatched_at=now, updated_at=now)
+        transaction.on_commit(lambda: _send(chosen))
+    return len(chosen)
+
+
+def _send(chosen: list[tuple[str, str]]) -> None:
+    for index, (organization_id, document_id) in enumerate(chosen):
+        try:
+            current_app.signature(
+                INDEX_TASK, kwargs={"organization_id": organization_id, "document_id": document_id}
+            ).delay()
+        except (KombuError, OSError):
+            # The broker refused: put the unsent documents back in line for the next dispatch.
+            logger.exception("Could not send indexing tasks; %d document(s) go back to waiting", len(chosen) - index)
+            unsent = [pk for _, pk in chosen[index:]]
+            Document.objects.unscoped().filter(pk__in=unsent, status=DocumentStatus.QUEUED).update(dispatched_at=None)
+            return

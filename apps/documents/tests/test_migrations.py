@@ -38,3 +38,30 @@ def test_copies_of_the_same_content_in_a_collection_are_reduced_to_the_oldest():
         assert kept == {oldest.pk, other.pk, *(u.pk for u in urls)}
     finally:
         MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_documents_in_flight_when_the_dispatcher_arrives_are_not_sent_again():
+    before = [("documents", "0002_document_content_unique_per_collection")]
+    after = [("documents", "0003_document_lease_and_dispatch")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    Collection, Document = apps.get_model("documents", "Collection"), apps.get_model("documents", "Document")
+    organization = OrganizationFactory()
+    collection = Collection.objects.create(organization_id=organization.pk, name="C")
+    states = ["queued", "processing", "ready", "failed"]
+    ids = {
+        status: Document.objects.create(
+            organization_id=organization.pk, collection=collection, title=status, status=status, sha256=status * 3
+        ).pk
+        for status in states
+    }
+    try:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        Document = executor.loader.project_state(after).apps.get_model("documents", "Document")
+        dispatched = {status: Document.objects.get(pk=ids[status]).dispatched_at is not None for status in states}
+        assert dispatched == {"queued": True, "processing": True, "ready": False, "failed": False}
+    finally:
+        MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -163,3 +163,74 @@ def test_sweep_leaves_recent_documents_alone(upload):
     assert pipeline.documents_requeue_stuck() == 0
     document.refresh_from_db()
     assert (document.status, document.attempts) == (DocumentStatus.PROCESSING, 1)
+
+
+def test_a_second_delivery_leaves_a_document_held_by_a_live_lease_alone(upload):
+    (document,) = upload(("notes.txt", b"Notes about pumps."))
+    alive = timezone.now() + timedelta(seconds=60)
+    Document.objects.filter(pk=document.pk).update(
+        status=DocumentStatus.PROCESSING, attempts=1, lease_owner="first-task", lease_expires_at=alive
+    )
+    pipeline.document_index(
+        organization_id=str(document.organization_id), document_id=str(document.pk), lease_owner="second-task"
+    )
+    document.refresh_from_db()
+    assert (document.status, document.attempts, document.lease_owner) == (DocumentStatus.PROCESSING, 1, "first-task")
+
+
+def test_the_same_claim_may_take_its_document_back(upload):
+    (document,) = upload(("notes.txt", b"Notes about pumps."))
+    alive = timezone.now() + timedelta(seconds=60)
+    Document.objects.filter(pk=document.pk).update(
+        status=DocumentStatus.PROCESSING, attempts=1, lease_owner="the-task", lease_expires_at=alive
+    )
+    pipeline.document_index(
+        organization_id=str(document.organization_id), document_id=str(document.pk), lease_owner="the-task"
+    )
+    document.refresh_from_db()
+    assert (document.status, document.attempts) == (DocumentStatus.READY, 2)
+
+
+def test_sweep_requeues_a_document_whose_lease_lapsed(upload, django_capture_on_commit_callbacks):
+    (document,) = upload(("notes.txt", b"Stuck notes about compressors."))
+    Chunk.objects.for_org(document.organization).all().delete()
+    lapsed = timezone.now() - timedelta(seconds=1)
+    Document.objects.filter(pk=document.pk).update(
+        status=DocumentStatus.PROCESSING, attempts=1, lease_owner="dead-task", lease_expires_at=lapsed
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pipeline.documents_requeue_stuck() == 1
+    document.refresh_from_db()
+    assert (document.status, document.attempts, document.chunk_count) == (DocumentStatus.READY, 2, 1)
+
+
+def test_sweep_leaves_a_live_lease_alone_however_long_the_document_takes(upload, settings):
+    (document,) = upload(("notes.txt", b"Notes."))
+    long_ago = timezone.now() - timedelta(seconds=settings.DOCUMENTS_PROCESSING_STUCK_SECONDS + 60)
+    Document.objects.filter(pk=document.pk).update(
+        status=DocumentStatus.PROCESSING,
+        lease_owner="busy-task",
+        lease_expires_at=timezone.now() + timedelta(seconds=30),
+        updated_at=long_ago,
+    )
+    assert pipeline.documents_requeue_stuck() == 0
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.PROCESSING
+
+
+def test_a_claim_that_lost_its_lease_does_not_write_its_chunks(upload, monkeypatch):
+    (document,) = upload(("notes.txt", b"Notes about bearings and seals."))
+    Chunk.objects.for_org(document.organization).all().delete()
+    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.QUEUED, attempts=0)
+    real_stage = pipeline._stage
+
+    def taken_over_while_writing(doc, stage, progress):
+        real_stage(doc, stage, progress)
+        if stage == "writing":  # the sweep re-queued it and another worker claimed it meanwhile
+            Document.objects.filter(pk=doc.pk).update(lease_owner="another-task")
+
+    monkeypatch.setattr(pipeline, "_stage", taken_over_while_writing)
+    pipeline.document_index(organization_id=str(document.organization_id), document_id=str(document.pk))
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.PROCESSING
+    assert document.chunks.count() == 0
