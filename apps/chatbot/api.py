@@ -180,6 +180,8 @@ class ConversationViewSet(OrganizationViewSet):
     restricted_by = ("bot", "bot_id")
 
     def scope_queryset(self, queryset: Any) -> Any:
+        # Bot conversations only: member rooms are private to their participants (/api/v1/rooms).
+        queryset = queryset.filter(kind=Conversation.Kind.BOT)
         bot = self.request.query_params.get("bot")
         return queryset.filter(bot_id=bot) if bot else queryset
 
