@@ -162,3 +162,7 @@ def room_summaries(*, actor: Actor, conversations: list[Conversation]) -> list[d
         }
         for c in conversations
     ]
+
+
+def organization_member_ids(*, organization_id: Any) -> list[str]:
+    return [str(u) for u in Membership.objects.for_org(organization_id).values_list("user_id", flat=True)]

@@ -7,7 +7,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from apps.chat.consumers import member_group
+from apps.chat.consumers import member_group, room_group
 from common.events import DomainEvent, EventType, subscribe
 
 logger = logging.getLogger(__name__)
@@ -30,5 +30,57 @@ def close_removed_member(event: DomainEvent) -> None:
     )
 
 
+ROOM_KINDS = ("direct", "group")
+
+
+def ring_room_message(event: DomainEvent) -> None:
+    """The doorbell carries the room and the seq only; sockets read the messages from the database."""
+    if event.payload.get("kind") in ROOM_KINDS:
+        _ring(
+            room_group(event.payload["conversation_id"]),
+            {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
+        )
+
+
+def ring_room_message_updated(event: DomainEvent) -> None:
+    if event.payload.get("kind") in ROOM_KINDS:
+        _ring(
+            room_group(event.payload["conversation_id"]),
+            {
+                "type": "room.updated",
+                "conversation": event.payload["conversation_id"],
+                "message": event.payload["message_id"],
+            },
+        )
+
+
+def ring_room_read(event: DomainEvent) -> None:
+    _ring(
+        room_group(event.payload["conversation_id"]),
+        {
+            "type": "room.read",
+            "conversation": event.payload["conversation_id"],
+            "user": event.payload["user_id"],
+            "seq": event.payload["seq"],
+        },
+    )
+
+
+def ring_room_changed(event: DomainEvent) -> None:
+    """Members added or removed hear it on their own doorbell (their sockets join or leave the room, after
+    checking the database); everyone in the room is told to re-read it."""
+    conversation = event.payload["conversation_id"]
+    for user_id in [*event.payload.get("added", []), *event.payload.get("removed", [])]:
+        _ring(
+            member_group(organization_id=event.organization_id, user_id=user_id),
+            {"type": "room.membership", "conversation": conversation},
+        )
+    _ring(room_group(conversation), {"type": "room.changed", "conversation": conversation})
+
+
 def connect() -> None:
     subscribe(EventType.MEMBER_REMOVED, close_removed_member)
+    subscribe(EventType.MESSAGE_CREATED, ring_room_message)
+    subscribe(EventType.MESSAGE_UPDATED, ring_room_message_updated)
+    subscribe(EventType.CONVERSATION_READ, ring_room_read)
+    subscribe(EventType.CONVERSATION_CHANGED, ring_room_changed)
