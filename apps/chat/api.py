@@ -103,7 +103,8 @@ class RoomDetailSerializer(RoomSerializer):
 
 class RoomCreateInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["direct", "group"])
-    user_id = serializers.UUIDField(required=False, help_text="direct: the other member.")
+    user_id = serializers.UUIDField(required=False, help_text="direct: the other member (or give bot_id).")
+    bot_id = serializers.UUIDField(required=False, help_text="direct: a bot of the organization to talk to.")
     title = serializers.CharField(required=False, max_length=200, help_text="group: its title.")
     user_ids = serializers.ListField(
         child=serializers.UUIDField(), required=False, max_length=500, help_text="group: the other members."
@@ -111,14 +112,15 @@ class RoomCreateInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["kind"] == "direct":
-            if "user_id" not in attrs:
-                raise serializers.ValidationError({"user_id": ["A direct conversation names the other member."]})
+            if ("user_id" in attrs) == ("bot_id" in attrs):
+                raise serializers.ValidationError({"user_id": ["A direct conversation names one member or one bot."]})
             for name in ("title", "user_ids"):
                 if name in attrs:
                     raise serializers.ValidationError({name: ["Only for a group."]})
         else:
-            if "user_id" in attrs:
-                raise serializers.ValidationError({"user_id": ["Only for a direct conversation; use user_ids."]})
+            for name in ("user_id", "bot_id"):
+                if name in attrs:
+                    raise serializers.ValidationError({name: ["Only for a direct conversation."]})
             if not (attrs.get("title") or "").strip():
                 raise serializers.ValidationError({"title": ["A group needs a title."]})
         return attrs
@@ -129,11 +131,18 @@ class RoomRenameInputSerializer(serializers.Serializer):
 
 
 class RoomMembersInputSerializer(serializers.Serializer):
-    user_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+    user_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
+    bot_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("user_ids") and not attrs.get("bot_ids"):
+            raise serializers.ValidationError({"user_ids": ["Name members (user_ids) or bots (bot_ids) to add."]})
+        return attrs
 
 
 class RoomMembersOutputSerializer(serializers.Serializer):
     added = serializers.ListField(child=serializers.UUIDField())
+    bots_added = serializers.ListField(child=serializers.UUIDField())
 
 
 class RoomReadInputSerializer(serializers.Serializer):
@@ -234,7 +243,9 @@ class RoomViewSet(OrganizationViewSet):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if values["kind"] == "direct":
-            conversation, created = services.room_direct_open(actor=self.actor, user_id=values["user_id"])
+            conversation, created = services.room_direct_open(
+                actor=self.actor, user_id=values.get("user_id"), bot_id=values.get("bot_id")
+            )
         else:
             conversation = services.room_group_create(
                 actor=self.actor, title=values["title"], user_ids=values.get("user_ids", [])
@@ -251,7 +262,7 @@ class RoomViewSet(OrganizationViewSet):
 
     @extend_schema(
         tags=ROOM_TAGS,
-        summary="Add members to a group",
+        summary="Add members or bots to a group",
         request=RoomMembersInputSerializer,
         responses=RoomMembersOutputSerializer,
     )
@@ -259,10 +270,13 @@ class RoomViewSet(OrganizationViewSet):
     def members(self, request: Request, pk: str) -> Response:
         data = RoomMembersInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        added = services.room_members_add(
-            actor=self.actor, conversation_id=pk, user_ids=data.validated_data["user_ids"]
-        )
-        return Response(RoomMembersOutputSerializer({"added": added}).data)
+        values = data.validated_data
+        added = bots_added = []
+        if values.get("user_ids"):
+            added = services.room_members_add(actor=self.actor, conversation_id=pk, user_ids=values["user_ids"])
+        if values.get("bot_ids"):
+            bots_added = services.room_bots_add(actor=self.actor, conversation_id=pk, bot_ids=values["bot_ids"])
+        return Response(RoomMembersOutputSerializer({"added": added, "bots_added": bots_added}).data)
 
     @extend_schema(tags=ROOM_TAGS, summary="Leave a group", request=None, responses={204: None})
     @action(detail=True, methods=["post"])
@@ -341,4 +355,16 @@ class RoomMemberAPI(OrganizationAPIView):
     @extend_schema(tags=ROOM_TAGS, summary="Remove a member from a group", responses={204: None})
     def delete(self, request: Request, pk: str, user_id: str) -> Response:
         services.room_member_remove(actor=self.actor, conversation_id=pk, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RoomBotAPI(OrganizationAPIView):
+    """Remove a bot from a group (owners)."""
+
+    model = Conversation
+    required_roles = {"DELETE": Role.MEMBER}
+
+    @extend_schema(tags=ROOM_TAGS, summary="Remove a bot from a group", responses={204: None})
+    def delete(self, request: Request, pk: str, bot_id: str) -> Response:
+        services.room_bot_remove(actor=self.actor, conversation_id=pk, bot_id=bot_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

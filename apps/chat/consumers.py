@@ -351,6 +351,32 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         kind = "message.deleted" if summary["deleted"] else "message.edited"
         await self.send_json({"type": kind, "message": summary})
 
+    async def room_bot_token(self, event: dict[str, Any]) -> None:
+        """A bot answering in a room: a piece of its answer (the whole answer follows as `message.new`)."""
+        if str(event["conversation"]) in self.rooms:
+            await self.send_json(
+                {
+                    "type": "bot.token",
+                    "conversation": event["conversation"],
+                    "bot": event["bot"],
+                    "reply_to": event["reply_to"],
+                    "text": event["text"],
+                }
+            )
+
+    async def room_bot_error(self, event: dict[str, Any]) -> None:
+        if str(event["conversation"]) in self.rooms:
+            await self.send_json(
+                {
+                    "type": "bot.error",
+                    "conversation": event["conversation"],
+                    "bot": event["bot"],
+                    "reply_to": event["reply_to"],
+                    "code": event["code"],
+                    "message": event["message"],
+                }
+            )
+
     async def room_typing(self, event: dict[str, Any]) -> None:
         if event.get("from") != self.channel_name and str(event["conversation"]) in self.rooms:
             await self.send_json({"type": "typing", "conversation": event["conversation"], "user": event["user"]})

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.chat.models import RealtimeTicket
-from apps.chatbot.models import Conversation, Message, Participant, SenderKind
+from apps.chatbot.models import Chatbot, Conversation, Message, Participant, SenderKind
 from apps.chatbot.services.conversations import message_sender
 from apps.organizations.actors import Actor
 from apps.organizations.models import Membership
@@ -147,18 +147,43 @@ def _changed(conversation: Conversation, **payload: Any) -> None:
     )
 
 
-def _direct_key(*user_ids: Any) -> str:
-    return "|".join(sorted(f"user:{u}" for u in user_ids))
+def _direct_key(*parts: str) -> str:
+    return "|".join(sorted(parts))
 
 
-def room_direct_open(*, actor: Actor, user_id: Any) -> tuple[Conversation, bool]:
-    """The direct conversation between the member and `user_id`, created on first use: one per pair (a
-    unique `direct_key` in the database settles two members opening it at the same moment)."""
+def _bots_of_org(*, organization_id: Any, bot_ids: list[Any], field: str) -> list[str]:
+    """The given bots, each checked to be one of the organization's (else 400 naming `field`)."""
+    wanted = list(dict.fromkeys(str(b) for b in bot_ids))
+    found = {
+        str(b) for b in Chatbot.objects.for_org(organization_id).filter(pk__in=wanted).values_list("pk", flat=True)
+    }
+    missing = [b for b in wanted if b not in found]
+    if missing:
+        raise ValidationFailed(
+            "Only the organization's bots can take part in a conversation.",
+            details={field: [f"{b} is not a bot of this organization." for b in missing]},
+        )
+    return wanted
+
+
+def room_direct_open(*, actor: Actor, user_id: Any = None, bot_id: Any = None) -> tuple[Conversation, bool]:
+    """The direct conversation between the member and another member (`user_id`) or a bot (`bot_id`),
+    created on first use: one per pair (a unique `direct_key` in the database settles two members opening it
+    at the same moment)."""
     assert actor.user_id is not None
-    if str(user_id) == str(actor.user_id):
-        raise ValidationFailed("A direct conversation is with someone else.", details={"user_id": ["That is you."]})
-    (other,) = _members_of_org(organization_id=actor.organization_id, user_ids=[user_id], field="user_id")
-    key = _direct_key(actor.user_id, other)
+    if (user_id is None) == (bot_id is None):
+        raise ValidationFailed("A direct conversation is with one member or one bot.")
+    other = Participant(organization_id=actor.organization_id, role=Participant.Role.MEMBER)
+    if bot_id is not None:
+        (other.bot_id,) = _bots_of_org(organization_id=actor.organization_id, bot_ids=[bot_id], field="bot_id")
+        other.kind = Participant.Kind.BOT
+        key = _direct_key(f"user:{actor.user_id}", f"bot:{other.bot_id}")
+    else:
+        if str(user_id) == str(actor.user_id):
+            raise ValidationFailed("A direct conversation is with someone else.", details={"user_id": ["That is you."]})
+        (other.user_id,) = _members_of_org(organization_id=actor.organization_id, user_ids=[user_id], field="user_id")
+        other.kind = Participant.Kind.USER
+        key = _direct_key(f"user:{actor.user_id}", f"user:{other.user_id}")
     existing = Conversation.objects.for_org(actor.organization_id).filter(direct_key=key).first()
     if existing is not None:
         return existing, False
@@ -172,24 +197,22 @@ def room_direct_open(*, actor: Actor, user_id: Any) -> tuple[Conversation, bool]
                 user=actor.user,
                 last_message_at=timezone.now(),  # rooms are listed by their latest activity
             )
-            Participant.objects.bulk_create(
-                [
-                    Participant(
-                        organization_id=actor.organization_id,
-                        conversation=conversation,
-                        kind=Participant.Kind.USER,
-                        user_id=member,
-                        role=Participant.Role.MEMBER,
-                    )
-                    for member in (actor.user_id, other)
-                ]
+            me = Participant(
+                organization_id=actor.organization_id,
+                kind=Participant.Kind.USER,
+                user_id=actor.user_id,
+                role=Participant.Role.MEMBER,
             )
+            for participant in (me, other):
+                participant.conversation = conversation
+            Participant.objects.bulk_create([me, other])
             emit(
                 EventType.CONVERSATION_CREATED,
                 organization=actor.organization_id,
                 payload={"conversation_id": str(conversation.pk), "kind": conversation.kind},
             )
-            _changed(conversation, added=[str(actor.user_id), other], removed=[])
+            added = [str(actor.user_id)] + ([str(other.user_id)] if other.user_id else [])
+            _changed(conversation, added=added, removed=[])
     except IntegrityError:  # the other member opened it first: theirs is ours
         return Conversation.objects.for_org(actor.organization_id).get(direct_key=key), False
     return conversation, True
@@ -318,6 +341,51 @@ def room_member_remove(*, actor: Actor, conversation_id: Any, user_id: Any) -> N
     _changed(conversation, added=[], removed=[str(user_id)])
 
 
+@transaction.atomic
+def room_bots_add(*, actor: Actor, conversation_id: Any, bot_ids: list[Any]) -> list[str]:
+    """Add the organization's bots to a group (any of its members may); they answer when mentioned."""
+    conversation = room_for_member(actor=actor, conversation_id=conversation_id, lock=True)
+    _require_group(conversation)
+    wanted = _bots_of_org(organization_id=actor.organization_id, bot_ids=bot_ids, field="bot_ids")
+    present = {
+        str(b)
+        for b in Participant.objects.for_org(conversation.organization_id)
+        .filter(conversation=conversation, bot_id__in=wanted)
+        .values_list("bot_id", flat=True)
+    }
+    added = [b for b in wanted if b not in present]
+    Participant.objects.bulk_create(
+        [
+            Participant(
+                organization_id=conversation.organization_id,
+                conversation=conversation,
+                kind=Participant.Kind.BOT,
+                bot_id=b,
+                role=Participant.Role.MEMBER,
+            )
+            for b in added
+        ]
+    )
+    if added:
+        _changed(conversation, added=[], removed=[], bots_added=added)
+    return added
+
+
+@transaction.atomic
+def room_bot_remove(*, actor: Actor, conversation_id: Any, bot_id: Any) -> None:
+    conversation = room_for_member(actor=actor, conversation_id=conversation_id, lock=True)
+    _require_group(conversation)
+    _require_owner(conversation, actor)
+    deleted, _ = (
+        Participant.objects.for_org(conversation.organization_id)
+        .filter(conversation=conversation, kind=Participant.Kind.BOT, bot_id=bot_id)
+        .delete()
+    )
+    if not deleted:
+        raise NotFound("This bot is not in the conversation.")
+    _changed(conversation, added=[], removed=[], bots_removed=[str(bot_id)])
+
+
 def room_read(*, actor: Actor, conversation_id: Any, seq: int) -> int:
     """Mark the conversation read up to `seq` (never backwards, never beyond its last message); the read
     position is returned and, when it moved, announced to the other members."""
@@ -375,6 +443,14 @@ def _mentions(conversation: Conversation, mentions: list[Any]) -> list[dict[str,
     return [{"kind": known[m], "id": m} for m in wanted]
 
 
+def _answering_bots(conversation: Conversation, mentioned: list[dict[str, str]]) -> list[str]:
+    """Which bots answer a member's message: the bots it mentions, and in a direct room with a bot, the bot."""
+    bots = [m["id"] for m in mentioned if m["kind"] == Participant.Kind.BOT]
+    if conversation.kind == Conversation.Kind.DIRECT and conversation.direct_key.startswith("bot:"):
+        bots = [conversation.direct_key.split("|", 1)[0].removeprefix("bot:")]
+    return bots
+
+
 def _check_text(text: Any) -> str:
     limit = int(settings.ROOM_MESSAGE_MAX_CHARS)
     if not isinstance(text, str) or not text.strip():
@@ -428,6 +504,7 @@ def room_message_send(
                 "A reply is to a message of the same conversation.", details={"reply_to": ["No such message."]}
             )
     mentioned = _mentions(conversation, mentions or [])
+    answering = _answering_bots(conversation, mentioned)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -450,6 +527,7 @@ def room_message_send(
                     "seq": message.seq,
                     "mentions": mentioned,
                     "sender": {"kind": message.sender_kind, "id": str(actor.user_id)},
+                    "answer_bots": answering,
                 },
             )
     except IntegrityError:  # the same client_msg_id raced in on another connection
@@ -510,4 +588,46 @@ def room_message_delete(*, actor: Actor, conversation_id: Any, message_id: Any) 
     message.deleted_at = timezone.now()
     message.save(update_fields=["content", "mentions", "deleted_at", "updated_at"])
     _updated(conversation, message)
+    return message
+
+
+@transaction.atomic
+def room_bot_answer_save(
+    *, conversation: Conversation, bot_id: Any, question: Message, answer: Message | None, text: str
+) -> Message | None:
+    """Store a bot's answer in the room (its own seq, answering `question`), copied from the answer the chat
+    turn stored; nothing when the bot has left the room meanwhile."""
+    still_there = (
+        Participant.objects.for_org(conversation.organization_id)
+        .filter(conversation=conversation, kind=Participant.Kind.BOT, bot_id=bot_id)
+        .exists()
+    )
+    if not still_there:
+        return None
+    message = Message.objects.create(
+        organization_id=conversation.organization_id,
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        sender_kind=SenderKind.BOT,
+        sender_bot_id=bot_id,
+        content=answer.content if answer is not None else text,
+        status=answer.status if answer is not None else Message.Status.COMPLETE,
+        citations=answer.citations if answer is not None else [],
+        model=answer.model if answer is not None else "",
+        provider_name=answer.provider_name if answer is not None else "",
+        reply_to=question,
+    )
+    emit(
+        EventType.MESSAGE_CREATED,
+        organization=conversation.organization_id,
+        payload={
+            "conversation_id": str(conversation.pk),
+            "kind": conversation.kind,
+            "message_id": str(message.pk),
+            "seq": message.seq,
+            "mentions": [],
+            "sender": {"kind": SenderKind.BOT, "id": str(bot_id)},
+            "answer_bots": [],
+        },
+    )
     return message

@@ -7,6 +7,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from apps.chat.bots import room_bot_answer_schedule
 from apps.chat.consumers import member_group, room_group
 from common.events import DomainEvent, EventType, subscribe
 
@@ -39,6 +40,19 @@ def ring_room_message(event: DomainEvent) -> None:
         _ring(
             room_group(event.payload["conversation_id"]),
             {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
+        )
+
+
+def answer_in_room(event: DomainEvent) -> None:
+    """A member's message that bots should answer: schedule each bot's turn (off the event loop)."""
+    if event.payload.get("kind") not in ROOM_KINDS:
+        return
+    for bot_id in event.payload.get("answer_bots", []):
+        room_bot_answer_schedule(
+            organization_id=event.organization_id,
+            conversation_id=event.payload["conversation_id"],
+            message_id=event.payload["message_id"],
+            bot_id=bot_id,
         )
 
 
@@ -81,6 +95,7 @@ def ring_room_changed(event: DomainEvent) -> None:
 def connect() -> None:
     subscribe(EventType.MEMBER_REMOVED, close_removed_member)
     subscribe(EventType.MESSAGE_CREATED, ring_room_message)
+    subscribe(EventType.MESSAGE_CREATED, answer_in_room)
     subscribe(EventType.MESSAGE_UPDATED, ring_room_message_updated)
     subscribe(EventType.CONVERSATION_READ, ring_room_read)
     subscribe(EventType.CONVERSATION_CHANGED, ring_room_changed)

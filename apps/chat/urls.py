@@ -11,5 +11,6 @@ router.register("rooms", api.RoomViewSet, basename="room")
 urlpatterns = [
     path("realtime/tickets", api.RealtimeTicketAPI.as_view(), name="realtime-ticket"),
     path("rooms/<uuid:pk>/members/<uuid:user_id>", api.RoomMemberAPI.as_view(), name="room-member"),
+    path("rooms/<uuid:pk>/bots/<uuid:bot_id>", api.RoomBotAPI.as_view(), name="room-bot"),
     *router.urls,
 ]

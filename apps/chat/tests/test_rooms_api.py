@@ -129,7 +129,7 @@ def test_group_membership_add_remove_leave_and_rename(alice, bob, carol):
         "Launch v2"
     )
     added = bob.post(f"/api/v1/rooms/{room['id']}/members", {"user_ids": [str(carol.user.pk)]}, format="json")
-    assert added.json() == {"added": [str(carol.user.pk)]}
+    assert added.json() == {"added": [str(carol.user.pk)], "bots_added": []}
     assert carol.get(f"/api/v1/rooms/{room['id']}").status_code == 200
     # a member cannot remove another; an owner can
     assert bob.delete(f"/api/v1/rooms/{room['id']}/members/{carol.user.pk}").status_code == 403
