@@ -13,11 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.chat import selectors, services
-from apps.chatbot.models import Conversation, Participant
+from apps.chatbot.models import Conversation, Message, Participant
+from apps.chatbot.serializers import SenderSerializer
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView, OrganizationViewSet
 from apps.users.models import User
 from common.core.errors import ValidationFailed
+from common.core.fields import model_integer_field
+from common.core.names import validate_no_control_characters
 
 UUID_RE = "[0-9a-fA-F-]{36}"
 
@@ -53,13 +56,14 @@ ROOM_TAGS = ["Rooms"]
 ROOM_ROLES = {"GET": Role.MEMBER, "POST": Role.MEMBER, "PATCH": Role.MEMBER, "DELETE": Role.MEMBER}
 
 
-class SenderSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    id = serializers.CharField(allow_null=True)
+ROOM_KIND_CHOICES = [
+    (Conversation.Kind.DIRECT.value, Conversation.Kind.DIRECT.label),
+    (Conversation.Kind.GROUP.value, Conversation.Kind.GROUP.label),
+]
 
 
 class MentionSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["user", "bot"])
+    kind = serializers.ChoiceField(choices=Participant.Kind.choices)
     id = serializers.CharField()
 
 
@@ -79,7 +83,7 @@ class RoomMessageSerializer(serializers.Serializer):
 
 class RoomSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    kind = serializers.ChoiceField(choices=["direct", "group"])
+    kind = serializers.ChoiceField(choices=ROOM_KIND_CHOICES)
     title = serializers.CharField(allow_blank=True)
     last_seq = serializers.IntegerField()
     last_read_seq = serializers.IntegerField()
@@ -90,9 +94,9 @@ class RoomSerializer(serializers.Serializer):
 
 
 class ParticipantSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["user", "bot", "visitor"])
+    kind = serializers.ChoiceField(choices=Participant.Kind.choices)
     id = serializers.CharField()
-    role = serializers.ChoiceField(choices=["owner", "member"])
+    role = serializers.ChoiceField(choices=Participant.Role.choices)
     joined_at = serializers.DateTimeField()
     last_read_seq = serializers.IntegerField()
 
@@ -102,22 +106,24 @@ class RoomDetailSerializer(RoomSerializer):
 
 
 class RoomCreateInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["direct", "group"])
+    kind = serializers.ChoiceField(choices=ROOM_KIND_CHOICES)
     user_id = serializers.UUIDField(required=False, help_text="direct: the other member (or give bot_id).")
     bot_id = serializers.UUIDField(required=False, help_text="direct: a bot of the organization to talk to.")
-    title = serializers.CharField(required=False, max_length=200, help_text="group: its title.")
+    title = serializers.CharField(
+        required=False, max_length=200, validators=[validate_no_control_characters], help_text="group: its title."
+    )
     user_ids = serializers.ListField(
         child=serializers.UUIDField(), required=False, max_length=500, help_text="group: the other members."
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["kind"] == "direct":
+        if attrs.get("kind") == "direct":
             if ("user_id" in attrs) == ("bot_id" in attrs):
                 raise serializers.ValidationError({"user_id": ["A direct conversation names one member or one bot."]})
             for name in ("title", "user_ids"):
                 if name in attrs:
                     raise serializers.ValidationError({name: ["Only for a group."]})
-        else:
+        elif attrs.get("kind") == "group":
             for name in ("user_id", "bot_id"):
                 if name in attrs:
                     raise serializers.ValidationError({name: ["Only for a direct conversation."]})
@@ -127,7 +133,7 @@ class RoomCreateInputSerializer(serializers.Serializer):
 
 
 class RoomRenameInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, validators=[validate_no_control_characters])
 
 
 class RoomMembersInputSerializer(serializers.Serializer):
@@ -146,7 +152,7 @@ class RoomMembersOutputSerializer(serializers.Serializer):
 
 
 class RoomReadInputSerializer(serializers.Serializer):
-    seq = serializers.IntegerField(min_value=0)
+    seq = model_integer_field(Message, "seq", min_value=0)
 
 
 class RoomReadOutputSerializer(serializers.Serializer):
@@ -157,7 +163,9 @@ class RoomSendInputSerializer(serializers.Serializer):
     # Length is checked by the service (one limit for REST and WebSocket); here only the type.
     text = serializers.CharField(trim_whitespace=False, allow_blank=True)
     client_msg_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    reply_to = serializers.IntegerField(required=False, min_value=1, help_text="The seq of the message answered.")
+    reply_to = model_integer_field(
+        Message, "seq", min_value=1, required=False, help_text="The seq of the message answered."
+    )
     mentions = serializers.ListField(
         child=serializers.UUIDField(), required=False, max_length=50, help_text="User or bot ids of participants."
     )
@@ -176,6 +184,9 @@ class RoomPagination(CursorPagination):
     max_page_size = 200
 
 
+SEQ_MAX = 2**31 - 1  # Message.seq is a PositiveIntegerField
+
+
 def _seq_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -184,8 +195,8 @@ def _seq_param(request: Request, name: str) -> int | None:
         value = int(raw)
     except ValueError:
         raise ValidationFailed(details={name: ["A whole number."]}) from None
-    if value < 0:
-        raise ValidationFailed(details={name: ["Zero or more."]})
+    if not 0 <= value <= SEQ_MAX:
+        raise ValidationFailed(details={name: [f"Between 0 and {SEQ_MAX}."]})
     return value
 
 
@@ -298,7 +309,6 @@ class RoomViewSet(OrganizationViewSet):
         return Response(RoomReadOutputSerializer({"last_read_seq": seq}).data)
 
     @extend_schema(
-        methods=["GET"],
         tags=ROOM_TAGS,
         summary="A room's history, by seq",
         description=(
@@ -312,23 +322,8 @@ class RoomViewSet(OrganizationViewSet):
         ],
         responses=RoomHistorySerializer,
     )
-    @extend_schema(
-        methods=["POST"],
-        tags=ROOM_TAGS,
-        summary="Send a message (idempotent with client_msg_id)",
-        request=RoomSendInputSerializer,
-        responses={201: RoomMessageSerializer, 200: RoomMessageSerializer},
-    )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get"])
     def messages(self, request: Request, pk: str) -> Response:
-        if request.method == "POST":
-            data = RoomSendInputSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            sent = services.room_message_send(actor=self.actor, conversation_id=pk, **data.validated_data)
-            return Response(
-                RoomMessageSerializer(selectors.message_summary(sent.message)).data,
-                status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
-            )
         before, after = _seq_param(request, "before"), _seq_param(request, "after")
         if before is not None and after is not None:
             raise ValidationFailed(details={"after": ["Give before or after, not both."]})
@@ -343,6 +338,22 @@ class RoomViewSet(OrganizationViewSet):
             "has_after": last < conversation.last_seq,
         }
         return Response(RoomHistorySerializer(body).data)
+
+    @extend_schema(
+        tags=ROOM_TAGS,
+        summary="Send a message (idempotent with client_msg_id)",
+        request=RoomSendInputSerializer,
+        responses={201: RoomMessageSerializer, 200: RoomMessageSerializer},
+    )
+    @messages.mapping.post
+    def send_message(self, request: Request, pk: str) -> Response:
+        data = RoomSendInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sent = services.room_message_send(actor=self.actor, conversation_id=pk, **data.validated_data)
+        return Response(
+            RoomMessageSerializer(selectors.message_summary(sent.message)).data,
+            status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
+        )
 
 
 class RoomMemberAPI(OrganizationAPIView):

@@ -73,8 +73,11 @@ class TokenBucket:
         return False
 
 
+SEQ_MAX = 2**31 - 1  # Message.seq is a PositiveIntegerField
+
+
 def _is_seq(value: Any, *, minimum: int = 1) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= SEQ_MAX
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):

@@ -207,6 +207,9 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "apps.organizations.models.Role",
         "DocumentSourceEnum": "apps.documents.models.DocumentSource",
         "DocumentStatusEnum": "apps.documents.models.DocumentStatus",
+        "ParticipantKindEnum": "apps.chatbot.models.Participant.Kind",
+        "ParticipantRoleEnum": "apps.chatbot.models.Participant.Role",
+        "RoomKindEnum": "apps.chat.api.ROOM_KIND_CHOICES",
     },
 }
 
