@@ -266,6 +266,7 @@ class RoomViewSet(OrganizationViewSet):
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def partial_update(self, request: Request, pk: str) -> Response:
+        self.get_object()  # a room the member is not in is a 404, whatever the body
         data = RoomRenameInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         conversation = services.room_rename(actor=self.actor, conversation_id=pk, title=data.validated_data["title"])
@@ -279,6 +280,7 @@ class RoomViewSet(OrganizationViewSet):
     )
     @action(detail=True, methods=["post"])
     def members(self, request: Request, pk: str) -> Response:
+        self.get_object()  # a room the member is not in is a 404, whatever the body
         data = RoomMembersInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -303,6 +305,7 @@ class RoomViewSet(OrganizationViewSet):
     )
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str) -> Response:
+        self.get_object()  # a room the member is not in is a 404, whatever the body
         data = RoomReadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         seq = services.room_read(actor=self.actor, conversation_id=pk, seq=data.validated_data["seq"])
@@ -347,6 +350,7 @@ class RoomViewSet(OrganizationViewSet):
     )
     @messages.mapping.post
     def send_message(self, request: Request, pk: str) -> Response:
+        self.get_object()  # a room the member is not in is a 404, whatever the body
         data = RoomSendInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         sent = services.room_message_send(actor=self.actor, conversation_id=pk, **data.validated_data)
