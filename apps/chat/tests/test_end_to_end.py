@@ -1,5 +1,6 @@
-"""End to end over a real ASGI server (uvicorn in its own process, on the test database) and a real
-WebSocket client: two members exchange messages, one drops off, and catches up with `resume` on reconnect."""
+"""End to end over real ASGI servers (uvicorn processes on the test database) and a real WebSocket client:
+two members exchange messages, one drops off and catches up with `resume` on reconnect; and two server
+processes sharing a channels_redis layer ring each other's sockets."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,41 +34,73 @@ def _database() -> str:
     return json.dumps({key: connection.settings_dict.get(key) for key in keys if key in connection.settings_dict})
 
 
-@pytest.fixture
-def server(db, tmp_path) -> Iterator[str]:
-    """uvicorn serving config.asgi on a free loopback port, with the settings and the database of this test."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "apps.chat.tests.live_settings",
-        "DOCENT_LIVE_DATABASE": _database(),
-    }
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+class Servers:
+    """Starts uvicorn processes serving config.asgi on free loopback ports, with this test's settings and
+    database; stops them at the end."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, **extra_env: str) -> str:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "apps.chat.tests.live_settings",
+            "DOCENT_LIVE_DATABASE": _database(),
+            **extra_env,
+        }
+        log_path = self.tmp_path / f"server-{port}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "config.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.processes.append(process)
         deadline = time.monotonic() + 60  # start-up, not a measurement: give up rather than hang
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the server exited: {(tmp_path / 'server.log').read_text()}")
+                raise RuntimeError(f"the server exited: {log_path.read_text()}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                return f"ws://127.0.0.1:{port}"
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        yield f"ws://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def servers(db, tmp_path) -> Iterator[Servers]:
+    started = Servers(tmp_path)
+    try:
+        yield started
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+        started.stop()
         connection.close()
+
+
+@pytest.fixture
+def server(servers) -> str:
+    return servers.start()
 
 
 def _open(sockets: ExitStack, base: str, client) -> tuple[ClientConnection, dict]:
@@ -122,4 +156,29 @@ def test_two_members_talk_over_a_real_server_and_one_catches_up_after_reconnecti
     _send(alice, type="send", ref=9, conversation=room, text="see you", client_msg_id="a9")
     got = _frame(bob)
     assert (got["message"]["seq"], got["message"]["text"]) == (5, "see you")  # live again, nothing repeated
+    sockets.close()
+
+
+def test_two_server_processes_sharing_a_redis_channel_layer_ring_each_others_sockets(
+    servers, redis_url, organization, make_member_client
+):
+    shared = {"DOCENT_LIVE_REDIS_URL": redis_url, "DOCENT_LIVE_LAYER_PREFIX": f"docent-e2e-{uuid.uuid4().hex[:12]}"}
+    first, second = servers.start(**shared), servers.start(**shared)
+    alice_client, bob_client = make_member_client(organization), make_member_client(organization)
+    room = alice_client.post(
+        "/api/v1/rooms", {"kind": "group", "title": "Ops", "user_ids": [str(bob_client.user.pk)]}, format="json"
+    ).json()["id"]
+    sockets = ExitStack()
+    alice, _ = _open(sockets, first, alice_client)
+    bob, hello = _open(sockets, second, bob_client)
+    assert str(alice_client.user.pk) in hello["online"]  # presence is shared too
+    assert _frame(alice, skip=()) == {"type": "presence", "user": str(bob_client.user.pk), "status": "online"}
+
+    _send(bob, type="typing", conversation=room)
+    assert _frame(alice) == {"type": "typing", "conversation": room, "user": str(bob_client.user.pk)}
+    _send(alice, type="send", ref=1, conversation=room, text="from the first process", client_msg_id="a1")
+    got = _frame(bob)
+    assert (got["type"], got["message"]["seq"], got["message"]["text"]) == ("message.new", 1, "from the first process")
+    _send(bob, type="send", ref=1, conversation=room, text="and back", client_msg_id="b1")
+    assert [_frame(alice, skip=("presence", "ack"))["message"]["seq"] for _ in range(2)] == [1, 2]
     sockets.close()
