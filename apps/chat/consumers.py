@@ -244,7 +244,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if conversation not in self.rooms:
             await self.send_error("not_found", "Conversation not found.", ref=ref, conversation=conversation)
             return
-        await self.channel_layer.group_send(
+        await self._broadcast(
             room_group(conversation),
             {
                 "type": "room.typing",
@@ -445,8 +445,16 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return False
         return True
 
+    async def _broadcast(self, group: str, message: dict[str, Any]) -> None:
+        """Ring a group for news nobody must rely on (typing, presence): a channel layer that fails costs the
+        news, never the connection."""
+        try:
+            await self.channel_layer.group_send(group, message)
+        except Exception:
+            logger.warning("channel layer send to %s failed", group, exc_info=True)
+
     async def _presence_announce(self, status: str) -> None:
-        await self.channel_layer.group_send(
+        await self._broadcast(
             organization_group(self.actor.organization_id),
             {"type": "presence.changed", "user": str(self.actor.user_id), "status": status},
         )

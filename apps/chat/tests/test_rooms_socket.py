@@ -336,3 +336,30 @@ async def test_members_see_each_other_come_online_and_go_offline(clients):
     await bob.close()
     assert await alice.frame(presence=True) == {"type": "presence", "user": bob.user_id, "status": "offline"}
     await alice.close()
+
+
+async def test_a_failing_channel_layer_loses_no_message_and_no_connection(clients, monkeypatch):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def broken_group_send(group, message):
+        raise ConnectionError("the channel layer is down")
+
+    monkeypatch.setattr(layer, "group_send", broken_group_send)
+    await alice.send(type="typing", conversation=room)
+    await alice.send(type="send", ref=1, conversation=room, text="stored anyway", client_msg_id="c1")
+    ack = await alice.frame()
+    assert (ack["type"], ack["message"]["seq"]) == ("ack", 1)
+    assert (await alice.frame())["type"] == "message.new"
+    await bob.nothing_more()
+    assert await _stored(room) == [(1, "stored anyway")]
+
+    monkeypatch.setattr(layer, "group_send", real_group_send)
+    await bob.send(type="resume", conversations={room: 0})
+    assert (await bob.frame())["message"]["text"] == "stored anyway"
+    assert (await bob.frame())["type"] == "resumed"
+    await alice.close()
+    await bob.close()
