@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import F
 
-from apps.chatbot.models import Conversation, Message, Participant
+from apps.chatbot.models import Chatbot, Conversation, Message, Participant
 from apps.chatbot.services.conversations import message_sender_summary
 from apps.organizations.actors import Actor
 from apps.organizations.models import Membership
@@ -166,3 +166,21 @@ def room_summaries(*, actor: Actor, conversations: list[Conversation]) -> list[d
 
 def organization_member_ids(*, organization_id: Any) -> list[str]:
     return [str(u) for u in Membership.objects.for_org(organization_id).values_list("user_id", flat=True)]
+
+
+def organization_people(*, actor: Actor) -> list[dict[str, str]]:
+    """The organization's other members, to start a room with (id and the name to show)."""
+    rows = (
+        Membership.objects.for_org(actor.organization_id)
+        .exclude(user_id=actor.user_id)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    return [{"id": str(m.user_id), "name": m.user.full_name or m.user.email} for m in rows]
+
+
+def organization_bots(*, actor: Actor) -> list[dict[str, str]]:
+    return [
+        {"id": str(pk), "name": name}
+        for pk, name in Chatbot.objects.for_org(actor.organization_id).order_by("name").values_list("pk", "name")
+    ]
