@@ -1,7 +1,13 @@
-"""Reads of the chat app."""
+"""Reads of the chat app: realtime access, member rooms and their history."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import F
+
+from apps.chatbot.models import Chatbot, Conversation, Message, Participant
+from apps.chatbot.services.conversations import message_sender_summary
 from apps.organizations.actors import Actor
 from apps.organizations.models import Membership
 
@@ -16,3 +22,165 @@ def realtime_access_allowed(*, actor: Actor, connected_at: float) -> bool:
         return False
     cutoff = getattr(membership.user, "tokens_valid_after", None)
     return cutoff is None or cutoff.timestamp() <= connected_at
+
+
+ROOM_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
+HISTORY_MAX = 200
+
+
+def room_ids_for_member(*, actor: Actor) -> dict[str, int]:
+    """The member's rooms in this organization and each one's last seq: what a socket subscribes to."""
+    rows = Conversation.objects.for_org(actor.organization_id).filter(
+        kind__in=ROOM_KINDS, participants__kind=Participant.Kind.USER, participants__user_id=actor.user_id
+    )
+    return {str(pk): last_seq for pk, last_seq in rows.values_list("pk", "last_seq")}
+
+
+def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | None:
+    """The room's last seq if the member takes part in it, else None (unknown, foreign, left or removed)."""
+    row = (
+        Conversation.objects.for_org(actor.organization_id)
+        .filter(
+            pk=conversation_id,
+            kind__in=ROOM_KINDS,
+            participants__kind=Participant.Kind.USER,
+            participants__user_id=actor.user_id,
+        )
+        .values_list("last_seq", flat=True)
+        .first()
+    )
+    return row
+
+
+def room_messages(
+    *, conversation: Conversation, before: int | None = None, after: int | None = None, limit: int = 50
+) -> list[Message]:
+    """A page of a room's history, oldest first: the `limit` messages just before `before`, just after
+    `after`, or the latest ones."""
+    queryset = (
+        Message.objects.for_org(conversation.organization_id)
+        .filter(conversation=conversation)
+        .select_related("reply_to")
+    )
+    limit = max(1, min(int(limit), HISTORY_MAX))
+    if after is not None:
+        return list(queryset.filter(seq__gt=after).order_by("seq")[:limit])
+    if before is not None:
+        queryset = queryset.filter(seq__lt=before)
+    return list(reversed(queryset.order_by("-seq")[:limit]))
+
+
+def room_messages_after_for_member(
+    *, actor: Actor, conversation_id: Any, after: int, limit: int
+) -> list[Message] | None:
+    """What a socket delivers: the messages after `after`, in order, if the member still takes part in the
+    room (None once they left, were removed, or never belonged)."""
+    if room_last_seq_for_member(actor=actor, conversation_id=conversation_id) is None:
+        return None
+    return list(
+        Message.objects.for_org(actor.organization_id)
+        .filter(conversation_id=conversation_id, seq__gt=after)
+        .select_related("reply_to")
+        .order_by("seq")[:limit]
+    )
+
+
+def room_message_for_member(*, actor: Actor, conversation_id: Any, message_id: Any) -> Message | None:
+    if room_last_seq_for_member(actor=actor, conversation_id=conversation_id) is None:
+        return None
+    return (
+        Message.objects.for_org(actor.organization_id)
+        .filter(conversation_id=conversation_id, pk=message_id)
+        .select_related("reply_to")
+        .first()
+    )
+
+
+def message_summary(message: Message) -> dict[str, Any]:
+    """A room message as the REST API and the WebSocket show it. A deleted message keeps its seq and sender,
+    and has no text."""
+    deleted = message.deleted_at is not None
+    return {
+        "id": str(message.pk),
+        "conversation": str(message.conversation_id),
+        "seq": message.seq,
+        "sender": message_sender_summary(message),
+        "text": None if deleted else message.content,
+        "reply_to": message.reply_to.seq if message.reply_to_id is not None and message.reply_to else None,
+        "mentions": [] if deleted else message.mentions,
+        "client_msg_id": message.client_msg_id or None,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+    }
+
+
+def participants_summary(conversation: Conversation) -> list[dict[str, Any]]:
+    rows = (
+        Participant.objects.for_org(conversation.organization_id)
+        .filter(conversation=conversation)
+        .order_by("joined_at", "pk")
+    )
+    return [
+        {
+            "kind": p.kind,
+            "id": str(p.user_id or p.bot_id or p.visitor_id),
+            "role": p.role,
+            "joined_at": p.joined_at.isoformat(),
+            "last_read_seq": p.last_read_seq,
+        }
+        for p in rows
+    ]
+
+
+def room_summaries(*, actor: Actor, conversations: list[Conversation]) -> list[dict[str, Any]]:
+    """Rooms as the list shows them: unread count (last_seq minus the member's last_read_seq) and the last
+    message, in two queries whatever the number of rooms."""
+    ids = [c.pk for c in conversations]
+    read = dict(
+        Participant.objects.for_org(actor.organization_id)
+        .filter(conversation_id__in=ids, kind=Participant.Kind.USER, user_id=actor.user_id)
+        .values_list("conversation_id", "last_read_seq")
+    )
+    last_messages = {
+        m.conversation_id: m
+        for m in Message.objects.for_org(actor.organization_id)
+        .filter(conversation_id__in=ids, seq=F("conversation__last_seq"))
+        .select_related("reply_to")
+    }
+    return [
+        {
+            "id": str(c.pk),
+            "kind": c.kind,
+            "title": c.title,
+            "last_seq": c.last_seq,
+            "last_read_seq": read.get(c.pk, 0),
+            "unread": max(0, c.last_seq - read.get(c.pk, 0)),
+            "last_message": message_summary(last_messages[c.pk]) if c.pk in last_messages else None,
+            "last_message_at": c.last_message_at.isoformat() if c.last_message_at else None,
+            "created_at": c.created_at.isoformat(),
+        }
+        for c in conversations
+    ]
+
+
+def organization_member_ids(*, organization_id: Any) -> list[str]:
+    return [str(u) for u in Membership.objects.for_org(organization_id).values_list("user_id", flat=True)]
+
+
+def organization_people(*, actor: Actor) -> list[dict[str, str]]:
+    """The organization's other members, to start a room with (id and the name to show)."""
+    rows = (
+        Membership.objects.for_org(actor.organization_id)
+        .exclude(user_id=actor.user_id)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    return [{"id": str(m.user_id), "name": m.user.full_name or m.user.email} for m in rows]
+
+
+def organization_bots(*, actor: Actor) -> list[dict[str, str]]:
+    return [
+        {"id": str(pk), "name": name}
+        for pk, name in Chatbot.objects.for_org(actor.organization_id).order_by("name").values_list("pk", "name")
+    ]

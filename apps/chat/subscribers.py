@@ -7,7 +7,8 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from apps.chat.consumers import member_group
+from apps.chat.bots import room_bot_answer_schedule
+from apps.chat.consumers import member_group, room_group
 from common.events import DomainEvent, EventType, subscribe
 
 logger = logging.getLogger(__name__)
@@ -30,5 +31,71 @@ def close_removed_member(event: DomainEvent) -> None:
     )
 
 
+ROOM_KINDS = ("direct", "group")
+
+
+def ring_room_message(event: DomainEvent) -> None:
+    """The doorbell carries the room and the seq only; sockets read the messages from the database."""
+    if event.payload.get("kind") in ROOM_KINDS:
+        _ring(
+            room_group(event.payload["conversation_id"]),
+            {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
+        )
+
+
+def answer_in_room(event: DomainEvent) -> None:
+    """A member's message that bots should answer: schedule each bot's turn (off the event loop)."""
+    if event.payload.get("kind") not in ROOM_KINDS:
+        return
+    for bot_id in event.payload.get("answer_bots", []):
+        room_bot_answer_schedule(
+            organization_id=event.organization_id,
+            conversation_id=event.payload["conversation_id"],
+            message_id=event.payload["message_id"],
+            bot_id=bot_id,
+        )
+
+
+def ring_room_message_updated(event: DomainEvent) -> None:
+    if event.payload.get("kind") in ROOM_KINDS:
+        _ring(
+            room_group(event.payload["conversation_id"]),
+            {
+                "type": "room.updated",
+                "conversation": event.payload["conversation_id"],
+                "message": event.payload["message_id"],
+            },
+        )
+
+
+def ring_room_read(event: DomainEvent) -> None:
+    _ring(
+        room_group(event.payload["conversation_id"]),
+        {
+            "type": "room.read",
+            "conversation": event.payload["conversation_id"],
+            "user": event.payload["user_id"],
+            "seq": event.payload["seq"],
+        },
+    )
+
+
+def ring_room_changed(event: DomainEvent) -> None:
+    """Members added or removed hear it on their own doorbell (their sockets join or leave the room, after
+    checking the database); everyone in the room is told to re-read it."""
+    conversation = event.payload["conversation_id"]
+    for user_id in [*event.payload.get("added", []), *event.payload.get("removed", [])]:
+        _ring(
+            member_group(organization_id=event.organization_id, user_id=user_id),
+            {"type": "room.membership", "conversation": conversation},
+        )
+    _ring(room_group(conversation), {"type": "room.changed", "conversation": conversation})
+
+
 def connect() -> None:
     subscribe(EventType.MEMBER_REMOVED, close_removed_member)
+    subscribe(EventType.MESSAGE_CREATED, ring_room_message)
+    subscribe(EventType.MESSAGE_CREATED, answer_in_room)
+    subscribe(EventType.MESSAGE_UPDATED, ring_room_message_updated)
+    subscribe(EventType.CONVERSATION_READ, ring_room_read)
+    subscribe(EventType.CONVERSATION_CHANGED, ring_room_changed)

@@ -183,6 +183,9 @@ class ConversationViewSet(OrganizationViewSet):
     restricted_by = ("bot", "bot_id")
 
     def scope_queryset(self, queryset: Any) -> Any:
+        # Bot conversations only: member rooms, and the turns of bots answering in them, are private to the
+        # room's participants (/api/v1/rooms).
+        queryset = queryset.filter(kind=Conversation.Kind.BOT).exclude(source=Conversation.Source.ROOM)
         bot = self.request.query_params.get("bot")
         return queryset.filter(bot_id=bot) if bot else queryset
 

@@ -101,13 +101,24 @@ class Conversation(OrgScopedModel):
     # Both kept by the database when a message is inserted (the counter row of Message.seq).
     last_seq = models.PositiveIntegerField(default=0, editable=False)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # A direct room's pair of participants ("user:<id>|user:<id>", sorted): one direct room per pair and
+    # organization, enforced by the database. Blank for every other conversation.
+    direct_key = models.CharField(max_length=100, blank=True, default="", editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["organization", "bot", "-created_at"])]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(kind="bot") | models.Q(bot__isnull=False), name="chatbot_conversation_has_bot"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "direct_key"],
+                condition=~models.Q(direct_key=""),
+                name="uniq_direct_conversation_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="direct") | models.Q(direct_key=""), name="chatbot_direct_key_only_direct"
+            ),
         ]
 
 
@@ -135,6 +146,7 @@ class Participant(OrgScopedModel):
     last_read_seq = models.PositiveIntegerField(default=0)
 
     class Meta:
+        indexes = [models.Index(fields=["organization", "user"], name="chatbot_participant_org_user")]
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -193,11 +205,23 @@ class Message(OrgScopedModel):
     total_ms = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
+    # Rooms: the message answered (same conversation), who is mentioned ([{"kind": "user"|"bot", "id"}]),
+    # the sender's idempotency key, and edits and deletions (a deleted message keeps its seq, not its content).
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    mentions = models.JSONField(default=list, blank=True)
+    client_msg_id = models.CharField(max_length=64, blank=True, default="")
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "created_at"])]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_message_seq_per_conversation"),
+            models.UniqueConstraint(
+                fields=["conversation", "sender_user", "client_msg_id"],
+                condition=~models.Q(client_msg_id=""),
+                name="uniq_message_client_msg_id",
+            ),
             models.CheckConstraint(
                 condition=models.Q(sender_kind__in=SenderKind.values), name="chatbot_message_sender_kind_known"
             ),

@@ -1,0 +1,53 @@
+"""Who is online in an organization, kept cheaply in the cache: each socket writes its own entry under the
+member's key with an expiry it refreshes; a member is online while one entry is fresh. A socket that dies
+without closing drops out when its entry expires (REALTIME_PRESENCE_SECONDS)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def _key(organization_id: Any, user_id: Any) -> str:
+    return f"presence:{organization_id}:{user_id}"
+
+
+def _ttl() -> int:
+    return int(settings.REALTIME_PRESENCE_SECONDS)
+
+
+def _fresh(entries: dict[str, float] | None, now: float) -> dict[str, float]:
+    return {channel: until for channel, until in (entries or {}).items() if until > now}
+
+
+def presence_touch(*, organization_id: Any, user_id: Any, channel: str) -> bool:
+    """Mark this socket alive for another TTL. True when the member was offline until now."""
+    now, key = time.time(), _key(organization_id, user_id)
+    entries = _fresh(cache.get(key), now)
+    was_offline = not entries
+    entries[channel] = now + _ttl()
+    cache.set(key, entries, timeout=_ttl())
+    return was_offline
+
+
+def presence_leave(*, organization_id: Any, user_id: Any, channel: str) -> bool:
+    """Forget this socket. True when the member has no other live socket (they are now offline)."""
+    now, key = time.time(), _key(organization_id, user_id)
+    entries = _fresh(cache.get(key), now)
+    entries.pop(channel, None)
+    if entries:
+        cache.set(key, entries, timeout=_ttl())
+        return False
+    cache.delete(key)
+    return True
+
+
+def presence_online(*, organization_id: Any, user_ids: list[Any]) -> list[str]:
+    """Which of these members have a live socket."""
+    now = time.time()
+    keys = {_key(organization_id, u): str(u) for u in user_ids}
+    found = cache.get_many(list(keys))
+    return sorted(keys[k] for k, entries in found.items() if _fresh(entries, now))

@@ -1,0 +1,130 @@
+"""Bots in rooms: a mention in a group, or any message in a direct room with a bot, is answered; the tokens
+stream to the room as `bot.token` frames, and the answer is stored as a room message delivered like any
+other (its own seq, replying to the question). Bots answer only when asked."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+
+from apps.chat.tests.test_rooms_socket import Socket
+from apps.chatbot.models import Conversation, Message
+from apps.chatbot.tests.conftest import HANDBOOK
+from apps.chatbot.tests.factories import ChatbotFactory
+from apps.organizations.tests.factories import OrganizationFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest.fixture(autouse=True)
+def retrieved(monkeypatch):
+    monkeypatch.setattr("apps.chatbot.services.answer.retrieve", lambda *, bot, question: list(HANDBOOK))
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def clients(organization, make_member_client):
+    return [make_member_client(organization) for _ in range(2)]
+
+
+@pytest.fixture
+def bot(organization):
+    return ChatbotFactory(organization=organization, name="Handbook")
+
+
+async def _post(client, path, body):
+    response = await database_sync_to_async(client.post)(path, body, format="json")
+    assert response.status_code in (200, 201), response.content
+    return response.json()
+
+
+async def _answer(socket: Socket, *, bot_id: str, question_seq: int) -> tuple[str, dict]:
+    """Read `bot.token` frames until the stored answer arrives; the tokens and the answer frame."""
+    tokens = []
+    while True:
+        frame = await socket.frame()
+        if frame["type"] == "bot.token":
+            assert (frame["bot"], frame["reply_to"]) == (bot_id, question_seq)
+            tokens.append(frame["text"])
+        elif frame["type"] == "message.new" and frame["message"]["sender"]["kind"] == "bot":
+            return "".join(tokens), frame["message"]
+
+
+async def test_a_bot_mentioned_in_a_group_streams_its_answer_and_stores_it(organization, bot, clients):
+    alice_client, bob_client = clients
+    room = (
+        await _post(
+            alice_client, "/api/v1/rooms", {"kind": "group", "title": "HR", "user_ids": [str(bob_client.user.pk)]}
+        )
+    )["id"]
+    added = await _post(alice_client, f"/api/v1/rooms/{room}/members", {"bot_ids": [str(bot.pk)]})
+    assert added["bots_added"] == [str(bot.pk)]
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+
+    await alice.send(type="send", conversation=room, text="lunch at noon?", client_msg_id="q0")
+    await alice.send(
+        type="send",
+        conversation=room,
+        text="@Handbook when does the office open?",
+        client_msg_id="q1",
+        mentions=[str(bot.pk)],
+    )
+    first = await bob.frame()
+    assert (first["message"]["seq"], first["message"]["text"]) == (1, "lunch at noon?")
+    question = await bob.frame()
+    assert question["message"]["mentions"] == [{"kind": "bot", "id": str(bot.pk)}]
+    streamed, answer = await _answer(bob, bot_id=str(bot.pk), question_seq=2)
+    assert answer["seq"] == 3 and answer["reply_to"] == 2
+    assert answer["sender"] == {"kind": "bot", "id": str(bot.pk)}
+    assert "8 am" in answer["text"]
+    assert streamed.strip() == answer["text"]
+
+    stored = await database_sync_to_async(
+        lambda: list(
+            Message.objects.unscoped()
+            .filter(conversation_id=room)
+            .order_by("seq")
+            .values_list("sender_kind", flat=True)
+        )
+    )()
+    assert stored == ["user", "user", "bot"]  # the unmentioned message got no answer
+    # the turn is metered and recorded as a bot conversation from a room, which the bot list does not show
+    turns = await database_sync_to_async(
+        lambda: Conversation.objects.for_org(organization).filter(kind="bot", source="room").count()
+    )()
+    assert turns == 1
+    listed = await database_sync_to_async(alice_client.get)("/api/v1/conversations")
+    assert listed.json()["results"] == []
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_direct_room_with_a_bot_answers_every_message(bot, clients):
+    alice_client = clients[0]
+    room = await _post(alice_client, "/api/v1/rooms", {"kind": "direct", "bot_id": str(bot.pk)})
+    assert {(p["kind"], p["id"]) for p in room["participants"]} == {
+        ("user", str(alice_client.user.pk)),
+        ("bot", str(bot.pk)),
+    }
+    again = await _post(alice_client, "/api/v1/rooms", {"kind": "direct", "bot_id": str(bot.pk)})
+    assert again["id"] == room["id"]
+    alice = await Socket(alice_client).open()
+    await alice.send(type="send", conversation=room["id"], text="How many vacation days?", client_msg_id="v1")
+    assert (await alice.frame())["type"] == "ack"
+    assert (await alice.frame())["message"]["seq"] == 1
+    _, answer = await _answer(alice, bot_id=str(bot.pk), question_seq=1)
+    assert "25 days" in answer["text"] and answer["seq"] == 2
+    await alice.close()
+
+
+async def test_a_bot_of_another_organization_cannot_be_added_or_talked_to(clients):
+    foreign_bot = await database_sync_to_async(lambda: ChatbotFactory(organization=OrganizationFactory()))()
+    alice_client = clients[0]
+    response = await database_sync_to_async(alice_client.post)(
+        "/api/v1/rooms", {"kind": "direct", "bot_id": str(foreign_bot.pk)}, format="json"
+    )
+    assert response.status_code == 400 and "bot_id" in response.json()["error"]["details"]

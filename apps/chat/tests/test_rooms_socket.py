@@ -1,0 +1,365 @@
+"""Rooms over the one WebSocket: sending (idempotent), delivery in seq order from the database whatever the
+doorbell does, resume, edits and deletions, read receipts, typing, membership changes and presence."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing.websocket import WebsocketCommunicator
+
+from apps.chatbot.models import Message
+from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
+from config.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+ORIGIN = [(b"origin", b"http://localhost")]
+
+
+class Socket:
+    """A member's WebSocket, skipping presence news unless a test asks for it."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.user_id = str(client.user.pk)
+
+    async def open(self) -> Socket:
+        response = await database_sync_to_async(self.client.post)("/api/v1/realtime/tickets")
+        self.communicator = WebsocketCommunicator(
+            application, f"/ws/?ticket={response.json()['ticket']}", headers=ORIGIN
+        )
+        connected, _ = await self.communicator.connect(timeout=5)
+        assert connected
+        self.hello = await self.frame()
+        assert self.hello["type"] == "hello"
+        return self
+
+    async def frame(self, *, presence: bool = False) -> dict:
+        while True:
+            frame = json.loads(await self.communicator.receive_from(timeout=5))
+            if presence or frame["type"] != "presence":
+                return frame
+
+    async def send(self, **frame) -> None:
+        await self.communicator.send_to(text_data=json.dumps(frame))
+
+    async def nothing_more(self) -> None:
+        """Nothing else was queued for this socket: a ping is answered next."""
+        await self.send(type="ping", ref="barrier")
+        assert await self.frame() == {"type": "pong", "ref": "barrier"}
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def clients(organization, make_member_client):
+    return [make_member_client(organization) for _ in range(3)]
+
+
+def _member_of_another_organization():
+    from rest_framework.test import APIClient
+
+    elsewhere = OrganizationFactory()
+    outsider = MembershipFactory(organization=elsewhere)
+    client = APIClient()
+    client.force_authenticate(outsider.user)
+    client.credentials(HTTP_X_ORGANIZATION=str(elsewhere.pk))
+    client.user = outsider.user
+    return client
+
+
+async def _group(owner, *others) -> str:
+    response = await database_sync_to_async(owner.post)(
+        "/api/v1/rooms",
+        {"kind": "group", "title": "Launch", "user_ids": [str(o.user.pk) for o in others]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+async def _stored(room: str) -> list[tuple[int, str]]:
+    return await database_sync_to_async(
+        lambda: list(
+            Message.objects.unscoped().filter(conversation_id=room).order_by("seq").values_list("seq", "content")
+        )
+    )()
+
+
+async def test_a_message_sent_by_one_member_reaches_the_other_in_order(clients):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    assert alice.hello["conversations"] == {room: 0}
+
+    for n in (1, 2, 3):
+        await alice.send(type="send", ref=n, conversation=room, text=f"hello {n}", client_msg_id=f"c{n}")
+        ack = await alice.frame()
+        assert (ack["type"], ack["ref"], ack["duplicate"], ack["message"]["seq"]) == ("ack", n, False, n)
+        echoed = await alice.frame()
+        assert (echoed["type"], echoed["message"]["seq"]) == ("message.new", n)
+
+    received = [await bob.frame() for _ in range(3)]
+    assert [(f["type"], f["message"]["seq"], f["message"]["text"]) for f in received] == [
+        ("message.new", 1, "hello 1"),
+        ("message.new", 2, "hello 2"),
+        ("message.new", 3, "hello 3"),
+    ]
+    assert received[0]["message"]["sender"] == {"kind": "user", "id": alice.user_id}
+    await bob.nothing_more()
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_resend_with_the_same_client_msg_id_is_one_message(clients):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    await alice.send(type="send", ref=1, conversation=room, text="once", client_msg_id="same")
+    first = await alice.frame()
+    assert (await alice.frame())["type"] == "message.new"
+    await alice.send(type="send", ref=2, conversation=room, text="once", client_msg_id="same")
+    again = await alice.frame()
+    assert again["duplicate"] is True and again["message"]["id"] == first["message"]["id"]
+    await alice.nothing_more()  # no second message.new either
+    assert (await bob.frame())["message"]["seq"] == 1
+    await bob.nothing_more()
+    assert await _stored(room) == [(1, "once")]
+    await alice.close()
+    await bob.close()
+
+
+async def test_lost_doorbells_are_filled_in_by_resume_without_duplicates(clients, monkeypatch):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def dropping_group_send(group, message):
+        if message["type"] != "room.message":
+            await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    for n in (1, 2):
+        await alice.send(type="send", ref=n, conversation=room, text=f"lost {n}", client_msg_id=f"c{n}")
+        assert (await alice.frame())["type"] == "ack"
+        assert (await alice.frame())["type"] == "message.new"  # the sender's own socket reads the database
+    await bob.nothing_more()  # the doorbell never rang for bob
+
+    await bob.send(type="resume", ref="r", conversations={room: 0})
+    filled = [await bob.frame() for _ in range(2)]
+    assert [(f["type"], f["message"]["seq"]) for f in filled] == [("message.new", 1), ("message.new", 2)]
+    assert await bob.frame() == {"type": "resumed", "ref": "r", "conversations": {room: 2}}
+
+    monkeypatch.setattr(layer, "group_send", real_group_send)
+    await alice.send(type="send", ref=3, conversation=room, text="rung", client_msg_id="c3")
+    assert [(await bob.frame())["message"]["seq"]] == [3]  # 1 and 2 are not sent again
+    await bob.nothing_more()
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_ring_that_arrives_late_or_twice_delivers_each_message_once(clients):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    bob = await Socket(bob_client).open()
+    await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": "one"}, format="json")
+    await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": "two"}, format="json")
+    layer = get_channel_layer()
+    for _ in range(2):  # stale and repeated rings
+        await layer.group_send(f"room.{room}", {"type": "room.message", "conversation": room, "seq": 1})
+    seen = [(await bob.frame())["message"]["seq"] for _ in range(2)]
+    assert seen == [1, 2]
+    await bob.nothing_more()
+    await bob.close()
+
+
+async def test_a_reconnecting_client_resumes_from_its_own_numbers(clients):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    bob = await Socket(bob_client).open()
+    await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": "one"}, format="json")
+    assert (await bob.frame())["message"]["seq"] == 1
+    await bob.close()
+    for text in ("two", "three"):
+        await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": text}, format="json")
+    bob = await Socket(bob_client).open()
+    assert bob.hello["conversations"] == {room: 3}
+    await bob.send(type="resume", conversations={room: 1})
+    assert [(await bob.frame())["message"]["text"] for _ in range(2)] == ["two", "three"]
+    assert (await bob.frame())["type"] == "resumed"
+    await bob.close()
+
+
+async def test_foreign_unknown_and_left_conversations_get_error_frames_on_a_usable_connection(clients):
+    alice_client, bob_client, carol_client = clients
+    room = await _group(alice_client, bob_client)
+    foreign_room = await _group(await database_sync_to_async(_member_of_another_organization)())
+
+    carol = await Socket(carol_client).open()
+    for target in (room, foreign_room, str(uuid.uuid4())):
+        await carol.send(type="send", ref="x", conversation=target, text="let me in", client_msg_id="c")
+        error = await carol.frame()
+        assert (error["type"], error["code"], error["conversation"]) == ("error", "not_found", target)
+    await carol.send(type="resume", ref="r", conversations={foreign_room: 0})
+    assert (await carol.frame())["code"] == "not_found"
+    assert await carol.frame() == {"type": "resumed", "ref": "r", "conversations": {}}
+    await carol.send(type="send", ref="bad", conversation="not-an-id", text="x")
+    assert (await carol.frame())["code"] == "bad_frame"
+    await carol.nothing_more()
+    assert await _stored(room) == [] and await _stored(foreign_room) == []
+
+    bob = await Socket(bob_client).open()
+    await database_sync_to_async(bob_client.post)(f"/api/v1/rooms/{room}/leave")
+    assert await bob.frame() == {"type": "conversation.left", "conversation": room}
+    await bob.send(type="send", ref="y", conversation=room, text="still here?")
+    assert (await bob.frame())["code"] == "not_found"
+    await carol.close()
+    await bob.close()
+
+
+async def test_a_too_long_message_is_refused_and_nothing_is_stored(clients, settings):
+    settings.ROOM_MESSAGE_MAX_CHARS = 5
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice = await Socket(alice_client).open()
+    await alice.send(type="send", ref=1, conversation=room, text="too long", client_msg_id="c")
+    error = await alice.frame()
+    assert (error["code"], list(error["details"])) == ("validation_error", ["text"])
+    assert await _stored(room) == []
+    await alice.close()
+
+
+async def test_edits_and_deletions_reach_the_room_and_only_the_author_may_make_them(clients):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    await alice.send(type="send", conversation=room, text="helo", client_msg_id="c1")
+    message_id = (await alice.frame())["message"]["id"]
+    await alice.frame()
+    assert (await bob.frame())["type"] == "message.new"
+
+    await bob.send(type="edit", ref="b", conversation=room, message=message_id, text="mine now")
+    assert (await bob.frame())["code"] == "permission_denied"
+
+    await alice.send(type="edit", ref="e", conversation=room, message=message_id, text="hello")
+    assert (await alice.frame())["type"] == "ack"
+    assert (await alice.frame())["type"] == "message.edited"  # the author's sockets hear it too
+    edited = await bob.frame()
+    assert edited["type"] == "message.edited"
+    assert (edited["message"]["text"], edited["message"]["seq"]) == ("hello", 1)
+    assert edited["message"]["edited_at"] is not None
+
+    await alice.send(type="delete", ref="d", conversation=room, message=message_id)
+    assert (await alice.frame())["type"] == "ack"
+    deleted = await bob.frame()
+    assert deleted["type"] == "message.deleted"
+    assert (deleted["message"]["text"], deleted["message"]["deleted"], deleted["message"]["seq"]) == (None, True, 1)
+    history = await database_sync_to_async(bob_client.get)(f"/api/v1/rooms/{room}/messages")
+    assert [(m["seq"], m["text"], m["deleted"]) for m in history.json()["messages"]] == [(1, None, True)]
+    await alice.close()
+    await bob.close()
+
+
+async def test_read_receipts_and_typing_reach_the_other_members(clients):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    for n in (1, 2):
+        await alice.send(type="send", conversation=room, text=f"m{n}", client_msg_id=f"c{n}")
+        await alice.frame()
+        await alice.frame()
+    await bob.frame()
+    await bob.frame()
+
+    await bob.send(type="typing", conversation=room)
+    assert await alice.frame() == {"type": "typing", "conversation": room, "user": bob.user_id}
+    await bob.send(type="read", ref="r", conversation=room, seq=2)
+    assert await bob.frame() == {"type": "ack", "ref": "r", "conversation": room, "last_read_seq": 2}
+    assert await alice.frame() == {"type": "read", "conversation": room, "user": bob.user_id, "seq": 2}
+    listed = await database_sync_to_async(bob_client.get)("/api/v1/rooms")
+    assert listed.json()["results"][0]["unread"] == 0
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_member_added_while_connected_joins_the_room_and_one_removed_stops_hearing_it(clients, monkeypatch):
+    alice_client, bob_client, carol_client = clients
+    room = await _group(alice_client, bob_client)
+    carol = await Socket(carol_client).open()
+    assert carol.hello["conversations"] == {}
+    await database_sync_to_async(alice_client.post)(
+        f"/api/v1/rooms/{room}/members", {"user_ids": [str(carol_client.user.pk)]}, format="json"
+    )
+    assert await carol.frame() == {"type": "conversation.joined", "conversation": room, "last_seq": 0}
+    await database_sync_to_async(alice_client.post)(
+        f"/api/v1/rooms/{room}/messages", {"text": "welcome"}, format="json"
+    )
+    assert (await carol.frame())["message"]["text"] == "welcome"
+
+    # removed, and the ring telling carol's socket so is lost: the database still decides
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def dropping_group_send(group, message):
+        if message["type"] != "room.membership":
+            await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    await database_sync_to_async(alice_client.delete)(f"/api/v1/rooms/{room}/members/{carol_client.user.pk}")
+    assert await carol.frame() == {"type": "conversation.updated", "conversation": room}
+    await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": "secret"}, format="json")
+    await carol.nothing_more()
+    await carol.close()
+
+
+async def test_members_see_each_other_come_online_and_go_offline(clients):
+    alice_client, bob_client, _ = clients
+    alice = await Socket(alice_client).open()
+    assert alice.hello["online"] == [alice.user_id]
+    bob = await Socket(bob_client).open()
+    assert set(bob.hello["online"]) == {alice.user_id, bob.user_id}
+    assert await alice.frame(presence=True) == {"type": "presence", "user": bob.user_id, "status": "online"}
+    second_bob = await Socket(bob_client).open()  # a second device changes nothing
+    await second_bob.close()
+    await alice.nothing_more()
+    await bob.close()
+    assert await alice.frame(presence=True) == {"type": "presence", "user": bob.user_id, "status": "offline"}
+    await alice.close()
+
+
+async def test_a_failing_channel_layer_loses_no_message_and_no_connection(clients, monkeypatch):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def broken_group_send(group, message):
+        raise ConnectionError("the channel layer is down")
+
+    monkeypatch.setattr(layer, "group_send", broken_group_send)
+    await alice.send(type="typing", conversation=room)
+    await alice.send(type="send", ref=1, conversation=room, text="stored anyway", client_msg_id="c1")
+    ack = await alice.frame()
+    assert (ack["type"], ack["message"]["seq"]) == ("ack", 1)
+    assert (await alice.frame())["type"] == "message.new"
+    await bob.nothing_more()
+    assert await _stored(room) == [(1, "stored anyway")]
+
+    monkeypatch.setattr(layer, "group_send", real_group_send)
+    await bob.send(type="resume", conversations={room: 0})
+    assert (await bob.frame())["message"]["text"] == "stored anyway"
+    assert (await bob.frame())["type"] == "resumed"
+    await alice.close()
+    await bob.close()

@@ -1,0 +1,152 @@
+// The rooms page: one WebSocket for all of the member's rooms (docs/realtime.md). The server is the record:
+// after every (re)connect the page sends `resume` with the last seq it holds per room, and shows messages by seq.
+(function () {
+  const app = document.getElementById("rooms-app");
+  const org = app.dataset.org, csrf = app.dataset.csrf;
+  const list = document.getElementById("room-list"), log = document.getElementById("room-log");
+  const title = document.getElementById("room-title"), typing = document.getElementById("typing");
+  const compose = document.getElementById("compose"), text = document.getElementById("compose-text");
+  const connection = document.getElementById("connection");
+  const rooms = new Map();  // id -> {meta, messages: Map(seq -> message), last}
+  let current = null, socket = null, me = null, retry = 0, drafts = {};
+
+  async function api(method, path, body) {
+    const response = await fetch("/api/v1" + path, {
+      method, credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-Organization": org, "X-CSRFToken": csrf},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = response.status === 204 ? null : await response.json();
+    if (!response.ok) throw new Error((data && data.error && data.error.message) || "HTTP " + response.status);
+    return data;
+  }
+
+  function room(id) {
+    if (!rooms.has(id)) rooms.set(id, {meta: {id, title: "", kind: "group", unread: 0}, messages: new Map(), last: 0});
+    return rooms.get(id);
+  }
+
+  function roomName(meta) { return meta.title || (meta.kind === "direct" ? "Direct conversation" : "Group"); }
+
+  function renderList() {
+    list.replaceChildren();
+    for (const r of rooms.values()) {
+      const li = document.createElement("li"), link = document.createElement("a");
+      link.href = "#" + r.meta.id; link.textContent = roomName(r.meta);
+      if (r.meta.id === current) link.setAttribute("aria-current", "true");
+      link.addEventListener("click", e => { e.preventDefault(); select(r.meta.id); });
+      li.append(link);
+      if (r.meta.unread > 0 && r.meta.id !== current) {
+        const badge = document.createElement("span"); badge.className = "muted"; badge.textContent = " (" + r.meta.unread + ")";
+        li.append(badge);
+      }
+      list.append(li);
+    }
+  }
+
+  function line(message) {
+    const p = document.createElement("p"), who = document.createElement("strong"), body = document.createElement("span");
+    who.textContent = (message.sender.id === me ? "You" : message.sender.kind === "bot" ? "Bot" : "Member") + ": ";
+    if (message.deleted) { body.textContent = "deleted"; body.className = "muted"; }
+    else body.textContent = message.text + (message.edited_at ? " (edited)" : "");
+    p.append(who, body); p.dataset.seq = message.seq; return p;
+  }
+
+  function renderLog() {
+    log.replaceChildren();
+    if (!current) return;
+    const r = room(current);
+    [...r.messages.keys()].sort((a, b) => a - b).forEach(seq => log.append(line(r.messages.get(seq))));
+    if (drafts[current]) { const p = document.createElement("p"); p.className = "muted"; p.textContent = "Bot: " + drafts[current]; log.append(p); }
+  }
+
+  function store(message) {
+    const r = room(message.conversation);
+    r.messages.set(message.seq, message);
+    if (message.seq > r.last) {
+      r.last = message.seq;
+      if (message.sender.id !== me && message.conversation !== current) r.meta.unread += 1;
+    }
+    if (message.sender.kind === "bot") delete drafts[message.conversation];
+    if (message.conversation === current) { renderLog(); markRead(); } else renderList();
+  }
+
+  function markRead() {
+    const r = room(current);
+    if (r.last > 0 && socket && socket.readyState === WebSocket.OPEN) send({type: "read", conversation: current, seq: r.last});
+    r.meta.unread = 0; renderList();
+  }
+
+  async function select(id) {
+    current = id; const r = room(id);
+    title.textContent = roomName(r.meta); compose.hidden = false; typing.textContent = "";
+    const page = await api("GET", "/rooms/" + id + "/messages?limit=50");
+    page.messages.forEach(m => { r.messages.set(m.seq, m); if (m.seq > r.last) r.last = m.seq; });
+    renderLog(); markRead();
+  }
+
+  function send(frame) { socket.send(JSON.stringify(frame)); }
+
+  async function connect() {
+    connection.textContent = "connecting…";
+    let ticket;
+    try { ticket = (await api("POST", "/realtime/tickets")).ticket; }
+    catch (err) { return reconnect(); }
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/?ticket=" + encodeURIComponent(ticket));
+    socket.addEventListener("message", event => handle(JSON.parse(event.data)));
+    socket.addEventListener("close", event => { connection.textContent = "offline"; if (event.code !== 4403) reconnect(); });
+  }
+
+  function reconnect() { retry = Math.min(retry + 1, 6); setTimeout(connect, 500 * 2 ** retry); }
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "hello": {
+        me = frame.user; retry = 0; connection.textContent = "live";
+        // Catch up the rooms this page holds messages of; the others are read when opened (REST history).
+        const positions = {};
+        for (const id of Object.keys(frame.conversations)) if (room(id).last > 0) positions[id] = room(id).last;
+        if (Object.keys(positions).length) send({type: "resume", conversations: positions});
+        break;
+      }
+      case "message.new": case "message.edited": case "message.deleted": store(frame.message); break;
+      case "bot.token": drafts[frame.conversation] = (drafts[frame.conversation] || "") + frame.text; if (frame.conversation === current) renderLog(); break;
+      case "typing": if (frame.conversation === current) { typing.textContent = "Someone is typing…"; setTimeout(() => { typing.textContent = ""; }, 3000); } break;
+      case "conversation.joined": case "conversation.updated": refresh(); break;
+      case "conversation.left": rooms.delete(frame.conversation); if (current === frame.conversation) { current = null; compose.hidden = true; title.textContent = "Choose a room"; renderLog(); } renderList(); break;
+      case "error": document.getElementById("compose-status").textContent = frame.message; break;
+      default: break;
+    }
+  }
+
+  async function refresh() {
+    const page = await api("GET", "/rooms?page_size=200");
+    page.results.forEach(meta => { const r = room(meta.id); r.meta = meta; });
+    renderList();
+  }
+
+  compose.addEventListener("submit", e => {
+    e.preventDefault();
+    const value = text.value.trim();
+    if (!value || !current || !socket || socket.readyState !== WebSocket.OPEN) return;
+    send({type: "send", conversation: current, text: value, client_msg_id: crypto.randomUUID()});
+    text.value = "";
+  });
+  text.addEventListener("keydown", e => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); compose.requestSubmit(); } });
+  let lastTyping = 0;
+  text.addEventListener("input", () => { const now = Date.now(); if (current && socket && socket.readyState === WebSocket.OPEN && now - lastTyping > 2000) { lastTyping = now; send({type: "typing", conversation: current}); } });
+  document.getElementById("new-direct").addEventListener("submit", async e => {
+    e.preventDefault();
+    const [kind, id] = document.getElementById("direct-with").value.split(":");
+    const created = await api("POST", "/rooms", kind === "bot" ? {kind: "direct", bot_id: id} : {kind: "direct", user_id: id});
+    await refresh(); select(created.id);
+  });
+  document.getElementById("new-group").addEventListener("submit", async e => {
+    e.preventDefault();
+    const members = [...document.getElementById("group-members").selectedOptions].map(o => o.value);
+    const created = await api("POST", "/rooms", {kind: "group", title: document.getElementById("group-title").value, user_ids: members});
+    await refresh(); select(created.id);
+  });
+  refresh().then(connect);
+})();
