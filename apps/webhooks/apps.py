@@ -1,0 +1,15 @@
+"""The webhooks app: organizations' endpoints, fed by domain events, sent signed deliveries with retries."""
+
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "apps.webhooks"
+    label = "webhooks"
+    verbose_name = "Webhooks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apps.webhooks import subscribers
+
+        subscribers.connect()
