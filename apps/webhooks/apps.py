@@ -10,6 +10,7 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.webhooks import subscribers
+        # Register the Celery tasks in every process (web included), so services can enqueue them by name.
+        from apps.webhooks import subscribers, tasks  # noqa: F401
 
         subscribers.connect()

@@ -73,6 +73,7 @@ AREAS = {
     "/api/v1/providers": (Role.ADMIN, Role.ADMIN),  # providers hold secrets: admins only, even to read
     "/api/v1/api-keys": (Role.ADMIN, Role.ADMIN),
     "/api/v1/usage": (Role.ADMIN, Role.ADMIN),
+    "/api/v1/webhooks": (Role.ADMIN, Role.ADMIN),  # signing secrets, and requests leaving Docent: admins only
 }
 USE_OPERATIONS = {
     "POST /api/v1/bots/{pk}/chat": Role.MEMBER,
