@@ -29,7 +29,7 @@ class WebhookEndpoint(OrgScopedModel):
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=20, choices=DisabledReason.choices, blank=True, default="")
     disabled_at = models.DateTimeField(null=True, blank=True)
-    # The sequence number the next delivery gets: deliveries are attempted in this order (ADR 0042)
+    # The sequence number the next delivery gets: deliveries are attempted in this order (ADR 0050)
     next_sequence = models.PositiveBigIntegerField(default=1)
     # Deliveries in a row that failed every attempt, and when the current run of failed attempts began
     consecutive_failures = models.PositiveIntegerField(default=0)

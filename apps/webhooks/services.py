@@ -1,5 +1,5 @@
 """Writes of the webhooks app: manage endpoints, record one delivery per event per endpoint, send them in
-order with retries, and disable an endpoint that keeps failing. See docs/webhooks.md and ADR 0042."""
+order with retries, and disable an endpoint that keeps failing. See docs/webhooks.md and ADR 0050."""
 
 from __future__ import annotations
 
@@ -351,7 +351,7 @@ def webhook_endpoint_drain(*, organization_id: Any, endpoint_id: Any) -> float |
     """Send an endpoint's pending deliveries, oldest sequence first, one at a time.
 
     A delivery waits while an older one of the same endpoint is pending (retrying): that is how deliveries
-    are attempted in event order (ADR 0042). Returns None when nothing is left to do now or later (or another
+    are attempted in event order (ADR 0050). Returns None when nothing is left to do now or later (or another
     worker holds the endpoint), else the seconds until the drain should run again: 0 when it stopped after
     DELIVERIES_PER_DRAIN, the wait of the oldest delivery's next attempt otherwise.
     """

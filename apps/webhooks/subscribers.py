@@ -2,7 +2,7 @@
 
 The handler runs after the event's transaction committed, in that process. It writes one pending delivery
 per interested endpoint (a quick insert, and only when the organization has such an endpoint) and queues
-the sending for a worker: no HTTP call ever happens here (ADR 0042)."""
+the sending for a worker: no HTTP call ever happens here (ADR 0050)."""
 
 from __future__ import annotations
 
