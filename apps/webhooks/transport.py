@@ -62,13 +62,14 @@ def post(*, url: str, headers: dict[str, str], body: str) -> Outcome:
                 received.extend(piece)
                 if len(received) >= READ_RESPONSE_BYTES or time.monotonic() > deadline:
                     break
-            text = bytes(received).decode("utf-8", errors="replace")[:KEPT_RESPONSE_CHARS]
+            # NUL cannot be stored in PostgreSQL text or JSON
+            text = bytes(received).decode("utf-8", errors="replace").replace("\x00", "")[:KEPT_RESPONSE_CHARS]
             status = response.status_code
     except httpx.ConnectTimeout:
         return Outcome(False, None, elapsed(), "", "Timed out connecting to the endpoint.")
     except httpx.TimeoutException:
         return Outcome(False, None, elapsed(), "", "The endpoint did not answer in time.")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
         return Outcome(False, None, elapsed(), "", f"The request failed: {type(exc).__name__}.")
     if 200 <= status < 300:
         return Outcome(True, status, elapsed(), text, "")

@@ -208,6 +208,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "apps.organizations.models.Role",
         "DocumentSourceEnum": "apps.documents.models.DocumentSource",
         "DocumentStatusEnum": "apps.documents.models.DocumentStatus",
+        "WebhookDeliveryStatusEnum": "apps.webhooks.models.DeliveryStatus",
+        "WebhookDisabledReasonEnum": "apps.webhooks.models.DisabledReason",
     },
 }
 

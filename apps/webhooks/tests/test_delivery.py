@@ -343,3 +343,11 @@ def test_old_finished_deliveries_are_purged(endpoint, settings):
     )
     assert services.webhook_deliveries_purge() == 1
     assert {d.pk for d in _deliveries(endpoint)} == {pending.pk, recent.pk}
+
+
+def test_a_binary_answer_is_kept_readable(endpoint, receiver, announce, settings):
+    settings.WEBHOOK_RETRY_DELAYS_SECONDS = [60]
+    receiver.script = [Answer(status=500, body=b"\x00\xff\xfeboom\x00")]
+    announce()
+    (delivery,) = _deliveries(endpoint)
+    assert delivery.attempts[0]["response_body"] == "\ufffd\ufffdboom"
