@@ -353,7 +353,7 @@ def webhook_endpoint_drain(*, organization_id: Any, endpoint_id: Any) -> float |
     A delivery waits while an older one of the same endpoint is pending (retrying): that is how deliveries
     are attempted in event order (ADR 0050). Returns None when nothing is left to do now or later (or another
     worker holds the endpoint), else the seconds until the drain should run again: 0 when it stopped after
-    DELIVERIES_PER_DRAIN, the wait of the oldest delivery's next attempt otherwise.
+    DELIVERIES_PER_DRAIN, the wait until the next attempt of the delivery whose attempt it just saw fail.
     """
     token = uuid.uuid4()
     sent = 0
@@ -370,10 +370,13 @@ def webhook_endpoint_drain(*, organization_id: Any, endpoint_id: Any) -> float |
                     break
                 now = timezone.now()
                 if head.next_attempt_at is not None and head.next_attempt_at > now:
-                    return (head.next_attempt_at - now).total_seconds()
+                    # Only the run whose attempt failed sets a timer: one per retry, however many events
+                    # arrive meanwhile (and the sweep stands in for a lost one).
+                    return (head.next_attempt_at - now).total_seconds() if sent else None
                 if sent >= DELIVERIES_PER_DRAIN:
                     return 0.0
-                _lease_take(organization_id, endpoint_id, token)  # renew for this attempt
+                if not _lease_take(organization_id, endpoint_id, token):  # renew for this attempt
+                    return None  # the lease ran out and another worker took the endpoint over
                 _attempt(endpoint, head, now)
                 sent += 1
         finally:

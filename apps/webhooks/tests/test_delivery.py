@@ -351,3 +351,19 @@ def test_a_binary_answer_is_kept_readable(endpoint, receiver, announce, settings
     announce()
     (delivery,) = _deliveries(endpoint)
     assert delivery.attempts[0]["response_body"] == "\ufffd\ufffdboom"
+
+
+def test_only_the_failed_attempt_sets_a_timer_for_the_retry(endpoint, receiver, organization, settings):
+    from common.events import DomainEvent
+
+    settings.WEBHOOK_RETRY_DELAYS_SECONDS = [60]
+    receiver.script = [Answer(status=500)]
+    for _ in range(2):
+        services.webhook_event_record(
+            event=DomainEvent(type="document.ready", organization_id=str(organization.pk), payload={})
+        )
+    wait = services.webhook_endpoint_drain(organization_id=organization.pk, endpoint_id=endpoint.pk)
+    assert wait is not None and 40 <= wait <= 75
+    # a later event's drain finds the oldest delivery waiting: it neither sends nor sets another timer
+    assert services.webhook_endpoint_drain(organization_id=organization.pk, endpoint_id=endpoint.pk) is None
+    assert len(receiver.received) == 1
