@@ -42,6 +42,9 @@ class EventType(models.TextChoices):
     MEMBER_ADDED = "member.added", "Someone joined the organization (accepted an invitation)"
     MEMBER_ROLE_CHANGED = "member.role_changed", "A member's role changed"
     MEMBER_REMOVED = "member.removed", "A member was removed or left"
+    HANDOFF_REQUESTED = "handoff.requested", "A widget conversation asked for a person"
+    HANDOFF_ASSIGNED = "handoff.assigned", "A member took over a widget conversation"
+    HANDOFF_RESOLVED = "handoff.resolved", "A member handed a widget conversation back or closed it"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,13 @@ class AuditAction(models.TextChoices):
     DOCUMENT_CREATED = "document.created", "Document added"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
     DOCUMENT_REINDEXED = "document.reindexed", "Document reindexed"
+    WEBHOOK_CREATED = "webhook.created", "Webhook endpoint added"
+    WEBHOOK_UPDATED = "webhook.updated", "Webhook endpoint changed"
+    WEBHOOK_DELETED = "webhook.deleted", "Webhook endpoint deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", "Webhook signing secret rotated"
+    WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint disabled after repeated failures"
+    WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
+    WEBHOOK_TESTED = "webhook.tested", "Webhook test event sent"
 
 
 def target_type_of(target: Any) -> str:

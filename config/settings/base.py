@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.chatbot",
     "apps.api_keys",
     "apps.chat",
+    "apps.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,8 @@ SPECTACULAR_SETTINGS = {
         "ParticipantKindEnum": "apps.chatbot.models.Participant.Kind",
         "ParticipantRoleEnum": "apps.chatbot.models.Participant.Role",
         "RoomKindEnum": "apps.chat.api.ROOM_KIND_CHOICES",
+        "WebhookDeliveryStatusEnum": "apps.webhooks.models.DeliveryStatus",
+        "WebhookDisabledReasonEnum": "apps.webhooks.models.DisabledReason",
     },
 }
 
@@ -344,6 +347,31 @@ LOGGING: dict[str, Any] = {
         "httpx2": {"level": "WARNING"},
     },
 }
+
+# Webhooks (apps.webhooks): signed deliveries of domain events to the organizations' endpoints; see
+# docs/webhooks.md. Endpoint URLs must resolve to public addresses: loopback only with WEBHOOK_ALLOW_LOOPBACK,
+# private ranges (and loopback) only with WEBHOOK_ALLOW_PRIVATE_NETWORKS; link-local never.
+WEBHOOK_ALLOW_LOOPBACK: bool = get("WEBHOOK_ALLOW_LOOPBACK", cast=bool, default=False)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = get("WEBHOOK_ALLOW_PRIVATE_NETWORKS", cast=bool, default=False)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS: float = get("WEBHOOK_CONNECT_TIMEOUT_SECONDS", cast=float, default=3.0)
+# The whole answer (headers and the part of the body that is kept) must arrive within this many seconds
+WEBHOOK_TIMEOUT_SECONDS: float = get("WEBHOOK_TIMEOUT_SECONDS", cast=float, default=10.0)
+# Waits between the attempts of one delivery (5 attempts over about an hour), each jittered by ±WEBHOOK_RETRY_JITTER
+WEBHOOK_RETRY_DELAYS_SECONDS: list[float] = [
+    float(value) for value in get("WEBHOOK_RETRY_DELAYS_SECONDS", cast=list, default=["30", "300", "1200", "2100"])
+]
+WEBHOOK_RETRY_JITTER: float = get("WEBHOOK_RETRY_JITTER", cast=float, default=0.2)
+# An endpoint is disabled (and its organization's owners and admins emailed) after this many deliveries in a
+# row failed every attempt, or when it has failed every attempt for this many hours
+WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES: int = get("WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES", cast=int, default=10)
+WEBHOOK_DISABLE_AFTER_FAILING_HOURS: float = get("WEBHOOK_DISABLE_AFTER_FAILING_HOURS", cast=float, default=24.0)
+# After a secret is rotated, deliveries are signed with the old secret too for this long
+WEBHOOK_SECRET_ROTATION_GRACE_HOURS: float = get("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", cast=float, default=24.0)
+WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION: int = get("WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION", cast=int, default=20)
+WEBHOOK_DELIVERY_RETENTION_DAYS: int = get("WEBHOOK_DELIVERY_RETENTION_DAYS", cast=int, default=30)
+WEBHOOK_SWEEP_SECONDS: float = get("WEBHOOK_SWEEP_SECONDS", cast=float, default=30.0)
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": WEBHOOK_SWEEP_SECONDS}
+CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.purge", "schedule": 6 * 3600}
 
 # Realtime (apps.chat): one WebSocket per client; see docs/realtime.md.
 REALTIME_TICKET_SECONDS = 30  # a ticket opens one connection within this many seconds
