@@ -61,8 +61,9 @@ bench-login: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_login.py
 
 DATASET ?= ../shared/datasets/cranfield
+# EVAL_ARGS: e.g. --provider openai_compatible --base-url URL --model NAME --dimensions 1024 (see the script)
 eval: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_retrieval.py $(DATASET)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_retrieval.py $(DATASET) $(EVAL_ARGS)
 
 bench-relevance: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_relevance.py $(DATASET)
