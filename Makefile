@@ -48,8 +48,9 @@ worker: $(STAMP)
 bench-ingest: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py
 
+# BENCH_ARGS: e.g. --sizes 10000 --queries 50, or --tenants --quick (see the script)
 bench-search: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_search.py
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_search.py $(BENCH_ARGS)
 
 bench-chat: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_chat.py

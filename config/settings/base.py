@@ -257,7 +257,7 @@ CELERY_BEAT_SCHEDULE["documents-requeue-stuck"] = {
     "schedule": DOCUMENTS_SWEEP_INTERVAL_SECONDS,
 }
 # Search: exact scan when the filter keeps at most this many chunks, else HNSW with iterative scans
-SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=20_000)
+SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=5_000)
 SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)
 SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 # Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"

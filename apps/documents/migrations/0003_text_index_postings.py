@@ -103,7 +103,32 @@ END
 $fn$;
 """
 
+# The full-text candidates of a query (see apps/documents/services/search.py): in PL/pgSQL so that each
+# connection plans the statement once and reuses the plan (planning it cost more than running it).
+CANDIDATES_FUNCTION = """
+CREATE OR REPLACE FUNCTION documents_text_candidates(
+  p_organization uuid, p_collections uuid[], p_terms text[], p_idf float8[],
+  p_k1 float8, p_b float8, p_average_length float8, p_depth integer, p_limit integer
+) RETURNS TABLE (hit uuid, score float8) LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  RETURN QUERY
+  SELECT x.chunk_id,
+         sum(t.idf * x.tf * (p_k1 + 1) / (x.tf + p_k1 * (1 - p_b) + p_k1 * p_b / p_average_length * x.length))
+    FROM unnest(p_terms, p_idf) AS t(term, idf)
+   CROSS JOIN unnest(p_collections) AS c(id)
+   CROSS JOIN LATERAL (
+         SELECT p.chunk_id, p.tf, p.length FROM documents_chunkterm p
+          WHERE p.organization_id = p_organization AND p.collection_id = c.id AND p.term = t.term
+          ORDER BY p.impact DESC LIMIT p_depth) x
+   GROUP BY x.chunk_id
+   ORDER BY 2 DESC, 1
+   LIMIT p_limit;
+END
+$fn$;
+"""
+
 DROP = """
+DROP FUNCTION IF EXISTS documents_text_candidates(uuid, uuid[], text[], float8[], float8, float8, float8, integer, integer);
 DROP TRIGGER IF EXISTS documents_chunk_text_index_insert ON documents_chunk;
 DROP TRIGGER IF EXISTS documents_chunk_text_index_update ON documents_chunk;
 DROP TRIGGER IF EXISTS documents_chunk_text_index_delete ON documents_chunk;
@@ -154,7 +179,7 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['organization_id', 'collection_id', 'term', '-impact'], include=('chunk_id', 'tf', 'length'), name='chunkterm_scope_term_impact')],
             },
         ),
-        migrations.RunSQL(TRIGGER_FUNCTION + REBUILD_FUNCTION + TRIGGERS, DROP),
+        migrations.RunSQL(TRIGGER_FUNCTION + REBUILD_FUNCTION + CANDIDATES_FUNCTION + TRIGGERS, DROP),
         migrations.RunSQL("SELECT documents_text_index_rebuild()", migrations.RunSQL.noop),
     ]
 

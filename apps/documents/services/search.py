@@ -83,17 +83,6 @@ class TextQuery:
     idf: list[float]
     average_length: float
 
-    def params(self) -> list[Any]:
-        k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
-        return [k1, k1, b, b, self.average_length, self.terms, self.idf]
-
-
-# BM25's saturated, length-normalised term frequency of posting x for term t (params: TextQuery.params()).
-_BM25_SUM = (
-    "sum(t.idf * x.tf * (%s + 1) / (x.tf + %s * (1 - %s + %s * x.length / %s))) "
-    "FROM unnest(%s::text[], %s::float8[]) AS t(term, idf)"
-)
-
 
 def _scope_and_text_query(
     organization_id: Any, collection_ids: Sequence[uuid.UUID], query: str
@@ -188,26 +177,44 @@ def vector_search(
     return hits, plan, scope
 
 
-def _text_candidates(
+def _text_candidates_sql(
     *, organization_id: Any, collection_ids: list[uuid.UUID], text_query: TextQuery, limit: int
-) -> list[tuple[uuid.UUID, float]]:
-    """The best `limit` chunks by BM25, without scoring every chunk that holds a query term.
+) -> tuple[str, list[Any]]:
+    """The best `limit` chunks by BM25 (chunk_id, score), without scoring every chunk that holds a query term.
 
     Each (collection, term) contributes its first SEARCH_TEXT_TERM_DEPTH postings from the impact-ordered
     index (an index-only scan that also carries tf and length); a chunk's score is the BM25 sum over the
     postings read, with the scope's N, df and average length. Terms held by at most that many chunks are read
     whole, so only a common term's weakest postings (each worth at most the last one read) are left out."""
-    postings = ChunkTerm._meta.db_table
     depth = max(int(settings.SEARCH_TEXT_TERM_DEPTH), limit)
+    k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
+    # documents_text_candidates (migration 0003) holds the statement: its plan is cached per connection.
+    return (
+        "SELECT hit, score FROM documents_text_candidates("
+        "%s::uuid, %s::uuid[], %s::text[], %s::float8[], %s::float8, %s::float8, %s::float8, %s::int, %s::int)",
+        [
+            str(organization_id),
+            collection_ids,
+            text_query.terms,
+            text_query.idf,
+            k1,
+            b,
+            text_query.average_length,
+            depth,
+            limit,
+        ],
+    )
+
+
+def text_candidates(
+    *, organization_id: Any, collection_ids: list[uuid.UUID], text_query: TextQuery, limit: int
+) -> list[tuple[uuid.UUID, float]]:
+    """The full-text candidate list on its own (search() runs the same SQL inside its rescoring statement)."""
+    sql, params = _text_candidates_sql(
+        organization_id=organization_id, collection_ids=collection_ids, text_query=text_query, limit=limit
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT x.chunk_id, {_BM25_SUM} CROSS JOIN unnest(%s::uuid[]) AS c(id) CROSS JOIN LATERAL ("
-            f"  SELECT chunk_id, tf, length FROM {postings} "
-            "  WHERE organization_id = %s AND collection_id = c.id AND term = t.term "
-            "  ORDER BY impact DESC LIMIT %s) x "
-            "GROUP BY x.chunk_id ORDER BY 2 DESC, x.chunk_id LIMIT %s",
-            [*text_query.params(), collection_ids, str(organization_id), depth, limit],
-        )
+        cursor.execute(sql, params)
         return [(row[0], float(row[1] or 0.0)) for row in cursor.fetchall()]
 
 
@@ -217,31 +224,46 @@ def _rescore(
     chunk_ids: list[uuid.UUID],
     vector: list[float] | None,
     text_query: TextQuery | None,
+    text_candidates_sql: tuple[str, list[Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Both signals for every candidate, with what a hit shows; only chunks of ready documents."""
+    """Both signals for every candidate, with what a hit shows; only chunks of ready documents.
+
+    The candidates are `chunk_ids` plus, when given, the full-text candidate query's chunks, found in the same
+    statement (one round trip less); each row carries its `text_rank` in that list (None when not in it)."""
     chunk_table, document_table = Chunk._meta.db_table, Document._meta.db_table
     params: list[Any] = []
+    text_hits_sql = "SELECT NULL::uuid AS chunk_id, NULL::bigint AS text_rank WHERE false"
+    if text_candidates_sql is not None:
+        text_hits_sql = (
+            "SELECT chunk_id, row_number() OVER (ORDER BY score DESC, chunk_id) AS text_rank "
+            f"FROM ({text_candidates_sql[0]}) h(chunk_id, score)"
+        )
+        params.extend(text_candidates_sql[1])
     vector_sql = "NULL::float8"
     if vector is not None:
         vector_sql = "1 - (c.embedding <=> %s::vector)"
         params.append(Vector(vector))
     text_sql = "NULL::float8"
     if text_query is not None:
-        # One index scan per candidate over the (chunk, term) key finds every query term the chunk holds.
+        # One index scan per candidate over the (chunk, term) key finds every query term the chunk holds. The casts
+        # matter: Django binds parameters as literals, and an untyped 1.2 is numeric (slow arithmetic).
         k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
         text_sql = (
-            "(SELECT sum((%s::float8[])[array_position(%s::text[], x.term)] * x.tf * (%s + 1) "
-            "  / (x.tf + %s * (1 - %s + %s * x.length / %s))) "
+            "(SELECT sum((%s::float8[])[array_position(%s::text[], x.term)] * x.tf * (%s::float8 + 1) "
+            "  / (x.tf + %s::float8 * (1 - %s::float8 + %s::float8 * x.length / %s::float8))) "
             f"FROM {ChunkTerm._meta.db_table} x WHERE x.chunk_id = c.id AND x.term = ANY(%s))"
         )
         params.extend([text_query.idf, text_query.terms, k1, k1, b, b, text_query.average_length, text_query.terms])
-    params.extend([str(organization_id), chunk_ids, DocumentStatus.READY.value])
+    params.extend([chunk_ids, str(organization_id), DocumentStatus.READY.value])
     with connection.cursor() as cursor:
         cursor.execute(
+            f"WITH text_hits AS MATERIALIZED ({text_hits_sql}) "
             "SELECT c.id, c.document_id, c.collection_id, d.title, c.page_number, c.heading_path, c.text, "
-            f"c.ordinal, {vector_sql} AS vector_similarity, {text_sql} AS text_raw "
+            f"c.ordinal, {vector_sql} AS vector_similarity, {text_sql} AS text_raw, th.text_rank "
             f"FROM {chunk_table} c JOIN {document_table} d ON d.id = c.document_id "
-            "WHERE c.organization_id = %s AND c.id = ANY(%s) AND d.status = %s",
+            "LEFT JOIN text_hits th ON th.chunk_id = c.id "
+            "WHERE c.id = ANY(ARRAY(SELECT unnest(%s::uuid[]) UNION SELECT chunk_id FROM text_hits)) "
+            "AND c.organization_id = %s AND d.status = %s",
             params,
         )
         columns = [col.name for col in cursor.description or []]
@@ -326,29 +348,25 @@ def search(
                 organization_id=organization_id, collection_ids=ids, vector=vector, limit=limit, exact=exact
             )
             timings["vector_ms"] = timings.get("vector_ms", 0) + (time.perf_counter() - t0) * 1000
-        text_hits: list[tuple[uuid.UUID, float]] = []
-        if text_query is not None:
-            t0 = time.perf_counter()
-            text_hits = _text_candidates(
-                organization_id=organization_id, collection_ids=ids, text_query=text_query, limit=limit
-            )
-            timings["text_ms"] = timings.get("text_ms", 0) + (time.perf_counter() - t0) * 1000
-        candidate_ids = list(dict.fromkeys([i for i, _ in vector_hits] + [i for i, _ in text_hits]))
-        if not candidate_ids:
+        if not vector_hits and text_query is None:
             continue
+        # The full-text candidates are found inside the rescoring statement (one round trip for both).
         t0 = time.perf_counter()
         group_rows = _rescore(
             organization_id=organization_id,
-            chunk_ids=candidate_ids,
+            chunk_ids=[chunk_id for chunk_id, _ in vector_hits],
             vector=vector,
-            text_query=text_query if mode != "vector" else None,
+            text_query=text_query,
+            text_candidates_sql=None
+            if text_query is None
+            else _text_candidates_sql(
+                organization_id=organization_id, collection_ids=ids, text_query=text_query, limit=limit
+            ),
         )
         timings["rescore_ms"] = timings.get("rescore_ms", 0) + (time.perf_counter() - t0) * 1000
         vector_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(vector_hits, start=1)}
-        text_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(text_hits, start=1)}
         for row in group_rows:
             row["vector_rank"] = vector_rank.get(row["id"])
-            row["text_rank"] = text_rank.get(row["id"])
         rows.extend(group_rows)
 
     hits = _fuse(rows, mode=mode, fusion=fusion, weight=weight)[:top_k]
