@@ -390,12 +390,15 @@ def _run_one_organization(args: argparse.Namespace) -> None:
         # How much the bounded per-term reads lose: the same queries scored over every posting.
         from django.test.utils import override_settings
 
+        # Tie-aware: a hit counts when its score reaches the exhaustive 10th score (short sentences tie often).
         exhaustive_overlap = []
-        with override_settings(SEARCH_TEXT_TERM_DEPTH=10**9):
-            for number, query in enumerate(queries[: args.exhaustive_queries]):
-                full = {h.text for h in search(organization=org, query=query, mode="fulltext", top_k=10).hits}
-                if full:
-                    exhaustive_overlap.append(len(full & docent_top[number]) / len(full))
+        for query in queries[: args.exhaustive_queries]:
+            bounded = search(organization=org, query=query, mode="fulltext", top_k=10).hits
+            with override_settings(SEARCH_TEXT_TERM_DEPTH=10**9):
+                full = search(organization=org, query=query, mode="fulltext", top_k=10).hits
+            if full:
+                cutoff = (full[-1].text_score or 0.0) - 1e-6
+                exhaustive_overlap.append(sum(1 for h in bounded if (h.text_score or 0.0) >= cutoff) / len(full))
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
         print(f"  load average while measuring (1, 5, 15 min): {load} on {os.cpu_count()} cores")
         reference_p50 = statistics.median(results["tantivy"])
@@ -417,7 +420,7 @@ def _run_one_organization(args: argparse.Namespace) -> None:
         print(f"  full-text top 10 shared with tantivy's (different analysers): {statistics.mean(overlap):.0%}")
         if exhaustive_overlap:
             print(
-                f"  full-text top 10 shared with BM25 over every posting ({len(exhaustive_overlap)} queries): "
+                f"  full-text top 10 as good as BM25 over every posting's ({len(exhaustive_overlap)} queries): "
                 f"{statistics.mean(exhaustive_overlap):.1%}"
             )
 

@@ -266,7 +266,7 @@ SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.
 # Full-text BM25 (docs/search.md): its parameters, and how many postings of each query term are read.
 SEARCH_BM25_K1: float = get("SEARCH_BM25_K1", cast=float, default=1.2)
 SEARCH_BM25_B: float = get("SEARCH_BM25_B", cast=float, default=0.75)
-SEARCH_TEXT_TERM_DEPTH: int = get("SEARCH_TEXT_TERM_DEPTH", cast=int, default=200)
+SEARCH_TEXT_TERM_DEPTH: int = get("SEARCH_TEXT_TERM_DEPTH", cast=int, default=500)
 
 # Model providers and chat
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)

@@ -108,19 +108,27 @@ $fn$;
 CANDIDATES_FUNCTION = """
 CREATE OR REPLACE FUNCTION documents_text_candidates(
   p_organization uuid, p_collections uuid[], p_terms text[], p_idf float8[],
-  p_k1 float8, p_b float8, p_average_length float8, p_depth integer, p_limit integer
+  p_k1 float8, p_b float8, p_average_length float8, p_depth integer, p_pool integer, p_limit integer
 ) RETURNS TABLE (hit uuid, score float8) LANGUAGE plpgsql STABLE AS $fn$
 BEGIN
   RETURN QUERY
-  SELECT x.chunk_id,
-         sum(t.idf * x.tf * (p_k1 + 1) / (x.tf + p_k1 * (1 - p_b) + p_k1 * p_b / p_average_length * x.length))
-    FROM unnest(p_terms, p_idf) AS t(term, idf)
-   CROSS JOIN unnest(p_collections) AS c(id)
-   CROSS JOIN LATERAL (
-         SELECT p.chunk_id, p.tf, p.length FROM documents_chunkterm p
-          WHERE p.organization_id = p_organization AND p.collection_id = c.id AND p.term = t.term
-          ORDER BY p.impact DESC LIMIT p_depth) x
-   GROUP BY x.chunk_id
+  WITH seen AS (
+    SELECT x.chunk_id
+      FROM unnest(p_terms, p_idf) AS t(term, idf)
+     CROSS JOIN unnest(p_collections) AS c(id)
+     CROSS JOIN LATERAL (
+           SELECT p.chunk_id, p.tf, p.length FROM documents_chunkterm p
+            WHERE p.organization_id = p_organization AND p.collection_id = c.id AND p.term = t.term
+            ORDER BY p.impact DESC LIMIT p_depth) x
+     GROUP BY x.chunk_id
+     ORDER BY sum(t.idf * x.tf * (p_k1 + 1)
+                  / (x.tf + p_k1 * (1 - p_b) + p_k1 * p_b / p_average_length * x.length)) DESC, 1
+     LIMIT p_pool)
+  SELECT seen.chunk_id,
+         (SELECT sum(p_idf[array_position(p_terms, y.term)] * y.tf * (p_k1 + 1)
+                     / (y.tf + p_k1 * (1 - p_b) + p_k1 * p_b / p_average_length * y.length))
+            FROM documents_chunkterm y WHERE y.chunk_id = seen.chunk_id AND y.term = ANY(p_terms))
+    FROM seen
    ORDER BY 2 DESC, 1
    LIMIT p_limit;
 END
@@ -128,7 +136,7 @@ $fn$;
 """
 
 DROP = """
-DROP FUNCTION IF EXISTS documents_text_candidates(uuid, uuid[], text[], float8[], float8, float8, float8, integer, integer);
+DROP FUNCTION IF EXISTS documents_text_candidates(uuid, uuid[], text[], float8[], float8, float8, float8, integer, integer, integer);
 DROP TRIGGER IF EXISTS documents_chunk_text_index_insert ON documents_chunk;
 DROP TRIGGER IF EXISTS documents_chunk_text_index_update ON documents_chunk;
 DROP TRIGGER IF EXISTS documents_chunk_text_index_delete ON documents_chunk;

@@ -183,15 +183,17 @@ def _text_candidates_sql(
     """The best `limit` chunks by BM25 (chunk_id, score), without scoring every chunk that holds a query term.
 
     Each (collection, term) contributes its first SEARCH_TEXT_TERM_DEPTH postings from the impact-ordered
-    index (an index-only scan that also carries tf and length); a chunk's score is the BM25 sum over the
-    postings read, with the scope's N, df and average length. Terms held by at most that many chunks are read
-    whole, so only a common term's weakest postings (each worth at most the last one read) are left out."""
+    index (an index-only scan that also carries tf and length); the chunks read are ranked by the BM25 sum
+    over the postings read (the scope's N, df and average length), and the best 4 x limit of them are scored
+    exactly over every query term and re-sorted. Terms held by at most that many chunks are read whole; of a
+    commoner term only the weakest postings are left out, so a chunk that matches many common terms, each
+    weakly, can be missed (docs/search.md gives the measured agreement with exhaustive BM25)."""
     depth = max(int(settings.SEARCH_TEXT_TERM_DEPTH), limit)
     k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
     # documents_text_candidates (migration 0003) holds the statement: its plan is cached per connection.
     return (
-        "SELECT hit, score FROM documents_text_candidates("
-        "%s::uuid, %s::uuid[], %s::text[], %s::float8[], %s::float8, %s::float8, %s::float8, %s::int, %s::int)",
+        "SELECT hit, score FROM documents_text_candidates(%s::uuid, %s::uuid[], %s::text[], %s::float8[], "
+        "%s::float8, %s::float8, %s::float8, %s::int, %s::int, %s::int)",
         [
             str(organization_id),
             collection_ids,
@@ -201,6 +203,7 @@ def _text_candidates_sql(
             b,
             text_query.average_length,
             depth,
+            limit * 4,
             limit,
         ],
     )
