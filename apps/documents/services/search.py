@@ -209,18 +209,6 @@ def _text_candidates_sql(
     )
 
 
-def text_candidates(
-    *, organization_id: Any, collection_ids: list[uuid.UUID], text_query: TextQuery, limit: int
-) -> list[tuple[uuid.UUID, float]]:
-    """The full-text candidate list on its own (search() runs the same SQL inside its rescoring statement)."""
-    sql, params = _text_candidates_sql(
-        organization_id=organization_id, collection_ids=collection_ids, text_query=text_query, limit=limit
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(row[0], float(row[1] or 0.0)) for row in cursor.fetchall()]
-
-
 def _rescore(
     *,
     organization_id: Any,
