@@ -63,8 +63,9 @@ beat: $(STAMP)
 bench-ingest: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py
 
+# BENCH_ARGS: e.g. --sizes 10000 --queries 50, or --tenants --quick (see the script)
 bench-search: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_search.py
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_search.py $(BENCH_ARGS)
 
 bench-chat: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_chat.py
@@ -84,8 +85,9 @@ bench-fairness: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_fairness.py
 
 DATASET ?= ../shared/datasets/cranfield
+# EVAL_ARGS: e.g. --provider openai_compatible --base-url URL --model NAME --dimensions 1024 (see the script)
 eval: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_retrieval.py $(DATASET)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_retrieval.py $(DATASET) $(EVAL_ARGS)
 
 bench-relevance: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_relevance.py $(DATASET)

@@ -1,6 +1,13 @@
-"""`make bench-search`: vector retrieval latency and recall@10 under tenant filters.
+"""`make bench-search`: search latency in one large organization, then (with --tenants) vector recall under
+tenant filters.
 
-Builds synthetic corpora (clustered unit vectors, organization sizes following a Zipf law so there are
+Default: one organization whose chunks are real sentences of the Cranfield and PubMedQA corpora (the data sets
+under ../shared/datasets, or --datasets), offline embeddings, Cranfield's questions as queries. At 10,000 and
+then 100,000 chunks it prints p50/p95 of the search service's full-text, hybrid and vector modes, and of a
+reference BM25 engine (tantivy, in memory, same chunks, same queries, top 10) with Docent's ratio to it and the
+overlap of the two full-text top 10s. Bounded: about three minutes on 2 cores.
+
+--tenants: builds synthetic corpora (clustered unit vectors, organization sizes following a Zipf law so there are
 large and small tenants) in a dedicated database, then for each query compares against the exact top 10:
   - docent: the search service's plan (exact scan via the organization index when the filter keeps
     few chunks, HNSW with iterative scans otherwise),
@@ -9,7 +16,8 @@ large and small tenants) in a dedicated database, then for each query compares a
   - plain SQL: the same filtered ORDER BY ... LIMIT with default settings (what most vector-store wrappers
     run), once as the planner chooses and once steered through the HNSW index (what happens when the
     filter is a metadata predicate the planner cannot estimate: index first, filter after).
-Usage: scripts/bench_search.py [--dims 384] [--queries 200] [--quick]
+Usage: scripts/bench_search.py [--sizes 10000,100000] [--queries 100] [--dims 384]
+       scripts/bench_search.py --tenants [--dims 384] [--queries 200] [--quick] [--configs 100000x20]
 """
 
 from __future__ import annotations
@@ -24,43 +32,13 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 BENCH_DB = "docent_bench"
-
-
-def _prepare_database(dims: int) -> tuple[dict, str]:
-    """Create a fresh bench database next to the dev one and point Django at it."""
-    import psycopg
-
-    if os.environ.get("DATABASE_URL"):
-        import environ
-
-        base = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    else:
-        from config.embedded import embedded_postgres_database
-
-        base = embedded_postgres_database()
-    conninfo = dict(host=base["HOST"], port=base["PORT"], user=base["USER"], password=base.get("PASSWORD") or None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    password = f":{quote(base['PASSWORD'])}" if base.get("PASSWORD") else ""
-    os.environ["DATABASE_URL"] = (
-        f"postgres://{base['USER']}{password}@{quote(str(base['HOST']), safe='')}:{base['PORT']}/{BENCH_DB}"
-    )
-    os.environ["EMBEDDING_DIMENSIONS"] = str(dims)
-    return conninfo, BENCH_DB
-
-
-def _drop_database(conninfo: dict) -> None:
-    import psycopg
-
-    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+DATASETS = ROOT.parent / "shared" / "datasets"
 
 
 def _unit(values: list[float]) -> list[float]:
@@ -100,7 +78,10 @@ def _load(chunks: int, orgs: int, source: VectorSource) -> list[tuple[Any, uuid.
     from apps.organizations.models import Organization
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE documents_chunk, documents_document, documents_collection CASCADE")
+        cursor.execute(
+            "TRUNCATE documents_chunk, documents_document, documents_collection, documents_chunkterm, "
+            "documents_collectionterm, documents_collectiontextstats CASCADE"
+        )
         cursor.execute("DELETE FROM organizations_organization")
         cursor.execute("DROP INDEX IF EXISTS chunk_embedding_hnsw")
     tenants = []
@@ -234,16 +215,237 @@ def _run_config(chunks: int, orgs: int, queries: int, source: VectorSource) -> N
         )
 
 
+def _sentences(datasets: Path) -> list[str]:
+    """Every sentence (at least four words) of the Cranfield and PubMedQA corpora, in corpus order."""
+    import json
+    import re
+
+    sentences: list[str] = []
+    for name in ("cranfield", "pubmedqa-pqal"):
+        path = datasets / name / "corpus.jsonl"
+        if not path.exists():
+            raise SystemExit(f"No corpus at {path} (pass --datasets DIR)")
+        for line in path.open():
+            if line.strip():
+                text = json.loads(line).get("text") or ""
+                for sentence in re.split(r"(?<=[.?!])\s+", text):
+                    if len(sentence.split()) >= 4:
+                        sentences.append(sentence.strip())
+    return sentences
+
+
+def _chunk_texts(sentences: list[str], start: int, stop: int) -> list[str]:
+    """Chunk i: sentence i; past the last sentence, two sentences of the corpora (still distinct, still real)."""
+    n = len(sentences)
+    return [
+        sentences[i] if i < n else f"{sentences[i % n]} {sentences[(i * 7919 + i // n) % n]}"
+        for i in range(start, stop)
+    ]
+
+
+def _append_chunks(texts: list[str], *, org_id: Any, collection_id: Any, document_id: Any, first: int) -> None:
+    """COPY in statements of 10,000 rows (the text-index triggers run once per statement)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from apps.chatbot_provider.offline import hashing_embed
+
+    dims = int(settings.EMBEDDING_DIMENSIONS)
+    for offset in range(0, len(texts), 10_000):
+        batch = texts[offset : offset + 10_000]
+        vectors = hashing_embed(batch, dimensions=dims)
+        with connection.cursor() as cursor:
+            raw = cursor.connection
+            with (
+                raw.cursor() as copy_cursor,
+                copy_cursor.copy(
+                    "COPY documents_chunk (id, created_at, updated_at, organization_id, collection_id, document_id,"
+                    " ordinal, text, heading_path, char_start, char_end, token_count, embedding) FROM STDIN"
+                ) as copy,
+            ):
+                for i, (text, vector) in enumerate(zip(batch, vectors, strict=True)):
+                    copy.write_row(
+                        (
+                            str(uuid.uuid4()),
+                            "now",
+                            "now",
+                            str(org_id),
+                            str(collection_id),
+                            str(document_id),
+                            first + offset + i,
+                            text,
+                            "[]",
+                            0,
+                            len(text),
+                            len(text.split()),
+                            _text(vector),
+                        )
+                    )
+
+
+def _tantivy(texts: list[str]) -> Any:
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name="en_stem")
+    builder.add_integer_field("ordinal", stored=True)
+    schema = builder.build()
+    index = tantivy.Index(schema)
+    writer = index.writer(heap_size=200_000_000, num_threads=1)
+    for ordinal, text in enumerate(texts):
+        writer.add_document(tantivy.Document(body=text, ordinal=ordinal))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    return index
+
+
+def _clean_query(text: str) -> str:
+    import re
+
+    return " ".join(re.findall(r"[A-Za-z0-9]+", text))
+
+
+def _run_one_organization(args: argparse.Namespace) -> None:
+    import json
+
+    from django.conf import settings
+    from django.db import connection
+
+    from apps.documents.models import Chunk, Collection, Document
+    from apps.documents.services.search import search
+    from apps.organizations.models import Organization
+
+    sentences = _sentences(args.datasets)
+    queries = [
+        json.loads(line)["text"] for line in (args.datasets / "cranfield" / "queries.jsonl").open() if line.strip()
+    ][: args.queries]
+    words = statistics.mean(len(q.split()) for q in queries)
+    print(
+        f"corpus: {len(sentences):,} sentences of Cranfield and PubMedQA; queries: {len(queries)} Cranfield questions"
+    )
+    print(f"        ({words:.1f} words on average), top 10, each query once per method after one warm-up pass")
+    org = Organization.objects.create(name="Bench", slug=f"bench-{uuid.uuid4().hex[:6]}")
+    collection = Collection.objects.create(organization=org, name="Bench")
+    document = Document.objects.create(
+        organization=org, collection=collection, source="text", title="Bench", status="ready", chunk_count=0
+    )
+    loaded = 0
+    all_texts: list[str] = []
+    for size in args.sizes:
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX IF EXISTS chunk_embedding_hnsw")  # rebuilt below: faster than row by row
+        texts = _chunk_texts(sentences, loaded, size)
+        _append_chunks(texts, org_id=org.pk, collection_id=collection.pk, document_id=document.pk, first=loaded)
+        all_texts.extend(texts)
+        loaded = size
+        Document.objects.filter(pk=document.pk).update(chunk_count=loaded)
+        load_s = time.perf_counter() - started
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            if size > int(settings.SEARCH_EXACT_MAX_CHUNKS):
+                cursor.execute(
+                    f"CREATE INDEX chunk_embedding_hnsw ON {Chunk._meta.db_table} "
+                    "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+                )
+            cursor.execute("VACUUM ANALYZE documents_chunk")
+            cursor.execute("VACUUM ANALYZE documents_chunkterm")
+            cursor.execute("VACUUM ANALYZE documents_collectionterm")
+            cursor.execute("SELECT count(*) FROM documents_chunkterm")
+            postings = cursor.fetchone()[0]
+        index_s = time.perf_counter() - started
+        started = time.perf_counter()
+        reference = _tantivy(all_texts)
+        searcher = reference.searcher()
+        tantivy_s = time.perf_counter() - started
+        print(
+            f"\n{size:,} chunks in one organization: loaded in {load_s:.1f} s ({postings:,} postings), "
+            f"vacuum/analyze (+ HNSW above {int(settings.SEARCH_EXACT_MAX_CHUNKS):,} "
+            f"chunks) {index_s:.1f} s, tantivy index {tantivy_s:.1f} s"
+        )
+        results: dict[str, list[float]] = {}
+        overlap: list[float] = []
+        docent_top: dict[int, set[str]] = {}
+        for warm in (True, False):
+            for number, query in enumerate(queries):
+                for mode in ("fulltext", "hybrid", "vector"):
+                    t0 = time.perf_counter()
+                    found = search(organization=org, query=query, mode=mode, top_k=10)
+                    ms = (time.perf_counter() - t0) * 1000
+                    if not warm:
+                        results.setdefault(mode, []).append(ms)
+                        if mode == "fulltext":
+                            docent_top[number] = {h.text for h in found.hits}
+                t0 = time.perf_counter()
+                parsed = reference.parse_query(_clean_query(query), ["body"])
+                top = searcher.search(parsed, 10).hits
+                ms = (time.perf_counter() - t0) * 1000
+                if not warm:
+                    results.setdefault("tantivy", []).append(ms)
+                    texts_found = {all_texts[searcher.doc(address)["ordinal"][0]] for _, address in top}
+                    if texts_found:
+                        overlap.append(len(texts_found & docent_top[number]) / len(texts_found))
+        # How much the bounded per-term reads lose: the same queries scored over every posting.
+        from django.test.utils import override_settings
+
+        # Tie-aware: a hit counts when its score reaches the exhaustive 10th score (short sentences tie often).
+        exhaustive_overlap = []
+        for query in queries[: args.exhaustive_queries]:
+            bounded = search(organization=org, query=query, mode="fulltext", top_k=10).hits
+            with override_settings(SEARCH_TEXT_TERM_DEPTH=10**9):
+                full = search(organization=org, query=query, mode="fulltext", top_k=10).hits
+            if full:
+                cutoff = (full[-1].text_score or 0.0) - 1e-6
+                exhaustive_overlap.append(sum(1 for h in bounded if (h.text_score or 0.0) >= cutoff) / len(full))
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"  load average while measuring (1, 5, 15 min): {load} on {os.cpu_count()} cores")
+        reference_p50 = statistics.median(results["tantivy"])
+        reference_p95 = _percentile(results["tantivy"], 0.95)
+        print(f"  {'method':34} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'p50 / tantivy':>14} {'p95 / tantivy':>14}")
+        labels = {
+            "fulltext": "docent full-text (BM25)",
+            "hybrid": "docent hybrid",
+            "vector": "docent vector",
+            "tantivy": "tantivy BM25 (reference)",
+        }
+        for mode in ("fulltext", "hybrid", "vector", "tantivy"):
+            values = results[mode]
+            p50, p95 = statistics.median(values), _percentile(values, 0.95)
+            print(
+                f"  {labels[mode]:34} {len(values):7d} {p50:8.2f} {p95:8.2f} "
+                f"{p50 / reference_p50:13.1f}x {p95 / reference_p95:13.1f}x"
+            )
+        print(f"  full-text top 10 shared with tantivy's (different analysers): {statistics.mean(overlap):.0%}")
+        if exhaustive_overlap:
+            print(
+                f"  full-text top 10 as good as BM25 over every posting's ({len(exhaustive_overlap)} queries): "
+                f"{statistics.mean(exhaustive_overlap):.1%}"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dims", type=int, default=384)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--quick", action="store_true", help="only 10k/20 and 100k/100")
-    parser.add_argument("--configs", default="", help="comma-separated CHUNKSxORGS, e.g. 100000x20")
+    parser.add_argument("--queries", type=int, default=0, help="default 100 (200 with --tenants)")
+    parser.add_argument("--sizes", default="10000,100000", help="chunk counts of the one-organization runs")
+    parser.add_argument("--datasets", type=Path, default=DATASETS)
+    parser.add_argument(
+        "--exhaustive-queries", type=int, default=30, help="queries also scored over every posting (0: none)"
+    )
+    parser.add_argument("--tenants", action="store_true", help="vector recall under tenant filters instead")
+    parser.add_argument("--quick", action="store_true", help="--tenants: only 10k/20 and 100k/100")
+    parser.add_argument("--configs", default="", help="--tenants: comma-separated CHUNKSxORGS, e.g. 100000x20")
     parser.add_argument("--ef-search", type=int, default=0, help="override SEARCH_HNSW_EF_SEARCH")
+    parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database for inspection")
     args = parser.parse_args()
+    args.queries = args.queries or (200 if args.tenants else 100)
+    args.sizes = sorted(int(size) for size in args.sizes.split(","))
     started = time.perf_counter()
-    conninfo, _ = _prepare_database(args.dims)
+    from throwaway_db import drop_database, throwaway_database
+
+    conninfo = throwaway_database(BENCH_DB, dims=args.dims)
     try:
         import django
 
@@ -259,26 +461,28 @@ def main() -> int:
             pg_version = cursor.fetchone()[0]
         print(
             f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, PostgreSQL {pg_version}, pgvector {pgvector_version}"
+            f"Python {platform.python_version()}, PostgreSQL {pg_version}, pgvector {pgvector_version}, "
+            f"{args.dims} dims"
         )
-        source = VectorSource(args.dims)
-        configs = (
-            [(10_000, 20), (100_000, 100)]
-            if args.quick
-            else [(10_000, 20), (10_000, 100), (100_000, 20), (100_000, 100)]
-        )
-        if args.configs:
-            configs = [(int(c.split("x")[0]), int(c.split("x")[1])) for c in args.configs.split(",")]
         from django.test.utils import override_settings
 
         with override_settings(**({"SEARCH_HNSW_EF_SEARCH": args.ef_search} if args.ef_search else {})):
-            for chunks, orgs in configs:
-                _run_config(chunks, orgs, args.queries, source)
-        from django.db import connections
-
-        connections.close_all()
+            if not args.tenants:
+                _run_one_organization(args)
+            else:
+                source = VectorSource(args.dims)
+                configs = (
+                    [(10_000, 20), (100_000, 100)]
+                    if args.quick
+                    else [(10_000, 20), (10_000, 100), (100_000, 20), (100_000, 100)]
+                )
+                if args.configs:
+                    configs = [(int(c.split("x")[0]), int(c.split("x")[1])) for c in args.configs.split(",")]
+                for chunks, orgs in configs:
+                    _run_config(chunks, orgs, args.queries, source)
     finally:
-        _drop_database(conninfo)
+        if not args.keep:
+            drop_database(conninfo, BENCH_DB)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -2,8 +2,11 @@
 search path. Prints nDCG@10, recall@10 and MRR@10 for vector-only, full-text-only and hybrid (with each
 fusion variant), the embedding provider, the chunking settings and timings.
 
-Usage: scripts/eval_retrieval.py DATASET [--chunk-tokens 500 --overlap 60] [--limit-queries N] [--sweep]
-Runs against the dev database in a fresh organization that is deleted afterwards; files stay in memory.
+Usage: scripts/eval_retrieval.py DATASET [--chunk-tokens 500 --overlap 60] [--limit-queries N] [--no-sweep]
+    [--provider offline|openai|gemini|openai_compatible --base-url URL --model NAME --api-key-env VAR]
+    [--dimensions N] [--database NAME --keep | --reuse]
+Runs in a throwaway database (created next to the dev one, EMBEDDING_DIMENSIONS as asked, dropped afterwards
+unless --keep); files stay in memory. The fusion-weight sweep (w = 0.0 … 1.0) is printed unless --no-sweep.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 
@@ -56,20 +61,67 @@ def mrr_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
     return 0.0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
+WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
+
+
+def _provider_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What the evaluation collection embeds with: the offline embedder or a provider of any kind."""
+    if args.provider == "offline":
+        return {"kind": "offline", "model": args.model or "", "base_url": "", "api_key": ""}
+    api_key = os.environ.get(args.api_key_env, "") if args.api_key_env else ""
+    if args.provider == "openai_compatible" and not args.base_url:
+        raise SystemExit("--provider openai_compatible needs --base-url")
+    if args.provider in ("openai", "gemini") and not api_key:
+        raise SystemExit(f"--provider {args.provider} needs an API key in ${args.api_key_env}")
+    if not args.model:
+        raise SystemExit(f"--provider {args.provider} needs --model (the embedding model)")
+    return {"kind": args.provider, "model": args.model, "base_url": args.base_url, "api_key": api_key}
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--chunk-tokens", type=int, default=None)
     parser.add_argument("--overlap", type=int, default=None)
     parser.add_argument("--limit-queries", type=int, default=0)
-    parser.add_argument("--sweep", action="store_true", help="also try several fusion weights")
-    parser.add_argument("--keep", action="store_true", help="keep the evaluation organization (prints its slug)")
-    parser.add_argument("--reuse", default="", help="slug of a kept evaluation organization: skip ingestion")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--provider",
+        choices=["offline", "openai", "gemini", "openai_compatible"],
+        default="offline",
+        help="embedding provider kind of the evaluation collection (default offline: no network)",
+    )
+    parser.add_argument("--base-url", default="", help="server base URL (openai_compatible; optional for openai)")
+    parser.add_argument("--model", default="", help="embedding model (required for every kind but offline)")
+    parser.add_argument("--api-key-env", default="EVAL_API_KEY", help="environment variable holding the API key")
+    parser.add_argument(
+        "--dimensions", type=int, default=0, help="EMBEDDING_DIMENSIONS of the throwaway database (default: setting)"
+    )
+    parser.add_argument("--database", default="docent_eval", help="throwaway database name (dropped afterwards)")
+    parser.add_argument("--keep", action="store_true", help="keep the database and its documents for --reuse")
+    parser.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep: skip ingestion")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the fusion-weight sweep")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
     if not (args.dataset / "corpus.jsonl").exists():
         print(f"No BEIR data set at {args.dataset} (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
         return 2
+    provider_options = _provider_options(args)
+    from throwaway_db import drop_database, throwaway_database
 
+    conninfo = throwaway_database(args.database, dims=args.dimensions or None, reuse=args.reuse)
+    try:
+        return _evaluate(args, provider_options)
+    finally:
+        if args.keep:
+            print(f"kept database: {args.database} (run again with --reuse --database {args.database})")
+        else:
+            drop_database(conninfo, args.database)
+
+
+def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any]) -> int:
     import django
 
     django.setup()
@@ -79,6 +131,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.test.utils import override_settings
 
+    from apps.chatbot_provider.models import ChatbotProvider
     from apps.documents.models import Collection, Document, DocumentStatus
     from apps.documents.services import documents as document_services
     from apps.documents.services.search import search
@@ -88,10 +141,12 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     logging.getLogger("celery").setLevel(logging.WARNING)
     current_app.conf.task_always_eager = True  # the real task, run in this process (no broker round trip)
-    overrides = {
+    overrides: dict[str, Any] = {
         "STORAGES": {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}},
         "DOCUMENTS_MAX_PER_ORG": 10**7,
         "DOCUMENTS_MAX_BYTES_PER_ORG": 10**12,
+        # An evaluation may embed with a server on this machine or the local network.
+        "PROVIDER_ALLOW_PRIVATE_NETWORKS": True,
     }
     if args.chunk_tokens:
         overrides["DOCUMENTS_CHUNK_TOKENS"] = args.chunk_tokens
@@ -100,94 +155,112 @@ def main() -> int:
     corpus, queries, qrels = _load(args.dataset)
     if args.limit_queries:
         queries = queries[: args.limit_queries]
+    id_map = ROOT / "var" / f"{args.database}.ids.json"
 
     with override_settings(**overrides):
-        if args.reuse:
-            organization = Organization.objects.get(slug=args.reuse)
-        else:
-            organization = Organization.objects.create(name="Retrieval evaluation", slug=f"eval-{time.time_ns()}")
-        try:
-            collection = Collection.objects.for_org(organization).first() or document_services.collection_create(
-                organization=organization,
-                actor=Actor.system(organization=organization, label="bench"),
-                name=args.dataset.name,
-            )
-            print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-            print(
-                f"dataset: {args.dataset.name}  documents: {len(corpus)}  queries: {len(queries)}  "
-                f"embedding: offline {collection.embedding_model} ({collection.embedding_dimensions} dims)  "
-                f"chunking: {settings.DOCUMENTS_CHUNK_TOKENS} tokens, overlap {settings.DOCUMENTS_CHUNK_OVERLAP_TOKENS}"
-            )
-            started = time.perf_counter()
-            id_of: dict[str, str] = {}
-            batch = 50
-            if args.reuse:
-                id_of = json.loads((ROOT / "var" / f"{organization.slug}.json").read_text())
-                corpus = []
-            for start in range(0, len(corpus), batch):
-                files = []
-                for row in corpus[start : start + batch]:
-                    title, text = (row.get("title") or "").strip(), row.get("text") or ""
-                    if not (title + text).strip():
-                        continue  # an empty record: nothing to index (and nothing any system could find)
-                    body = text if not title or text.lower().startswith(title.lower()[:40]) else f"{title}\n\n{text}"
-                    name = (title[:80] or row["_id"]).replace("/", " ") + ".txt"
-                    files.append((row["_id"], SimpleUploadedFile(name, body.encode())))
-                results = document_services.document_create_from_uploads(
-                    collection=collection,
-                    actor=Actor.system(organization=collection.organization, label="bench"),
-                    files=[f for _, f in files],
+        organization = Organization.objects.filter(slug="retrieval-evaluation").first()
+        if organization is None or not args.reuse:
+            organization = Organization.objects.create(name="Retrieval evaluation", slug="retrieval-evaluation")
+        collection = Collection.objects.for_org(organization).select_related("embedding_provider").first()
+        if collection is None:
+            provider = None
+            if provider_options["kind"] != "offline":
+                provider = ChatbotProvider.objects.create(
+                    organization=organization,
+                    name="Evaluation embedder",
+                    kind=provider_options["kind"],
+                    base_url=provider_options["base_url"],
+                    api_key=provider_options["api_key"],
+                    default_embedding_model=provider_options["model"],
+                    timeout_seconds=120.0,
                 )
-                for (corpus_id, _), result in zip(files, results, strict=True):
-                    id_of[str(result.document.pk)] = corpus_id
-            ingest_seconds = max(time.perf_counter() - started, 1e-9)
-            documents = Document.objects.for_org(organization)
-            ready = documents.filter(status=DocumentStatus.READY).count()
-            chunks = sum(documents.values_list("chunk_count", flat=True))
-            print(
-                f"ingest: {ready}/{documents.count()} ready, {chunks} chunks in {ingest_seconds:.1f} s "
-                f"({chunks / ingest_seconds:.0f} chunks/s)"
+            collection = document_services.collection_create(
+                organization=organization,
+                actor=Actor.system(organization=organization, label="eval"),
+                name=args.dataset.name,
+                embedding_provider=provider,
+                embedding_model=provider_options["model"] or None,
             )
+        kind = collection.embedding_provider.kind if collection.embedding_provider else "offline"
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(
+            f"dataset: {args.dataset.name}  documents: {len(corpus)}  queries: {len(queries)}  "
+            f"embedding: {kind} {collection.embedding_model} ({collection.embedding_dimensions} dims)  "
+            f"chunking: {settings.DOCUMENTS_CHUNK_TOKENS} tokens, overlap {settings.DOCUMENTS_CHUNK_OVERLAP_TOKENS}"
+        )
+        started = time.perf_counter()
+        id_of: dict[str, str] = {}
+        if args.reuse and id_map.exists():
+            id_of = json.loads(id_map.read_text())
+            corpus = []
+        # One upload request carries at most DOCUMENTS_MAX_FILES_PER_UPLOAD files, as through the API.
+        batch = max(1, int(settings.DOCUMENTS_MAX_FILES_PER_UPLOAD))
+        for start in range(0, len(corpus), batch):
+            files = []
+            for row in corpus[start : start + batch]:
+                title, text = (row.get("title") or "").strip(), row.get("text") or ""
+                if not (title + text).strip():
+                    continue  # an empty record: nothing to index (and nothing any system could find)
+                body = text if not title or text.lower().startswith(title.lower()[:40]) else f"{title}\n\n{text}"
+                name = (title[:80] or row["_id"]).replace("/", " ") + ".txt"
+                files.append((row["_id"], SimpleUploadedFile(name, body.encode())))
+            if not files:
+                continue
+            results = document_services.document_create_from_uploads(
+                collection=collection,
+                actor=Actor.system(organization=organization, label="eval"),
+                files=[f for _, f in files],
+            )
+            for (corpus_id, _), result in zip(files, results, strict=True):
+                id_of[str(result.document.pk)] = corpus_id
+        if args.keep:
+            id_map.parent.mkdir(parents=True, exist_ok=True)
+            id_map.write_text(json.dumps(id_of))
+        ingest_seconds = max(time.perf_counter() - started, 1e-9)
+        documents = Document.objects.for_org(organization)
+        ready = documents.filter(status=DocumentStatus.READY).count()
+        chunks = sum(documents.values_list("chunk_count", flat=True))
+        print(
+            f"ingest: {ready}/{documents.count()} ready, {chunks} chunks in {ingest_seconds:.1f} s "
+            f"({chunks / ingest_seconds:.0f} chunks/s)"
+        )
+        if ready == 0:
+            print("No document is ready: nothing to evaluate.")
+            return 1
 
-            variants: list[tuple[str, dict]] = [
-                ("vector", {"mode": "vector"}),
-                ("fulltext", {"mode": "fulltext"}),
-                (f"hybrid ({settings.SEARCH_FUSION}, default)", {"mode": "hybrid"}),
-                ("hybrid rrf", {"mode": "hybrid", "fusion": "rrf"}),
-            ]
-            weights = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7] if args.sweep else [0.3, 0.5]
+        variants: list[tuple[str, dict[str, Any]]] = [
+            ("vector", {"mode": "vector"}),
+            ("fulltext", {"mode": "fulltext"}),
+            (f"hybrid ({settings.SEARCH_FUSION}, default)", {"mode": "hybrid"}),
+            ("hybrid rrf", {"mode": "hybrid", "fusion": "rrf"}),
+        ]
+        if not args.no_sweep:
             variants += [
                 (f"hybrid weighted w={w}", {"mode": "hybrid", "fusion": "weighted", "vector_weight": w})
-                for w in weights
+                for w in WEIGHTS
             ]
-            print(f"\n{'variant':34} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}")
-            for label, options in variants:
-                ndcg = recall = mrr = 0.0
-                latencies = []
-                for query in queries:
-                    t0 = time.perf_counter()
-                    found = search(organization=organization, query=query["text"], top_k=40, **options)
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                    ranked: list[str] = []
-                    for hit in found.hits:
-                        corpus_id = id_of.get(str(hit.document_id))
-                        if corpus_id and corpus_id not in ranked:
-                            ranked.append(corpus_id)
-                    relevant = qrels[query["_id"]]
-                    ndcg += ndcg_at_10(ranked, relevant)
-                    recall += recall_at_10(ranked, relevant)
-                    mrr += mrr_at_10(ranked, relevant)
-                n = len(queries)
-                latencies.sort()
-                p50 = latencies[len(latencies) // 2]
-                p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-                print(f"{label:34} {ndcg / n:8.4f} {recall / n:7.4f} {mrr / n:7.4f} {p50:7.1f} {p95:7.1f}")
-        finally:
-            if args.keep:
-                (ROOT / "var" / f"{organization.slug}.json").write_text(json.dumps(id_of))
-                print(f"kept organization: {organization.slug}")
-            else:
-                organization.delete()
+        print(f"\n{'variant':34} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}")
+        for label, options in variants:
+            ndcg = recall = mrr = 0.0
+            latencies = []
+            for query in queries:
+                t0 = time.perf_counter()
+                found = search(organization=organization, query=query["text"], top_k=40, **options)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                ranked: list[str] = []
+                for hit in found.hits:
+                    corpus_id = id_of.get(str(hit.document_id))
+                    if corpus_id and corpus_id not in ranked:
+                        ranked.append(corpus_id)
+                relevant = qrels[query["_id"]]
+                ndcg += ndcg_at_10(ranked, relevant)
+                recall += recall_at_10(ranked, relevant)
+                mrr += mrr_at_10(ranked, relevant)
+            n = max(len(queries), 1)
+            latencies.sort()
+            p50 = latencies[len(latencies) // 2] if latencies else 0.0
+            p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else 0.0
+            print(f"{label:34} {ndcg / n:8.4f} {recall / n:7.4f} {mrr / n:7.4f} {p50:7.1f} {p95:7.1f}", flush=True)
     return 0
 
 

@@ -173,3 +173,58 @@ class Chunk(OrgScopedModel):
     @property
     def heading(self) -> str:
         return " > ".join(self.heading_path)
+
+
+class ChunkTerm(models.Model):
+    """A posting of the full-text index: one lexeme of one chunk with what BM25 needs (term frequency, the
+    chunk's length in lexemes) and `impact`, the term's BM25 weight in the chunk at indexing time, so the
+    best chunks for a term are the first entries of the (organization, collection, term, impact) index.
+
+    Written and removed by PostgreSQL triggers on the chunk table (migration 0003), from the chunk's own
+    `search_vector`: every path that writes or deletes chunks keeps it in step. Never written from Python."""
+
+    pk = models.CompositePrimaryKey("chunk_id", "term")
+    chunk_id = models.UUIDField()
+    term = models.TextField()
+    organization_id = models.UUIDField()
+    collection_id = models.UUIDField()
+    tf = models.PositiveIntegerField()
+    length = models.PositiveIntegerField()
+    impact = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organization_id", "collection_id", "term", "-impact"],
+                include=["chunk_id", "tf", "length"],
+                name="chunkterm_scope_term_impact",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} in {self.chunk_id}"
+
+
+class CollectionTerm(models.Model):
+    """Document frequency of a lexeme in a collection (chunks containing it), maintained by the same triggers."""
+
+    pk = models.CompositePrimaryKey("collection_id", "term")
+    collection_id = models.UUIDField()
+    term = models.TextField()
+    organization_id = models.UUIDField()
+    df = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.term}: {self.df}"
+
+
+class CollectionTextStats(models.Model):
+    """A collection's chunk count and total length in lexemes (BM25's N and average length), by the triggers."""
+
+    collection_id = models.UUIDField(primary_key=True)
+    organization_id = models.UUIDField()
+    chunks = models.BigIntegerField()
+    length = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.collection_id}: {self.chunks} chunks"

@@ -303,12 +303,16 @@ CELERY_BEAT_SCHEDULE["documents-requeue-stuck"] = {
 DOCUMENTS_DISPATCH_MAX_IN_FLIGHT: int = get("DOCUMENTS_DISPATCH_MAX_IN_FLIGHT", cast=int, default=8)
 DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION: int = get("DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION", cast=int, default=0)
 # Search: exact scan when the filter keeps at most this many chunks, else HNSW with iterative scans
-SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=20_000)
+SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=5_000)
 SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)
 SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 # Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
 SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.3)
+# Full-text BM25 (docs/search.md): its parameters, and how many postings of each query term are read.
+SEARCH_BM25_K1: float = get("SEARCH_BM25_K1", cast=float, default=1.2)
+SEARCH_BM25_B: float = get("SEARCH_BM25_B", cast=float, default=0.75)
+SEARCH_TEXT_TERM_DEPTH: int = get("SEARCH_TEXT_TERM_DEPTH", cast=int, default=500)
 
 # Model providers and chat
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)

@@ -1,5 +1,6 @@
 """Hybrid retrieval: pgvector cosine (exact or HNSW, chosen by how many chunks the tenant filter keeps)
-plus PostgreSQL full-text ranked with BM25-style IDF weights, fused into one score in [0, 1].
+plus BM25 over PostgreSQL's text search lexemes (postings kept by triggers, top-k without scoring every match),
+fused into one score in [0, 1].
 
 Organization and collection filters are part of every SQL statement, never applied afterwards.
 See docs/search.md for the plan choice and the meaning of the scores.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 import uuid
 from collections import defaultdict
@@ -21,15 +21,21 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from apps.documents.models import TEXT_SEARCH_CONFIG, Chunk, Collection, Document, DocumentStatus
+from apps.documents.models import (
+    TEXT_SEARCH_CONFIG,
+    Chunk,
+    ChunkTerm,
+    Collection,
+    CollectionTerm,
+    CollectionTextStats,
+    Document,
+    DocumentStatus,
+)
 from apps.documents.services.embed import check_dimensions, embed_query
 
 SearchMode = Literal["hybrid", "vector", "fulltext"]
-_LEXEME = re.compile(r"^[\w.\-]+$")
 MAX_QUERY_TERMS = 32
 RRF_K = 60
-# ts_rank normalisation 1: divide by 1 + log(chunk length), a mild length penalty like BM25's b.
-TS_RANK_NORMALIZATION = 1
 
 
 @dataclass(frozen=True)
@@ -69,19 +75,50 @@ def _scope_chunk_count(organization_id: Any, collection_ids: Sequence[uuid.UUID]
     return int(total or 0)
 
 
-def _scope_and_terms(organization_id: Any, collection_ids: Sequence[uuid.UUID], query: str) -> tuple[int, list[str]]:
-    """The scope's chunk count and the query's lexemes in one round trip (both precede the candidate queries)."""
+@dataclass
+class TextQuery:
+    """The query's lexemes found in the scope with their BM25 idf, and the scope's average chunk length."""
+
+    terms: list[str]
+    idf: list[float]
+    average_length: float
+
+
+def _scope_and_text_query(
+    organization_id: Any, collection_ids: Sequence[uuid.UUID], query: str
+) -> tuple[int, TextQuery | None]:
+    """One round trip: the scope's chunk count (ready documents), BM25's N and total length over the scope,
+    and the document frequency in the scope of each of the query's lexemes (PostgreSQL's parser and stemmer,
+    the same that filled the chunks' search_vector)."""
+    org, ids = str(organization_id), list(collection_ids)
+    stats, terms = CollectionTextStats._meta.db_table, CollectionTerm._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
+            "WITH s AS ("
+            f"  SELECT COALESCE(SUM(chunks), 0) AS n, COALESCE(SUM(length), 0) AS length FROM {stats} "
+            "  WHERE organization_id = %s AND collection_id = ANY(%s)), "
+            "f AS ("
+            f"  SELECT term, SUM(df) AS df FROM {terms} WHERE organization_id = %s AND collection_id = ANY(%s) "
+            "  AND term = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s))) GROUP BY term) "
             f"SELECT (SELECT COALESCE(SUM(chunk_count), 0) FROM {Document._meta.db_table} "
-            "WHERE organization_id = %s AND collection_id = ANY(%s) AND status = %s), "
-            "tsvector_to_array(to_tsvector(%s::regconfig, %s))",
-            [str(organization_id), list(collection_ids), DocumentStatus.READY.value, TEXT_SEARCH_CONFIG, query],
+            "         WHERE organization_id = %s AND collection_id = ANY(%s) AND status = %s), s.n, s.length, "
+            "       (SELECT array_agg(term ORDER BY df, term) FROM f), (SELECT array_agg(df ORDER BY df, term) FROM f) "
+            "FROM s",
+            [org, ids, org, ids, TEXT_SEARCH_CONFIG, query, org, ids, DocumentStatus.READY.value],
         )
         row = cursor.fetchone()
     if row is None:  # pragma: no cover - a SELECT without FROM always returns one row
-        return 0, []
-    return int(row[0] or 0), _usable_terms(row[1])
+        return 0, None
+    scope, n, total_length = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+    found = list(zip(row[3] or [], (int(d) for d in row[4] or []), strict=True))[:MAX_QUERY_TERMS]
+    if not found or n == 0:
+        return scope, None
+    n = max(n, *(d for _, d in found))
+    return scope, TextQuery(
+        terms=[t for t, _ in found],
+        idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) for _, d in found],
+        average_length=max(total_length / n, 1.0),
+    )
 
 
 def _vector_candidates(
@@ -140,64 +177,36 @@ def vector_search(
     return hits, plan, scope
 
 
-@dataclass
-class _TextQuery:
-    terms: list[str]
-    idf: list[float]
+def _text_candidates_sql(
+    *, organization_id: Any, collection_ids: list[uuid.UUID], text_query: TextQuery, limit: int
+) -> tuple[str, list[Any]]:
+    """The best `limit` chunks by BM25 (chunk_id, score), without scoring every chunk that holds a query term.
 
-    @property
-    def tsquery(self) -> str:
-        return " | ".join(f"'{term}'" for term in self.terms)
-
-    def score_sql(self, column: str) -> tuple[str, list[Any]]:
-        parts = [f"%s * ts_rank({column}, %s::tsquery, {TS_RANK_NORMALIZATION})" for _ in self.terms]
-        params: list[Any] = []
-        for term, weight in zip(self.terms, self.idf, strict=True):
-            params.extend([weight, f"'{term}'"])
-        return "(" + " + ".join(parts) + ")", params
-
-
-def _usable_terms(lexemes: Sequence[str] | None) -> list[str]:
-    return [t for t in lexemes or [] if _LEXEME.match(t)][:MAX_QUERY_TERMS]
-
-
-def _text_candidates(
-    *, organization_id: Any, collection_ids: list[uuid.UUID], terms: list[str], scope: int, limit: int
-) -> tuple[list[tuple[uuid.UUID, float]], _TextQuery | None]:
-    """One statement: the chunks in scope holding any query lexeme (GIN), each term's document frequency
-    among them, and the BM25-style rank `sum idf(t) * ts_rank(vector, t, 1)`."""
-    if not terms:
-        return [], None
-    table = Chunk._meta.db_table
-    literals = [f"'{t}'" for t in terms]
-    df_columns = ", ".join(f"count(*) FILTER (WHERE search_vector @@ %s::tsquery) AS d{i}" for i in range(len(terms)))
-    n_sql = "GREATEST(%s::float8, " + ", ".join(f"df.d{i}" for i in range(len(terms))) + ")"
-    score_sql = " + ".join(
-        f"ln(1 + ({n_sql} - df.d{i} + 0.5) / (df.d{i} + 0.5)) * ts_rank(m.search_vector, %s::tsquery, "
-        f"{TS_RANK_NORMALIZATION})"
-        for i in range(len(terms))
+    Each (collection, term) contributes its first SEARCH_TEXT_TERM_DEPTH postings from the impact-ordered
+    index (an index-only scan that also carries tf and length); the chunks read are ranked by the BM25 sum
+    over the postings read (the scope's N, df and average length), and the best 4 x limit of them are scored
+    exactly over every query term and re-sorted. Terms held by at most that many chunks are read whole; of a
+    commoner term only the weakest postings are left out, so a chunk that matches many common terms, each
+    weakly, can be missed (docs/search.md gives the measured agreement with exhaustive BM25)."""
+    depth = max(int(settings.SEARCH_TEXT_TERM_DEPTH), limit)
+    k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
+    # documents_text_candidates (migration 0003) holds the statement: its plan is cached per connection.
+    return (
+        "SELECT hit, score FROM documents_text_candidates(%s::uuid, %s::uuid[], %s::text[], %s::float8[], "
+        "%s::float8, %s::float8, %s::float8, %s::int, %s::int, %s::int)",
+        [
+            str(organization_id),
+            collection_ids,
+            text_query.terms,
+            text_query.idf,
+            k1,
+            b,
+            text_query.average_length,
+            depth,
+            limit * 4,
+            limit,
+        ],
     )
-    score_params: list[Any] = []
-    for literal in literals:
-        score_params.extend([scope, literal])
-    df_select = ", ".join(f"df.d{i}" for i in range(len(terms)))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH matches AS MATERIALIZED ("
-            f"  SELECT id, search_vector FROM {table} "
-            "  WHERE organization_id = %s AND collection_id = ANY(%s) AND search_vector @@ %s::tsquery"
-            f"), df AS (SELECT {df_columns} FROM matches) "
-            f"SELECT m.id, ({score_sql}) AS score, {df_select} FROM matches m, df ORDER BY score DESC LIMIT %s",
-            [str(organization_id), collection_ids, " | ".join(literals), *literals, *score_params, limit],
-        )
-        rows = cursor.fetchall()
-    if not rows:
-        return [], None
-    df = [int(v or 0) for v in rows[0][2:]]
-    kept = [(t, d) for t, d in zip(terms, df, strict=True) if d > 0]
-    n = max(scope, *df)
-    text_query = _TextQuery(terms=[t for t, _ in kept], idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) for _, d in kept])
-    return [(r[0], float(r[1])) for r in rows], text_query
 
 
 def _rescore(
@@ -205,26 +214,47 @@ def _rescore(
     organization_id: Any,
     chunk_ids: list[uuid.UUID],
     vector: list[float] | None,
-    text_query: _TextQuery | None,
+    text_query: TextQuery | None,
+    text_candidates_sql: tuple[str, list[Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Both signals for every candidate, with what a hit shows; only chunks of ready documents."""
+    """Both signals for every candidate, with what a hit shows; only chunks of ready documents.
+
+    The candidates are `chunk_ids` plus, when given, the full-text candidate query's chunks, found in the same
+    statement (one round trip less); each row carries its `text_rank` in that list (None when not in it)."""
     chunk_table, document_table = Chunk._meta.db_table, Document._meta.db_table
     params: list[Any] = []
+    text_hits_sql = "SELECT NULL::uuid AS chunk_id, NULL::bigint AS text_rank WHERE false"
+    if text_candidates_sql is not None:
+        text_hits_sql = (
+            "SELECT chunk_id, row_number() OVER (ORDER BY score DESC, chunk_id) AS text_rank "
+            f"FROM ({text_candidates_sql[0]}) h(chunk_id, score)"
+        )
+        params.extend(text_candidates_sql[1])
     vector_sql = "NULL::float8"
     if vector is not None:
         vector_sql = "1 - (c.embedding <=> %s::vector)"
         params.append(Vector(vector))
     text_sql = "NULL::float8"
     if text_query is not None:
-        text_sql, text_params = text_query.score_sql("c.search_vector")
-        params.extend(text_params)
-    params.extend([str(organization_id), chunk_ids, DocumentStatus.READY.value])
+        # One index scan per candidate over the (chunk, term) key finds every query term the chunk holds. The casts
+        # matter: Django binds parameters as literals, and an untyped 1.2 is numeric (slow arithmetic).
+        k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
+        text_sql = (
+            "(SELECT sum((%s::float8[])[array_position(%s::text[], x.term)] * x.tf * (%s::float8 + 1) "
+            "  / (x.tf + %s::float8 * (1 - %s::float8 + %s::float8 * x.length / %s::float8))) "
+            f"FROM {ChunkTerm._meta.db_table} x WHERE x.chunk_id = c.id AND x.term = ANY(%s))"
+        )
+        params.extend([text_query.idf, text_query.terms, k1, k1, b, b, text_query.average_length, text_query.terms])
+    params.extend([chunk_ids, str(organization_id), DocumentStatus.READY.value])
     with connection.cursor() as cursor:
         cursor.execute(
+            f"WITH text_hits AS MATERIALIZED ({text_hits_sql}) "
             "SELECT c.id, c.document_id, c.collection_id, d.title, c.page_number, c.heading_path, c.text, "
-            f"c.ordinal, {vector_sql} AS vector_similarity, {text_sql} AS text_raw "
+            f"c.ordinal, {vector_sql} AS vector_similarity, {text_sql} AS text_raw, th.text_rank "
             f"FROM {chunk_table} c JOIN {document_table} d ON d.id = c.document_id "
-            "WHERE c.organization_id = %s AND c.id = ANY(%s) AND d.status = %s",
+            "LEFT JOIN text_hits th ON th.chunk_id = c.id "
+            "WHERE c.id = ANY(ARRAY(SELECT unnest(%s::uuid[]) UNION SELECT chunk_id FROM text_hits)) "
+            "AND c.organization_id = %s AND d.status = %s",
             params,
         )
         columns = [col.name for col in cursor.description or []]
@@ -287,9 +317,9 @@ def search(
     scope_total = 0
     for group in groups.values():
         ids = [c.pk for c in group]
-        terms: list[str] = []
+        text_query: TextQuery | None = None
         if mode in ("hybrid", "fulltext"):
-            scope, terms = _scope_and_terms(organization_id, ids, query)
+            scope, text_query = _scope_and_text_query(organization_id, ids, query)
         else:
             scope = _scope_chunk_count(organization_id, ids)
         scope_total += scope
@@ -309,30 +339,25 @@ def search(
                 organization_id=organization_id, collection_ids=ids, vector=vector, limit=limit, exact=exact
             )
             timings["vector_ms"] = timings.get("vector_ms", 0) + (time.perf_counter() - t0) * 1000
-        text_hits: list[tuple[uuid.UUID, float]] = []
-        text_query: _TextQuery | None = None
-        if mode in ("hybrid", "fulltext"):
-            t0 = time.perf_counter()
-            text_hits, text_query = _text_candidates(
-                organization_id=organization_id, collection_ids=ids, terms=terms, scope=scope, limit=limit
-            )
-            timings["text_ms"] = timings.get("text_ms", 0) + (time.perf_counter() - t0) * 1000
-        candidate_ids = list(dict.fromkeys([i for i, _ in vector_hits] + [i for i, _ in text_hits]))
-        if not candidate_ids:
+        if not vector_hits and text_query is None:
             continue
+        # The full-text candidates are found inside the rescoring statement (one round trip for both).
         t0 = time.perf_counter()
         group_rows = _rescore(
             organization_id=organization_id,
-            chunk_ids=candidate_ids,
+            chunk_ids=[chunk_id for chunk_id, _ in vector_hits],
             vector=vector,
-            text_query=text_query if mode != "vector" else None,
+            text_query=text_query,
+            text_candidates_sql=None
+            if text_query is None
+            else _text_candidates_sql(
+                organization_id=organization_id, collection_ids=ids, text_query=text_query, limit=limit
+            ),
         )
         timings["rescore_ms"] = timings.get("rescore_ms", 0) + (time.perf_counter() - t0) * 1000
         vector_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(vector_hits, start=1)}
-        text_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(text_hits, start=1)}
         for row in group_rows:
             row["vector_rank"] = vector_rank.get(row["id"])
-            row["text_rank"] = text_rank.get(row["id"])
         rows.extend(group_rows)
 
     hits = _fuse(rows, mode=mode, fusion=fusion, weight=weight)[:top_k]

@@ -30,7 +30,17 @@ def test_a_member_sees_no_nav_entries_for_admin_only_pages(client, organization)
 def test_an_admin_sees_every_nav_entry_and_the_current_page_is_marked(client, organization):
     signed_in(client, organization, Role.ADMIN)
     nav = _nav(client.get("/bots/").content.decode())
-    for href in ("/", "/documents/", "/bots/", "/rooms/", "/providers/", "/api-keys/", "/webhooks/", "/members/", "/api/docs/"):
+    for href in (
+        "/",
+        "/documents/",
+        "/bots/",
+        "/rooms/",
+        "/providers/",
+        "/api-keys/",
+        "/webhooks/",
+        "/members/",
+        "/api/docs/",
+    ):
         assert f'href="{href}"' in nav
     assert '<a href="/bots/" class="active" aria-current="page">Bots</a>' in nav
     assert '<a href="/documents/" class="active"' not in nav
@@ -40,7 +50,7 @@ def test_every_nav_entry_opens_for_an_admin(client, organization):
     signed_in(client, organization, Role.ADMIN)
     nav = _nav(client.get("/").content.decode())
     hrefs = [part.split('"', 1)[0] for part in nav.split('href="')[1:]]
-    assert len(hrefs) == 8
+    assert len(hrefs) == 9
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
