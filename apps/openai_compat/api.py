@@ -33,8 +33,8 @@ from apps.openai_compat.errors import ModelNotFound, openai_exception_handler
 from apps.openai_compat.serializers import (
     ChatCompletionInputSerializer,
     ChatCompletionSerializer,
-    ModelListSerializer,
-    ModelSerializer,
+    OpenAIModelListSerializer,
+    OpenAIModelSerializer,
     OpenAIErrorSerializer,
 )
 from apps.openai_compat.services import completion_request_parse, generation_limits_apply
@@ -100,8 +100,9 @@ class ModelListView(OpenAIAPIView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="openai_models_list",
         summary="List the bots this caller may ask (OpenAI models)",
-        responses={200: ModelListSerializer, **ERRORS},
+        responses={200: OpenAIModelListSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         bots = self.get_queryset().order_by("created_at", "pk")
@@ -114,7 +115,12 @@ class ModelDetailView(OpenAIAPIView):
     required_roles = {"GET": Role.MEMBER}
     required_scopes = {"GET": "chat"}
 
-    @extend_schema(tags=TAGS, summary="Get one bot as an OpenAI model", responses={200: ModelSerializer, **ERRORS})
+    @extend_schema(
+        tags=TAGS,
+        operation_id="openai_models_retrieve",
+        summary="Get one bot as an OpenAI model",
+        responses={200: OpenAIModelSerializer, **ERRORS},
+    )
     def get(self, request: Request, pk: str) -> Response:
         try:
             bot_pk = uuid.UUID(pk)
@@ -140,6 +146,7 @@ class ChatCompletionsView(OpenAIAPIView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="openai_chat_completions_create",
         summary="Ask a bot (OpenAI chat completion)",
         description=(
             "`model` is a bot's id (GET /openai/v1/models). With `stream: true` the answer arrives as "

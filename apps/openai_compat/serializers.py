@@ -7,26 +7,26 @@ from rest_framework import serializers
 ROLES = ["system", "developer", "user", "assistant", "tool"]
 
 
-class MessageInputSerializer(serializers.Serializer):
+class OpenAIMessageInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ROLES)
     content = serializers.JSONField(
         required=False, allow_null=True, help_text="A string, or an array of text parts ({type: text, text})."
     )
 
 
-class StreamOptionsSerializer(serializers.Serializer):
+class OpenAIStreamOptionsSerializer(serializers.Serializer):
     include_usage = serializers.BooleanField(required=False, default=False)
 
 
 class ChatCompletionInputSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=200, help_text="The bot's id, as listed by GET /openai/v1/models.")
     messages = serializers.ListField(
-        child=MessageInputSerializer(),
+        child=OpenAIMessageInputSerializer(),
         help_text="The conversation so far; the last one is the question. System and developer messages are "
         "ignored: the bot's own instructions stand.",
     )
     stream = serializers.BooleanField(required=False, default=False, allow_null=True)
-    stream_options = StreamOptionsSerializer(required=False, allow_null=True)
+    stream_options = OpenAIStreamOptionsSerializer(required=False, allow_null=True)
     temperature = serializers.FloatField(
         required=False, allow_null=True, min_value=0, max_value=2, help_text="Lowered to the bot's temperature."
     )
@@ -41,19 +41,19 @@ class ChatCompletionInputSerializer(serializers.Serializer):
     functions = serializers.ListField(child=serializers.JSONField(), required=False, allow_null=True)
 
 
-class UrlCitationSerializer(serializers.Serializer):
+class OpenAIUrlCitationSerializer(serializers.Serializer):
     start_index = serializers.IntegerField()
     end_index = serializers.IntegerField()
     title = serializers.CharField()
     url = serializers.URLField()
 
 
-class AnnotationSerializer(serializers.Serializer):
+class OpenAIAnnotationSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["url_citation"])
-    url_citation = UrlCitationSerializer()
+    url_citation = OpenAIUrlCitationSerializer()
 
 
-class SourceSerializer(serializers.Serializer):
+class DocentSourceSerializer(serializers.Serializer):
     marker = serializers.IntegerField()
     document_id = serializers.UUIDField()
     document_title = serializers.CharField()
@@ -66,22 +66,22 @@ class SourceSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
-class AssistantMessageSerializer(serializers.Serializer):
+class OpenAIAssistantMessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["assistant"])
     content = serializers.CharField()
     refusal = serializers.CharField(allow_null=True)
-    annotations = AnnotationSerializer(many=True)
-    docent_sources = SourceSerializer(many=True, help_text="Docent extension: every source, in full.")
+    annotations = OpenAIAnnotationSerializer(many=True)
+    docent_sources = DocentSourceSerializer(many=True, help_text="Docent extension: every source, in full.")
 
 
-class ChoiceSerializer(serializers.Serializer):
+class ChatCompletionChoiceSerializer(serializers.Serializer):
     index = serializers.IntegerField()
-    message = AssistantMessageSerializer()
+    message = OpenAIAssistantMessageSerializer()
     finish_reason = serializers.ChoiceField(choices=["stop", "length"])
     logprobs = serializers.JSONField(allow_null=True)
 
 
-class UsageSerializer(serializers.Serializer):
+class ChatCompletionUsageSerializer(serializers.Serializer):
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
     total_tokens = serializers.IntegerField()
@@ -92,11 +92,11 @@ class ChatCompletionSerializer(serializers.Serializer):
     object = serializers.ChoiceField(choices=["chat.completion"])
     created = serializers.IntegerField()
     model = serializers.CharField()
-    choices = ChoiceSerializer(many=True)
-    usage = UsageSerializer()
+    choices = ChatCompletionChoiceSerializer(many=True)
+    usage = ChatCompletionUsageSerializer()
 
 
-class ModelSerializer(serializers.Serializer):
+class OpenAIModelSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The bot's id: pass it as `model`.")
     object = serializers.ChoiceField(choices=["model"])
     created = serializers.IntegerField()
@@ -104,9 +104,9 @@ class ModelSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The bot's name.")
 
 
-class ModelListSerializer(serializers.Serializer):
+class OpenAIModelListSerializer(serializers.Serializer):
     object = serializers.ChoiceField(choices=["list"])
-    data = ModelSerializer(many=True)  # type: ignore[assignment]  # OpenAI's name; the metaclass takes fields out
+    data = OpenAIModelSerializer(many=True)  # type: ignore[assignment]  # OpenAI's name; the metaclass takes fields out
 
 
 class OpenAIErrorDetailSerializer(serializers.Serializer):
