@@ -33,9 +33,9 @@ from apps.openai_compat.errors import ModelNotFound, openai_exception_handler
 from apps.openai_compat.serializers import (
     ChatCompletionInputSerializer,
     ChatCompletionSerializer,
+    OpenAIErrorSerializer,
     OpenAIModelListSerializer,
     OpenAIModelSerializer,
-    OpenAIErrorSerializer,
 )
 from apps.openai_compat.services import completion_request_parse, generation_limits_apply
 from apps.organizations.actors import require_access
@@ -58,10 +58,11 @@ ERRORS = {
 
 
 class JSONOnly(BaseContentNegotiation):
-    """OpenAI's API answers JSON (or a stream the request asked for) whatever the Accept header says."""
+    """Like OpenAI's API: the body is read as JSON whatever its Content-Type (curl's `-d` says it is a form),
+    and the answer is JSON (or the stream the request asked for) whatever the Accept header says."""
 
     def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
-        return next((parser for parser in parsers if parser.media_type == request.content_type), None)
+        return next(iter(parsers))
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None

@@ -77,7 +77,7 @@ def _drf_error(exc: exceptions.APIException) -> tuple[int, str | None, str, str 
         return 401, "invalid_api_key", message, None
     if isinstance(exc, exceptions.ValidationError):
         param, message = _first_problem(exc.detail)
-        return 400, "invalid_value", f"Invalid value for `{param}`: {message}" if param else message, param
+        return 400, "invalid_value", f"Invalid value for `{param}`: {message}" if param else message, param or None
     if isinstance(exc, exceptions.ParseError):
         return 400, "invalid_json", "The request body is not valid JSON.", None
     codes = {

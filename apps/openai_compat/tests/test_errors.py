@@ -194,3 +194,25 @@ def test_an_unknown_url_under_the_prefix_is_a_404_in_openais_shape(docent_server
 def test_the_rest_of_the_api_keeps_docents_error_format(docent_server, chat_key):
     response = httpx.get(f"{docent_server.url}/api/v1/bots/{uuid.uuid4()}/chat")
     assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+def test_the_body_is_read_as_json_whatever_its_content_type_says(docent_server, organization, handbook, chat_key):
+    bot = ChatbotFactory(organization=organization)
+    response = httpx.post(
+        f"{docent_server.base_url}/chat/completions",
+        headers={"Authorization": f"Bearer {chat_key.plaintext}", "Content-Type": "application/x-www-form-urlencoded"},
+        content=f'{{"model": "{bot.id}", "messages": [{{"role": "user", "content": "Vacation days?"}}]}}'.encode(),
+    )
+    assert response.status_code == 200, response.text
+    assert "25 days" in response.json()["choices"][0]["message"]["content"]
+
+
+def test_a_body_that_is_not_an_object_is_a_400_without_a_param(docent_server, chat_key):
+    response = httpx.post(
+        f"{docent_server.base_url}/chat/completions",
+        headers={"Authorization": f"Bearer {chat_key.plaintext}"},
+        json=["not", "an", "object"],
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] is None
+    assert response.json()["error"]["type"] == "invalid_request_error"
