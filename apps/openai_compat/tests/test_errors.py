@@ -155,9 +155,10 @@ def test_a_used_up_token_quota_is_insufficient_quota_and_is_not_retried(
 def test_the_keys_rate_limit_is_rate_limit_exceeded_with_retry_after(docent_server, organization, handbook):
     bot = ChatbotFactory(organization=organization)
     key = APIKeyFactory(organization=organization, scopes=["chat"], rate_limit_per_minute=1)
-    sdk(docent_server, key.plaintext).chat.completions.create(model=str(bot.id), messages=ASK)
+    client = sdk(docent_server, key.plaintext)
     with pytest.raises(openai.RateLimitError) as raised:
-        sdk(docent_server, key.plaintext).chat.completions.create(model=str(bot.id), messages=ASK)
+        for _ in range(3):  # two of three requests share a minute window, even if one falls on its boundary
+            client.chat.completions.create(model=str(bot.id), messages=ASK)
     assert raised.value.code == "rate_limit_exceeded"
     assert int(raised.value.response.headers["Retry-After"]) > 0
 
