@@ -1,7 +1,8 @@
 """Root URL configuration.
 
 Each app's `urls.py` is mounted under /api/v1/; an app's optional `web_urls.py` (server-rendered pages)
-is mounted at the site root. Health probes and the OpenAPI schema live here.
+is mounted at the site root. The OpenAI-compatible API has its own prefix, /openai/v1/, where errors use
+OpenAI's shape (docs/openai-compatible.md). Health probes and the OpenAPI schema live here.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ urlpatterns = [
 
 for _app in APPS:
     urlpatterns.append(path("api/v1/", include(f"apps.{_app}.urls")))
+urlpatterns.append(path("openai/v1/", include("apps.openai_compat.urls")))
 for _app in APPS:
     if find_spec(f"apps.{_app}.web_urls") is not None:
         urlpatterns.append(path("", include(import_module(f"apps.{_app}.web_urls"))))

@@ -87,6 +87,7 @@ class Conversation(OrgScopedModel):
         WEB = "web", "Web UI"
         WIDGET = "widget", "Widget"
         ROOM = "room", "Room"
+        OPENAI = "openai", "OpenAI-compatible API"
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BOT)
     # The bot a bot conversation is with; rooms may have none (bots in rooms are participants).

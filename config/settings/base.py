@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.api_keys",
     "apps.chat",
     "apps.webhooks",
+    "apps.openai_compat",
 ]
 
 MIDDLEWARE = [

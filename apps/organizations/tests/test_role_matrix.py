@@ -81,6 +81,9 @@ USE_OPERATIONS = {
     "POST /api/v1/messages/{pk}/feedback": Role.MEMBER,
     "POST /api/v1/search": Role.MEMBER,
     "POST /api/v1/realtime/tickets": Role.MEMBER,
+    "GET /openai/v1/models": Role.MEMBER,
+    "GET /openai/v1/models/{pk}": Role.MEMBER,
+    "POST /openai/v1/chat/completions": Role.MEMBER,
 }
 
 
