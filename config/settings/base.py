@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.chatbot",
     "apps.api_keys",
     "apps.chat",
+    "apps.analytics",
 ]
 
 MIDDLEWARE = [

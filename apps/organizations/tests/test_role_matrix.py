@@ -73,6 +73,7 @@ AREAS = {
     "/api/v1/providers": (Role.ADMIN, Role.ADMIN),  # providers hold secrets: admins only, even to read
     "/api/v1/api-keys": (Role.ADMIN, Role.ADMIN),
     "/api/v1/usage": (Role.ADMIN, Role.ADMIN),
+    "/api/v1/analytics": (Role.ADMIN, Role.ADMIN),
 }
 USE_OPERATIONS = {
     "POST /api/v1/bots/{pk}/chat": Role.MEMBER,
