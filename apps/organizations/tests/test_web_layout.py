@@ -24,12 +24,23 @@ def test_a_member_sees_no_nav_entries_for_admin_only_pages(client, organization)
     assert 'href="/documents/"' in nav and 'href="/bots/"' in nav and 'href="/members/"' in nav
     assert 'href="/providers/"' not in nav
     assert 'href="/api-keys/"' not in nav
+    assert 'href="/conversations/"' not in nav and 'href="/analytics/"' not in nav
 
 
 def test_an_admin_sees_every_nav_entry_and_the_current_page_is_marked(client, organization):
     signed_in(client, organization, Role.ADMIN)
     nav = _nav(client.get("/bots/").content.decode())
-    for href in ("/", "/documents/", "/bots/", "/providers/", "/api-keys/", "/members/", "/api/docs/"):
+    for href in (
+        "/",
+        "/documents/",
+        "/bots/",
+        "/conversations/",
+        "/analytics/",
+        "/providers/",
+        "/api-keys/",
+        "/members/",
+        "/api/docs/",
+    ):
         assert f'href="{href}"' in nav
     assert '<a href="/bots/" class="active" aria-current="page">Bots</a>' in nav
     assert '<a href="/documents/" class="active"' not in nav
@@ -39,7 +50,7 @@ def test_every_nav_entry_opens_for_an_admin(client, organization):
     signed_in(client, organization, Role.ADMIN)
     nav = _nav(client.get("/").content.decode())
     hrefs = [part.split('"', 1)[0] for part in nav.split('href="')[1:]]
-    assert len(hrefs) == 7
+    assert len(hrefs) == 9
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
