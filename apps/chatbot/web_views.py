@@ -242,14 +242,14 @@ def conversation_list_export(request: HttpRequest, fmt: str) -> HttpResponse:
 def conversation_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     organization = actor_of(request).org
     conversation = selectors.conversation_get(organization=organization, conversation_id=pk)
-    messages = selectors.conversation_transcript(organization=organization, conversation=conversation)
+    transcript = selectors.conversation_transcript(organization=organization, conversation=conversation)
     back = request.GET.get("back", "")
     return render(
         request,
         "chatbot/conversation.html",
         {
             "conversation": conversation,
-            "messages": messages,
+            "transcript": transcript,  # not "messages": base.html shows the flash messages under that name
             "back": back if back.startswith("?") else "",
         },
     )

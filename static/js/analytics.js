@@ -16,17 +16,28 @@
   Chart.defaults.animation = false;  // drawn once, at once
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.plugins.legend.position = "bottom";
-  Chart.defaults.plugins.legend.labels.boxWidth = 12;
+  Chart.defaults.plugins.legend.labels.usePointStyle = true;  // a dot per series, dashed or not
+Chart.defaults.plugins.legend.labels.boxHeight = 7;
   Chart.defaults.interaction = {mode: "index", intersect: false};
 
   const short = iso => new Date(iso + "T00:00:00Z").toLocaleDateString(undefined, {month: "short", day: "numeric", timeZone: "UTC"});
   const days = rows => rows.map(r => short(r.date));
   const pick = (rows, key) => rows.map(r => r[key]);
   const percent = (rows, key) => rows.map(r => (r[key] === null ? null : Math.round(r[key] * 1000) / 10));
-  const draw = (id, config) => { const el = document.getElementById(id); if (el) new Chart(el, config); };
+  const draw = (id, config) => {
+    const el = document.getElementById(id);
+    if (!el) return;
+    new Chart(el, config);
+    const empty = config.data.datasets.every(d => d.data.every(v => !v));
+    if (empty) {  // say so rather than leave a blank grid to interpret
+      const note = document.createElement("p");
+      note.className = "chart-empty"; note.textContent = "Nothing in this range";
+      el.parentElement.append(note);
+    }
+  };
   const bar = (label, data, colour, extra) => Object.assign({type: "bar", label, data, backgroundColor: colour, borderRadius: 2}, extra || {});
   const line = (label, data, colour, extra) => Object.assign({type: "line", label, data, borderColor: colour, backgroundColor: colour,
-    pointRadius: 0, pointHoverRadius: 3, borderWidth: 2, spanGaps: true, tension: 0.25}, extra || {});
+    pointRadius: 2.5, pointHoverRadius: 4, borderWidth: 2, spanGaps: true, tension: 0}, extra || {});
   const countAxis = {beginAtZero: true, ticks: {precision: 0}};
   const stacked = {x: {stacked: true, grid: {display: false}}, y: Object.assign({stacked: true}, countAxis)};
   const percentAxis = {position: "right", min: 0, max: 100, grid: {drawOnChartArea: false}, ticks: {callback: v => v + "%"}};
