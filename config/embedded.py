@@ -130,12 +130,13 @@ def ensure_redis(default_url: str = "redis://127.0.0.1:6379/0") -> str | None:
     return None
 
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
+CHROMIUM_NAMES = ("chromium", "google-chrome", "google-chrome-stable", "chromium-browser")
 
 
 def ensure_chromium() -> str | None:
-    """The path of a Chromium for the browser tests: $CHROMIUM_PATH, else Debian's `chromium`, installed with
-    apt-get when running as root on Debian and missing (like redis-server above). None when none can be had.
+    """The path of a Chromium for the browser tests: $CHROMIUM_PATH, else Debian's `chromium` (or a Chrome on
+    the PATH, as hosted CI runners have), installed with apt-get when running as root on Debian and missing
+    (like redis-server above). None when none can be had.
 
     Playwright drives it through `executable_path`; Playwright's own browser download is never used.
     """

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.search import SearchVector
 from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, Max, OuterRef, Q, QuerySet, Sum, TextField
 from django.db.models.functions import Coalesce, TruncDate
@@ -281,13 +282,19 @@ def dont_know_questions(*, organization: Any, window: Window, limit: int = 20) -
         questions.annotate(key=_lexemes("content"))
         .order_by()
         .values("key")
-        .annotate(count=Count("pk"), example=Max("content"), last_asked=Max("created_at"))
+        .annotate(count=Count("pk"), example=_latest("content"), last_asked=Max("created_at"))
         .order_by("-count", "-last_asked")[:limit]
     )
     return [
         {"question": row["example"], "count": row["count"], "last_asked": row["last_asked"], "terms": row["key"]}
         for row in grouped
     ]
+
+
+def _latest(field: str) -> Func:
+    """The group's most recent value of `field` (its latest wording, as an example)."""
+    latest_first = ArrayAgg(field, order_by=["-created_at"])
+    return Func(latest_first, function="", template="(%(expressions)s)[1]", output_field=TextField())
 
 
 def _lexemes(field: str) -> Func:

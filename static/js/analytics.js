@@ -38,7 +38,7 @@ Chart.defaults.plugins.legend.labels.boxHeight = 7;
   const bar = (label, data, colour, extra) => Object.assign({type: "bar", label, data, backgroundColor: colour, borderRadius: 2}, extra || {});
   const line = (label, data, colour, extra) => Object.assign({type: "line", label, data, borderColor: colour, backgroundColor: colour,
     pointRadius: 2.5, pointHoverRadius: 4, borderWidth: 2, spanGaps: true, tension: 0}, extra || {});
-  const countAxis = {beginAtZero: true, ticks: {precision: 0}};
+  const countAxis = {beginAtZero: true, grace: "10%", ticks: {precision: 0}};
   const stacked = {x: {stacked: true, grid: {display: false}}, y: Object.assign({stacked: true}, countAxis)};
   const percentAxis = {position: "right", min: 0, max: 100, grid: {drawOnChartArea: false}, ticks: {callback: v => v + "%"}};
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from apps.chatbot.models import Conversation, Feedback, Message
 from apps.chatbot.services import bots as bot_services
+from apps.chatbot.tests.factories import ConversationFactory, MessageFactory
 from apps.documents.models import Document
 from apps.documents.services.documents import collection_create, document_create_from_text
 from apps.organizations.actors import Actor
@@ -29,6 +33,20 @@ Vacation. Employees get 25 days of paid vacation per year. Vacation requests go 
 Office hours. The office opens at 8 am and closes at 6 pm on weekdays.
 """
 QUESTION = "How many vacation days do employees get?"
+# A week of earlier conversations, so that the charts and tables have something to draw:
+# (days ago, question, answer status, first token ms, feedback)
+HISTORY = [
+    (6, "When does the office open?", Message.Status.COMPLETE, 180, "up"),
+    (6, "How do I reset my VPN password?", Message.Status.DONT_KNOW, 150, ""),
+    (5, "Who approves vacation requests?", Message.Status.COMPLETE, 220, "up"),
+    (4, "reset vpn password how", Message.Status.DONT_KNOW, 140, "down"),
+    (4, "When does the office close?", Message.Status.COMPLETE, 260, ""),
+    (3, "Can I bring my dog to the office?", Message.Status.DONT_KNOW, 130, ""),
+    (2, "Do unused vacation days carry over?", Message.Status.COMPLETE, 310, "down"),
+    (2, "How do I reset my vpn passwords?", Message.Status.DONT_KNOW, 160, ""),
+    (1, "Where do vacation requests go?", Message.Status.FAILED, None, ""),
+    (1, "When does the office open on Fridays?", Message.Status.COMPLETE, 200, "up"),
+]
 WIDTHS = {"desktop": (1280, 860), "mobile": (390, 844)}
 CHARTS = ["chart-volume", "chart-answers", "chart-feedback", "chart-latency", "chart-tokens", "chart-api-usage"]
 
@@ -45,6 +63,25 @@ def admin_with_a_bot():
     bot = bot_services.bot_create(
         organization=organization, actor=actor, name="HR bot", collections=[collection.pk], welcome_message="Hi!"
     )
+    for days_ago, question, status, ttft, rating in HISTORY:
+        at = timezone.now() - timedelta(days=days_ago)
+        conversation = ConversationFactory(bot=bot, title=question, source=Conversation.Source.WIDGET)
+        MessageFactory(conversation=conversation, role=Message.Role.USER, content=question)
+        answer = MessageFactory(
+            conversation=conversation,
+            status=status,
+            content="Answer." if status == Message.Status.COMPLETE else "",
+            provider_name="Offline",
+            prompt_tokens=250,
+            completion_tokens=40,
+            ttft_ms=ttft,
+            total_ms=ttft * 4 if ttft else None,
+        )
+        if rating:
+            Feedback.objects.create(organization=organization, message=answer, rating=rating)
+        Conversation.objects.for_org(organization).filter(pk=conversation.pk).update(created_at=at, last_message_at=at)
+        Message.objects.for_org(organization).filter(conversation=conversation).update(created_at=at)
+        Feedback.objects.for_org(organization).filter(message=answer).update(created_at=at)
     return admin, bot
 
 
@@ -92,7 +129,8 @@ def test_an_admin_walks_from_the_test_chat_to_the_inbox_analytics_and_export(
     download = download_info.value
     assert re.fullmatch(r"conversations-\d{8}-\d{4}\.csv", download.suggested_filename)
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
-    assert [r["first_question"] for r in rows] == [QUESTION]
+    assert len(rows) == len(HISTORY) + 1
+    assert rows[0]["first_question"] == QUESTION  # the most recent first
     assert rows[0]["bot"] == "HR bot" and rows[0]["source"] == "web"
 
     row.click()
@@ -109,8 +147,11 @@ def test_an_admin_walks_from_the_test_chat_to_the_inbox_analytics_and_export(
     page.goto(f"{server}/analytics/?days=7")
     for chart in CHARTS:
         page.wait_for_function("id => window.Chart && Chart.getChart(document.getElementById(id))", arg=chart)
-    assert page.locator(".stat-value").first.inner_text() == "1"  # one conversation
+    assert page.locator(".stat-value").first.inner_text() == str(len(HISTORY) + 1)  # conversations
     assert "HR bot" in page.locator("table.figures").first.inner_text()
+    most_missed = page.locator("table.figures").nth(1).locator("tbody tr").first
+    assert "vpn password" in most_missed.inner_text().lower()
+    assert most_missed.locator("td").nth(1).inner_text() == "3"  # three rewordings, one question
     width_ok = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert width_ok, "the analytics page scrolls sideways"
     shot("05-analytics")
