@@ -128,3 +128,30 @@ def ensure_redis(default_url: str = "redis://127.0.0.1:6379/0") -> str | None:
             return url
         time.sleep(0.1)
     return None
+
+
+CHROMIUM_NAMES = ("chromium", "google-chrome", "google-chrome-stable", "chromium-browser")
+
+
+def ensure_chromium() -> str | None:
+    """The path of a Chromium for the browser tests: $CHROMIUM_PATH, else Debian's `chromium` (or a Chrome on
+    the PATH, as hosted CI runners have), installed with apt-get when running as root on Debian and missing
+    (like redis-server above). None when none can be had.
+
+    Playwright drives it through `executable_path`; Playwright's own browser download is never used.
+    """
+    configured = os.environ.get("CHROMIUM_PATH", "")
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    found = next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        sys.stderr.write("Chromium is not installed: installing chromium with apt-get...\n")
+        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
+            check=False,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+        found = next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+    return found

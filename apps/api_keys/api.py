@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api_keys import selectors, services
-from apps.api_keys.models import APIKey, Scope
+from apps.api_keys.models import APIKey
 from apps.api_keys.serializers import (
     APIKeyInputSerializer,
     APIKeyIssuedSerializer,
     APIKeyOutputSerializer,
     KeyUsageDaySerializer,
     OrganizationAPILimitsSerializer,
-    UsageDaySerializer,
     UsageQuerySerializer,
     issued_data,
 )
@@ -173,22 +172,3 @@ class OrganizationAPILimitsAPI(_AdminOnly, OrganizationAPIView):
             organization=self.organization, actor=self.actor, **data.validated_data
         )
         return Response(OrganizationAPILimitsSerializer(row).data)
-
-
-class UsageAPI(OrganizationAPIView):
-    """The organization's API usage per day, all keys together."""
-
-    required_roles = {"GET": Role.ADMIN}
-    required_scopes = {"GET": Scope.ANALYTICS_READ.value}
-
-    @extend_schema(
-        parameters=[UsageQuerySerializer],
-        responses={200: UsageDaySerializer(many=True), 403: OpenApiResponse(description="Missing scope or role")},
-        tags=["analytics"],
-        summary="API usage per day",
-        operation_id="usage_list",
-    )
-    def get(self, request: Request) -> Response:
-        start, end = _window(request)
-        usage = selectors.usage_per_day(organization=self.organization, start=start, end=end)
-        return Response(UsageDaySerializer(usage, many=True).data)

@@ -12,5 +12,4 @@ urlpatterns = [
     path("api-keys/<uuid:api_key_id>/revoke", api.APIKeyRevokeAPI.as_view(), name="api-key-revoke"),
     path("api-keys/<uuid:api_key_id>/rotate", api.APIKeyRotateAPI.as_view(), name="api-key-rotate"),
     path("api-keys/<uuid:api_key_id>/usage", api.APIKeyUsageAPI.as_view(), name="api-key-usage"),
-    path("usage", api.UsageAPI.as_view(), name="usage"),
 ]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.utils import timezone
 
 from common.core.models import OrgScopedModel
 
+MESSAGE_SEARCH_CONFIG = "english"  # full-text search over messages (the inbox), like documents
 DEFAULT_MIN_RELEVANCE = 0.2  # measured: make bench-relevance (docs/benchmarks.md)
 DEFAULT_DONT_KNOW = "I could not find that in the documents I have. Could you rephrase, or ask about another topic?"
 
@@ -107,7 +110,14 @@ class Conversation(OrgScopedModel):
     direct_key = models.CharField(max_length=100, blank=True, default="", editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "bot", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "bot", "-created_at"]),
+            # The inbox (most recent activity first) and conversations per day (analytics).
+            models.Index(
+                models.F("organization"), models.F("last_message_at").desc(nulls_last=True), name="chatbot_conv_inbox"
+            ),
+            models.Index(fields=["organization", "created_at"], name="chatbot_conv_org_day"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(kind="bot") | models.Q(bot__isnull=False), name="chatbot_conversation_has_bot"
@@ -215,7 +225,19 @@ class Message(OrgScopedModel):
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["conversation", "created_at"])]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"]),
+            # Analytics read an organization's messages by day; the included columns let the per-day figures
+            # come from the index alone.
+            models.Index(
+                fields=["organization", "created_at"],
+                include=["role", "status", "ttft_ms", "total_ms", "prompt_tokens", "completion_tokens"],
+                name="chatbot_msg_org_day",
+            ),
+            # Full-text search over messages (the inbox); the query repeats this expression
+            # (apps.chatbot.selectors.message_search_vector).
+            GinIndex(SearchVector("content", config=MESSAGE_SEARCH_CONFIG), name="chatbot_msg_content_fts"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_message_seq_per_conversation"),
             models.UniqueConstraint(
@@ -240,3 +262,6 @@ class Feedback(OrgScopedModel):
     )
     rating = models.CharField(max_length=4, choices=Rating.choices)
     comment = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="chatbot_feedback_org_day")]

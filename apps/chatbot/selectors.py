@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from apps.chatbot.models import Chatbot, Message
+from apps.chatbot.models import MESSAGE_SEARCH_CONFIG, Chatbot, Conversation, Feedback, Message
+from apps.documents.models import Chunk
 from common.core.errors import NotFound
 
 
@@ -33,3 +38,109 @@ def message_get(*, organization: Any, message_id: Any) -> Message:
     if message is None:
         raise NotFound("Message not found.")
     return message
+
+
+# The conversations inbox (admin pages): every conversation of the organization, filtered and searched.
+
+SEARCH_CONFIG = MESSAGE_SEARCH_CONFIG
+OUTCOMES = {
+    "answered": Message.Status.COMPLETE,
+    "dont_know": Message.Status.DONT_KNOW,
+    "failed": Message.Status.FAILED,
+}
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """What the inbox is narrowed to; every field is optional."""
+
+    bot_id: Any = None
+    source: str = ""
+    start: date | None = None  # first day (UTC) of activity, inclusive
+    end: date | None = None  # last day, inclusive
+    outcome: str = ""  # a key of OUTCOMES: at least one answer with that status
+    feedback: str = ""  # "up" | "down": at least one answer rated so
+    q: str = ""  # full-text search in the messages
+
+
+def message_search_vector() -> SearchVector:
+    """The expression the GIN index of migration 0007 is built on (the query must repeat it to use it)."""
+    return SearchVector("content", config=SEARCH_CONFIG)
+
+
+def conversation_inbox(*, organization: Any, filters: InboxFilters) -> QuerySet[Conversation]:
+    """The organization's conversations, most recent activity first, with their bot and what the list shows:
+    the first question, the number of answers that did not know or failed, and thumbs up and down."""
+    messages = Message.objects.for_org(organization)
+    conversations = Conversation.objects.for_org(organization).select_related("bot", "user")
+    if filters.bot_id:
+        conversations = conversations.filter(bot_id=filters.bot_id)
+    if filters.source:
+        conversations = conversations.filter(source=filters.source)
+    if filters.start:
+        conversations = conversations.filter(last_message_at__gte=_day_start(filters.start))
+    if filters.end:
+        conversations = conversations.filter(created_at__lt=_day_start(filters.end + timedelta(days=1)))
+    if filters.outcome in OUTCOMES:
+        status = OUTCOMES[filters.outcome]
+        conversations = conversations.filter(
+            Exists(messages.filter(conversation=OuterRef("pk"), role=Message.Role.ASSISTANT, status=status))
+        )
+    if filters.feedback in Feedback.Rating.values:
+        conversations = conversations.filter(
+            Exists(
+                Feedback.objects.for_org(organization).filter(
+                    message__conversation=OuterRef("pk"), rating=filters.feedback
+                )
+            )
+        )
+    if filters.q.strip():
+        query = SearchQuery(filters.q.strip(), search_type="websearch", config=SEARCH_CONFIG)
+        matching = messages.annotate(document=message_search_vector()).filter(document=query)
+        conversations = conversations.filter(pk__in=matching.values("conversation_id"))
+    first_question = messages.filter(conversation=OuterRef("pk"), role=Message.Role.USER).order_by("seq")
+    per_conversation = messages.filter(conversation=OuterRef("pk")).order_by().values("conversation")
+    rated = Feedback.objects.for_org(organization).filter(message__conversation=OuterRef("pk")).order_by()
+    return conversations.annotate(
+        first_question=Subquery(first_question.values("content")[:1]),
+        not_known=_count(per_conversation.filter(status=Message.Status.DONT_KNOW)),
+        failed=_count(per_conversation.filter(status=Message.Status.FAILED)),
+        thumbs_up=_count(rated.filter(rating=Feedback.Rating.UP).values("message__conversation")),
+        thumbs_down=_count(rated.filter(rating=Feedback.Rating.DOWN).values("message__conversation")),
+    ).order_by(F("last_message_at").desc(nulls_last=True), "-created_at")
+
+
+def _count(rows: QuerySet[Any]) -> Subquery:
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), 0)  # type: ignore[return-value]
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def conversation_get(*, organization: Any, conversation_id: Any) -> Conversation:
+    conversation = (
+        Conversation.objects.for_org(organization).select_related("bot", "user").filter(pk=conversation_id).first()
+    )
+    if conversation is None:
+        raise NotFound("Conversation not found.")
+    return conversation
+
+
+def conversation_transcript(*, organization: Any, conversation: Conversation) -> list[Message]:
+    """A conversation's messages in sequence, each answer's citations with the full text of its passage
+    (`citation["passage"]`, empty when the document was deleted since)."""
+    messages = list(
+        conversation_messages(organization=organization, conversation=conversation)
+        .select_related("sender_user", "sender_bot")
+        .order_by("seq")
+    )
+    chunk_ids = {c.get("chunk_id") for m in messages for c in m.citations if c.get("chunk_id")}
+    texts = {
+        str(pk): text
+        for pk, text in Chunk.objects.for_org(organization).filter(pk__in=chunk_ids).values_list("pk", "text")
+    }
+    for message in messages:
+        for citation in message.citations:
+            citation["passage"] = texts.get(citation.get("chunk_id"), "")
+    return messages

@@ -1,6 +1,6 @@
 """Bot pages, mounted at the site root."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from apps.chatbot import web_views
 
@@ -10,4 +10,16 @@ urlpatterns = [
     path("bots/<uuid:pk>/", web_views.bot_edit, name="bot-edit"),
     path("bots/<uuid:pk>/delete/", web_views.bot_delete, name="bot-delete"),
     path("bots/<uuid:pk>/chat/", web_views.bot_chat, name="bot-chat-page"),
+    path("conversations/", web_views.conversation_list, name="conversation-list"),
+    re_path(
+        r"^conversations/export\.(?P<fmt>csv|json)$",
+        web_views.conversation_list_export,
+        name="conversation-list-export",
+    ),
+    path("conversations/<uuid:pk>/", web_views.conversation_detail, name="conversation-detail"),
+    re_path(
+        r"^conversations/(?P<pk>[0-9a-f-]{36})/export\.(?P<fmt>csv|json)$",
+        web_views.conversation_export_page,
+        name="conversation-export",
+    ),
 ]

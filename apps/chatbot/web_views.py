@@ -1,18 +1,25 @@
-"""Bot pages: list, create/edit (tone, provider, collections, thresholds), and a streaming test chat."""
+"""Bot pages: list, create/edit (tone, provider, collections, thresholds), a streaming test chat, and the
+conversations inbox (every conversation of the organization: filters, full-text search, transcript, export)."""
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.chatbot import selectors
-from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Tone
+from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Conversation, Tone
 from apps.chatbot.services import bots as bot_services
+from apps.chatbot.services.conversations import conversation_export
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.organizations.models import Organization, Role
 from apps.organizations.web import actor_of, tenant_required
@@ -148,3 +155,204 @@ def bot_chat(request: HttpRequest, pk: Any) -> HttpResponse:
     actor = actor_of(request)
     bot = _bot(actor.org, pk)
     return render(request, "chatbot/chat.html", {"bot": bot, "organization": actor.org})
+
+
+# The conversations inbox: every conversation of the organization, filtered, searched and exported (admins).
+
+INBOX_PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000  # conversations per list export; narrow the filters for more
+SOURCE_CHOICES = [
+    ("", "Any source"),
+    (Conversation.Source.API, "API"),
+    (Conversation.Source.WIDGET, "Widget"),
+    (Conversation.Source.WEB, "Test chat (web)"),
+    (Conversation.Source.ROOM, "Rooms"),
+]
+OUTCOME_CHOICES = [
+    ("", "Any outcome"),
+    ("answered", "Answered"),
+    ("dont_know", "Did not know"),
+    ("failed", "Failed"),
+]
+FEEDBACK_CHOICES = [("", "Any feedback"), ("up", "Thumbs up"), ("down", "Thumbs down")]
+
+
+class InboxFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search messages")
+    bot = forms.ChoiceField(required=False)
+    source = forms.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    outcome = forms.ChoiceField(required=False, choices=OUTCOME_CHOICES)
+    feedback = forms.ChoiceField(required=False, choices=FEEDBACK_CHOICES)
+    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["bot"].choices = [("", "Any bot")] + [  # type: ignore[attr-defined]
+            (str(bot.pk), bot.name) for bot in selectors.bot_list(organization=organization)
+        ]
+
+    def filters(self) -> selectors.InboxFilters:
+        if not self.is_valid():
+            return selectors.InboxFilters()
+        data = self.cleaned_data
+        return selectors.InboxFilters(
+            bot_id=data["bot"] or None,
+            source=data["source"],
+            start=data["start"],
+            end=data["end"],
+            outcome=data["outcome"],
+            feedback=data["feedback"],
+            q=data["q"],
+        )
+
+
+def _inbox(request: HttpRequest) -> tuple[InboxFilterForm, QuerySet[Conversation]]:
+    organization = actor_of(request).org
+    form = InboxFilterForm(request.GET or None, organization=organization)
+    return form, selectors.conversation_inbox(organization=organization, filters=form.filters())
+
+
+@tenant_required(Role.ADMIN)
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    form, conversations = _inbox(request)
+    page = Paginator(conversations, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "chatbot/conversations.html",
+        {"form": form, "page": page, "query": query.urlencode(), "filtered": bool(query)},
+    )
+
+
+@tenant_required(Role.ADMIN)
+def conversation_list_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    _, conversations = _inbox(request)
+    rows = (_conversation_row(c) for c in conversations[:EXPORT_LIMIT])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    if fmt == "json":
+        response = JsonResponse({"conversations": list(rows)}, json_dumps_params={"ensure_ascii": False})
+        response["Content-Disposition"] = f'attachment; filename="conversations-{stamp}.json"'
+        return response
+    return _csv_response(f"conversations-{stamp}.csv", CONVERSATION_COLUMNS, rows)
+
+
+@tenant_required(Role.ADMIN)
+def conversation_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    organization = actor_of(request).org
+    conversation = selectors.conversation_get(organization=organization, conversation_id=pk)
+    transcript = selectors.conversation_transcript(organization=organization, conversation=conversation)
+    back = request.GET.get("back", "")
+    return render(
+        request,
+        "chatbot/conversation.html",
+        {
+            "conversation": conversation,
+            "transcript": transcript,  # not "messages": base.html shows the flash messages under that name
+            "back": back if back.startswith("?") else "",
+        },
+    )
+
+
+@tenant_required(Role.ADMIN)
+def conversation_export_page(request: HttpRequest, pk: Any, fmt: str) -> HttpResponse:
+    organization = actor_of(request).org
+    conversation = selectors.conversation_get(organization=organization, conversation_id=pk)
+    exported = conversation_export(conversation=conversation)
+    name = f"conversation-{conversation.pk}"
+    if fmt == "json":
+        response = JsonResponse(exported, json_dumps_params={"ensure_ascii": False})
+        response["Content-Disposition"] = f'attachment; filename="{name}.json"'
+        return response
+    rows = (
+        {
+            "seq": m["seq"],
+            "created_at": m["created_at"],
+            "sender": m["sender"]["kind"],
+            "role": m["role"],
+            "status": m["status"],
+            "content": m["content"],
+            "citations": " | ".join(
+                f"[{c.get('marker')}] {c.get('document_title', '')}" + (f" p. {c['page']}" if c.get("page") else "")
+                for c in m["citations"]
+            ),
+            "model": m["model"],
+            "prompt_tokens": m["usage"]["prompt_tokens"],
+            "completion_tokens": m["usage"]["completion_tokens"],
+            "ttft_ms": m["latency_ms"]["first_token"],
+            "total_ms": m["latency_ms"]["total"],
+            "feedback": (m["feedback"] or {}).get("rating", ""),
+        }
+        for m in exported["messages"]
+    )
+    return _csv_response(f"{name}.csv", MESSAGE_COLUMNS, rows)
+
+
+CONVERSATION_COLUMNS = [
+    "id",
+    "created_at",
+    "last_message_at",
+    "bot",
+    "source",
+    "kind",
+    "title",
+    "first_question",
+    "messages",
+    "dont_know",
+    "failed",
+    "thumbs_up",
+    "thumbs_down",
+]
+MESSAGE_COLUMNS = [
+    "seq",
+    "created_at",
+    "sender",
+    "role",
+    "status",
+    "content",
+    "citations",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "ttft_ms",
+    "total_ms",
+    "feedback",
+]
+
+
+def _conversation_row(conversation: Any) -> dict[str, Any]:
+    return {
+        "id": str(conversation.pk),
+        "created_at": conversation.created_at.isoformat(),
+        "last_message_at": conversation.last_message_at.isoformat() if conversation.last_message_at else None,
+        "bot": conversation.bot.name if conversation.bot else "",
+        "source": conversation.source,
+        "kind": conversation.kind,
+        "title": conversation.title,
+        "first_question": conversation.first_question or "",
+        "messages": conversation.last_seq,
+        "dont_know": conversation.not_known,
+        "failed": conversation.failed,
+        "thumbs_up": conversation.thumbs_up,
+        "thumbs_down": conversation.thumbs_down,
+    }
+
+
+def _csv_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula is quoted with a leading apostrophe (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _csv_response(filename: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> HttpResponse:
+    """A CSV attachment (bounded by EXPORT_LIMIT rows, so built in memory), UTF-8 with a BOM for spreadsheets."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row[column]) for column in columns])
+    return response

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.chat",
     "apps.webhooks",
     "apps.openai_compat",
+    "apps.analytics",
 ]
 
 MIDDLEWARE = [

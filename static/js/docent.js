@@ -11,3 +11,8 @@ document.addEventListener("change", (event) => {
   const field = event.target;
   if (field instanceof HTMLSelectElement && field.hasAttribute("data-autosubmit") && field.form) field.form.submit();
 });
+// On a phone the navigation is one row that scrolls sideways: bring the current page's entry into view.
+document.addEventListener("DOMContentLoaded", () => {
+  const nav = document.querySelector("header.top nav"), active = nav && nav.querySelector("a.active");
+  if (active && nav.scrollWidth > nav.clientWidth) nav.scrollLeft = active.offsetLeft - nav.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+});

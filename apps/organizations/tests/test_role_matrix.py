@@ -75,6 +75,7 @@ AREAS = {
     "/api/v1/usage": (Role.ADMIN, Role.ADMIN),
     "/api/v1/rooms": (Role.MEMBER, Role.MEMBER),  # each member's own rooms; owners of a group rule it
     "/api/v1/webhooks": (Role.ADMIN, Role.ADMIN),  # signing secrets, and requests leaving Docent: admins only
+    "/api/v1/analytics": (Role.ADMIN, Role.ADMIN),
 }
 USE_OPERATIONS = {
     "POST /api/v1/bots/{pk}/chat": Role.MEMBER,

@@ -25,6 +25,7 @@ def test_a_member_sees_no_nav_entries_for_admin_only_pages(client, organization)
     assert 'href="/providers/"' not in nav
     assert 'href="/api-keys/"' not in nav
     assert 'href="/webhooks/"' not in nav
+    assert 'href="/conversations/"' not in nav and 'href="/analytics/"' not in nav
 
 
 def test_an_admin_sees_every_nav_entry_and_the_current_page_is_marked(client, organization):
@@ -35,6 +36,8 @@ def test_an_admin_sees_every_nav_entry_and_the_current_page_is_marked(client, or
         "/documents/",
         "/bots/",
         "/rooms/",
+        "/conversations/",
+        "/analytics/",
         "/providers/",
         "/api-keys/",
         "/webhooks/",
@@ -50,7 +53,7 @@ def test_every_nav_entry_opens_for_an_admin(client, organization):
     signed_in(client, organization, Role.ADMIN)
     nav = _nav(client.get("/").content.decode())
     hrefs = [part.split('"', 1)[0] for part in nav.split('href="')[1:]]
-    assert len(hrefs) == 9
+    assert len(hrefs) == 11
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 

@@ -1,0 +1,7 @@
+"""The analytics page, mounted at the site root."""
+
+from django.urls import path
+
+from apps.analytics import web_views
+
+urlpatterns = [path("analytics/", web_views.analytics_page, name="analytics-page")]

@@ -1,0 +1,112 @@
+"""The browser suite's fixtures: a Chromium driven by Playwright, and the real ASGI app served by uvicorn on a
+free loopback port against the test database.
+
+Chromium is Debian's `chromium` (installed when missing, see config.embedded.ensure_chromium). When none can
+be had the suite fails with a message saying how to get one: CI counts a skipped test as a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.embedded import ensure_chromium
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = ensure_chromium()
+    if path is None:
+        pytest.fail(
+            "The browser tests need Chromium: install Debian's `chromium` package (apt-get install chromium) "
+            "or set CHROMIUM_PATH to a Chromium binary.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str, django_db_setup: None) -> Iterator[Any]:
+    """One headless Chromium for the session. Playwright's sync API keeps an asyncio loop in the test's
+    thread, which Django's async-safety check would take for async code: the test's own database calls are
+    synchronous, so the check is lifted while the browser lives."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("The browser tests need Playwright for Python: pip install -r requirements/dev.txt", pytrace=False)
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(transactional_db: None) -> Iterator[str]:
+    """The app (HTTP and WebSocket, static files through WhiteNoise) at http://127.0.0.1:<port>."""
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from config.asgi import application
+
+    port = _free_port()
+    # Static files from the finders, as Django's live server serves them (WhiteNoise does so only with DEBUG).
+    app = ASGIStaticFilesHandler(application)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uvicorn_server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start", pytrace=False)
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+    _close_server_connections()
+
+
+def _close_server_connections() -> None:
+    """The server's worker threads keep database connections of their own; end them so that the test
+    database can be flushed and dropped."""
+    from django.db import connection, connections
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sys.stderr.write(f"\nBrowser screenshots: {SCREENSHOTS}\n")
+    return SCREENSHOTS
