@@ -21,7 +21,17 @@ from common.security.csp import csp_override
 # still come only from our static files (the split view serves Swagger UI's set-up as a script of its own).
 API_REFERENCE_CSP = {"style-src": ["'self'", "'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
 
-APPS = ["auth", "organizations", "chatbot_provider", "documents", "chatbot", "api_keys", "chat", "webhooks", "analytics"]
+APPS = [
+    "auth",
+    "organizations",
+    "chatbot_provider",
+    "documents",
+    "chatbot",
+    "api_keys",
+    "chat",
+    "webhooks",
+    "analytics",
+]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
