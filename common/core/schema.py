@@ -70,7 +70,8 @@ class ErrorResponsesAutoSchema(AutoSchema):
         for code in self._error_codes(operation):
             responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
         for code, response in responses.items():
-            if str(code).isdigit() and int(code) >= 400:
+            if str(code).isdigit() and int(code) >= 400 and "content" not in response:
+                # Errors declared with a body keep it (the OpenAI-compatible door has OpenAI's own shape).
                 response["content"] = self._error_content()
         return operation
 

@@ -168,7 +168,7 @@ def test_sweep_leaves_recent_documents_alone(upload):
 def test_a_second_delivery_leaves_a_document_held_by_a_live_lease_alone(upload):
     (document,) = upload(("notes.txt", b"Notes about pumps."))
     alive = timezone.now() + timedelta(seconds=60)
-    Document.objects.filter(pk=document.pk).update(
+    Document.objects.unscoped().filter(pk=document.pk).update(
         status=DocumentStatus.PROCESSING, attempts=1, lease_owner="first-task", lease_expires_at=alive
     )
     pipeline.document_index(
@@ -181,7 +181,7 @@ def test_a_second_delivery_leaves_a_document_held_by_a_live_lease_alone(upload):
 def test_the_same_claim_may_take_its_document_back(upload):
     (document,) = upload(("notes.txt", b"Notes about pumps."))
     alive = timezone.now() + timedelta(seconds=60)
-    Document.objects.filter(pk=document.pk).update(
+    Document.objects.unscoped().filter(pk=document.pk).update(
         status=DocumentStatus.PROCESSING, attempts=1, lease_owner="the-task", lease_expires_at=alive
     )
     pipeline.document_index(
@@ -195,7 +195,7 @@ def test_sweep_requeues_a_document_whose_lease_lapsed(upload, django_capture_on_
     (document,) = upload(("notes.txt", b"Stuck notes about compressors."))
     Chunk.objects.for_org(document.organization).all().delete()
     lapsed = timezone.now() - timedelta(seconds=1)
-    Document.objects.filter(pk=document.pk).update(
+    Document.objects.unscoped().filter(pk=document.pk).update(
         status=DocumentStatus.PROCESSING, attempts=1, lease_owner="dead-task", lease_expires_at=lapsed
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -207,7 +207,7 @@ def test_sweep_requeues_a_document_whose_lease_lapsed(upload, django_capture_on_
 def test_sweep_leaves_a_live_lease_alone_however_long_the_document_takes(upload, settings):
     (document,) = upload(("notes.txt", b"Notes."))
     long_ago = timezone.now() - timedelta(seconds=settings.DOCUMENTS_PROCESSING_STUCK_SECONDS + 60)
-    Document.objects.filter(pk=document.pk).update(
+    Document.objects.unscoped().filter(pk=document.pk).update(
         status=DocumentStatus.PROCESSING,
         lease_owner="busy-task",
         lease_expires_at=timezone.now() + timedelta(seconds=30),
@@ -221,13 +221,13 @@ def test_sweep_leaves_a_live_lease_alone_however_long_the_document_takes(upload,
 def test_a_claim_that_lost_its_lease_does_not_write_its_chunks(upload, monkeypatch):
     (document,) = upload(("notes.txt", b"Notes about bearings and seals."))
     Chunk.objects.for_org(document.organization).all().delete()
-    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.QUEUED, attempts=0)
+    Document.objects.unscoped().filter(pk=document.pk).update(status=DocumentStatus.QUEUED, attempts=0)
     real_stage = pipeline._stage
 
     def taken_over_while_writing(doc, stage, progress):
         real_stage(doc, stage, progress)
         if stage == "writing":  # the sweep re-queued it and another worker claimed it meanwhile
-            Document.objects.filter(pk=doc.pk).update(lease_owner="another-task")
+            Document.objects.unscoped().filter(pk=doc.pk).update(lease_owner="another-task")
 
     monkeypatch.setattr(pipeline, "_stage", taken_over_while_writing)
     pipeline.document_index(organization_id=str(document.organization_id), document_id=str(document.pk))

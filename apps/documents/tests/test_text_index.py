@@ -20,6 +20,7 @@ from apps.documents.services import documents as document_services
 from apps.documents.services.pipeline import document_mark_failed
 from apps.documents.services.search import search
 from apps.documents.tests.factories import ChunkFactory, CollectionFactory, DocumentFactory
+from apps.organizations.actors import Actor
 from apps.organizations.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,8 +130,10 @@ def test_statistics_follow_delete_reindex_and_failure_and_equal_a_rebuild(organi
     stats = CollectionTextStats.objects.get(collection_id=collection.pk)
     assert stats.chunks == Chunk.objects.for_org(organization).filter(collection=collection).count()
 
-    document_services.document_delete(document=documents[0], actor=None)
-    document_services.document_reindex(document=documents[1], actor=None)
+    document_services.document_delete(document=documents[0], actor=Actor.system(organization=documents[0].organization))
+    document_services.document_reindex(
+        document=documents[1], actor=Actor.system(organization=documents[1].organization)
+    )
     document_mark_failed(
         organization_id=str(organization.pk), document_id=str(documents[2].pk), code="x", message="failed"
     )

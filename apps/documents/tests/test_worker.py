@@ -168,11 +168,11 @@ def test_a_document_whose_worker_is_alive_is_not_requeued(tmp_path, settings):
     leases = set()
     try:
         _wait_for(
-            lambda: Document.objects.get(pk=document.pk).status == DocumentStatus.PROCESSING,
+            lambda: Document.objects.unscoped().get(pk=document.pk).status == DocumentStatus.PROCESSING,
             90,
             "the worker to claim the document",
         )
-        while (current := Document.objects.get(pk=document.pk)).status == DocumentStatus.PROCESSING:
+        while (current := Document.objects.unscoped().get(pk=document.pk)).status == DocumentStatus.PROCESSING:
             assert pipeline.documents_requeue_stuck() == 0
             leases.add(current.lease_expires_at)
             time.sleep(0.3)

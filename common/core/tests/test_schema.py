@@ -33,6 +33,8 @@ def _operations(schema):
 def test_every_error_response_has_the_common_error_body(schema):
     error_ref = {"$ref": "#/components/schemas/Error"}
     for path, method, operation in _operations(schema):
+        if path.startswith("/openai/v1/"):  # that door answers in OpenAI's error shape (ADR 0050)
+            continue
         for code, response in operation["responses"].items():
             if int(code) >= 400:
                 assert response["content"]["application/json"]["schema"] == error_ref, (method, path, code)
