@@ -284,6 +284,32 @@ def room_rename(*, actor: Actor, conversation_id: Any, title: str) -> Conversati
     return conversation
 
 
+def _participants_add(conversation: Conversation, *, kind: str, field: str, ids: list[str]) -> list[str]:
+    """Add users or bots (`field` "user_id" or "bot_id") not yet in the group, as members; returns who was added.
+    A member joins having read everything so far (no unread backlog)."""
+    present = {
+        str(value)
+        for value in Participant.objects.for_org(conversation.organization_id)
+        .filter(conversation=conversation, **{f"{field}__in": ids})
+        .values_list(field, flat=True)
+    }
+    added = [value for value in ids if value not in present]
+    Participant.objects.bulk_create(
+        [
+            Participant(
+                organization_id=conversation.organization_id,
+                conversation=conversation,
+                kind=kind,
+                role=Participant.Role.MEMBER,
+                last_read_seq=conversation.last_seq if kind == Participant.Kind.USER else 0,
+                **{field: value},
+            )
+            for value in added
+        ]
+    )
+    return added
+
+
 @transaction.atomic
 def room_members_add(*, actor: Actor, conversation_id: Any, user_ids: list[Any]) -> list[str]:
     """Add members of the organization to a group (any of its members may); those already in it are skipped.
@@ -291,26 +317,7 @@ def room_members_add(*, actor: Actor, conversation_id: Any, user_ids: list[Any])
     conversation = room_for_member(actor=actor, conversation_id=conversation_id, lock=True)
     _require_group(conversation)
     wanted = _members_of_org(organization_id=actor.organization_id, user_ids=user_ids, field="user_ids")
-    present = {
-        str(u)
-        for u in Participant.objects.for_org(conversation.organization_id)
-        .filter(conversation=conversation, user_id__in=wanted)
-        .values_list("user_id", flat=True)
-    }
-    added = [u for u in wanted if u not in present]
-    Participant.objects.bulk_create(
-        [
-            Participant(
-                organization_id=conversation.organization_id,
-                conversation=conversation,
-                kind=Participant.Kind.USER,
-                user_id=u,
-                role=Participant.Role.MEMBER,
-                last_read_seq=conversation.last_seq,
-            )
-            for u in added
-        ]
-    )
+    added = _participants_add(conversation, kind=Participant.Kind.USER, field="user_id", ids=wanted)
     if added:
         _changed(conversation, added=added, removed=[])
     return added
@@ -347,25 +354,7 @@ def room_bots_add(*, actor: Actor, conversation_id: Any, bot_ids: list[Any]) -> 
     conversation = room_for_member(actor=actor, conversation_id=conversation_id, lock=True)
     _require_group(conversation)
     wanted = _bots_of_org(organization_id=actor.organization_id, bot_ids=bot_ids, field="bot_ids")
-    present = {
-        str(b)
-        for b in Participant.objects.for_org(conversation.organization_id)
-        .filter(conversation=conversation, bot_id__in=wanted)
-        .values_list("bot_id", flat=True)
-    }
-    added = [b for b in wanted if b not in present]
-    Participant.objects.bulk_create(
-        [
-            Participant(
-                organization_id=conversation.organization_id,
-                conversation=conversation,
-                kind=Participant.Kind.BOT,
-                bot_id=b,
-                role=Participant.Role.MEMBER,
-            )
-            for b in added
-        ]
-    )
+    added = _participants_add(conversation, kind=Participant.Kind.BOT, field="bot_id", ids=wanted)
     if added:
         _changed(conversation, added=[], removed=[], bots_added=added)
     return added
