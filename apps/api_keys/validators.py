@@ -21,7 +21,7 @@ from rest_framework import exceptions
 from apps.api_keys import limits
 from apps.api_keys.cache import load_principal
 from apps.api_keys.principal import APIKeyPrincipal, Limits
-from common.core.errors import DomainError, PermissionDeniedError, QuotaExceeded, RateLimited
+from common.core.errors import PermissionDeniedError, QuotaExceeded, RateLimited, ServiceUnavailable
 from common.security.tokens import token_hash, token_matches
 
 KEY_PREFIX = "dk_"
@@ -33,11 +33,9 @@ KEY_PATTERN = re.compile(r"^dk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _UNKNOWN_KEY_HASH = token_hash(f"dk_{'0' * 12}_{secrets.token_urlsafe(SECRET_BYTES)}")
 
 
-class LimitsUnavailable(DomainError):
+class LimitsUnavailable(ServiceUnavailable):
     """The shared store behind key lookups and limits does not answer: refuse rather than admit unchecked."""
 
-    code = "service_unavailable"
-    status_code = 503
     default_message = "API keys cannot be checked right now. Try again shortly."
 
 

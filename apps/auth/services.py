@@ -48,7 +48,8 @@ def client_ip(request: HttpRequest) -> str:
 def auth_login(*, email: str, password: str, ip: str, request: HttpRequest | None = None) -> User:
     """Check the credentials, at most `login_ip` attempts per IP and `login_account` failures per account."""
     per_ip = window("login_ip", ip, _rates()["login_ip"])
-    per_account = window("login_account", normalize_email(email), _rates()["login_account"])
+    # The account's bucket is named by a keyed hash of the address: no email address in cache keys.
+    per_account = window("login_account", token_hash(normalize_email(email)), _rates()["login_account"])
     # Each attempt takes its slot before the password is checked, so concurrent guesses cannot overshoot;
     # a successful sign-in gives the account's slot back (only failures count against an account).
     wait = per_ip.take() or per_account.take()

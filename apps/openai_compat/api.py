@@ -53,6 +53,7 @@ ERRORS = {
         403: "permission_error",
         404: "model_not_found",
         429: "rate_limit_exceeded or insufficient_quota",
+        503: "server_error: the database or the shared store for limits is unavailable",
     }.items()
 }
 

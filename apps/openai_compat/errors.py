@@ -15,7 +15,15 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from common.core.errors import DomainError, NotFound, QuotaExceeded, RateLimited, ValidationFailed
+from common.core.errors import (
+    DomainError,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+    unavailable_store_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +69,8 @@ def domain_error_body(error: DomainError) -> tuple[int, dict[str, Any], dict[str
         headers["x-should-retry"] = "false"
     elif isinstance(error, RateLimited):
         code, type_ = "rate_limit_exceeded", "requests"
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after)
     elif status == 403 and error.details.get("restricted") == "bot":
         param = "model"
@@ -113,6 +123,7 @@ def _first_problem(detail: Any, path: str = "") -> tuple[str, str]:
 def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's exception handler for the /openai/v1 views: every error in OpenAI's shape."""
     headers: dict[str, str] = {}
+    exc = unavailable_store_error(exc) or exc
     if isinstance(exc, DomainError):
         status, body, headers = domain_error_body(exc)
     else:

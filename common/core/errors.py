@@ -56,3 +56,32 @@ class RateLimited(DomainError):
     def __init__(self, message: str | None = None, *, retry_after: int = 60, details: dict[str, Any] | None = None):
         super().__init__(message, details=details)
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    """A store the request needs (the database, the shared Redis) does not answer. Retry later."""
+
+    code = "service_unavailable"
+    status_code = 503
+    default_message = "A service this request needs is unavailable. Try again shortly."
+    retry_after = 5
+
+
+def unavailable_store_error(exc: BaseException) -> ServiceUnavailable | None:
+    """The 503 an outage of the database or of Redis turns into, or None for any other exception.
+
+    Every limit and quota fails closed: when the shared counters cannot be read, the request is refused rather
+    than admitted unchecked (docs/adr/0090-fail-closed-when-a-store-is-down.md).
+    """
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return ServiceUnavailable("The database is unavailable. Try again shortly.")
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a base requirement
+        return None
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return ServiceUnavailable("Limits and sessions cannot be checked right now. Try again shortly.")
+    return None

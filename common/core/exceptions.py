@@ -23,7 +23,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.core.errors import DomainError, RateLimited
+from common.core.errors import DomainError, RateLimited, ServiceUnavailable, unavailable_store_error
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, SuspiciousOperation):
         refused_status, body = _suspicious_request(exc)
         return Response(body, status=refused_status)
+    exc = unavailable_store_error(exc) or exc
     if isinstance(exc, DomainError):
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | ServiceUnavailable):
             response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, DjangoValidationError):

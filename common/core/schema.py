@@ -1,7 +1,8 @@
 """OpenAPI: the common error format as one `Error` component, declared on every operation where it can occur.
 
 `ErrorResponsesAutoSchema` adds 400/401/403/404/415/429 from what the view is (authenticated, organization
-scoped, with a body, parameters or throttles); a view declares the rarer ones it raises (409, 413, 502 ...)
+scoped, with a body, parameters or throttles), 503 to every operation, and the `X-Organization` header to every
+organization-scoped one; a view declares the rarer ones it raises (409, 413, 502 ...)
 with `error_responses(...)` in its `extend_schema(responses=...)`. A declared error without a body gets the
 `Error` body.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 ERROR_DESCRIPTIONS = {
@@ -27,7 +29,8 @@ ERROR_DESCRIPTIONS = {
     415: "The request body's media type or the file's content type is not supported.",
     429: "Too many requests (`rate_limited`, `Retry-After`) or a quota is used up (`quota_exceeded`).",
     502: "The model provider failed (`provider_*`); `details` names the conversation and messages.",
-    503: "The model provider or a service the request needs is unavailable.",
+    503: "A service the request needs is unavailable: the model provider (`provider_unavailable`), or the "
+    "database or the shared store behind limits and quotas (`service_unavailable`, with `Retry-After`).",
     504: "The model provider timed out (`provider_timeout`).",
 }
 
@@ -61,7 +64,27 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}
 
 
+ORGANIZATION_HEADER = OpenApiParameter(
+    "X-Organization",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "The organization to act in, by id or slug. Needed when the signed-in user belongs to several "
+        "organizations (else 400 `organization_required`); an organization the caller is not a member of is 404. "
+        "An API key acts in its own organization: the header may only name that one (else 401)."
+    ),
+)
+
+
 class ErrorResponsesAutoSchema(AutoSchema):
+    def get_override_parameters(self) -> list[Any]:
+        """Every organization-scoped operation reads X-Organization (apps.organizations.tenancy.request_actor)."""
+        parameters = list(super().get_override_parameters())
+        if hasattr(self.view, "required_roles"):
+            parameters.append(ORGANIZATION_HEADER)
+        return parameters
+
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
@@ -91,6 +114,7 @@ class ErrorResponsesAutoSchema(AutoSchema):
             codes.add(404)  # an X-Organization naming an organization the caller is not a member of
         if getattr(view, "throttle_classes", None):
             codes.add(429)
+        codes.add(503)  # the database or Redis is down: refused, never admitted unchecked
         return sorted(codes)
 
     def _error_content(self) -> dict[str, Any]:

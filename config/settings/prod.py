@@ -41,7 +41,10 @@ except (ValueError, TypeError):
 if not FIELD_ENCRYPTION_KEYS:
     raise ConfigError("Set the environment variable FIELD_ENCRYPTION_KEYS (see .env.example).")
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says "this came over HTTPS" only when a proxy we trust terminates TLS and sets it; with no
+# trusted proxy any client could send it, so it is not read at all.
+if TRUSTED_PROXY_IPS:  # noqa: F405
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = get("SECURE_SSL_REDIRECT", cast=bool, default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = get("SECURE_HSTS_SECONDS", cast=int, default=31536000)

@@ -93,3 +93,17 @@ def test_prod_sends_the_content_security_policy():
     result = _manage("shell", "-v", "0", "-c", script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].split() == ["True", "[\"'self'\"]"]
+
+
+@pytest.mark.parametrize(("trusted", "expected"), [(None, "None"), ("10.0.0.5", "('HTTP_X_FORWARDED_PROTO', 'https')")])
+def test_x_forwarded_proto_is_read_only_when_a_proxy_is_trusted(trusted, expected):
+    result = _manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)",
+        TRUSTED_PROXY_IPS=trusted,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected

@@ -124,6 +124,27 @@ def test_login_is_throttled_per_account_with_a_clear_429(anon_client, user, pass
     assert login(anon_client, other.email, password, ip="10.0.1.99").status_code == 200
 
 
+def _cache_keys() -> list[str]:
+    from django.core.cache import cache
+
+    store = cache._cache  # type: ignore[attr-defined]
+    if hasattr(store, "get_client"):  # Redis: this test process's keys only
+        return [key.decode() for key in store.get_client().scan_iter(f"{cache.key_prefix}*", count=1000)]
+    return [str(key) for key in store]
+
+
+def test_the_sign_in_limit_keeps_no_email_address_in_the_cache(anon_client, user):
+    from django.core.cache import cache
+
+    cache.clear()
+    for n in range(2):
+        assert login(anon_client, user.email, "wrong", ip=f"10.0.2.{n}").status_code == 401
+    keys = _cache_keys()
+    assert any("login_account" in key for key in keys), keys
+    local_part = user.email.split("@")[0].lower()
+    assert not [key for key in keys if local_part in key.lower() or "@" in key]
+
+
 def test_login_is_throttled_per_ip(anon_client, password, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

@@ -3,7 +3,8 @@
 `chat_turn_start` validates and saves the user's message (errors here are 4xx for the caller).
 `chat_turn_stream` then yields events (token, citations, done | error) and never raises: provider
 failures, timeouts and cut streams end with an error event and a persisted assistant message that
-records what happened. If the consumer goes away (client disconnect), the partial answer is saved.
+records what happened (failed before the first token, interrupted after it, with the partial answer).
+If the consumer goes away (client disconnect), the partial answer is saved as interrupted.
 """
 
 from __future__ import annotations
@@ -400,7 +401,10 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
     except DomainError as error:
         if progress.saved is not None:
             return
-        message = _save(turn, progress, status=Message.Status.FAILED, content=progress.text, error=error)
+        # A provider that stops mid-answer leaves it interrupted, what was said kept and the reason recorded;
+        # one that fails before the first token (after its retries and the fallback) leaves it failed.
+        status = Message.Status.INTERRUPTED if progress.parts else Message.Status.FAILED
+        message = _save(turn, progress, status=status, content=progress.text, error=error)
         yield ErrorEvent(error.code, error.message, error.status_code, turn_summary(turn, message))
     except Exception:
         logger.exception("bot %s: the answer pipeline failed", bot.pk)

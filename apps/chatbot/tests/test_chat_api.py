@@ -206,10 +206,10 @@ def test_a_stream_cut_mid_answer_keeps_the_partial_answer(
     events = parse_sse(response)
     names = [name for name, _ in events]
     assert names == ["token", "token", "token", "error"]
-    failed = Message.objects.unscoped().get(pk=events[-1][1]["message_id"])
-    assert failed.content == "One two three"
-    assert failed.status == "failed"
-    assert "middle of the answer" in failed.error_message
+    cut = Message.objects.unscoped().get(pk=events[-1][1]["message_id"])
+    assert cut.content == "One two three"
+    assert cut.status == "interrupted"
+    assert "middle of the answer" in cut.error_message
 
 
 def test_the_fallback_provider_answers_when_the_main_one_is_down(
