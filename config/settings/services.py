@@ -47,5 +47,8 @@ def with_pool(database: dict[str, Any], max_size: int) -> dict[str, Any]:
     database.setdefault("OPTIONS", {})
     if max_size > 0:
         database["CONN_MAX_AGE"] = 0
+        # The pool checks a connection before lending it, so after a database restart the dead connections are
+        # dropped and replaced instead of failing one request each.
+        database["CONN_HEALTH_CHECKS"] = True
         database["OPTIONS"] = {**database["OPTIONS"], "pool": {"min_size": 1, "max_size": max_size, "timeout": 10}}
     return database

@@ -7,7 +7,6 @@ the same process serves and limits requests as before, without a restart.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from rest_framework.test import APIClient
 
 from apps.api_keys.tests.factories import APIKeyFactory
 from apps.chatbot.models import Message
-from apps.chatbot.tests.conftest import HANDBOOK
+from apps.chatbot.tests.conftest import HANDBOOK, sse_events
 from apps.chatbot.tests.factories import ChatbotFactory
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -63,12 +62,6 @@ def handbook(monkeypatch):
     monkeypatch.setattr("apps.chatbot.services.answer.retrieve", lambda *, bot, question: list(HANDBOOK))
 
 
-def _events(chunks: list[bytes]) -> list[tuple[str, dict]]:
-    frames = b"".join(chunks).decode().strip().split("\n\n")
-    parsed = [dict(line.split(": ", 1) for line in frame.splitlines()) for frame in frames]
-    return [(frame["event"], json.loads(frame["data"])) for frame in parsed]
-
-
 def test_an_answer_streaming_when_redis_dies_is_finished_and_saved_and_the_next_question_waits_for_redis(
     private_redis, member_client, organization, openai_provider, loopback, handbook
 ):
@@ -82,7 +75,7 @@ def test_an_answer_streaming_when_redis_dies_is_finished_and_saved_and_the_next_
     assert b"event: token" in chunks[0]
     private_redis.stop()  # mid-answer: metering this answer will fail
     chunks.extend(stream)
-    events = _events(chunks)
+    events = sse_events(chunks)
     assert [name for name, _ in events][-2:] == ["citations", "done"]
     done = events[-1][1]
     answer = Message.objects.unscoped().get(pk=done["message_id"])

@@ -1,6 +1,8 @@
 """Chatbot test fixtures: the loopback provider server and retrieved passages."""
 
+import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from apps.chatbot_provider.tests.conftest import (  # noqa: F401 (fixtures)
@@ -42,3 +44,13 @@ HANDBOOK = [
         document_title="Office guide",
     ),
 ]
+
+
+def sse_events(chunks: Iterable[bytes]) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a Server-Sent Events body, given as the chunks a streaming response yields."""
+    body = b"".join(chunks).decode()
+    events = []
+    for frame in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events

@@ -1,12 +1,11 @@
 """Chat over REST: JSON and Server-Sent Events, failures as error events with a persisted record."""
 
 import dataclasses
-import json
 
 import pytest
 
 from apps.chatbot.models import Message
-from apps.chatbot.tests.conftest import HANDBOOK
+from apps.chatbot.tests.conftest import HANDBOOK, sse_events
 from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory
 from apps.chatbot_provider.tests.loopback import Behaviour
 from apps.documents.tests.factories import CollectionFactory
@@ -36,12 +35,7 @@ def chat_url(bot):
 
 
 def parse_sse(response):
-    body = b"".join(response.streaming_content).decode()
-    events = []
-    for frame in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
+    return sse_events(response.streaming_content)
 
 
 def test_offline_bot_answers_in_json_with_citations(member_client, bot, retrieved):
