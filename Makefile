@@ -5,13 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics eval clean stop-db
+.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics eval load clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
 	@echo "make test       run the whole test suite"
 	@echo "make fuzz       fuzz every API operation against the OpenAPI schema, many examples (FUZZ_EXAMPLES)"
 	@echo "make lint       ruff + mypy + import layering (lint-imports)"
+	@echo "make load       a bounded load test of the whole stack (LOAD_SECONDS, default 60; LOAD_USERS, default 8)"
 	@echo "make bench-*    benchmarks (ingest, search, chat, auth, recovery, fairness, analytics); make eval DATASET=dir"
 
 $(STAMP): requirements/base.txt requirements/dev.txt
@@ -86,6 +87,11 @@ bench-recovery: $(STAMP)
 # One organization's backlog, another's lone document: how long it waits, first come first served vs fair.
 bench-fairness: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_fairness.py
+
+# The `make run` stack under a mix of API calls from several organizations and keys; prints req/s, p50/p95 per
+# endpoint and every error (exit status 1 if any). LOAD_ARGS: e.g. --organizations 5.
+load: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/load.py $(LOAD_ARGS)
 
 DATASET ?= ../shared/datasets/cranfield
 # EVAL_ARGS: e.g. --provider openai_compatible --base-url URL --model NAME --dimensions 1024 (see the script)
