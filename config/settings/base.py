@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.api_keys.middleware.APIKeyHeadersMiddleware",
+    "common.core.middleware.StoreUnavailableMiddleware",
 ]
 
 # Content-Security-Policy of every response (common.security.csp): scripts and styles only from our own

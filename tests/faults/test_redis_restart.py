@@ -57,6 +57,16 @@ def test_sign_in_is_refused_while_its_limit_cannot_be_counted_then_works_again(p
     assert response.json()["access"]
 
 
+def test_the_sign_in_page_says_to_try_again_shortly_while_redis_is_down(private_redis, client, user, password):
+    private_redis.stop()
+    response = client.post("/login/", {"email": user.email, "password": password})
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert "Back in a moment" in response.content.decode()
+    private_redis.start()
+    assert client.post("/login/", {"email": user.email, "password": password}).status_code == 302
+
+
 @pytest.fixture
 def handbook(monkeypatch):
     monkeypatch.setattr("apps.chatbot.services.answer.retrieve", lambda *, bot, question: list(HANDBOOK))
