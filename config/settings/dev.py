@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from config.broker import FILESYSTEM_TRANSPORT
 from config.embedded import redis_answers
 from config.settings.base import *  # noqa: F403
 from config.settings.base import FIELD_ENCRYPTION_KEYS, REDIS_URL, SECRET_KEY
@@ -26,4 +27,6 @@ _redis = REDIS_URL if REDIS_URL and redis_answers(REDIS_URL) else ""
 CACHES = caches(_redis)
 CHANNEL_LAYERS = channel_layers(_redis)
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker(_redis)
+if not _redis:
+    CELERY_BROKER_TRANSPORT = FILESYSTEM_TRANSPORT  # atomic publish (config/broker.py)
 USE_REDIS = bool(_redis)

@@ -3,6 +3,7 @@ broker and file storage in the test's temporary directory, tasks not eager."""
 
 from __future__ import annotations
 
+from config.broker import FILESYSTEM_TRANSPORT
 from config.settings.env import get
 from config.settings.test import *  # noqa: F403
 
@@ -10,6 +11,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = False
 _root = get("DOCENT_TEST_WORKER_DIR")
 CELERY_BROKER_URL = "filesystem://"
+CELERY_BROKER_TRANSPORT = FILESYSTEM_TRANSPORT
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": f"{_root}/broker",
     "data_folder_out": f"{_root}/broker",

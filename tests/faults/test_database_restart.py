@@ -106,6 +106,9 @@ def test_the_api_answers_503_while_the_database_is_away_and_recovers_without_a_r
             assert during.status_code == 503, during.text
             assert during.json()["error"]["code"] == "service_unavailable"
             assert int(during.headers["Retry-After"]) > 0
+            openai_door = client.get("/openai/v1/models")  # the same outage in OpenAI's error shape
+            assert openai_door.status_code == 503, openai_door.text
+            assert openai_door.json()["error"]["type"] == "server_error"
 
         # Back: the same process answers again as soon as its pool has reconnected (a few seconds at most).
         statuses = []

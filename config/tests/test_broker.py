@@ -1,0 +1,56 @@
+"""The embedded default's filesystem broker: a worker never reads a message that is still being written."""
+
+from __future__ import annotations
+
+import os
+import threading
+from queue import Empty
+
+import pytest
+from kombu import Connection
+
+from config.broker import FILESYSTEM_TRANSPORT
+
+
+@pytest.fixture
+def channel(tmp_path):
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    with Connection("filesystem://", transport=FILESYSTEM_TRANSPORT, transport_options=options) as connection:
+        yield connection.default_channel
+
+
+def test_a_message_being_written_is_not_taken_by_a_worker_until_it_is_complete(channel, monkeypatch):
+    real_replace = os.replace
+    polled_while_writing = []
+
+    def poll_then_publish(source, destination):
+        with pytest.raises(Empty):
+            channel._get("celery")  # the worker polls while the file is written: nothing to take yet
+        polled_while_writing.append(destination)
+        real_replace(source, destination)
+
+    monkeypatch.setattr("config.broker.os.replace", poll_then_publish)
+    channel._put("celery", {"body": "index this document"})
+    assert polled_while_writing
+    assert channel._get("celery") == {"body": "index this document"}
+
+
+def test_every_message_published_while_a_worker_drains_arrives_whole(channel):
+    count = 300
+    received = []
+
+    def drain():
+        while len(received) < count:
+            try:
+                received.append(channel._get("celery"))
+            except Empty:
+                continue
+
+    worker = threading.Thread(target=drain, daemon=True)
+    worker.start()
+    for n in range(count):
+        channel._put("celery", {"n": n, "padding": "x" * 4096})
+    worker.join(timeout=60)
+    assert sorted(message["n"] for message in received) == list(range(count))
