@@ -17,7 +17,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -310,6 +310,12 @@ def document_index(*, organization_id: str, document_id: str, lease_owner: str =
             code="indexing_timeout",
             message="Indexing took longer than the time limit; the document may be too large.",
         )
+    except (OperationalError, InterfaceError):
+        # The database went away (a restart, a failover): nothing is wrong with the document. It keeps its
+        # lease, which lapses without the heartbeat, and the sweep puts it back in line once the database
+        # answers (ADR 0090), instead of ending failed for someone to reindex by hand.
+        logger.warning("Indexing document %s stopped: the database is unavailable", document_id)
+        raise
     except Exception as exc:
         if is_transient(exc):
             raise

@@ -133,6 +133,35 @@ def test_an_unexpected_crash_fails_the_document_not_the_worker(upload, monkeypat
     assert document.error_code == "internal_error"
 
 
+def test_a_database_outage_mid_indexing_leaves_the_document_to_its_lease_and_it_is_indexed_after(
+    upload, monkeypatch, collection, django_capture_on_commit_callbacks
+):
+    from django.db import OperationalError
+
+    real_embed = offline.hashing_embed
+    outage = {"left": 1}
+
+    def embed_during_an_outage(texts, *, dimensions):
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("terminating connection due to administrator command")
+        return real_embed(texts, dimensions=dimensions)
+
+    monkeypatch.setattr(offline, "hashing_embed", embed_during_an_outage)
+    with pytest.raises(OperationalError):
+        upload(("notes.txt", b"Notes about compressors and their stages."))
+    document = Document.objects.for_org(collection.organization).get()
+    assert document.status == DocumentStatus.PROCESSING  # not failed: nothing is wrong with the document
+    assert document.error_code == ""
+
+    Document.objects.unscoped().filter(pk=document.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pipeline.documents_requeue_stuck() == 1
+    document.refresh_from_db()
+    assert (document.status, document.attempts) == (DocumentStatus.READY, 2)
+    assert document.chunk_count == Chunk.objects.for_org(collection.organization).count() >= 1
+
+
 def test_sweep_requeues_documents_stuck_in_processing(upload, settings, django_capture_on_commit_callbacks):
     (document,) = upload(("notes.txt", b"Stuck notes about compressors."))
     Chunk.objects.for_org(document.organization).all().delete()
