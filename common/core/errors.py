@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -74,14 +77,14 @@ def unavailable_store_error(exc: BaseException) -> ServiceUnavailable | None:
     than admitted unchecked (docs/adr/0090-fail-closed-when-a-store-is-down.md).
     """
     from django.db import InterfaceError, OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 
     if isinstance(exc, OperationalError | InterfaceError):
-        return ServiceUnavailable("The database is unavailable. Try again shortly.")
-    try:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-    except ImportError:  # pragma: no cover - redis is a base requirement
+        store, message = "the database", "The database is unavailable. Try again shortly."
+    elif isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        store, message = "Redis", "Limits and quotas cannot be checked right now. Try again shortly."
+    else:
         return None
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        return ServiceUnavailable("Limits and sessions cannot be checked right now. Try again shortly.")
-    return None
+    logger.warning("answering 503: %s does not answer (%s: %s)", store, type(exc).__name__, exc)
+    return ServiceUnavailable(message)

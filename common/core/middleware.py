@@ -3,7 +3,6 @@ database or Redis is down answers 503 "try again shortly" rather than the 500 pa
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -13,8 +12,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from common.core.errors import unavailable_store_error
-
-logger = logging.getLogger(__name__)
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -52,7 +49,6 @@ class StoreUnavailableMiddleware:
         error = unavailable_store_error(exception)
         if error is None:
             return None
-        logger.warning("%s %s: %s (%s)", request.method, request.path, error.message, type(exception).__name__)
         response: HttpResponse
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
             body = {"error": {"code": error.code, "message": error.message, "details": {}}}
