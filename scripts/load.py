@@ -4,8 +4,9 @@ Starts the `make run` stack (scripts/run.py: uvicorn, a Celery worker, Celery be
 the offline provider) on its own port, creates `--organizations` fresh organizations, each with a collection
 of indexed documents, an offline bot and two API keys (one with room to spare; one with a tight per-minute
 limit, used for a share of the requests, whose 429s are expected), then runs `--users` concurrent clients
-(asyncio + httpx) for `--seconds` seconds. Each client picks an organization and one of its keys per request and a realistic mix of calls:
-search, chat, document and collection lists, document detail, conversation list, and uploads.
+(asyncio + httpx) for `--seconds` seconds. Each client picks an organization and one of its keys per
+request and a realistic mix of calls: search, chat, document and collection lists, document detail,
+conversation list, and uploads.
 
 Prints the throughput, p50/p95 per endpoint, the expected 429s, and every other non-2xx answer or transport
 error (there must be none: the exit status is 1 otherwise). Then it waits for the uploads to be indexed and
