@@ -138,7 +138,7 @@ MEDIA_URL = "/media/"
 STORAGE_BUCKET: str = get("STORAGE_BUCKET", default="")
 STORAGES: dict[str, Any] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "common.core.staticfiles.StaticFilesStorage"},
 }
 if STORAGE_BUCKET:
     STORAGES["default"] = {

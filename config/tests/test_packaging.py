@@ -91,3 +91,5 @@ def test_make_run_starts_uvicorn_with_the_same_proxy_setting(monkeypatch):
     argv = run["uvicorn_command"]()
     assert argv[argv.index("--forwarded-allow-ips") + 1] == "10.0.0.5,10.1.0.0/16"
     assert "--proxy-headers" in argv
+    web = next(child for child in run["children"]() if child.name == "web")
+    assert web.command[web.command.index("--forwarded-allow-ips") + 1] == "10.0.0.5,10.1.0.0/16"
