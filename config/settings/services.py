@@ -19,10 +19,10 @@ def channel_layers(redis_url: str) -> dict[str, Any]:
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
-def broker(redis_url: str) -> tuple[str, dict[str, Any]]:
+def broker(redis_url: str, visibility_timeout: int = 3600) -> tuple[str, dict[str, Any]]:
     """Redis when available, otherwise Kombu's filesystem transport under var/ (no server needed)."""
     if redis_url:
-        return redis_url, {"visibility_timeout": 3600}
+        return redis_url, {"visibility_timeout": visibility_timeout}
     root = VAR_DIR / "broker"
     for sub in ("in", "processed", "control"):
         (root / sub).mkdir(parents=True, exist_ok=True)
