@@ -15,7 +15,8 @@ def caches(redis_url: str) -> dict[str, Any]:
 
 def channel_layers(redis_url: str) -> dict[str, Any]:
     if redis_url:
-        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}}
+        layer = "common.core.channel_layer.ResilientRedisChannelLayer"  # channels_redis, riding out Redis restarts
+        return {"default": {"BACKEND": layer, "CONFIG": {"hosts": [redis_url]}}}
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 

@@ -47,6 +47,7 @@ def provider() -> Iterator[Any]:
     from apps.chatbot_provider.tests.loopback import Behaviour, LoopbackServer
 
     server = LoopbackServer().start()
+    server.state.reply = " ".join(f"Employees get 25 days of paid vacation per year [1], word {i}." for i in range(6))
     server.state.default = Behaviour(token_delay=0.08)
     yield server
     server.stop()
