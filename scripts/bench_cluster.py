@@ -1,0 +1,240 @@
+"""`make bench-cluster`: how Docent's web tier scales with replicas, and realtime fan-out across replicas.
+
+Starts a `make cluster` (3 replicas behind HAProxy, 2 workers, beat, a Redis of its own, the production settings)
+and seeds an organization: HANDBOOKS indexed documents, an API key without rate limit, a bot on the loopback
+OpenAI-compatible provider (no delay: the CPU cost is Docent's own). Then, in one run, with 1, 2 and 3 replicas in
+rotation (the others set to maintenance through HAProxy's admin socket), it drives each CPU-bound endpoint for
+SECONDS with CONCURRENCY requests in flight through the balancer: search (hybrid), chat (a whole answer, JSON),
+an authenticated read (GET /api/v1/bots with the key). It prints throughput, p50 and p95, and the speed-up over one
+replica. Last, realtime fan-out: receiving sockets spread over the three replicas, senders on every replica; it
+prints messages/s, deliveries/s, delivery latency p50/p99 and drops (a ring lost or a message never delivered).
+
+The load generator runs on the same machine and takes its share of the cores; read the figures as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+from websockets.typing import Origin, Subprotocol  # noqa: E402
+
+from apps.chatbot_provider.tests.loopback import LoopbackServer  # noqa: E402
+from tests.cluster.harness import Cluster, start_cluster, wait_for  # noqa: E402
+
+QUESTION = "How many vacation days do employees get per year?"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per endpoint and replica count")
+    parser.add_argument("--concurrency", type=int, default=12)
+    parser.add_argument("--handbooks", type=int, default=30, help="documents indexed before measuring")
+    parser.add_argument("--senders", type=int, default=6, help="realtime: sending sockets (2 per replica)")
+    parser.add_argument("--receivers", type=int, default=9, help="realtime: receiving sockets (3 per replica)")
+    parser.add_argument("--rate", type=float, default=8.0, help="realtime: messages/s per sender (limit 10)")
+    return parser.parse_args()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))] if ordered else float("nan")
+
+
+def haproxy(cluster: Cluster, command: str) -> str:
+    with socket.socket(socket.AF_UNIX) as admin:
+        admin.connect(str(cluster.directory / "haproxy.sock"))
+        admin.sendall(command.encode() + b"\n")
+        return admin.recv(65536).decode()
+
+
+def rotate(cluster: Cluster, replicas: int) -> None:
+    for i in range(1, len(cluster.replica_ports) + 1):
+        state = "ready" if i <= replicas else "maint"
+        haproxy(cluster, f"set server replicas/web-{i} state {state}")
+    time.sleep(1.5)
+
+
+async def drive(url: str, request: dict[str, Any], seconds: float, concurrency: int) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                response = await client.request(**request)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return latencies, errors
+
+
+def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -> None:
+    headers = {"Authorization": f"Bearer {data['key']['key']}"}
+    endpoints = {
+        "search (hybrid, top 8)": {
+            "method": "POST",
+            "url": "/api/v1/search",
+            "json": {"query": QUESTION, "collection_ids": [data["collection"]]},
+            "headers": headers,
+        },
+        "chat (loopback provider)": {
+            "method": "POST",
+            "url": f"/api/v1/bots/{data['slow_bot']}/chat",
+            "json": {"message": QUESTION},
+            "headers": headers,
+        },
+        "authenticated read (GET /bots)": {"method": "GET", "url": "/api/v1/bots", "headers": headers},
+    }
+    print(f"\n{'endpoint':34} {'replicas':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'x 1 rep':>8} {'errors':>7}")
+    for name, request in endpoints.items():
+        baseline = None
+        for replicas in range(1, len(cluster.replica_ports) + 1):
+            rotate(cluster, replicas)
+            asyncio.run(drive(cluster.url, request, 2.0, args.concurrency))  # warm-up
+            latencies, errors = asyncio.run(drive(cluster.url, request, args.seconds, args.concurrency))
+            throughput = len(latencies) / args.seconds
+            baseline = baseline or throughput
+            print(
+                f"{name:34} {replicas:>8} {throughput:>8.1f} {percentile(latencies, 50) * 1000:>8.1f} "
+                f"{percentile(latencies, 95) * 1000:>8.1f} {throughput / baseline:>7.2f}x {errors:>7}",
+                flush=True,
+            )
+    rotate(cluster, len(cluster.replica_ports))
+
+
+async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -> None:
+    room, organization = data["room"], data["organization"]
+    bases = cluster.replica_urls
+
+    async def open_socket(base: str, who: str) -> Any:
+        url = base.replace("http://", "ws://") + f"/ws/?organization={organization}"
+        protocols = [Subprotocol("docent.v1"), Subprotocol(f"docent.jwt.{data[who]['jwt']}")]
+        socket_ = await connect(url, subprotocols=protocols, origin=Origin(base), max_queue=None)
+        while json.loads(await socket_.recv())["type"] != "hello":
+            pass
+        return socket_
+
+    receivers = [await open_socket(bases[i % len(bases)], "owner") for i in range(args.receivers)]
+    senders = [await open_socket(bases[i % len(bases)], "member") for i in range(args.senders)]
+    sent_at: dict[str, float] = {}
+    received: list[dict[str, float]] = [{} for _ in receivers]
+    sending_done = asyncio.Event()
+
+    async def receive(index: int, socket_: Any) -> None:
+        while True:
+            try:
+                frame = json.loads(await asyncio.wait_for(socket_.recv(), timeout=5 if sending_done.is_set() else 60))
+            except TimeoutError:
+                return
+            if frame["type"] == "message.new" and frame["message"]["text"] in sent_at:
+                received[index][frame["message"]["text"]] = time.perf_counter()
+
+    async def send(socket_: Any) -> None:
+        deadline = time.perf_counter() + args.seconds
+        while time.perf_counter() < deadline:
+            text = f"fan-out {uuid.uuid4().hex}"
+            sent_at[text] = time.perf_counter()
+            await socket_.send(json.dumps({"type": "send", "conversation": room, "text": text, "client_msg_id": text}))
+            await asyncio.sleep(1 / args.rate)
+
+    async def drain(socket_: Any) -> None:  # the senders' own acks and echoes
+        try:
+            while True:
+                await socket_.recv()
+        except Exception:
+            return
+
+    receiving = [asyncio.create_task(receive(i, s)) for i, s in enumerate(receivers)]
+    draining = [asyncio.create_task(drain(s)) for s in senders]
+    started = time.perf_counter()
+    await asyncio.gather(*(send(s) for s in senders))
+    elapsed = time.perf_counter() - started
+    sending_done.set()
+    await asyncio.gather(*receiving)
+    for task in draining:
+        task.cancel()
+    latencies = [at - sent_at[text] for got in received for text, at in got.items()]
+    expected = len(sent_at) * len(receivers)
+    print(
+        f"\nrealtime fan-out: {len(senders)} senders and {len(receivers)} receivers over {len(bases)} replicas, "
+        f"one room, {elapsed:.1f} s\n"
+        f"  messages: {len(sent_at)} sent, {len(sent_at) / elapsed:.1f} messages/s; deliveries: {len(latencies)} "
+        f"of {expected}, {len(latencies) / elapsed:.1f} deliveries/s\n"
+        f"  delivery latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.1f} ms\n  drops: {expected - len(latencies)}",
+        flush=True,
+    )
+    for s in [*receivers, *senders]:
+        await s.close()
+
+
+def main() -> int:
+    args = parse_args()
+    provider = LoopbackServer().start()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as directory:
+        cluster = start_cluster(
+            Path(directory),
+            replicas=3,
+            settings="config.settings.prod",
+            database="docent_cluster_bench",
+            env={"PROVIDER_ALLOW_PRIVATE_NETWORKS": "true", "API_KEY_RATE_LIMIT_PER_MINUTE": "0"},
+        )
+        try:
+            data = cluster.seed("--provider-url", provider.openai_base_url, "--documents", str(args.handbooks))
+            headers = {"Authorization": f"Bearer {data['key']['key']}"}
+
+            def indexed() -> bool:
+                statuses = [
+                    httpx.get(f"{cluster.url}/api/v1/documents/{pk}", headers=headers, timeout=10).json()["status"]
+                    for pk in data["documents"]
+                ]
+                return all(status == "ready" for status in statuses)
+
+            wait_for(indexed, timeout=300, interval=1, what="the documents to be indexed")
+            load = os.getloadavg()
+            print(
+                f"machine: {os.uname().machine} Linux, {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+                f"cluster ready in {time.perf_counter() - started:.0f} s; load average {load[0]:.1f}, {load[1]:.1f}, "
+                f"{load[2]:.1f}\nload: {args.concurrency} requests in flight, {args.seconds:g} s per row after a "
+                f"2 s warm-up, through HAProxy; {args.handbooks} documents indexed",
+                flush=True,
+            )
+            web_tier(cluster, data, args)
+            asyncio.run(fan_out(cluster, data, args))
+            load = os.getloadavg()
+            print(f"\nload average after: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} cores")
+        finally:
+            cluster.stop()
+            provider.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
