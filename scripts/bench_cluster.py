@@ -7,7 +7,9 @@ rotation (the others set to maintenance through HAProxy's admin socket), it driv
 SECONDS with CONCURRENCY requests in flight through the balancer: search (hybrid), chat (a whole answer, JSON),
 an authenticated read (GET /api/v1/bots with the key). It prints throughput, p50 and p95, and the speed-up over one
 replica. Last, realtime fan-out: receiving sockets spread over the three replicas, senders on every replica; it
-prints messages/s, deliveries/s, delivery latency p50/p99 and drops (a ring lost or a message never delivered).
+prints messages/s, deliveries/s, delivery latency p50/p99 and drops (a ring lost or a message never delivered),
+at two sending rates. Each row also shows the CPU time one request cost the web replicas and PostgreSQL (from
+/proc): unlike throughput, it does not depend on the share of the cores the machine's other work leaves.
 
 The load generator runs on the same machine and takes its share of the cores; read the figures as ratios.
 """
@@ -46,7 +48,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--handbooks", type=int, default=30, help="documents indexed before measuring")
     parser.add_argument("--senders", type=int, default=6, help="realtime: sending sockets (2 per replica)")
     parser.add_argument("--receivers", type=int, default=9, help="realtime: receiving sockets (3 per replica)")
-    parser.add_argument("--rate", type=float, default=8.0, help="realtime: messages/s per sender (limit 10)")
+    parser.add_argument(
+        "--rates", default="2,8", help="realtime: messages/s per sender, one run each (the per-socket limit is 10)"
+    )
     return parser.parse_args()
 
 
@@ -60,6 +64,52 @@ def haproxy(cluster: Cluster, command: str) -> str:
         admin.connect(str(cluster.directory / "haproxy.sock"))
         admin.sendall(command.encode() + b"\n")
         return admin.recv(65536).decode()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    """The embedded PostgreSQL's server processes (the postmaster's children: backends, writers)."""
+    from config.embedded import PGDATA
+
+    try:
+        postmaster = int((PGDATA / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return children
+
+
+class CpuMeter:
+    """CPU seconds used by the web replicas and by PostgreSQL between start() and stop(): what one request costs
+    each tier, whatever share of the cores the machine's other work left us."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def _sample(self) -> tuple[float, float]:
+        web = sum(_cpu_seconds(entry["pid"]) for entry in self.cluster.state()["replicas"] if entry["pid"])
+        return web, sum(_cpu_seconds(pid) for pid in _postgres_pids())
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> tuple[float, float]:
+        after = self._sample()
+        return after[0] - self.before[0], after[1] - self.before[1]
 
 
 def rotate(cluster: Cluster, replicas: int) -> None:
@@ -111,24 +161,32 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -
         },
         "authenticated read (GET /bots)": {"method": "GET", "url": "/api/v1/bots", "headers": headers},
     }
-    print(f"\n{'endpoint':34} {'replicas':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'x 1 rep':>8} {'errors':>7}")
+    print(
+        f"\n{'endpoint':32} {'replicas':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'x 1 rep':>8} {'errors':>6} "
+        f"{'web CPU ms/req':>14} {'db CPU ms/req':>13}"
+    )
+    meter = CpuMeter(cluster)
     for name, request in endpoints.items():
         baseline = None
         for replicas in range(1, len(cluster.replica_ports) + 1):
             rotate(cluster, replicas)
             asyncio.run(drive(cluster.url, request, 2.0, args.concurrency))  # warm-up
+            meter.start()
             latencies, errors = asyncio.run(drive(cluster.url, request, args.seconds, args.concurrency))
+            web_cpu, db_cpu = meter.stop()
             throughput = len(latencies) / args.seconds
             baseline = baseline or throughput
+            served = max(len(latencies), 1)
             print(
-                f"{name:34} {replicas:>8} {throughput:>8.1f} {percentile(latencies, 50) * 1000:>8.1f} "
-                f"{percentile(latencies, 95) * 1000:>8.1f} {throughput / baseline:>7.2f}x {errors:>7}",
+                f"{name:32} {replicas:>8} {throughput:>7.1f} {percentile(latencies, 50) * 1000:>7.1f} "
+                f"{percentile(latencies, 95) * 1000:>7.1f} {throughput / baseline:>7.2f}x {errors:>6} "
+                f"{web_cpu / served * 1000:>14.1f} {db_cpu / served * 1000:>13.1f}",
                 flush=True,
             )
     rotate(cluster, len(cluster.replica_ports))
 
 
-async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -> None:
+async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, rate: float) -> None:
     room, organization = data["room"], data["organization"]
     bases = cluster.replica_urls
 
@@ -161,7 +219,7 @@ async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespa
             text = f"fan-out {uuid.uuid4().hex}"
             sent_at[text] = time.perf_counter()
             await socket_.send(json.dumps({"type": "send", "conversation": room, "text": text, "client_msg_id": text}))
-            await asyncio.sleep(1 / args.rate)
+            await asyncio.sleep(1 / rate)
 
     async def drain(socket_: Any) -> None:  # the senders' own acks and echoes
         try:
@@ -182,8 +240,8 @@ async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespa
     latencies = [at - sent_at[text] for got in received for text, at in got.items()]
     expected = len(sent_at) * len(receivers)
     print(
-        f"\nrealtime fan-out: {len(senders)} senders and {len(receivers)} receivers over {len(bases)} replicas, "
-        f"one room, {elapsed:.1f} s\n"
+        f"\nrealtime fan-out: {len(senders)} senders at {rate:g} messages/s each, {len(receivers)} receivers, over "
+        f"{len(bases)} replicas, one room, {elapsed:.1f} s\n"
         f"  messages: {len(sent_at)} sent, {len(sent_at) / elapsed:.1f} messages/s; deliveries: {len(latencies)} "
         f"of {expected}, {len(latencies) / elapsed:.1f} deliveries/s\n"
         f"  delivery latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
@@ -227,7 +285,8 @@ def main() -> int:
                 flush=True,
             )
             web_tier(cluster, data, args)
-            asyncio.run(fan_out(cluster, data, args))
+            for rate in (float(r) for r in args.rates.split(",")):
+                asyncio.run(fan_out(cluster, data, args, rate))
             load = os.getloadavg()
             print(f"\nload average after: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} cores")
         finally:
