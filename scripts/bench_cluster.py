@@ -39,6 +39,7 @@ from apps.chatbot_provider.tests.loopback import LoopbackServer  # noqa: E402
 from tests.cluster.harness import Cluster, start_cluster, wait_for  # noqa: E402
 
 QUESTION = "How many vacation days do employees get per year?"
+IDLE = 30.0  # realtime: a receiving socket that got nothing for this long has everything it will get
 
 
 def parse_args() -> argparse.Namespace:
@@ -95,21 +96,26 @@ def _postgres_pids() -> list[int]:
 
 class CpuMeter:
     """CPU seconds used by the web replicas and by PostgreSQL between start() and stop(): what one request costs
-    each tier, whatever share of the cores the machine's other work left us."""
+    each tier (and the balancer with the load generator), whatever share of the cores the machine's other work
+    left us."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
 
-    def _sample(self) -> tuple[float, float]:
-        web = sum(_cpu_seconds(entry["pid"]) for entry in self.cluster.state()["replicas"] if entry["pid"])
-        return web, sum(_cpu_seconds(pid) for pid in _postgres_pids())
+    def _sample(self) -> tuple[float, float, float]:
+        state = self.cluster.state()
+        web = sum(_cpu_seconds(entry["pid"]) for entry in state["replicas"] if entry["pid"])
+        balancer = sum(_cpu_seconds(e["pid"]) for e in state["processes"] if e["name"] == "haproxy" and e["pid"])
+        client = sum(os.times()[:2])  # this process: the load generator
+        return web, sum(_cpu_seconds(pid) for pid in _postgres_pids()), balancer + client
 
     def start(self) -> None:
         self.before = self._sample()
 
-    def stop(self) -> tuple[float, float]:
+    def stop(self) -> tuple[float, float, float]:
         after = self._sample()
-        return after[0] - self.before[0], after[1] - self.before[1]
+        web, db, rest = (a - b for a, b in zip(after, self.before, strict=True))
+        return web, db, rest
 
 
 def rotate(cluster: Cluster, replicas: int) -> None:
@@ -163,7 +169,7 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -
     }
     print(
         f"\n{'endpoint':32} {'replicas':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'x 1 rep':>8} {'errors':>6} "
-        f"{'web CPU ms/req':>14} {'db CPU ms/req':>13}"
+        f"{'CPU ms/req: web':>15} {'db':>5} {'lb+client':>9}"
     )
     meter = CpuMeter(cluster)
     for name, request in endpoints.items():
@@ -173,14 +179,14 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -
             asyncio.run(drive(cluster.url, request, 2.0, args.concurrency))  # warm-up
             meter.start()
             latencies, errors = asyncio.run(drive(cluster.url, request, args.seconds, args.concurrency))
-            web_cpu, db_cpu = meter.stop()
+            web_cpu, db_cpu, rest_cpu = meter.stop()
             throughput = len(latencies) / args.seconds
             baseline = baseline or throughput
             served = max(len(latencies), 1)
             print(
                 f"{name:32} {replicas:>8} {throughput:>7.1f} {percentile(latencies, 50) * 1000:>7.1f} "
                 f"{percentile(latencies, 95) * 1000:>7.1f} {throughput / baseline:>7.2f}x {errors:>6} "
-                f"{web_cpu / served * 1000:>14.1f} {db_cpu / served * 1000:>13.1f}",
+                f"{web_cpu / served * 1000:>15.1f} {db_cpu / served * 1000:>5.1f} {rest_cpu / served * 1000:>9.1f}",
                 flush=True,
             )
     rotate(cluster, len(cluster.replica_ports))
@@ -205,9 +211,11 @@ async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespa
     sending_done = asyncio.Event()
 
     async def receive(index: int, socket_: Any) -> None:
-        while True:
+        """Until this socket has every message sent, or nothing came for IDLE seconds (what is missing then is
+        counted as dropped: late deliveries are latency, not drops)."""
+        while not (sending_done.is_set() and len(received[index]) >= len(sent_at)):
             try:
-                frame = json.loads(await asyncio.wait_for(socket_.recv(), timeout=5 if sending_done.is_set() else 60))
+                frame = json.loads(await asyncio.wait_for(socket_.recv(), timeout=IDLE))
             except TimeoutError:
                 return
             if frame["type"] == "message.new" and frame["message"]["text"] in sent_at:

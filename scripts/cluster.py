@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +67,15 @@ def require_binary(binary: str, package: str) -> str:
     if found is None:
         sys.exit(f"{binary} is needed: install it with `sudo apt-get install -y {package}`, then run this again.")
     return found
+
+
+def require_free_ports(ports: list[int]) -> None:
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                sys.exit(f"Port {port} is in use: choose others with --port and --first-replica-port.")
 
 
 # ---------------------------------------------------------------------------------------- configuration
@@ -300,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     args.dir = args.dir.resolve()
     args.dir.mkdir(parents=True, exist_ok=True)
     (args.dir / "state.json").unlink(missing_ok=True)
+    require_free_ports([args.port, *range(args.first_replica_port, args.first_replica_port + args.replicas)])
     haproxy = require_binary("haproxy", "haproxy")
 
     from config.embedded import embedded_postgres_stop, redis_answers
@@ -310,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.private_redis and redis_answers(STANDARD_REDIS):
         redis_url = f"{STANDARD_REDIS}/{CLUSTER_REDIS_DB}"
     else:
+        require_free_ports([args.redis_port])
         redis_binary = require_binary("redis-server", "redis-server")
         redis_url = f"redis://127.0.0.1:{args.redis_port}/0"
     db_url, db_was_running = database_url(args.database)

@@ -208,6 +208,9 @@ def start_cluster(
 
     try:
         wait_for(ready, timeout=timeout, interval=0.5, what="the cluster to be ready")
+    except AssertionError as error:
+        cluster.stop()
+        raise AssertionError(f"{error}; its log ends with:\n{cluster.log_tail()}") from None
     except BaseException:
         cluster.stop()
         raise
