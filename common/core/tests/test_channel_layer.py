@@ -7,6 +7,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -53,7 +55,17 @@ def redis_server() -> Iterator[Redis]:
     server.kill()
 
 
-async def test_sending_and_joining_while_redis_is_down_neither_fails_nor_blocks():
+def _run(coroutine: Any) -> Any:
+    """In a thread of its own: the suite's browser tests keep an event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result(timeout=60)
+
+
+def test_sending_and_joining_while_redis_is_down_neither_fails_nor_blocks():
+    _run(_down())
+
+
+async def _down() -> None:
     layer = ResilientRedisChannelLayer(hosts=[f"redis://127.0.0.1:{_free_port()}/0"])
     channel = await layer.new_channel()
 
@@ -69,7 +81,11 @@ async def test_sending_and_joining_while_redis_is_down_neither_fails_nor_blocks(
     assert channel not in layer.memberships
 
 
-async def test_a_socket_open_across_a_redis_restart_that_lost_its_data_is_rung_again(redis_server):
+def test_a_socket_open_across_a_redis_restart_that_lost_its_data_is_rung_again(redis_server):
+    _run(_restart(redis_server))
+
+
+async def _restart(redis_server: Redis) -> None:
     layer = ResilientRedisChannelLayer(hosts=[redis_server.url])
     channel = await layer.new_channel()
     await layer.group_add("room-1", channel)
@@ -79,7 +95,7 @@ async def test_a_socket_open_across_a_redis_restart_that_lost_its_data_is_rung_a
     await asyncio.sleep(0.5)
     redis_server.start()  # empty: the group's membership is gone from Redis
 
-    async def ring_until_received() -> dict:
+    async def ring_until_received() -> Any:
         while not receiving.done():
             await layer.group_send("room-1", {"type": "ring", "seq": 7})
             await asyncio.sleep(0.3)
