@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         manage = [sys.executable, str(ROOT / "manage.py")]
         steps = [["migrate", "--no-input", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]]
         if not args.no_demo:
-            steps.append(["seed_demo"])
+            steps.append(["seed_demo", "--reset-password"])  # the password printed below is the one that works
         for step in steps:
             if stopping or subprocess.run([*manage, *step], cwd=ROOT, check=False).returncode != 0:
                 return 1
