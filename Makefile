@@ -5,12 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics eval load clean stop-db
+.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics bench-cluster cluster test-cluster eval load clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
 	@echo "make test       run the whole test suite"
 	@echo "make fuzz       fuzz every API operation against the OpenAPI schema, many examples (FUZZ_EXAMPLES)"
+	@echo "make cluster    HAProxy + REPLICAS uvicorn replicas (3) + 2 Celery workers + beat + Redis, production settings"
+	@echo "make test-cluster  the scale-out and fault tests against a cluster they start (needs haproxy, redis-server)"
 	@echo "make lint       ruff + mypy + import layering (lint-imports)"
 	@echo "make load       a bounded load test of the whole stack (LOAD_SECONDS, default 60; LOAD_USERS, default 8)"
 	@echo "make bench-*    benchmarks (ingest, search, chat, auth, recovery, fairness, analytics); make eval DATASET=dir"
@@ -29,6 +31,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# Scale-out on this machine (docs/scaling.md): HAProxy, REPLICAS replicas, 2 workers, beat, Redis, PostgreSQL.
+REPLICAS ?= 3
+cluster: $(STAMP)
+	$(PY) scripts/cluster.py --replicas $(REPLICAS) $(CLUSTER_ARGS)
+
+# Every cluster test, the faults included (`make test` runs the cross-replica ones, not the faults).
+test-cluster: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.test CLUSTER_FAULTS=1 timeout --foreground 900 \
+		$(PY) -m pytest -p no:xdist -p no:cacheprovider tests/cluster $(PYTEST_ARGS)
 
 # The fuzz test of `make test`, with many more examples per operation and schemathesis's coverage phase (boundary
 # values, unexpected methods); FUZZ_TIMEOUT bounds the run (seconds).
@@ -76,6 +88,10 @@ bench-auth: $(STAMP)
 
 bench-analytics: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_analytics.py
+
+# 1, 2 and 3 replicas in one run (throughput, p95), then realtime fan-out across replicas.
+bench-cluster: $(STAMP)
+	$(PY) scripts/bench_cluster.py $(BENCH_ARGS)
 
 bench-login: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_login.py

@@ -81,6 +81,35 @@ def redis_answers(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def apt_install(package: str) -> bool:
+    """Install a Debian package with apt-get when running as root on Debian; False when that is not possible
+    (the caller then says which command to run)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
+    sys.stderr.write(f"{package} is not installed: installing it with apt-get...\n")
+    quiet_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True, env=quiet_env)
+    result = subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
+        check=False,
+        capture_output=True,
+        env=quiet_env,
+    )
+    return result.returncode == 0
+
+
+def ensure_binary(binary: str, package: str) -> str | None:
+    """The path of `binary`, installing Debian's `package` first when it is missing and we may (root)."""
+
+    def which() -> str | None:
+        return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")  # daemons live in sbin
+
+    found = which()
+    if found is None and apt_install(package):
+        found = which()
+    return found
+
+
 def ensure_redis(default_url: str = "redis://127.0.0.1:6379/0") -> str | None:
     """Return a Redis URL that answers: the configured/default one, or one started under var/.
 
@@ -89,12 +118,7 @@ def ensure_redis(default_url: str = "redis://127.0.0.1:6379/0") -> str | None:
     """
     if redis_answers(default_url):
         return default_url
-    binary = shutil.which("redis-server")
-    if binary is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        sys.stderr.write("Redis is not installed: installing redis-server with apt-get...\n")
-        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=False, capture_output=True)
-        binary = shutil.which("redis-server")
+    binary = ensure_binary("redis-server", "redis-server")
     if binary is None:
         sys.stderr.write("No Redis: set REDIS_URL or install redis-server; tests that need Redis will fail.\n")
         return None
@@ -144,14 +168,6 @@ def ensure_chromium() -> str | None:
     if configured:
         return configured if os.access(configured, os.X_OK) else None
     found = next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        sys.stderr.write("Chromium is not installed: installing chromium with apt-get...\n")
-        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
-            check=False,
-            capture_output=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+    if found is None and apt_install("chromium"):
         found = next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
     return found

@@ -114,29 +114,45 @@ class Child:
             log(f"{self.name} restarted (pid {self.process.pid}, restart {self.restarts})")
 
 
+def uvicorn_command(host: str = HOST, port: str = PORT, *extra: str) -> list[str]:
+    """The ASGI server: X-Forwarded-For is honoured only from TRUSTED_PROXY_IPS (by default from nobody)."""
+    from config.settings.env import ip_networks
+
+    trusted = ip_networks("TRUSTED_PROXY_IPS")
+    proxy = ["--proxy-headers", "--forwarded-allow-ips", ",".join(trusted)] if trusted else ["--no-proxy-headers"]
+    return [str(BIN / "uvicorn"), "config.asgi:application", "--host", host, "--port", port, *proxy, *extra]
+
+
+CELERY = [str(BIN / "celery"), "-A", "config"]
+
+
+def beat_command(directory: Path) -> list[str]:
+    """Celery beat with its schedule and pidfile in `directory`: the pidfile refuses a second beat there."""
+    schedule, pidfile = str(directory / "celerybeat-schedule"), str(directory / "celerybeat.pid")
+    return [*CELERY, "beat", "-l", "warning", "--schedule", schedule, "--pidfile", pidfile]
+
+
 def children() -> list[Child]:
-    var = ROOT / "var"
-    celery = [str(BIN / "celery"), "-A", "config"]
     return [
-        Child(
-            "web",
-            [str(BIN / "uvicorn"), "config.asgi:application", "--host", HOST, "--port", PORT, "--log-level", "info"],
-        ),
-        Child("worker", [*celery, "worker", "-l", "warning", "-c", "2"]),
-        Child(
-            "beat",
-            [
-                *celery,
-                "beat",
-                "-l",
-                "warning",
-                "--schedule",
-                str(var / "celerybeat-schedule"),
-                "--pidfile",
-                str(var / "celerybeat.pid"),
-            ],
-        ),
+        Child("web", uvicorn_command(HOST, PORT, "--log-level", "info")),
+        Child("worker", [*CELERY, "worker", "-l", "warning", "-c", "2"]),
+        Child("beat", beat_command(ROOT / "var")),
     ]
+
+
+class StopRequested:
+    """True once Ctrl-C, SIGTERM or SIGHUP came: the supervision loop ends and everything started is stopped."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self.request)
+
+    def request(self, *_: object) -> None:
+        self.requested = True
+
+    def __bool__(self) -> bool:
+        return self.requested
 
 
 def stop_all(running: list[Child]) -> None:
@@ -154,25 +170,6 @@ def stop_all(running: list[Child]) -> None:
         child.process.wait()
 
 
-def uvicorn_command() -> list[str]:
-    """The ASGI server: X-Forwarded-For is honoured only from TRUSTED_PROXY_IPS (by default from nobody)."""
-    from config.settings.env import ip_networks
-
-    trusted = ip_networks("TRUSTED_PROXY_IPS")
-    proxy = ["--proxy-headers", "--forwarded-allow-ips", ",".join(trusted)] if trusted else ["--no-proxy-headers"]
-    return [
-        str(BIN / "uvicorn"),
-        "config.asgi:application",
-        "--host",
-        HOST,
-        "--port",
-        PORT,
-        *proxy,
-        "--log-level",
-        "info",
-    ]
-
-
 def main() -> int:
     from config.embedded import PGDATA, embedded_postgres_stop
 
@@ -183,14 +180,7 @@ def main() -> int:
         if result.returncode != 0:
             return result.returncode
     (ROOT / "var").mkdir(exist_ok=True)
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
+    stopping = StopRequested()
     running = children()
     try:
         for child in running:

@@ -1,14 +1,38 @@
 """Who is online in an organization, kept cheaply in the cache: each socket writes its own entry under the
 member's key with an expiry it refreshes; a member is online while one entry is fresh. A socket that dies
-without closing drops out when its entry expires (REALTIME_PRESENCE_SECONDS)."""
+without closing drops out when its entry expires (REALTIME_PRESENCE_SECONDS). Presence is best effort: while the
+cache (Redis) is away, a socket is neither announced nor listed, and nothing else fails."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+def _best_effort(default: _T) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
+    """The cache is down: answer `default` (offline, nobody online) instead of failing the socket."""
+
+    def decorate(function: Callable[..., _T]) -> Callable[..., _T]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> _T:
+            try:
+                return function(*args, **kwargs)
+            except Exception:
+                logger.warning("presence unavailable (%s)", function.__name__, exc_info=True)
+                return default
+
+        return wrapper
+
+    return decorate
 
 
 def _key(organization_id: Any, user_id: Any) -> str:
@@ -23,6 +47,7 @@ def _fresh(entries: dict[str, float] | None, now: float) -> dict[str, float]:
     return {channel: until for channel, until in (entries or {}).items() if until > now}
 
 
+@_best_effort(False)
 def presence_touch(*, organization_id: Any, user_id: Any, channel: str) -> bool:
     """Mark this socket alive for another TTL. True when the member was offline until now."""
     now, key = time.time(), _key(organization_id, user_id)
@@ -33,6 +58,7 @@ def presence_touch(*, organization_id: Any, user_id: Any, channel: str) -> bool:
     return was_offline
 
 
+@_best_effort(False)
 def presence_leave(*, organization_id: Any, user_id: Any, channel: str) -> bool:
     """Forget this socket. True when the member has no other live socket (they are now offline)."""
     now, key = time.time(), _key(organization_id, user_id)
@@ -45,6 +71,10 @@ def presence_leave(*, organization_id: Any, user_id: Any, channel: str) -> bool:
     return True
 
 
+_NOBODY: list[str] = []
+
+
+@_best_effort(_NOBODY)
 def presence_online(*, organization_id: Any, user_ids: list[Any]) -> list[str]:
     """Which of these members have a live socket."""
     now = time.time()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from config.settings.env import BASE_DIR, get, ip_networks
+from config.settings.env import BASE_DIR, ConfigError, get, ip_networks
 
 SECRET_KEY: str = get("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
 DEBUG: bool = get("DEBUG", cast=bool, default=False)
@@ -139,7 +139,7 @@ MEDIA_URL = "/media/"
 STORAGE_BUCKET: str = get("STORAGE_BUCKET", default="")
 STORAGES: dict[str, Any] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "common.core.staticfiles.StaticFilesStorage"},
 }
 if STORAGE_BUCKET:
     STORAGES["default"] = {
@@ -237,6 +237,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = get("CELERY_TASK_TIME_LIMIT", cast=int, default=900)
 CELERY_TASK_SOFT_TIME_LIMIT = get("CELERY_TASK_SOFT_TIME_LIMIT", cast=int, default=840)
+# Redis broker: a task taken by a worker that died without acknowledging it (acks_late) is handed out again
+# after this many seconds. Deliberately above the task time limit (a task still running would otherwise run a
+# second time beside itself) and above the longest countdown (webhook retries wait as unacknowledged messages).
+# Recovering a killed worker's document does not wait for it: its processing lease lapses first (ADR 0011).
+CELERY_VISIBILITY_TIMEOUT: int = get("CELERY_VISIBILITY_TIMEOUT", cast=int, default=3600)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "api-keys-flush-usage": {
@@ -328,6 +333,16 @@ CHAT_MAX_MESSAGE_CHARS: int = get("CHAT_MAX_MESSAGE_CHARS", cast=int, default=40
 CHAT_HISTORY_TOKEN_BUDGET: int = get("CHAT_HISTORY_TOKEN_BUDGET", cast=int, default=1500)
 # Threads per web process that stream answers under ASGI (the most answers streamed at once)
 CHAT_STREAM_THREADS: int = get("CHAT_STREAM_THREADS", cast=int, default=64)
+# A web process that dies mid-answer cannot save it: a sweep saves it as interrupted once its turn has shown no
+# progress for CHAT_TURN_ORPHAN_SECONDS (longer than any provider's silence before or between tokens), with the
+# text recorded at most CHAT_PARTIAL_SAVE_SECONDS before the process died (apps.chatbot.services.interrupted)
+CHAT_TURN_ORPHAN_SECONDS: int = get("CHAT_TURN_ORPHAN_SECONDS", cast=int, default=300)
+CHAT_PARTIAL_SAVE_SECONDS: float = get("CHAT_PARTIAL_SAVE_SECONDS", cast=float, default=1.0)
+CHAT_ORPHAN_SWEEP_SECONDS: float = get("CHAT_ORPHAN_SWEEP_SECONDS", cast=float, default=60.0)
+CELERY_BEAT_SCHEDULE["chatbot-interrupt-orphaned-turns"] = {
+    "task": "chatbot.interrupt_orphaned_turns",
+    "schedule": CHAT_ORPHAN_SWEEP_SECONDS,
+}
 
 LOG_LEVEL: str = get("LOG_LEVEL", default="INFO")
 LOG_JSON: bool = get("LOG_JSON", cast=bool, default=False)
@@ -389,3 +404,12 @@ ROOM_MESSAGE_MAX_CHARS = 4000  # a room message's text (docs/realtime.md)
 ROOM_BOT_CONCURRENCY = 4  # bot answers in rooms running at once per process (threads, off the event loop)
 REALTIME_PRESENCE_SECONDS = 60  # a socket refreshes its presence at a third of this; silent longer = offline
 REALTIME_ACCESS_CHECK_SECONDS = 30.0  # how often a socket re-checks membership and token revocation
+
+_longest_wait = max(
+    [float(CELERY_TASK_TIME_LIMIT), *(d * (1 + WEBHOOK_RETRY_JITTER) for d in WEBHOOK_RETRY_DELAYS_SECONDS)]
+)
+if _longest_wait >= CELERY_VISIBILITY_TIMEOUT:
+    raise ConfigError(
+        f"Environment variable CELERY_VISIBILITY_TIMEOUT must exceed {_longest_wait:g} seconds (the task time "
+        "limit and the longest webhook retry delay), or tasks would be delivered twice."
+    )

@@ -9,7 +9,7 @@ import hashlib
 from config.broker import FILESYSTEM_TRANSPORT
 from config.embedded import redis_answers
 from config.settings.base import *  # noqa: F403
-from config.settings.base import FIELD_ENCRYPTION_KEYS, REDIS_URL, SECRET_KEY
+from config.settings.base import CELERY_VISIBILITY_TIMEOUT, FIELD_ENCRYPTION_KEYS, REDIS_URL, SECRET_KEY
 from config.settings.env import database_or_embedded, get
 from config.settings.services import broker, caches, channel_layers, with_pool
 
@@ -26,7 +26,7 @@ if not FIELD_ENCRYPTION_KEYS:
 _redis = REDIS_URL if REDIS_URL and redis_answers(REDIS_URL) else ""
 CACHES = caches(_redis)
 CHANNEL_LAYERS = channel_layers(_redis)
-CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker(_redis)
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker(_redis, CELERY_VISIBILITY_TIMEOUT)
 if not _redis:
     CELERY_BROKER_TRANSPORT = FILESYSTEM_TRANSPORT  # atomic publish (config/broker.py)
 USE_REDIS = bool(_redis)

@@ -25,8 +25,8 @@ REDIS_URL = get("REDIS_URL")
 USE_REDIS = True
 CACHES = caches(REDIS_URL)
 CHANNEL_LAYERS = channel_layers(REDIS_URL)
-CELERY_BROKER_URL = get("CELERY_BROKER_URL", default="") or broker(REDIS_URL)[0]
-CELERY_BROKER_TRANSPORT_OPTIONS = broker(REDIS_URL)[1]
+_broker_url, CELERY_BROKER_TRANSPORT_OPTIONS = broker(REDIS_URL, CELERY_VISIBILITY_TIMEOUT)  # noqa: F405
+CELERY_BROKER_URL = get("CELERY_BROKER_URL", default="") or _broker_url
 FIELD_ENCRYPTION_KEYS = get("FIELD_ENCRYPTION_KEYS", cast=list)
 try:
     from cryptography.fernet import Fernet

@@ -15,14 +15,15 @@ def caches(redis_url: str) -> dict[str, Any]:
 
 def channel_layers(redis_url: str) -> dict[str, Any]:
     if redis_url:
-        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}}
+        layer = "common.core.channel_layer.ResilientRedisChannelLayer"  # channels_redis, riding out Redis restarts
+        return {"default": {"BACKEND": layer, "CONFIG": {"hosts": [redis_url]}}}
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
-def broker(redis_url: str) -> tuple[str, dict[str, Any]]:
+def broker(redis_url: str, visibility_timeout: int = 3600) -> tuple[str, dict[str, Any]]:
     """Redis when available, otherwise Kombu's filesystem transport under var/ (no server needed)."""
     if redis_url:
-        return redis_url, {"visibility_timeout": 3600}
+        return redis_url, {"visibility_timeout": visibility_timeout}
     root = VAR_DIR / "broker"
     for sub in ("in", "processed", "control"):
         (root / sub).mkdir(parents=True, exist_ok=True)

@@ -56,6 +56,13 @@ def test_prod_refuses_debug_on():
     assert "DEBUG" in result.stderr
 
 
+def test_prod_refuses_a_broker_visibility_timeout_below_the_task_time_limit():
+    result = _manage("check", CELERY_VISIBILITY_TIMEOUT="600", CELERY_TASK_TIME_LIMIT="900")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CELERY_VISIBILITY_TIMEOUT" in lines[0], result.stderr
+
+
 def test_prod_refuses_a_short_secret_key():
     result = _manage("check", SECRET_KEY="short")
     assert result.returncode != 0

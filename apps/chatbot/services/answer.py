@@ -22,6 +22,7 @@ from django.db.models import Prefetch
 
 from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
 from apps.chatbot.services.conversations import bot_conversation_open, message_event_payload, message_sender
+from apps.chatbot.services.interrupted import turn_closed, turn_progress
 from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
 from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
@@ -177,6 +178,9 @@ def chat_turn_start(
         **message_sender(actor),
     )
     emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=message_event_payload(user_message))
+    # Until its answer is saved, the turn keeps a marker in the shared cache: if this process dies, a sweep
+    # saves the answer as interrupted (apps.chatbot.services.interrupted).
+    transaction.on_commit(lambda: turn_progress(user_message.pk, ""))
     window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
     return ChatTurn(bot, conversation, user_message, question, window, started, on_saved)
 
@@ -261,6 +265,7 @@ class _Progress:
     retrieval_ms: int | None = None
     ttft_ms: int | None = None
     saved: Message | None = None
+    checkpointed_at: float = 0.0
 
     @property
     def text(self) -> str:
@@ -298,6 +303,7 @@ def _save(
     )
     emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=message_event_payload(message))
     progress.saved = message
+    turn_closed(turn.user_message.pk)
     if turn.on_saved is not None:
         try:
             turn.on_saved(message)
@@ -322,6 +328,15 @@ def turn_summary(turn: ChatTurn, message: Message) -> dict[str, Any]:
             "total": message.total_ms,
         },
     }
+
+
+def _checkpoint(turn: ChatTurn, progress: _Progress) -> None:
+    """The answer so far, into the turn's marker (at most every CHAT_PARTIAL_SAVE_SECONDS): what is saved as
+    interrupted if this process dies before the answer is complete."""
+    now = time.monotonic()
+    if now - progress.checkpointed_at >= float(settings.CHAT_PARTIAL_SAVE_SECONDS):
+        progress.checkpointed_at = now
+        turn_progress(turn.user_message.pk, progress.text)
 
 
 def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLike]) -> Iterator[ChatEvent]:
@@ -354,6 +369,7 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
                     if progress.ttft_ms is None:
                         progress.ttft_ms = _ms(turn.started)
                     progress.parts.append(event.text)
+                    _checkpoint(turn, progress)
                     yield TokenEvent(event.text)
                 elif isinstance(event, Usage):
                     progress.usage = event
@@ -367,6 +383,14 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
                 progress.provider_name,
                 error.code,
             )
+
+
+def _answered_meanwhile(turn: ChatTurn) -> bool:
+    return (
+        Message.objects.for_org(turn.bot.organization_id)
+        .filter(conversation=turn.conversation, seq__gt=turn.user_message.seq, role=Message.Role.ASSISTANT)
+        .exists()
+    )
 
 
 def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
@@ -394,8 +418,9 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
         yield CitationsEvent(citations)
         yield DoneEvent(turn_summary(turn, message))
     except GeneratorExit:
-        # The client went away: keep what was said so far.
-        if progress.saved is None:
+        # The client went away: keep what was said so far (unless this process stalled so long that the
+        # sweep of apps.chatbot.services.interrupted has already saved the answer as interrupted).
+        if progress.saved is None and not _answered_meanwhile(turn):
             _save(turn, progress, status=Message.Status.INTERRUPTED, content=progress.text)
         raise
     except DomainError as error:

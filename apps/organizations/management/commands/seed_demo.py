@@ -22,6 +22,13 @@ DEMO_APPS = ["chatbot_provider", "documents", "chatbot", "api_keys"]
 class Command(BaseCommand):
     help = "Create (or reuse) the demo organization and admin user, and each app's demo data."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--reset-password",
+            action="store_true",
+            help="give an existing demo admin the password DEMO_ADMIN_PASSWORD (so that the one printed is true)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get("DEMO_ADMIN_PASSWORD", "docent-demo-password")
         with transaction.atomic():
@@ -31,6 +38,9 @@ class Command(BaseCommand):
                 user = User.objects.create_superuser(
                     DEMO_EMAIL, password, full_name="Demo Admin", email_verified_at=timezone.now()
                 )
+            elif options["reset_password"] and not user.check_password(password):
+                user.set_password(password)
+                user.save(update_fields=["password"])
             membership, _ = Membership.objects.for_org(org).get_or_create(
                 organization=org, user=user, defaults={"role": Role.OWNER}
             )
