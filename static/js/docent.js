@@ -1,12 +1,19 @@
 // Behaviour every page shares, kept out of the HTML so the Content-Security-Policy can forbid inline scripts:
-// <form data-confirm="Question?"> asks before it submits; <select data-autosubmit> submits its form on change.
+// <form data-confirm="Question?"> (or the button that submits it) asks before it submits; <select data-autosubmit>
+// submits its form on change; <input type=checkbox data-check-all="form-id"> ticks every box of that form.
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+  const question = (event.submitter && event.submitter.dataset.confirm) || (form instanceof HTMLFormElement && form.dataset.confirm);
+  if (question && !window.confirm(question)) {
     event.preventDefault();
     event.stopImmediatePropagation();
   }
 }, true);
+document.addEventListener("change", (event) => {
+  const all = event.target;
+  if (!(all instanceof HTMLInputElement) || !all.dataset.checkAll) return;
+  document.querySelectorAll(`input[type=checkbox][form="${CSS.escape(all.dataset.checkAll)}"]`).forEach((box) => { box.checked = all.checked; });
+});
 document.addEventListener("change", (event) => {
   const field = event.target;
   if (field instanceof HTMLSelectElement && field.hasAttribute("data-autosubmit") && field.form) field.form.submit();
