@@ -26,6 +26,17 @@
     answer.li.replaceWith(fresh);
     if (window.htmx) window.htmx.process(fresh);
   }
+  function listed(id, title) {
+    // A new conversation joins the list of the user's test conversations at the top, marked as the open one.
+    const list = document.getElementById("history-list");
+    if (!list) return;
+    list.querySelectorAll("a.active").forEach(a => { a.classList.remove("active"); a.removeAttribute("aria-current"); });
+    const li = document.createElement("li"), link = document.createElement("a");
+    link.href = "?conversation=" + encodeURIComponent(id); link.textContent = title.slice(0, 60);
+    link.className = "active"; link.setAttribute("aria-current", "page");
+    li.append(link); list.prepend(li); list.hidden = false;
+    const none = document.getElementById("history-none"); if (none) none.hidden = true;
+  }
   async function ask(question) {
     if (busy) return;
     busy = true; button.disabled = true; status.textContent = "Answering…";
@@ -63,6 +74,7 @@
           if (event === "error") { answer.body.textContent += " [" + payload.message + "]"; answer.li.classList.add("status-failed"); }
           if (payload.conversation_id && conversation.value !== payload.conversation_id) {
             conversation.value = payload.conversation_id;
+            listed(payload.conversation_id, question);
             history.replaceState(null, "", box.dataset.pageUrl + "?conversation=" + encodeURIComponent(payload.conversation_id));
           }
           messageId = payload.message_id;

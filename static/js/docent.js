@@ -23,3 +23,15 @@ document.addEventListener("DOMContentLoaded", () => {
   const nav = document.querySelector("header.top nav"), active = nav && nav.querySelector("a.active");
   if (active && nav.scrollWidth > nav.clientWidth) nav.scrollLeft = active.offsetLeft - nav.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
 });
+// The phone menu: the header's navigation folds behind a button (CSS decides the width); Escape closes it.
+(function () {
+  const header = document.querySelector("header.top"), toggle = header && header.querySelector(".menu-toggle");
+  if (!toggle) return;
+  const set = (open) => { header.classList.toggle("open", open); toggle.setAttribute("aria-expanded", String(open)); };
+  header.classList.add("collapsible");
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => set(!header.classList.contains("open")));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && header.classList.contains("open")) { set(false); toggle.focus(); }
+  });
+})();

@@ -337,7 +337,10 @@ def evidence_of(turn: ChatTurn, progress: _Progress, citations: list[dict[str, A
         "plan": result.plan if result is not None else "",
         "fusion": result.fusion if result is not None else "",
         "scope_chunks": result.scope_chunks if result is not None else 0,
-        "search_ms": {k: round(float(v), 1) for k, v in (result.timings_ms if result is not None else {}).items()},
+        "search_ms": {
+            k.removesuffix("_ms"): round(float(v), 1)
+            for k, v in (result.timings_ms if result is not None else {}).items()
+        },
         "settings": {
             "top_k": bot.top_k,
             "min_relevance": bot.min_relevance,
