@@ -14,6 +14,7 @@ from apps.api_keys.tests.factories import APIKeyFactory
 from apps.chatbot.tests.factories import ChatbotFactory
 from apps.organizations.models import Role
 from apps.organizations.tests.factories import MembershipFactory
+from common.security.tests.every_page import DATA_BLOCK, every_owner_page
 
 pytestmark = pytest.mark.django_db
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
@@ -121,77 +122,14 @@ def test_the_swagger_ui_set_up_is_served_as_a_script(client):
     assert "SwaggerUIBundle" in script.content.decode()
 
 
-DATA_BLOCK = re.compile(r'<script id="[\w-]+" type="application/json">.*?</script>', re.S)  # json_script: never run
-
-
-def _page_routes() -> list[str]:
-    from django.urls import URLPattern, URLResolver, get_resolver
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                yield prefix + str(pattern.pattern)
-
-    skipped = ("api/", "openai/", "admin/", "healthz", "readyz", "^")
-    return [route for route in walk(get_resolver().url_patterns) if not route.startswith(skipped)]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_every_page_renders_under_the_policy(django_capture_on_commit_callbacks):
-    """Every page an owner can open, filled with one of everything (a bot that has answered with evidence, a
-    document, a key, a provider, a webhook): no inline script, handler or style attribute anywhere."""
-    from apps.chatbot.models import Conversation, Message
-    from apps.chatbot.services import bots as bot_services
-    from apps.chatbot_provider.tests.factories import ChatbotProviderFactory
-    from apps.documents.models import Document
-    from apps.documents.services.documents import collection_create, document_create_from_text
-    from apps.organizations.actors import Actor
-    from apps.organizations.tests.factories import OrganizationFactory
-    from apps.webhooks.tests.factories import WebhookEndpointFactory
-
-    organization = OrganizationFactory()
-    owner = MembershipFactory(organization=organization, role=Role.OWNER).user
-    client = Client()
-    client.force_login(owner)
-    actor = Actor.for_user(owner).in_organization(organization)
-    with django_capture_on_commit_callbacks(execute=True):
-        collection = collection_create(organization=organization, actor=actor, name="Handbook")
-        document_create_from_text(collection=collection, actor=actor, title="Handbook", text="Vacation: 25 days.")
-    bot = bot_services.bot_create(organization=organization, actor=actor, name="HR", collections=[collection.pk])
-    b"".join(client.post(f"/bots/{bot.pk}/chat/ask/", {"message": "How many vacation days?"}).streaming_content)
-    answer = Message.objects.for_org(organization).get(role="assistant")
-    assert answer.evidence["passages"], "the page walk needs an answer with evidence"
-    primary_keys = {
-        "bots/": bot.pk,
-        "conversations/": Conversation.objects.for_org(organization).get().pk,
-        "providers/": ChatbotProviderFactory(organization=organization).pk,
-    }
-    values = {
-        "message_id": answer.pk,
-        "collection_id": collection.pk,
-        "document_id": Document.objects.for_org(organization).get().pk,
-        "api_key_id": APIKeyFactory(organization=organization).pk,
-        "webhook_endpoint_id": WebhookEndpointFactory(organization=organization).pk,
-    }
-    checked = []
-    for route in _page_routes():
-        path = route
-        for prefix, value in primary_keys.items():
-            if path.startswith(prefix):
-                path = path.replace("<uuid:pk>", str(value))
-        for name, value in values.items():
-            path = path.replace(f"<uuid:{name}>", str(value))
-        if "<" in path:
-            continue  # tokens and memberships: POST-only or one-time links, checked by their own suites
-        response = client.get("/" + path)
-        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
-            continue
+    """Every page an owner can open, filled with one of everything: no inline script, handler or style."""
+    pages = every_owner_page(django_capture_on_commit_callbacks)
+    assert len(pages) >= 28, [path for path, _ in pages]
+    for path, response in pages:
         _assert_strict(response)
         html = DATA_BLOCK.sub("", response.content.decode())
         _assert_runs_under_the_policy(html)
         assert "<style" not in html, path
         assert 'href="javascript:' not in html, path
-        checked.append(path)
-    assert len(checked) >= 28, checked
