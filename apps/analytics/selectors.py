@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from apps.api_keys import selectors as api_key_selectors
 from apps.chatbot.models import MESSAGE_SEARCH_CONFIG, Chatbot, Conversation, Feedback, Message
+from apps.documents.models import Document, DocumentStatus
 
 MAX_DAYS = 366
 
@@ -348,3 +349,34 @@ CHARTS = {
     "dont-know": dont_know_questions,
     "api-usage": api_usage_per_day,
 }
+
+
+DASHBOARD_DAYS = 7
+ATTENTION_LIMIT = 5
+
+
+def dashboard(*, organization: Any) -> dict[str, Any]:
+    """The dashboard's numbers: documents and chunks now, the last seven days' conversations and "don't know"
+    rate, and the failed documents that need someone to look at them."""
+    week = summary(organization=organization, window=window_make(start=None, end=None, default_days=DASHBOARD_DAYS))
+    documents = Document.objects.for_org(organization)
+    stock = documents.aggregate(
+        documents=Count("pk"),
+        ready=Count("pk", filter=Q(status=DocumentStatus.READY)),
+        failed=Count("pk", filter=Q(status=DocumentStatus.FAILED)),
+        chunks=Coalesce(Sum("chunk_count", filter=Q(status=DocumentStatus.READY)), 0),
+    )
+    judged = week["answered"] + week["dont_know"]
+    return {
+        **stock,
+        "days": DASHBOARD_DAYS,
+        "conversations": week["conversations"],
+        "questions": week["questions"],
+        "dont_know": week["dont_know"],
+        "dont_know_rate": round(week["dont_know"] / judged, 4) if judged else None,
+        "needs_attention": list(
+            documents.filter(status=DocumentStatus.FAILED)
+            .select_related("collection")
+            .order_by("-updated_at")[:ATTENTION_LIMIT]
+        ),
+    }

@@ -1,7 +1,10 @@
-"""The analytics page, mounted at the site root."""
+"""The dashboard and the analytics page, mounted at the site root."""
 
 from django.urls import path
 
 from apps.analytics import web_views
 
-urlpatterns = [path("analytics/", web_views.analytics_page, name="analytics-page")]
+urlpatterns = [
+    path("", web_views.dashboard_view, name="dashboard"),
+    path("analytics/", web_views.analytics_page, name="analytics-page"),
+]

@@ -1,4 +1,5 @@
-"""The analytics page (admins): the figures of apps.analytics.selectors over a date range, drawn as charts.
+"""The dashboard (everyone's home page: the organization's real numbers) and the analytics page (admins): the
+figures of apps.analytics.selectors over a date range, drawn as charts.
 
 The figures travel in the page as JSON data blocks (`json_script`), which the Content-Security-Policy allows
 because they are never run; static/js/analytics.js draws them with the vendored Chart.js. The tables under
@@ -11,12 +12,14 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
 
 from apps.analytics import selectors
 from apps.chatbot.selectors import bot_list
-from apps.organizations.models import Organization, Role
-from apps.organizations.web import actor_of, tenant_required
+from apps.organizations import selectors as organization_selectors
+from apps.organizations.models import Membership, Organization, Role
+from apps.organizations.web import actor_of, tenant_required, user_page
 
 RANGES = [(7, "7 days"), (30, "30 days"), (90, "90 days")]
 
@@ -57,3 +60,25 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "charts": {name: rows for name, rows in figures.items() if name not in ("bots", "dont-know")},
         },
     )
+
+
+@user_page
+def dashboard_view(request: HttpRequest) -> HttpResponseBase:
+    if not request.user.is_authenticated:
+        return redirect("/login/")
+    if not Membership.objects.for_user(request.user).exists():
+        return render(request, "organizations/no_organization.html")
+    return _dashboard(request)
+
+
+@tenant_required(Role.MEMBER)
+def _dashboard(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    context: dict[str, Any] = {
+        "organization": actor.org,
+        "role": actor.role,
+        "member_count": organization_selectors.member_list(organization=actor.org).count(),
+        "pending_invitations": organization_selectors.invitation_list_pending(organization=actor.org).count(),
+        "numbers": selectors.dashboard(organization=actor.org),
+    }
+    return render(request, "organizations/dashboard.html", context)

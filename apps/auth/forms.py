@@ -45,3 +45,9 @@ class SetPasswordForm(forms.Form):
 class PasswordChangeForm(SetPasswordForm):
     current_password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput)
     field_order = ["current_password", "new_password", "new_password_again"]
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Your name", validators=[validate_no_control_characters]
+    )

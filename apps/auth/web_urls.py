@@ -12,5 +12,7 @@ urlpatterns = [
     path("password-reset/<str:token>/", views.password_reset_confirm_view, name="password-reset-confirm"),
     path("verify-email/resend/", views.verify_email_resend_view, name="verify-email-resend"),
     path("verify-email/<str:token>/", views.verify_email_view, name="verify-email"),
+    path("account/", views.profile_view, name="profile"),
     path("account/password/", views.password_change_view, name="password-change"),
+    path("account/logout-everywhere/", views.logout_everywhere_view, name="logout-everywhere"),
 ]

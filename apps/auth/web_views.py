@@ -13,10 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.auth import services
 from apps.auth.errors import InvalidToken, LoginThrottled
-from apps.auth.forms import EmailForm, LoginForm, PasswordChangeForm, SetPasswordForm, SignupForm
+from apps.auth.forms import EmailForm, LoginForm, PasswordChangeForm, ProfileForm, SetPasswordForm, SignupForm
+from apps.organizations.selectors import organization_list_for_user
 from apps.organizations.tenancy import request_identity
 from apps.organizations.web import session_select_organization, user_page
 from apps.users.models import User
+from apps.users.services import user_update_profile
 from common.core.errors import DomainError, RateLimited
 from common.core.web import form_add_domain_error
 from common.security.ratelimit import window
@@ -187,3 +189,34 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your password was changed. Other devices are signed out.")
             return redirect("/")
     return render(request, "auth/password_change.html", {"form": form})
+
+
+@user_page
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_view(request: HttpRequest) -> HttpResponse:
+    """The person's own page: name, password, signing out everywhere, their organizations."""
+    assert isinstance(request.user, User)
+    form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_update_profile(user=request.user, full_name=form.cleaned_data["full_name"])
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            messages.success(request, "Your name was saved.")
+            return redirect("profile")
+    memberships = organization_list_for_user(user=request.user)
+    return render(request, "auth/profile.html", {"form": form, "memberships": memberships})
+
+
+@user_page
+@login_required
+@require_POST
+def logout_everywhere_view(request: HttpRequest) -> HttpResponse:
+    """End every other web session and every API token of the person; this browser stays signed in."""
+    assert isinstance(request.user, User)
+    services.auth_logout_everywhere(user=request.user)
+    update_session_auth_hash(request, request.user)
+    messages.success(request, "Every other browser and every API token of yours is signed out.")
+    return redirect("profile")

@@ -216,6 +216,10 @@ class Message(OrgScopedModel):
     total_ms = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
+    # Why an answer said what it did (the playground and the transcript show it): the retrieval plan and
+    # timings, every retrieved passage with its scores (ids, not text), the settings used and each provider
+    # tried. See apps.chatbot.services.answer.evidence_of and docs/adr/0110-answer-evidence.md.
+    evidence = models.JSONField(default=dict, blank=True)
     # Rooms: the message answered (same conversation), who is mentioned ([{"kind": "user"|"bot", "id"}]),
     # the sender's idempotency key, and edits and deletions (a deleted message keeps its seq, not its content).
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

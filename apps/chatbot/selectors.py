@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.chatbot.models import MESSAGE_SEARCH_CONFIG, Chatbot, Conversation, Feedback, Message
-from apps.documents.models import Chunk
+from apps.documents.models import Chunk, Document
 from common.core.errors import NotFound
 
 
@@ -128,19 +128,37 @@ def conversation_get(*, organization: Any, conversation_id: Any) -> Conversation
 
 
 def conversation_transcript(*, organization: Any, conversation: Conversation) -> list[Message]:
-    """A conversation's messages in sequence, each answer's citations with the full text of its passage
-    (`citation["passage"]`, empty when the document was deleted since)."""
+    """A conversation's messages in sequence, each answer's citations and evidence passages with the full text
+    of their chunk (`["passage"]`, empty when the document was deleted since)."""
     messages = list(
         conversation_messages(organization=organization, conversation=conversation)
         .select_related("sender_user", "sender_bot")
         .order_by("seq")
     )
-    chunk_ids = {c.get("chunk_id") for m in messages for c in m.citations if c.get("chunk_id")}
+    quoted = [c for m in messages for c in [*m.citations, *(m.evidence or {}).get("passages", [])]]
+    chunk_ids = {c.get("chunk_id") for c in quoted if c.get("chunk_id")}
     texts = {
         str(pk): text
         for pk, text in Chunk.objects.for_org(organization).filter(pk__in=chunk_ids).values_list("pk", "text")
     }
-    for message in messages:
-        for citation in message.citations:
-            citation["passage"] = texts.get(citation.get("chunk_id"), "")
+    document_ids = {c.get("document_id") for c in quoted if c.get("document_id")}
+    pdfs = {
+        str(pk)
+        for pk in Document.objects.for_org(organization)
+        .filter(pk__in=document_ids, mime_type="application/pdf")
+        .exclude(file="")
+        .values_list("pk", flat=True)
+    }
+    for item in quoted:
+        item["passage"] = texts.get(item.get("chunk_id"), "")
+        item["pdf"] = item.get("document_id") in pdfs  # the original opens at the passage's page
     return messages
+
+
+def playground_conversations(*, organization: Any, bot: Chatbot, user: Any, limit: int = 30) -> list[Conversation]:
+    """The user's own test-chat conversations with a bot, the latest first (the playground's history)."""
+    return list(
+        Conversation.objects.for_org(organization)
+        .filter(bot=bot, user=user, source=Conversation.Source.WEB)
+        .order_by("-last_message_at", "-created_at")[:limit]
+    )

@@ -10,6 +10,13 @@ urlpatterns = [
     path("bots/<uuid:pk>/", web_views.bot_edit, name="bot-edit"),
     path("bots/<uuid:pk>/delete/", web_views.bot_delete, name="bot-delete"),
     path("bots/<uuid:pk>/chat/", web_views.bot_chat, name="bot-chat-page"),
+    path("bots/<uuid:pk>/chat/ask/", web_views.bot_chat_ask, name="bot-chat-ask"),
+    path("bots/<uuid:pk>/chat/messages/<uuid:message_id>/", web_views.bot_chat_turn, name="bot-chat-turn"),
+    path(
+        "bots/<uuid:pk>/chat/messages/<uuid:message_id>/feedback/",
+        web_views.bot_chat_feedback,
+        name="bot-chat-feedback",
+    ),
     path("conversations/", web_views.conversation_list, name="conversation-list"),
     re_path(
         r"^conversations/export\.(?P<fmt>csv|json)$",

@@ -4,6 +4,7 @@ conversations inbox (every conversation of the organization: filters, full-text 
 from __future__ import annotations
 
 import csv
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,19 +12,24 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.chatbot import selectors
-from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Conversation, Tone
+from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Conversation, Feedback, Tone
 from apps.chatbot.services import bots as bot_services
-from apps.chatbot.services.conversations import conversation_export
+from apps.chatbot.services.conversations import conversation_export, feedback_give
+from apps.chatbot.services.playground import OFFLINE, TrySettings, playground_turn_open
+from apps.chatbot.streaming import sse_response
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.organizations.models import Organization, Role
 from apps.organizations.web import actor_of, tenant_required
 from common.core.errors import DomainError
+from common.core.exceptions import error_body
 from common.core.names import validate_no_control_characters
 from common.core.web import form_add_domain_error
 
@@ -150,11 +156,123 @@ def bot_delete(request: HttpRequest, pk: Any) -> HttpResponse:
     return redirect("bot-list")
 
 
+# The playground (the bot's test chat): its conversations are the user's own `web` conversations with the bot.
+
+
+class TryForm(forms.Form):
+    """The question, and other settings for this one answer (empty: the bot's own)."""
+
+    message = forms.CharField(max_length=100_000, strip=False)
+    conversation = forms.UUIDField(required=False)
+    top_k = forms.IntegerField(required=False, min_value=1, max_value=30)
+    min_relevance = forms.FloatField(required=False, min_value=0, max_value=1)
+    provider = forms.CharField(required=False, max_length=64)
+
+    def try_settings(self) -> TrySettings:
+        data = self.cleaned_data
+        return TrySettings(top_k=data["top_k"], min_relevance=data["min_relevance"], provider=data["provider"] or None)
+
+
+def _playground_conversation(request: HttpRequest, bot: Chatbot, conversation_id: Any) -> Conversation | None:
+    """The signed-in user's own test-chat conversation with this bot, or 404."""
+    actor = actor_of(request)
+    if not conversation_id:
+        return None
+    conversation = (
+        Conversation.objects.for_org(actor.org)
+        .filter(pk=conversation_id, bot=bot, user=actor.user, source=Conversation.Source.WEB)
+        .first()
+    )
+    if conversation is None:
+        raise Http404("Conversation not found.")
+    return conversation
+
+
 @tenant_required(Role.MEMBER)
 def bot_chat(request: HttpRequest, pk: Any) -> HttpResponse:
     actor = actor_of(request)
     bot = _bot(actor.org, pk)
-    return render(request, "chatbot/chat.html", {"bot": bot, "organization": actor.org})
+    conversation = None
+    if raw := request.GET.get("conversation", ""):
+        try:
+            conversation = _playground_conversation(request, bot, uuid.UUID(raw))
+        except ValueError:
+            raise Http404("Conversation not found.") from None
+    is_admin = actor.role is not None and actor.role.at_least(Role.ADMIN)
+    return render(
+        request,
+        "chatbot/chat.html",
+        {
+            "bot": bot,
+            "organization": actor.org,
+            "conversation": conversation,
+            "history": selectors.playground_conversations(organization=actor.org, bot=bot, user=actor.user),
+            "transcript": (
+                selectors.conversation_transcript(organization=actor.org, conversation=conversation)
+                if conversation
+                else []
+            ),
+            "is_admin": is_admin,
+            "providers": ChatbotProvider.objects.for_org(actor.org).order_by("name") if is_admin else [],
+            "offline": OFFLINE,
+            "playground": True,
+        },
+    )
+
+
+@require_POST
+@tenant_required(Role.MEMBER)
+def bot_chat_ask(request: HttpRequest, pk: Any) -> HttpResponseBase:
+    """The playground's question: the answer as Server-Sent Events (token, citations, done | error); a question
+    that cannot start gets the common error format as JSON."""
+    actor = actor_of(request)
+    _bot(actor.org, pk)  # another organization's bot is not found, whatever the body says
+    form = TryForm(request.POST)
+    if not form.is_valid():
+        details = {field: [str(e) for e in errors] for field, errors in form.errors.items()}
+        return JsonResponse(error_body("validation_error", "Check the question and the settings.", details), status=400)
+    try:
+        turn = playground_turn_open(
+            actor=actor,
+            bot_id=pk,
+            message=form.cleaned_data["message"],
+            conversation_id=form.cleaned_data["conversation"],
+            settings=form.try_settings(),
+        )
+    except DomainError as error:
+        return JsonResponse(error_body(error.code, error.message, error.details), status=error.status_code)
+    return sse_response(request, turn)
+
+
+def _playground_turn(request: HttpRequest, bot: Chatbot, message_id: Any) -> HttpResponse:
+    actor = actor_of(request)
+    message = selectors.message_get(organization=actor.org, message_id=message_id)
+    _playground_conversation(request, bot, message.conversation_id)
+    transcript = selectors.conversation_transcript(organization=actor.org, conversation=message.conversation)
+    shown = next(m for m in transcript if m.pk == message.pk)
+    return render(request, "chatbot/_turn.html", {"m": shown, "bot": bot, "playground": True, "open_evidence": True})
+
+
+@tenant_required(Role.MEMBER)
+def bot_chat_turn(request: HttpRequest, pk: Any, message_id: Any) -> HttpResponse:
+    """One answer of the playground, rendered (Markdown, citations, evidence, feedback buttons)."""
+    return _playground_turn(request, _bot(actor_of(request).org, pk), message_id)
+
+
+@require_POST
+@tenant_required(Role.MEMBER)
+def bot_chat_feedback(request: HttpRequest, pk: Any, message_id: Any) -> HttpResponse:
+    actor = actor_of(request)
+    bot = _bot(actor.org, pk)
+    rating = request.POST.get("rating", "")
+    if rating not in Feedback.Rating.values:
+        return HttpResponse("Choose up or down.", status=400)
+    message = selectors.message_get(organization=actor.org, message_id=message_id)
+    _playground_conversation(request, bot, message.conversation_id)
+    feedback_give(actor=actor, message=message, rating=rating)
+    if request.headers.get("HX-Request"):
+        return _playground_turn(request, bot, message_id)
+    return redirect(f"{reverse('bot-chat-page', args=[bot.pk])}?conversation={message.conversation_id}#m{message.seq}")
 
 
 # The conversations inbox: every conversation of the organization, filtered, searched and exported (admins).

@@ -12,6 +12,7 @@ from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
 from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL
+from apps.documents.types import type_name as friendly_type_name
 from common.core.models import OrgScopedManager, OrgScopedModel
 
 TEXT_SEARCH_CONFIG = "english"
@@ -131,6 +132,11 @@ class Document(OrgScopedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def type_name(self) -> str:
+        """The type as people say it ('PDF', 'Word document'), not its MIME string."""
+        return friendly_type_name(self.mime_type)
 
 
 class Chunk(OrgScopedModel):

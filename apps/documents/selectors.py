@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from apps.documents.models import Chunk, Collection, Document, DocumentStatus
+from apps.documents.types import mime_of_kind
 from common.core.errors import NotFound, PermissionDeniedError, ValidationFailed
 
 
@@ -24,6 +25,38 @@ def collection_list(*, organization: Any, collection_ids: Iterable[Any] | None =
     if collection_ids is not None:
         collections = collections.filter(pk__in=collection_ids)
     return collections
+
+
+def collection_overview(*, organization: Any) -> QuerySet[Collection]:
+    """The organization's collections by name, each with its document counts (`document_count`, `ready`, `busy`,
+    `failed`) and chunk total (`chunks`): the documents page."""
+    busy = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+    return (
+        Collection.objects.for_org(organization)
+        .annotate(
+            document_count=Count("documents"),
+            ready=Count("documents", filter=Q(documents__status=DocumentStatus.READY)),
+            busy=Count("documents", filter=Q(documents__status__in=busy)),
+            failed=Count("documents", filter=Q(documents__status=DocumentStatus.FAILED)),
+        )
+        .order_by("name")
+    )
+
+
+def document_search(
+    *, organization: Any, collection: Collection, title: str = "", status: str = "", kind: str = ""
+) -> QuerySet[Document]:
+    """A collection's documents, newest first, narrowed by words of the title, a status and a type key
+    (apps.documents.types.KINDS); unknown statuses and types are refused."""
+    documents = document_list(organization=organization, collection=collection, status=status)
+    if kind:
+        mime_type = mime_of_kind(kind)
+        if mime_type is None:
+            raise ValidationFailed(details={"type": ["Unknown document type."]})
+        documents = documents.filter(mime_type=mime_type)
+    for word in title.split()[:8]:
+        documents = documents.filter(title__icontains=word)
+    return documents.order_by("-created_at", "-pk")
 
 
 def document_list(

@@ -153,6 +153,7 @@ class TextInputSerializer(serializers.Serializer[Any]):
 class ChunkOutputSerializer(serializers.ModelSerializer[Chunk]):
     document_id = serializers.UUIDField(read_only=True)
     heading = serializers.CharField(read_only=True)
+    page = serializers.IntegerField(source="page_number", read_only=True, allow_null=True)  # `page` everywhere
 
     class Meta:
         model = Chunk
@@ -160,7 +161,7 @@ class ChunkOutputSerializer(serializers.ModelSerializer[Chunk]):
             "id",
             "document_id",
             "ordinal",
-            "page_number",
+            "page",
             "heading_path",
             "heading",
             "char_start",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from apps.organizations.actors import ActorKind
+from apps.organizations.audit import AuditAction
 from apps.organizations.models import Role
 from common.core.names import validate_no_control_characters
 
@@ -30,3 +34,25 @@ class AcceptNewUserForm(forms.Form):
         max_length=150, required=False, label="Your name", validators=[validate_no_control_characters]
     )
     password = forms.CharField(max_length=256, strip=False, widget=forms.PasswordInput)
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Organization name", validators=[validate_no_control_characters])
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False, label="What")
+    actor_kind = forms.ChoiceField(required=False, label="Who (kind)")
+    who = forms.CharField(required=False, max_length=120, label="Who (email or key)")
+    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        groups = sorted({value.split(".", 1)[0] for value in AuditAction.values})
+        self.fields["action"].choices = (  # type: ignore[attr-defined]
+            [("", "Anything")]
+            + [(f"{group}.", f"Any {group.replace('_', ' ')} action") for group in groups]
+            + list(AuditAction.choices)
+        )
+        self.fields["actor_kind"].choices = [("", "Anyone"), *ActorKind.choices]  # type: ignore[attr-defined]

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from apps.organizations.actors import Actor, require_role
@@ -24,7 +25,7 @@ from apps.organizations.tenancy import SESSION_KEY, OrganizationRequired, reques
 from common.core.errors import DomainError, NotFound, PermissionDeniedError
 from common.core.web import domain_error_page
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # pages, streams and files
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -49,7 +50,7 @@ def tenant_required(role: Role = Role.MEMBER, *, write: Role | None = None) -> C
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             try:

@@ -5,7 +5,6 @@ from django.urls import path
 from apps.organizations import web_views as views
 
 urlpatterns = [
-    path("", views.dashboard_view, name="dashboard"),
     path("members/", views.members_view, name="members"),
     path("members/invite/", views.invite_view, name="members-invite"),
     path("members/leave/", views.member_leave_view, name="members-leave"),
@@ -17,4 +16,6 @@ urlpatterns = [
     path("switch-organization/", views.switch_organization_view, name="switch-organization"),
     path("settings/organization/", views.organization_settings_view, name="organization-settings"),
     path("settings/organization/delete/", views.organization_delete_view, name="organization-delete"),
+    path("settings/audit/", views.audit_log_view, name="audit-log"),
+    path("organizations/new/", views.organization_create_view, name="organization-new"),
 ]

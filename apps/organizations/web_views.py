@@ -8,15 +8,19 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.organizations import selectors, services
+from apps.organizations.audit import AuditAction
 from apps.organizations.forms import (
     AcceptNewUserForm,
+    AuditFilterForm,
     InviteForm,
+    OrganizationCreateForm,
     OrganizationDeleteForm,
     OrganizationRenameForm,
     RoleForm,
@@ -34,27 +38,6 @@ def _uuid_or_404(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise Http404 from None
-
-
-@user_page
-def dashboard_view(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("/login/")
-    if not Membership.objects.for_user(request.user).exists():
-        return render(request, "organizations/no_organization.html")
-    return _dashboard(request)
-
-
-@tenant_required(Role.MEMBER)
-def _dashboard(request: HttpRequest) -> HttpResponse:
-    actor = actor_of(request)
-    context: dict[str, Any] = {
-        "organization": actor.org,
-        "role": actor.role,
-        "member_count": selectors.member_list(organization=actor.org).count(),
-        "pending_invitations": selectors.invitation_list_pending(organization=actor.org).count(),
-    }
-    return render(request, "organizations/dashboard.html", context)
 
 
 @tenant_required(Role.MEMBER)
@@ -255,3 +238,59 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Welcome to {membership.organization.name}.")
         return redirect("/")
     return render(request, "organizations/invitation.html", context)
+
+
+@user_page
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_create_view(request: HttpRequest) -> HttpResponse:
+    """Anyone signed in creates an organization, becomes its owner and starts working in it."""
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = services.organization_create(actor=request_identity(request), name=form.cleaned_data["name"])
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            session_select_organization(request, organization.pk)
+            messages.success(request, f"{organization.name} is ready. Start by adding documents.")
+            return redirect("/")
+    return render(request, "organizations/new.html", {"form": form})
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@tenant_required(Role.ADMIN)
+def audit_log_view(request: HttpRequest) -> HttpResponse:
+    """Who (a member or an API key) did what, when and from which IP, newest first, with filters."""
+    actor = actor_of(request)
+    form = AuditFilterForm(request.GET or None)
+    filters = selectors.AuditFilters()
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = selectors.AuditFilters(
+            action=data["action"],
+            actor_kind=data["actor_kind"],
+            who=data["who"].strip(),
+            start=data["start"],
+            end=data["end"],
+        )
+    events = selectors.audit_event_list(organization=actor.org, filters=filters)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = dict(AuditAction.choices)
+    for event in page.object_list:
+        event.label = labels.get(event.action, event.action)  # type: ignore[attr-defined]
+        event.subject = next((str(event.data[k]) for k in ("title", "name", "email") if event.data.get(k)), "")  # type: ignore[attr-defined]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "organizations/audit.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "filtered": bool(query),
+        },
+    )

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template
 
 from apps.users.tasks import email_send_task
 
@@ -19,6 +20,14 @@ def email_send_on_commit(*, to: str, subject: str, template: str, context: dict[
     """Render templates/emails/<template>.txt now; queue its delivery once the surrounding transaction commits.
 
     Delivery runs on a Celery worker, so the response time does not depend on the mail server (nor tell
-    whether an email was sent at all, which matters for the password reset request)."""
-    body = render_to_string(f"emails/{template}.txt", context)
+    whether an email was sent at all, which matters for the password reset request).
+
+    The body is plain text, so nothing is HTML-escaped: "O'Brien & Sons" reads as typed, not as
+    "O&#x27;Brien &amp; Sons"."""
+    body = email_render(template=template, context=context)
     transaction.on_commit(lambda: email_send_task.delay(to=to, subject=subject, body=body))
+
+
+def email_render(*, template: str, context: dict[str, Any]) -> str:
+    """templates/emails/<template>.txt rendered as plain text (autoescaping off)."""
+    return str(get_template(f"emails/{template}.txt").template.render(Context(context, autoescape=False)))  # type: ignore[attr-defined]

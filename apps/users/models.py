@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"  # Django's own
 
 
 class UserManager(BaseUserManager["User"]):
@@ -61,6 +66,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    # Web sessions end with "log out everywhere" too: Django keeps a hash of these in each session and ends
+    # the session when it no longer matches. Generation 0 hashes the password alone, as Django does, so
+    # sessions opened before this rule stay valid until the first "log out everywhere".
+    def _session_material(self) -> str:
+        return self.password if not self.token_generation else f"{self.password}:{self.token_generation}"
+
+    def get_session_auth_hash(self) -> str:
+        return salted_hmac(SESSION_HASH_SALT, self._session_material(), algorithm="sha256").hexdigest()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield salted_hmac(
+                SESSION_HASH_SALT, self._session_material(), secret=secret, algorithm="sha256"
+            ).hexdigest()
 
     def clean(self) -> None:
         super().clean()

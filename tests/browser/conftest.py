@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from apps.chatbot_provider.tests.conftest import loopback, loopback_server  # noqa: F401 (a local model server)
 from config.embedded import ensure_chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

@@ -113,7 +113,7 @@ def test_an_admin_walks_from_the_test_chat_to_the_inbox_analytics_and_export(
     page.goto(f"{server}/bots/{bot.pk}/chat/")
     page.locator("#message").fill(QUESTION)
     page.locator("#ask-button").click()
-    citation = page.locator("#log ol li a").first
+    citation = page.locator("#log .turn.answer details.citation summary").first
     citation.wait_for()
     assert "Employee handbook" in citation.inner_text()
     assert "25" in page.locator("#log").inner_text()

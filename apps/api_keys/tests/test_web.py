@@ -112,3 +112,66 @@ def test_a_rate_limit_too_large_to_store_is_shown_again_with_an_error(admin_sess
     assert response.status_code == 200
     assert "rate_limit_per_minute" in response.context["form"].errors
     assert not APIKey.objects.for_org(organization).exists()
+
+
+def test_an_admin_changes_a_keys_expiry_quotas_and_restrictions_on_its_page(admin_session, organization):
+    from datetime import date, timedelta
+
+    from apps.chatbot.tests.factories import ChatbotFactory
+    from apps.documents.tests.factories import CollectionFactory
+
+    key = APIKeyFactory(organization=organization, name="Zapier", scopes=["chat"])
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    collection = CollectionFactory(organization=organization, name="Handbook")
+    page = admin_session.get(f"/api-keys/{key.id}/").content.decode()
+    assert "Zapier" in page and "HR bot" in page and "Handbook" in page and 'id="chart-key-usage"' in page
+    expiry = date.today() + timedelta(days=30)
+    response = admin_session.post(
+        f"/api-keys/{key.id}/",
+        {
+            "name": "Zapier prod",
+            "scopes": ["chat", "bots:read"],
+            "expires_at": expiry.isoformat(),
+            "daily_request_quota": "500",
+            "monthly_token_quota": "90000",
+            "bot_ids": [str(bot.id)],
+            "collection_ids": [str(collection.id)],
+        },
+    )
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.name == "Zapier prod" and key.scopes == ["bots:read", "chat"]
+    assert key.expires_at.date() == expiry
+    assert (key.daily_request_quota, key.monthly_token_quota, key.rate_limit_per_minute) == (500, 90000, None)
+    assert key.bot_ids == [bot.id] and key.collection_ids == [collection.id]
+    cleared = admin_session.post(f"/api-keys/{key.id}/", {"name": "Zapier prod", "scopes": ["chat"]})
+    assert cleared.status_code == 302
+    key.refresh_from_db()
+    assert key.expires_at is None and key.bot_ids == [] and key.daily_request_quota is None
+
+
+def test_a_keys_page_charts_its_own_usage_only(admin_session, organization):
+    from django.utils import timezone
+
+    from apps.api_keys.tests.factories import APIKeyUsageDailyFactory
+
+    key, other = APIKeyFactory(organization=organization), APIKeyFactory(organization=organization)
+    today = timezone.now().date()
+    APIKeyUsageDailyFactory(api_key=key, date=today - timezone.timedelta(days=1), requests=7, tokens=70, errors=2)
+    APIKeyUsageDailyFactory(api_key=other, date=today - timezone.timedelta(days=1), requests=1000)
+    page = admin_session.get(f"/api-keys/{key.id}/").content.decode()
+    assert "7 requests · 70 tokens · 2 errors" in page
+    assert '"requests": 7' in page and '"requests": 1000' not in page
+
+
+def test_a_past_expiry_or_a_foreign_bot_is_refused_on_the_keys_page(admin_session, organization, other_organization):
+    from datetime import date, timedelta
+
+    key = APIKeyFactory(organization=organization, name="Zapier", scopes=["chat"])
+    past = admin_session.post(
+        f"/api-keys/{key.id}/",
+        {"name": "Zapier", "scopes": ["chat"], "expires_at": (date.today() - timedelta(days=2)).isoformat()},
+    )
+    assert past.status_code == 200 and "The expiry must be in the future." in past.content.decode()
+    foreign = APIKeyFactory(organization=other_organization)
+    assert admin_session.get(f"/api-keys/{foreign.id}/").status_code == 404

@@ -73,6 +73,9 @@ class ChatTurn:
     started: float = field(default_factory=time.perf_counter)
     # Called once with the saved answer, whatever the outcome (metering, notifications).
     on_saved: Callable[[Message], None] | None = None
+    # Settings changed for this turn only (the playground's "try with other settings"): name → value. The
+    # bot above already carries them, unsaved; the evidence records which ones were changed.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 class HistoryMessage(Protocol):
@@ -203,17 +206,25 @@ def _collections(bot: Chatbot) -> list[Any]:
     return list(bot.collections.select_related("embedding_provider"))
 
 
+class Retrieved(list[PassageLike]):
+    """The relevant passages, with the whole search result they came from (plan, timings, every hit)."""
+
+    def __init__(self, passages: Sequence[PassageLike], search: Any = None) -> None:
+        super().__init__(passages)
+        self.search = search
+
+
 def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     """The bot's relevant passages: hybrid search over its collections, filtered by minimum relevance."""
     collections = _collections(bot)
     if not collections:
-        return []
-    from apps.documents.services.search import search_chunks
+        return Retrieved([])
+    from apps.documents.services.search import search
 
-    hits = search_chunks(
+    result = search(
         organization=bot.organization_id, query=question, collections=collections, top_k=bot.top_k, mode="hybrid"
     )
-    return [hit for hit in hits if is_relevant(hit, bot.min_relevance)]
+    return Retrieved([hit for hit in result.hits if is_relevant(hit, bot.min_relevance)], result)
 
 
 def is_relevant(hit: Any, min_relevance: float) -> bool:
@@ -266,6 +277,9 @@ class _Progress:
     ttft_ms: int | None = None
     saved: Message | None = None
     checkpointed_at: float = 0.0
+    search: Any = None  # the SearchResult retrieval read, when the bot has collections
+    passages: Sequence[PassageLike] = ()
+    attempts: list[dict[str, str]] = field(default_factory=list)  # each provider tried: name, model, error
 
     @property
     def text(self) -> str:
@@ -300,6 +314,7 @@ def _save(
         error_message=error.message if error else "",
         sender_kind=SenderKind.BOT,
         sender_bot=turn.bot,
+        evidence=evidence_of(turn, progress, citations or []),
     )
     emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=message_event_payload(message))
     progress.saved = message
@@ -310,6 +325,54 @@ def _save(
         except Exception:  # a metering hiccup must not lose the answer
             logger.exception("bot %s: the on_saved hook failed for message %s", turn.bot.pk, message.pk)
     return message
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def evidence_of(turn: ChatTurn, progress: _Progress, citations: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the answer was built from, kept with it: the search plan, fusion and timings, every hit the search
+    returned with its vector, text and fused scores, whether it passed the minimum relevance (and so went into
+    the prompt as passage [n]) and whether the answer cited it, the settings used, and each provider tried."""
+    bot = turn.bot
+    markers = {str(p.chunk_id): n for n, p in enumerate(progress.passages, start=1)}
+    cited = {str(c.get("chunk_id")) for c in citations}
+    result = progress.search
+    hits = result.hits if result is not None else list(progress.passages)
+    return {
+        "plan": result.plan if result is not None else "",
+        "fusion": result.fusion if result is not None else "",
+        "scope_chunks": result.scope_chunks if result is not None else 0,
+        "search_ms": {
+            k.removesuffix("_ms"): round(float(v), 1)
+            for k, v in (result.timings_ms if result is not None else {}).items()
+        },
+        "settings": {
+            "top_k": bot.top_k,
+            "min_relevance": bot.min_relevance,
+            "provider": bot.provider.name if bot.provider else "Offline",
+            "fallback_provider": bot.fallback_provider.name if bot.fallback_provider else "",
+            "overridden": sorted(turn.overrides),
+        },
+        "passages": [
+            {
+                "chunk_id": str(hit.chunk_id),
+                "document_id": str(hit.document_id),
+                "document_title": hit.document_title,
+                "page": hit.page,
+                "heading": hit.heading,
+                "score": _rounded(hit.score),
+                "vector_score": _rounded(getattr(hit, "vector_score", None)),
+                "text_score": _rounded(getattr(hit, "text_score", None)),
+                "marker": markers.get(str(hit.chunk_id)),
+                "cited": str(hit.chunk_id) in cited,
+            }
+            for hit in hits
+        ],
+        "attempts": list(progress.attempts),
+        "fallback_used": len(progress.attempts) > 1,
+    }
 
 
 def turn_summary(turn: ChatTurn, message: Message) -> dict[str, Any]:
@@ -355,6 +418,8 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
     for index, (provider, model) in enumerate(candidates):
         progress.provider_name = provider.name if provider else "Offline"
         progress.model = model
+        attempt = {"provider": progress.provider_name, "model": model, "error": ""}
+        progress.attempts.append(attempt)
         try:
             for event in stream_chat(
                 provider=provider,
@@ -375,6 +440,7 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
                     progress.usage = event
             return
         except ProviderError as error:
+            attempt["error"] = error.code
             if progress.parts or index == len(candidates) - 1:
                 raise
             logger.warning(
@@ -400,6 +466,7 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
     try:
         retrieval_started = time.perf_counter()
         passages = retrieve(bot=bot, question=turn.question)
+        progress.passages, progress.search = passages, getattr(passages, "search", None)
         progress.retrieval_ms = _ms(retrieval_started)
         _lend_pooled_connections()
         if passages:

@@ -8,6 +8,7 @@ from apps.chatbot.models import Message
 from apps.chatbot.tests.conftest import HANDBOOK, sse_events
 from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory
 from apps.chatbot_provider.tests.loopback import Behaviour
+from apps.documents.services.search import SearchResult
 from apps.documents.tests.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,7 +143,10 @@ def test_a_bot_without_documents_says_it_does_not_know(member_client, bot):
 def test_passages_under_the_minimum_relevance_lead_to_dont_know(member_client, organization, monkeypatch):
     # The search returns the handbook with a cosine similarity of 0.6: the bot's own relevance filter decides.
     hits = [dataclasses.replace(hit, vector_score=0.6, text_score=0.1) for hit in HANDBOOK]
-    monkeypatch.setattr("apps.documents.services.search.search_chunks", lambda **_kwargs: list(hits))
+    monkeypatch.setattr(
+        "apps.documents.services.search.search",
+        lambda **_kwargs: SearchResult(hits=list(hits), plan="exact", scope_chunks=len(hits), fusion="rrf"),
+    )
     collection = CollectionFactory(organization=organization)
     strict = ChatbotFactory(organization=organization, min_relevance=0.95, dont_know_message="Not in the docs.")
     lenient = ChatbotFactory(organization=organization, min_relevance=0.5, dont_know_message="Not in the docs.")

@@ -28,7 +28,7 @@ def test_members_see_bots_and_can_try_them_but_not_edit(organization):
     chat = client.get(f"/bots/{bot.id}/chat/")
     assert chat.status_code == 200
     assert b"Hello there" in chat.content
-    assert f"/api/v1/bots/{bot.id}/chat".encode() in chat.content
+    assert f'data-ask-url="/bots/{bot.id}/chat/ask/"'.encode() in chat.content
     assert client.get(f"/bots/{bot.id}/").status_code == 403
 
 

@@ -448,3 +448,27 @@ def document_delete(*, document: Document, actor: Actor) -> None:
     document.delete()  # chunks cascade
     if name:
         _delete_files_on_commit([name])
+
+
+BULK_LIMIT = 500  # documents per bulk action (one page of the documents table is 50)
+
+
+@transaction.atomic
+def document_bulk_action(*, collection: Collection, actor: Actor, document_ids: Sequence[Any], action: str) -> int:
+    """Reindex or delete the collection's documents among `document_ids`, each as if done one by one (its own
+    audit record and event); ids of other collections or organizations are ignored. Returns how many."""
+    if action not in ("reindex", "delete"):
+        raise ValidationFailed(details={"action": ["Choose reindex or delete."]})
+    if len(document_ids) > BULK_LIMIT:
+        raise ValidationFailed(f"At most {BULK_LIMIT} documents at once.", details={"documents": ["Too many."]})
+    documents = list(
+        Document.objects.for_org(collection.organization_id)
+        .filter(collection=collection, pk__in=list(document_ids))
+        .order_by("pk")
+    )
+    for document in documents:
+        if action == "reindex":
+            document_reindex(document=document, actor=actor)
+        else:
+            document_delete(document=document, actor=actor)
+    return len(documents)

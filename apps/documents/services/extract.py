@@ -23,14 +23,8 @@ from apps.documents.services.errors import (
     UnsupportedContent,
     UnsupportedType,
 )
+from apps.documents.types import CSV, DOCX, HTML, MARKDOWN, PDF, TEXT
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-HTML = "text/html"
-MARKDOWN = "text/markdown"
-TEXT = "text/plain"
-CSV = "text/csv"
-SUPPORTED = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV)
 _BINARY_DECLARED = {".pdf": PDF, ".docx": DOCX, "application/pdf": PDF, DOCX: DOCX}
 
 

@@ -504,7 +504,8 @@ def test_delete_removes_the_file_and_the_chunks(admin_client, collection, run_on
 def test_chunks_are_listed_in_order_with_pages(member_client, admin_client, collection, run_on_commit):
     response = run_on_commit(lambda: _upload(admin_client, collection, ("manual.pdf", make_pdf())))
     chunks = member_client.get(f"/api/v1/documents/{response.json()['documents'][0]['id']}/chunks").json()
-    assert [(c["ordinal"], c["page_number"]) for c in chunks["results"]] == [(0, 1), (1, 2), (2, 3)]
+    assert [(c["ordinal"], c["page"]) for c in chunks["results"]] == [(0, 1), (1, 2), (2, 3)]
+    assert "page_number" not in chunks["results"][0]  # a page is `page` in every response
 
 
 def test_another_organizations_document_is_not_found(admin_client, other_organization):

@@ -14,6 +14,7 @@ from apps.api_keys.tests.factories import APIKeyFactory
 from apps.chatbot.tests.factories import ChatbotFactory
 from apps.organizations.models import Role
 from apps.organizations.tests.factories import MembershipFactory
+from common.security.tests.every_page import DATA_BLOCK, every_owner_page
 
 pytestmark = pytest.mark.django_db
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
@@ -119,3 +120,16 @@ def test_the_swagger_ui_set_up_is_served_as_a_script(client):
     assert script.status_code == 200
     assert "javascript" in script["Content-Type"]
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_page_renders_under_the_policy(django_capture_on_commit_callbacks):
+    """Every page an owner can open, filled with one of everything: no inline script, handler or style."""
+    pages = every_owner_page(django_capture_on_commit_callbacks)
+    assert len(pages) >= 28, [path for path, _ in pages]
+    for path, response in pages:
+        _assert_strict(response)
+        html = DATA_BLOCK.sub("", response.content.decode())
+        _assert_runs_under_the_policy(html)
+        assert "<style" not in html, path
+        assert 'href="javascript:' not in html, path
