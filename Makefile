@@ -23,6 +23,15 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 
 install: $(STAMP)
 
+# What a developer would build instead (LangChain), for the side-by-side figures of bench-chat and bench-ingest
+# only: a virtualenv of its own, never part of `make install`.
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed-$(shell cat requirements/peer.txt | sha256sum | cut -c1-12)
+$(PEER_STAMP): requirements/peer.txt
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet -r requirements/peer.txt
+	@rm -f $(PEER_VENV)/.installed-*; touch $(PEER_STAMP)
+
 run: $(STAMP)
 	$(PY) scripts/run.py
 
@@ -60,8 +69,9 @@ beat: $(STAMP)
 	@mkdir -p var
 	$(VENV)/bin/celery -A config beat -l info --schedule var/celerybeat-schedule --pidfile var/celerybeat.pid
 
-bench-ingest: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py
+# BENCH_ARGS: e.g. --runs 5, --sizes, --provider local --embedding-model NAME, --no-peer (see the script)
+bench-ingest: $(STAMP) $(PEER_STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py $(BENCH_ARGS)
 
 # BENCH_ARGS: e.g. --sizes 10000 --queries 50, or --tenants --quick (see the script)
 bench-search: $(STAMP)

@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 
-def _server() -> dict[str, Any]:
+def server() -> dict[str, Any]:
+    """The dev PostgreSQL server's connection settings (DATABASE_URL or the embedded one)."""
     if os.environ.get("DATABASE_URL"):
         import environ
 
@@ -24,7 +25,7 @@ def throwaway_database(name: str, *, dims: int | None = None, reuse: bool = Fals
     """Create database `name` (dropped first unless `reuse`), point Django at it; returns the connection info."""
     import psycopg
 
-    base = _server()
+    base = server()
     conninfo = dict(host=base["HOST"], port=base["PORT"], user=base["USER"], password=base.get("PASSWORD") or None)
     with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
