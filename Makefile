@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics eval clean stop-db
+.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics profile-chat eval clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
@@ -77,8 +77,14 @@ bench-ingest: $(STAMP) $(PEER_STAMP)
 bench-search: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_search.py $(BENCH_ARGS)
 
-bench-chat: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_chat.py
+# BENCH_CHAT_ARGS: e.g. --rounds 5 --levels 1,20,50 --peer (the LangChain app side by side)
+BENCH_CHAT_ARGS ?= --peer --rounds 3
+bench-chat: $(STAMP) $(PEER_STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_chat.py $(BENCH_CHAT_ARGS)
+
+# Where an answer's server time goes (pyinstrument call tree; --cpu for a CPU-time cProfile)
+profile-chat: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev DEBUG=false $(PY) scripts/profile_chat.py $(PROFILE_ARGS)
 
 bench-auth: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_auth.py

@@ -36,7 +36,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -322,22 +321,12 @@ def _worker(log: Path) -> subprocess.Popen[bytes]:
 
 def _langchain(corpus: list[tuple[str, str, bytes]], dims: int) -> dict[str, Any] | None:
     """The LangChain pipeline over the same files, in the peer virtualenv, into a throwaway database."""
-    from throwaway_db import server
+    from throwaway_db import drop_scratch_database, scratch_database
 
     if not PEER_PYTHON.exists():
         return None
-    import psycopg
-
-    base = server()
-    conninfo = dict(host=base["HOST"], port=base["PORT"], user=base["USER"], password=base.get("PASSWORD") or None)
     name = "docent_bench_langchain"
-    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(dbname=name, autocommit=True, **conninfo) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    password = f":{quote(base['PASSWORD'])}" if base.get("PASSWORD") else ""
-    url = f"postgresql+psycopg://{base['USER']}{password}@/{name}?host={quote(str(base['HOST']))}&port={base['PORT']}"
+    conninfo, url = scratch_database(name)
     try:
         with tempfile.TemporaryDirectory() as folder:
             for _, file_name, content in corpus:
@@ -352,8 +341,7 @@ def _langchain(corpus: list[tuple[str, str, bytes]], dims: int) -> dict[str, Any
             raise SystemExit(f"the LangChain pipeline failed:\n{out.stderr[-3000:]}")
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
     finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_scratch_database(conninfo, name)
 
 
 def main() -> int:

@@ -50,3 +50,27 @@ def drop_database(conninfo: dict[str, Any], name: str) -> None:
     connections.close_all()
     with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def scratch_database(name: str) -> tuple[dict[str, Any], str]:
+    """Create database `name` with pgvector on the dev server (dropped first) without touching Django's settings;
+    returns the connection info and a SQLAlchemy URL (psycopg 3) for tools that want one."""
+    import psycopg
+
+    base = server()
+    conninfo = dict(host=base["HOST"], port=base["PORT"], user=base["USER"], password=base.get("PASSWORD") or None)
+    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(dbname=name, autocommit=True, **conninfo) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    password = f":{quote(base['PASSWORD'])}" if base.get("PASSWORD") else ""
+    host = quote(str(base["HOST"]), safe="")
+    return conninfo, f"postgresql+psycopg://{base['USER']}{password}@/{name}?host={host}&port={base['PORT']}"
+
+
+def drop_scratch_database(conninfo: dict[str, Any], name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
