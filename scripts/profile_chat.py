@@ -82,7 +82,10 @@ def main() -> int:
         wall = (time.perf_counter() - started) * 1000 / args.answers
         cpu = (time.process_time() - cpu_started) * 1000 / args.answers
         if args.cpu:
-            pstats.Stats(cpu_profile).sort_stats("cumulative").print_stats(60)
+            stats = pstats.Stats(cpu_profile)
+            stats.sort_stats("cumulative").print_stats(60)
+            if args.html:
+                stats.dump_stats(args.html.with_suffix(".pstats"))
         else:
             print(profiler.output_text(unicode=False, color=False, show_all=False))
             if args.html:

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.api_keys.principal import APIKeyPrincipal
+from common.core.redis import client_for, redis_client
 
 WINDOW_SECONDS = 60
 DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
@@ -119,23 +120,11 @@ _ADMIT_WARM = (
 )
 
 
-@lru_cache(maxsize=4)
-def _client(url: str) -> Any:
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
-def redis_client() -> Any | None:
-    """The shared Redis client, or None when this deployment has no Redis (local development)."""
-    if getattr(settings, "USE_REDIS", False) and settings.REDIS_URL:
-        return _client(settings.REDIS_URL)
-    return None
 
 
 @lru_cache(maxsize=8)
 def _script(url: str, source: str) -> Any:
-    return _client(url).register_script(source)
+    return client_for(url).register_script(source)
 
 
 _SCRIPT_KEYS = ("window", "key_day", "key_month", "org_day", "org_month", "index", "touch", "org_index")
