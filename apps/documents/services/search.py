@@ -12,10 +12,10 @@ import json
 import math
 import time
 import uuid
-from functools import lru_cache
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from django.conf import settings
