@@ -120,8 +120,6 @@ _ADMIT_WARM = (
 )
 
 
-
-
 @lru_cache(maxsize=8)
 def _script(url: str, source: str) -> Any:
     return client_for(url).register_script(source)
