@@ -287,7 +287,17 @@ class Bench:
                 raise SystemExit(f"text upload answered {response.status_code}: {response.content[:300]!r}")
         accepted = time.perf_counter() - started
         self.wait_settled(org, count)
-        return {"seconds": time.perf_counter() - started, "accepted": accepted}
+        seconds = time.perf_counter() - started
+        from apps.documents.models import Document
+
+        rows = Document.objects.for_org(org).values_list("created_at", "dispatched_at", "started_at", "finished_at")
+        waits: dict[str, list[float]] = defaultdict(list)
+        for created, dispatched, begun, finished in rows:
+            if created and dispatched and begun and finished:
+                waits["in line (fair dispatch)"].append((dispatched - created).total_seconds() * 1000)
+                waits["broker to worker"].append((begun - dispatched).total_seconds() * 1000)
+                waits["indexing"].append((finished - begun).total_seconds() * 1000)
+        return {"seconds": seconds, "accepted": accepted, **{k: _median(v) for k, v in waits.items()}}
 
     def api_headers(self, org: Any) -> dict[str, str]:
         from apps.api_keys.services import api_key_create
@@ -433,7 +443,10 @@ def main() -> int:
                 api = bench.real_path(corpus, client)
                 results["real path chunks/s"].append(api["chunks"] / api["seconds"])
                 burst = bench.burst(client, args.burst)
-                results["burst s"].append(burst["seconds"])
+                results[f"burst of {args.burst}: all ready after, s"].append(burst["seconds"])
+                results[f"burst of {args.burst}: accepted by the API after, s"].append(burst["accepted"])
+                for stage in ("in line (fair dispatch)", "broker to worker", "indexing"):
+                    results[f"burst: {stage} per document, median ms"].append(burst[stage])
                 line += (
                     f"; real path {api['chunks'] / api['seconds']:.0f} chunks/s ({api['seconds']:.1f} s); "
                     f"burst of {args.burst}: all ready after {burst['seconds']:.1f} s"
