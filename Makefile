@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics bench-cluster cluster test-cluster eval load clean stop-db
+.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics bench-cluster cluster test-cluster profile-chat eval load clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
@@ -25,6 +25,15 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP)
+
+# What a developer would build instead (LangChain), for the side-by-side figures of bench-chat and bench-ingest
+# only: a virtualenv of its own, never part of `make install`.
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed-$(shell cat requirements/peer.txt | sha256sum | cut -c1-12)
+$(PEER_STAMP): requirements/peer.txt
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet -r requirements/peer.txt
+	@rm -f $(PEER_VENV)/.installed-*; touch $(PEER_STAMP)
 
 run: $(STAMP)
 	$(PY) scripts/run.py
@@ -73,15 +82,22 @@ beat: $(STAMP)
 	@mkdir -p var
 	$(VENV)/bin/celery -A config beat -l info --schedule var/celerybeat-schedule --pidfile var/celerybeat.pid
 
-bench-ingest: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py
+# BENCH_ARGS: e.g. --runs 5, --sizes, --provider local --embedding-model NAME, --no-peer (see the script)
+bench-ingest: $(STAMP) $(PEER_STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_ingest.py $(BENCH_ARGS)
 
 # BENCH_ARGS: e.g. --sizes 10000 --queries 50, or --tenants --quick (see the script)
 bench-search: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_search.py $(BENCH_ARGS)
 
-bench-chat: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_chat.py
+# BENCH_CHAT_ARGS: e.g. --rounds 5 --levels 1,20,50 --peer (the LangChain app side by side)
+BENCH_CHAT_ARGS ?= --peer --rounds 3
+bench-chat: $(STAMP) $(PEER_STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_chat.py $(BENCH_CHAT_ARGS)
+
+# Where an answer's server time goes (pyinstrument call tree; --cpu for a CPU-time cProfile)
+profile-chat: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev DEBUG=false $(PY) scripts/profile_chat.py $(PROFILE_ARGS)
 
 bench-auth: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_auth.py

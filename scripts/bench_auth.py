@@ -3,6 +3,8 @@
 Times, through Django's test client in one process (embedded PostgreSQL, dev settings), with the full
 middleware stack:
   healthz        GET /healthz: no authentication, plain Django view (the floor)
+  same view      one DRF view that does nothing and accepts both: anonymous (no header), then with an API key;
+                 the difference is what API-key authentication + rate limiting add (the target: <= 100 us)
   no-op, anon    a DRF view that does nothing, no authentication
   no-op, key     an organization-scoped DRF view that does nothing, with an API key (needs a scope)
   no-op, JWT     the same view with a member's JWT
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 N = int(os.environ.get("BENCH_N", "2000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WARMUP = 100
 
 
@@ -82,6 +85,15 @@ def main() -> int:
         def get(self, request: Any) -> Response:
             return Response({})
 
+    class NoopEither(APIView):
+        """Default authentication classes; anonymous callers and keys with the scope both get in."""
+
+        permission_classes = [AllowAny]
+        required_scopes = {"GET": "analytics:read"}
+
+        def get(self, request: Any) -> Response:
+            return Response({})
+
     class NoopScoped(OrganizationAPIView):
         required_scopes = {"GET": "analytics:read"}
 
@@ -91,6 +103,7 @@ def main() -> int:
     bench_urls = types.ModuleType("bench_auth_urls")
     bench_urls.urlpatterns = [  # type: ignore[attr-defined]
         path("bench/noop-anonymous", NoopAnonymous.as_view()),
+        path("bench/noop-either", NoopEither.as_view()),
         path("bench/noop", NoopScoped.as_view()),
         path("", include("config.urls")),
     ]
@@ -133,6 +146,13 @@ def main() -> int:
             clear_url_caches()
             for headers in (key_headers, jwt_headers):
                 assert client.get("/bench/noop", **headers).status_code == 200
+            assert client.get("/bench/noop-either", **key_headers).status_code == 200
+            # The two sides of the target alternate, round after round, so drifting load hits both alike.
+            same_anonymous: list[float] = []
+            same_key: list[float] = []
+            for _ in range(ROUNDS):
+                same_anonymous.append(_median_us(lambda: client.get("/bench/noop-either")))
+                same_key.append(_median_us(lambda: client.get("/bench/noop-either", **key_headers)))
             healthz = _median_us(lambda: client.get("/healthz"))
             anonymous = _median_us(lambda: client.get("/bench/noop-anonymous"))
             key = _median_us(lambda: client.get("/bench/noop", **key_headers))
@@ -148,6 +168,15 @@ def main() -> int:
 
     backend = f"redis ({settings.REDIS_URL})" if settings.USE_REDIS else "local cache fallback (no Redis)"
     print(f"backend: {backend}; {N} requests each after {WARMUP} warm-up, medians")
+    anonymous_same, key_same = statistics.median(same_anonymous), statistics.median(same_key)
+    added = [k - a for k, a in zip(same_key, same_anonymous, strict=True)]
+    print(f"same no-op view, {ROUNDS} alternating rounds (median of the rounds' medians):")
+    print(f"  anonymous                       {anonymous_same:8.0f} us")
+    print(f"  API key (auth + rate limit)     {key_same:8.0f} us")
+    print(
+        f"  added by the API key            {statistics.median(added):8.0f} us "
+        f"(rounds: {', '.join(f'{a:.0f}' for a in added)}); ratio {key_same / anonymous_same:.2f}x; target <= 100 us"
+    )
     print(f"GET /healthz (no auth)            {healthz:8.0f} us")
     print(f"no-op DRF view, anonymous         {anonymous:8.0f} us")
     print(f"no-op org view, API key           {key:8.0f} us")

@@ -8,15 +8,28 @@ then calls the same provider. The direct baseline runs at the same concurrency, 
 the client's own queueing is subtracted out. Overhead = (b) - (a), at the median and the 95th percentile.
 `answers/s` is the throughput Docent sustained at that level; with no pause between questions the offered
 load grows with the concurrency until the machine's CPU is the limit (see docs/benchmarks.md).
+`server CPU/answer` is the CPU time of the uvicorn processes per answer (the provider and PostgreSQL run in
+processes of their own, so it excludes them and the retrieval SQL; it includes embedding the question).
+
+Redis serves the cache when one answers (as in production; `BENCH_REDIS=0` to run without).
+
+`--peer` also serves the same bot as a developer would build it with LangChain (scripts/peer/langchain_chat.py:
+Starlette, langchain-postgres PGVector over the same chunk texts and embedder, ChatOpenAI streaming from the
+same provider), on uvicorn with the same number of workers, measured in the same run at each level; the ratio
+is Docent's overhead over the peer's. `--rounds N` repeats every level N times (medians of the rounds).
+`--levels 1,20,50` chooses the concurrency levels.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 os.environ.setdefault("PROVIDER_ALLOW_PRIVATE_NETWORKS", "true")  # the provider is a loopback server
+if os.environ.get("BENCH_REDIS", "1") != "0" and not os.environ.get("REDIS_URL"):
+    from config.embedded import ensure_redis
+
+    _redis = ensure_redis() or ""
+    if _redis:
+        os.environ["REDIS_URL"] = _redis.rsplit("/", 1)[0] + "/14"  # a database of its own
 
 import django  # noqa: E402
 
@@ -47,6 +66,8 @@ DELAY_MS = float(os.environ.get("BENCH_PROVIDER_DELAY_MS", "250"))
 LEVELS = (1, 20, 50)
 REQUESTS = {1: 40, 20: 200, 50: 300}  # answers measured per level (after a warm-up)
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+PEER_PORT = PORT + 1
+PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 # Pause between a conversation's answer and its next question (0: back to back, the harshest case).
 THINK_MS = float(os.environ.get("BENCH_THINK_MS", "0"))
@@ -163,7 +184,42 @@ def wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("uvicorn did not start")
 
 
+def _uvicorn(app: str, port: int, env: dict[str, str], python: Path = Path(sys.executable)) -> subprocess.Popen[bytes]:
+    command = [str(python), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def _peer(org_id: str, provider_url: str) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
+    """The LangChain app over the bench bot's chunk texts, in a scratch database of its own."""
+    from django.conf import settings
+    from throwaway_db import scratch_database
+
+    from apps.documents.models import Chunk
+
+    texts = list(Chunk.objects.for_org(org_id).order_by("document_id", "ordinal").values_list("text", flat=True))
+    conninfo, url = scratch_database("docent_bench_peer_chat")
+    dims = str(settings.EMBEDDING_DIMENSIONS)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
+        json.dump(texts, handle)
+        handle.flush()
+        script = str(ROOT / "scripts" / "peer" / "langchain_chat.py")
+        subprocess.run([str(PEER_PYTHON), script, "load", url, handle.name, "--dimensions", dims], check=True)
+    env = {**os.environ, "PEER_DB_URL": url, "PEER_PROVIDER_URL": provider_url, "PEER_DIMENSIONS": dims}
+    server = _uvicorn("scripts.peer.langchain_chat:app", PEER_PORT, env, PEER_PYTHON)
+    return server, {"conninfo": conninfo, "name": "docent_bench_peer_chat", "chunks": len(texts)}
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--peer", action="store_true", help="also measure the LangChain app (requirements/peer.txt)")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--levels", default=",".join(str(level) for level in LEVELS))
+    args = parser.parse_args()
+    levels = [int(level) for level in args.levels.split(",")]
+    if args.peer and not PEER_PYTHON.exists():
+        print("--peer needs the peer virtualenv: make bench-chat installs it (requirements/peer.txt)")
+        return 2
     db_was_running = (PGDATA / "postmaster.pid").exists() or bool(os.environ.get("DATABASE_URL"))
     # The provider runs in its own process so that it does not compete with the measuring client.
     provider = subprocess.Popen(
@@ -185,18 +241,19 @@ def main() -> int:
     provider_url = f"http://127.0.0.1:{int(provider.stdout.readline())}/v1"
     bot_id, token, org_id = setup(provider_url)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
-    uvicorn = [str(Path(sys.executable).parent / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1"]
-    server = subprocess.Popen(
-        [*uvicorn, "--port", str(PORT), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT,
-        env=env,
-    )
+    server = _uvicorn("config.asgi:application", PORT, env)
+    peer: subprocess.Popen[bytes] | None = None
+    peer_db: dict[str, object] = {}
     try:
         wait_ready(f"http://127.0.0.1:{PORT}/healthz", server)
+        if args.peer:
+            peer, peer_db = _peer(org_id, provider_url)
+            wait_ready(f"http://127.0.0.1:{PEER_PORT}/healthz", peer)
         chat_url = f"http://127.0.0.1:{PORT}/api/v1/bots/{bot_id}/chat"
         headers = {"Authorization": f"Bearer {token}", "X-Organization": org_id, "Accept": "text/event-stream"}
         direct_url = f"{provider_url}/chat/completions"
         direct_body = {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+        peer_url = f"http://127.0.0.1:{PEER_PORT}/chat"
 
         def docent(client: httpx.AsyncClient) -> object:
             return first_token(client, "POST", chat_url, b"event: token", json={"message": QUESTION}, headers=headers)
@@ -204,34 +261,91 @@ def main() -> int:
         def direct(client: httpx.AsyncClient) -> object:
             return first_token(client, "POST", direct_url, b'"content"', json=direct_body)
 
+        def langchain(client: httpx.AsyncClient) -> object:
+            return first_token(client, "POST", peer_url, b"event: token", json={"message": QUESTION})
+
+        from django.conf import settings
+
         print(
             f"Provider first-token delay: {DELAY_MS:.0f} ms; uvicorn, {WORKERS} worker(s); "
-            f"pause between questions: {THINK_MS:.0f} ms; times in ms"
+            f"pause between questions: {THINK_MS:.0f} ms; cache: {'Redis' if settings.USE_REDIS else 'in-process'}; "
+            f"{args.rounds} round(s), medians; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+            "times in ms"
         )
-        print(
+        if peer is not None:
+            print(f"peer: LangChain (PGVector over the same {peer_db['chunks']} chunk texts, ChatOpenAI), same workers")
+        header = (
             f"{'concurrent':>10} {'n':>5} {'direct p50':>11} {'direct p95':>11} {'docent p50':>11} "
             f"{'docent p95':>11} {'overhead p50':>13} {'overhead p95':>13} {'server CPU/answer':>18} {'answers/s':>10}"
         )
-        for level in LEVELS:
-            direct_ms = asyncio.run(run_level(level, REQUESTS[level], direct))
-            cpu_before = cpu_seconds(server.pid)
-            wall_before = time.perf_counter()
-            docent_ms = asyncio.run(run_level(level, REQUESTS[level], docent))
-            answers_per_second = (len(docent_ms) + min(3, len(docent_ms))) / (time.perf_counter() - wall_before)
-            cpu_per_answer = (cpu_seconds(server.pid) - cpu_before) * 1000 / (len(docent_ms) + min(3, len(docent_ms)))
-            d50, d95 = pct(direct_ms, 0.5), pct(direct_ms, 0.95)
-            s50, s95 = pct(docent_ms, 0.5), pct(docent_ms, 0.95)
-            print(
-                f"{level:>10} {len(docent_ms):>5} {d50:>11.1f} {d95:>11.1f} {s50:>11.1f} {s95:>11.1f} "
-                f"{s50 - d50:>13.1f} {s95 - d95:>13.1f} {cpu_per_answer:>15.1f} ms {answers_per_second:>10.1f}",
-                flush=True,
-            )
-        print(f"(mean direct {statistics.mean(direct_ms):.1f}, mean docent {statistics.mean(docent_ms):.1f} at 50)")
+        if peer is not None:
+            header += f" {'peer ovh p50':>13} {'peer ovh p95':>13} {'docent/peer p50':>16} {'docent/peer p95':>16}"
+        print(header)
+        summary: dict[int, dict[str, list[float]]] = {}
+        for _ in range(args.rounds):
+            for level in levels:
+                row = summary.setdefault(level, {})
+                direct_ms = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), direct))
+                cpu_before = cpu_seconds(server.pid)
+                wall_before = time.perf_counter()
+                docent_ms = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), docent))
+                answered = len(docent_ms) + min(3, len(docent_ms))
+                answers_per_second = answered / (time.perf_counter() - wall_before)
+                cpu_per_answer = (cpu_seconds(server.pid) - cpu_before) * 1000 / answered
+                d50, d95 = pct(direct_ms, 0.5), pct(direct_ms, 0.95)
+                s50, s95 = pct(docent_ms, 0.5), pct(docent_ms, 0.95)
+                values = {
+                    "direct p50": d50,
+                    "direct p95": d95,
+                    "docent p50": s50,
+                    "docent p95": s95,
+                    "overhead p50": s50 - d50,
+                    "overhead p95": s95 - d95,
+                    "cpu": cpu_per_answer,
+                    "answers/s": answers_per_second,
+                }
+                line = (
+                    f"{level:>10} {len(docent_ms):>5} {d50:>11.1f} {d95:>11.1f} {s50:>11.1f} {s95:>11.1f} "
+                    f"{s50 - d50:>13.1f} {s95 - d95:>13.1f} {cpu_per_answer:>15.1f} ms {answers_per_second:>10.1f}"
+                )
+                if peer is not None:
+                    peer_ms = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), langchain))
+                    p50, p95 = pct(peer_ms, 0.5) - d50, pct(peer_ms, 0.95) - d95
+                    values |= {
+                        "peer overhead p50": p50,
+                        "peer overhead p95": p95,
+                        "docent/peer p50": (s50 - d50) / p50 if p50 > 0 else float("nan"),
+                        "docent/peer p95": (s95 - d95) / p95 if p95 > 0 else float("nan"),
+                    }
+                    line += (
+                        f" {p50:>13.1f} {p95:>13.1f} {values['docent/peer p50']:>15.2f}x "
+                        f"{values['docent/peer p95']:>15.2f}x"
+                    )
+                for key, value in values.items():
+                    row.setdefault(key, []).append(value)
+                print(line, flush=True)
+        if args.rounds > 1:
+            print(f"medians of {args.rounds} rounds:")
+            for level, row in summary.items():
+                print(
+                    f"  {level:>3} conversations: "
+                    + ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in row.items())
+                )
+        cpu_last = statistics.median(summary[levels[-1]]["cpu"])
+        print(
+            f"targets: server CPU per answer <= 4 ms (measured {cpu_last:.1f} ms at {levels[-1]}); "
+            f"overhead p95 <= 50 ms at 50 conversations"
+            + (f" (measured {statistics.median(summary[50]['overhead p95']):.1f} ms)" if 50 in summary else "")
+        )
     finally:
-        for process in (server, provider):
-            if process.poll() is None:
+        for process in (server, peer, provider):
+            if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=15)
+        if peer_db:
+            from throwaway_db import drop_scratch_database
+
+            drop_scratch_database(peer_db["conninfo"], str(peer_db["name"]))  # type: ignore[arg-type]
         if not db_was_running:
             embedded_postgres_stop()
     return 0

@@ -1,22 +1,41 @@
-"""`make bench-ingest`: chunks per second through the real pipeline (upload service → indexing task →
-extract → chunk → offline embeddings → bulk insert) for a generated corpus of PDF, DOCX, HTML, Markdown
-and plain-text documents. Runs in a fresh organization of the dev database that is deleted afterwards.
+"""`make bench-ingest`: chunks per second through Docent's pipeline, side by side with what bounds it and
+what a developer would build instead, on one generated corpus (PDF, DOCX, HTML, Markdown, plain text):
 
-Usage: scripts/bench_ingest.py [--documents 120] [--paragraphs 30]
+  in-process     upload service → indexing task run in this process → extract → chunk → embed → write
+  write stage    of that run, the time in the write stage (one COPY of a document's chunks + the document
+                 marked ready, one transaction per document), against
+  raw COPY       the same chunk rows (same ids, texts, vectors) in one binary COPY: the physical limit
+  real path      the upload API → the queue (the dev broker: filesystem under var/ unless REDIS_URL answers)
+                 → a Celery worker process (-c 2) → chunks; then a burst of --burst small pasted documents
+  LangChain      the same files through LangChain's loaders, RecursiveCharacterTextSplitter and
+                 PGVector.add_texts with the same embedder (the virtualenv of requirements/peer.txt)
+
+Each mode runs --runs times, alternating; medians are printed, with the ratios taken in the same run. Runs in
+fresh organizations of the dev database (deleted afterwards); LangChain writes into a throwaway database.
+
+Usage: scripts/bench_ingest.py [--documents 60] [--paragraphs 30] [--runs 3] [--provider offline]
+       [--embedding-model NAME] [--burst 100] [--sizes] [--no-worker] [--no-peer]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import os
 import platform
 import random
+import shutil
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -114,10 +133,239 @@ def _document(kind: str, index: int, paragraphs: int, rng: random.Random) -> tup
     return f"doc-{index}.docx", buffer.getvalue()
 
 
+PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
+BIN = Path(sys.executable).parent
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+class Bench:
+    """The Django side: a fresh organization per run, the corpus, the timings."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from django.conf import settings
+
+        self.args = args
+        self.settings = settings
+        self.created: list[Any] = []
+
+    def organization(self, label: str) -> tuple[Any, Any, Any]:
+        from apps.chatbot_provider.models import ChatbotProvider
+        from apps.documents.services import documents as document_services
+        from apps.organizations.actors import Actor
+        from apps.organizations.models import Organization
+
+        org = Organization.objects.create(name=f"Ingest {label}", slug=f"bench-ingest-{label}-{time.time_ns()}")
+        self.created.append(org)
+        actor = Actor.system(organization=org, label="bench")
+        provider = None
+        if self.args.provider != "offline":
+            provider = ChatbotProvider.objects.create(
+                organization=org, name="Embedder", kind=self.args.provider, base_url=self.args.base_url or ""
+            )
+        collection = document_services.collection_create(
+            organization=org,
+            actor=actor,
+            name="Bench",
+            embedding_provider=provider,
+            embedding_model=self.args.embedding_model or None,
+        )
+        return org, collection, actor
+
+    def cleanup(self) -> None:
+        for org in self.created:
+            org_id = str(org.pk)
+            org.delete()
+            shutil.rmtree(Path(self.settings.MEDIA_ROOT) / "documents" / org_id, ignore_errors=True)
+        self.created.clear()
+
+    def chunks_of(self, org: Any) -> int:
+        from apps.documents.models import Document
+
+        return sum(Document.objects.for_org(org).values_list("chunk_count", flat=True))
+
+    def in_process(self, corpus: list[tuple[str, str, bytes]]) -> dict[str, Any]:
+        """The pipeline in this process; returns chunks/s, the write stage's time and the rows it wrote."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from apps.documents.models import Document, DocumentStatus
+        from apps.documents.services import chunk_write, pipeline
+        from apps.documents.services import documents as document_services
+
+        org, collection, actor = self.organization("inprocess")
+        written: list[tuple[Any, ...]] = []
+        timings = {"write_stage": 0.0, "copy": 0.0}
+        real_write, real_copy = pipeline._write_chunks, chunk_write.chunks_copy
+
+        def timed_write(*a: Any, **k: Any) -> None:
+            t0 = time.perf_counter()
+            try:
+                real_write(*a, **k)
+            finally:
+                timings["write_stage"] += time.perf_counter() - t0
+
+        def timed_copy(rows: Any) -> int:
+            written.extend(rows)
+            t0 = time.perf_counter()
+            try:
+                return real_copy(rows)
+            finally:
+                timings["copy"] += time.perf_counter() - t0
+
+        pipeline._write_chunks, pipeline.chunks_copy = timed_write, timed_copy  # type: ignore[assignment]
+        per_kind: dict[str, float] = defaultdict(float)
+        try:
+            started = time.perf_counter()
+            for kind, name, content in corpus:
+                t0 = time.perf_counter()
+                document_services.document_create_from_uploads(
+                    collection=collection, actor=actor, files=[SimpleUploadedFile(name, content)]
+                )
+                per_kind[kind] += time.perf_counter() - t0
+            elapsed = time.perf_counter() - started
+        finally:
+            pipeline._write_chunks, pipeline.chunks_copy = real_write, real_copy  # type: ignore[assignment]
+        ready = Document.objects.for_org(org).filter(status=DocumentStatus.READY).count()
+        chunks = self.chunks_of(org)
+        return {
+            "org": org,
+            "ready": ready,
+            "chunks": chunks,
+            "seconds": elapsed,
+            "per_kind": per_kind,
+            "rows": written,
+            **timings,
+        }
+
+    def raw_copy(self, org: Any, rows: list[tuple[Any, ...]]) -> float:
+        """The same rows again, in one COPY and one transaction (the documents' chunks are removed first)."""
+        from django.db import transaction
+
+        from apps.documents.models import Chunk
+        from apps.documents.services.chunk_write import chunks_copy
+
+        Chunk.objects.for_org(org).delete()
+        started = time.perf_counter()
+        with transaction.atomic():
+            chunks_copy(rows)
+        return time.perf_counter() - started
+
+    def real_path(self, corpus: list[tuple[str, str, bytes]], client: Any) -> dict[str, float]:
+        """Upload through the API in requests of DOCUMENTS_MAX_FILES_PER_UPLOAD files; a worker indexes them."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        org, collection, _ = self.organization("api")
+        headers = self.api_headers(org)
+        per_request = int(self.settings.DOCUMENTS_MAX_FILES_PER_UPLOAD)
+        started = time.perf_counter()
+        for start in range(0, len(corpus), per_request):
+            files = [SimpleUploadedFile(name, content) for _, name, content in corpus[start : start + per_request]]
+            response = client.post(f"/api/v1/collections/{collection.pk}/documents", {"files": files}, **headers)
+            if response.status_code != 202:
+                raise SystemExit(f"upload answered {response.status_code}: {response.content[:300]!r}")
+        accepted = time.perf_counter() - started
+        self.wait_settled(org, len(corpus))
+        elapsed = time.perf_counter() - started
+        return {"chunks": self.chunks_of(org), "seconds": elapsed, "accepted": accepted}
+
+    def burst(self, client: Any, count: int) -> dict[str, float]:
+        """`count` small pasted documents through the API at once; seconds until the last one is ready."""
+        org, collection, _ = self.organization("burst")
+        headers = self.api_headers(org)
+        started = time.perf_counter()
+        for i in range(count):
+            text = f"Note {i}: the impeller is checked every six months and the seal every year. " * 10
+            response = client.post(
+                f"/api/v1/collections/{collection.pk}/documents/text",
+                {"title": f"Note {i}", "text": text},
+                content_type="application/json",
+                **headers,
+            )
+            if response.status_code != 202:
+                raise SystemExit(f"text upload answered {response.status_code}: {response.content[:300]!r}")
+        accepted = time.perf_counter() - started
+        self.wait_settled(org, count)
+        seconds = time.perf_counter() - started
+        from apps.documents.models import Document
+
+        rows = Document.objects.for_org(org).values_list("created_at", "dispatched_at", "started_at", "finished_at")
+        waits: dict[str, list[float]] = defaultdict(list)
+        for created, dispatched, begun, finished in rows:
+            if created and dispatched and begun and finished:
+                waits["in line (fair dispatch)"].append((dispatched - created).total_seconds() * 1000)
+                waits["broker to worker"].append((begun - dispatched).total_seconds() * 1000)
+                waits["indexing"].append((finished - begun).total_seconds() * 1000)
+        return {"seconds": seconds, "accepted": accepted, **{k: _median(v) for k, v in waits.items()}}
+
+    def api_headers(self, org: Any) -> dict[str, str]:
+        from apps.api_keys.services import api_key_create
+        from apps.organizations.actors import Actor
+
+        issued = api_key_create(
+            organization=org,
+            actor=Actor.system(organization=org, label="bench"),
+            name="bench",
+            scopes=["documents:write", "documents:read"],
+            rate_limit_per_minute=10**9,
+        )
+        return {"HTTP_AUTHORIZATION": f"Bearer {issued.plaintext}", "HTTP_HOST": "127.0.0.1"}
+
+    def wait_settled(self, org: Any, count: int, timeout: float = 900) -> None:
+        from apps.documents.models import Document, DocumentStatus
+
+        deadline = time.monotonic() + timeout
+        settled = [DocumentStatus.READY, DocumentStatus.FAILED]
+        while Document.objects.for_org(org).filter(status__in=settled).count() < count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out after {timeout:.0f} s waiting for the worker")
+            time.sleep(0.05)
+
+
+def _worker(log: Path) -> subprocess.Popen[bytes]:
+    command = [str(BIN / "celery"), "-A", "config", "worker", "-l", "warning", "-c", "2", "--without-gossip"]
+    with log.open("ab") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT)
+
+
+def _langchain(corpus: list[tuple[str, str, bytes]], dims: int) -> dict[str, Any] | None:
+    """The LangChain pipeline over the same files, in the peer virtualenv, into a throwaway database."""
+    from throwaway_db import drop_scratch_database, scratch_database
+
+    if not PEER_PYTHON.exists():
+        return None
+    name = "docent_bench_langchain"
+    conninfo, url = scratch_database(name)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for _, file_name, content in corpus:
+                (Path(folder) / file_name).write_bytes(content)
+            script = ROOT / "scripts" / "peer" / "langchain_ingest.py"
+            out = subprocess.run(
+                [str(PEER_PYTHON), str(script), folder, url, "--dimensions", str(dims)],
+                capture_output=True,
+                text=True,
+            )
+        if out.returncode != 0:
+            raise SystemExit(f"the LangChain pipeline failed:\n{out.stderr[-3000:]}")
+        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    finally:
+        drop_scratch_database(conninfo, name)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--documents", type=int, default=120)
+    parser.add_argument("--documents", type=int, default=60)
     parser.add_argument("--paragraphs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--provider", default="offline", help="embedding provider kind (offline, local, ...)")
+    parser.add_argument("--embedding-model", default="")
+    parser.add_argument("--base-url", default="")
+    parser.add_argument("--burst", type=int, default=100)
+    parser.add_argument("--sizes", action="store_true", help="also chunks/s in-process at three document sizes")
+    parser.add_argument("--no-worker", action="store_true")
+    parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args()
 
     import django
@@ -125,18 +373,20 @@ def main() -> int:
     django.setup()
     from celery import current_app
     from django.conf import settings
-    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import call_command
+    from django.test import Client
     from django.test.utils import override_settings
 
-    from apps.documents.models import Document, DocumentStatus
-    from apps.documents.services import documents as document_services
-    from apps.organizations.actors import Actor
-    from apps.organizations.models import Organization
+    from apps.chatbot_provider.models import ProviderKind
 
+    if args.provider not in ProviderKind.values:
+        print(
+            f"embedding provider kind {args.provider!r} is not available in this build "
+            f"({', '.join(ProviderKind.values)})"
+        )
+        return 2
     call_command("migrate", verbosity=0)
     logging.getLogger("celery").setLevel(logging.WARNING)
-    current_app.conf.task_always_eager = True  # the real task, in this process
     rng = random.Random(5)
     kinds = ["txt", "md", "html", "pdf", "docx"]
     corpus = [
@@ -144,47 +394,107 @@ def main() -> int:
         for i in range(args.documents)
     ]
     total_bytes = sum(len(content) for _, _, content in corpus)
+    dims = int(settings.EMBEDDING_DIMENSIONS)
     print(
-        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; "
+        f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     print(
         f"corpus: {len(corpus)} documents ({', '.join(kinds)}), {total_bytes / 1e6:.1f} MB; "
         f"chunking {settings.DOCUMENTS_CHUNK_TOKENS} tokens / overlap {settings.DOCUMENTS_CHUNK_OVERLAP_TOKENS}; "
-        f"embedding offline-hash-v1 ({settings.EMBEDDING_DIMENSIONS} dims), batch {settings.DOCUMENTS_EMBED_BATCH_SIZE}"
+        f"embedding {args.provider} {args.embedding_model or ''} ({dims} dims), "
+        f"batch {settings.DOCUMENTS_EMBED_BATCH_SIZE}; "
+        f"{args.runs} runs, medians"
     )
     storages = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
-    with override_settings(STORAGES=storages, DOCUMENTS_MAX_PER_ORG=10**7, DOCUMENTS_MAX_BYTES_PER_ORG=10**12):
-        organization = Organization.objects.create(name="Ingest benchmark", slug=f"bench-ingest-{time.time_ns()}")
-        try:
-            collection = document_services.collection_create(
-                organization=organization, actor=Actor.system(organization=organization, label="bench"), name="Bench"
+    bench = Bench(args)
+    results: dict[str, list[float]] = defaultdict(list)
+    per_kind: dict[str, list[float]] = defaultdict(list)
+    worker = None
+    if not args.no_worker:
+        log = ROOT / "var" / "bench-ingest-worker.log"
+        log.parent.mkdir(exist_ok=True)
+        worker = _worker(log)
+    try:
+        client = Client()
+        if worker is not None:  # the worker's first task also imports everything: not part of any run
+            bench.burst(client, 1)
+        for run in range(args.runs):
+            current_app.conf.task_always_eager = True
+            with override_settings(STORAGES=storages, DOCUMENTS_MAX_PER_ORG=10**7, DOCUMENTS_MAX_BYTES_PER_ORG=10**12):
+                measured = bench.in_process(corpus)
+                copy_seconds = bench.raw_copy(measured["org"], measured["rows"])
+            current_app.conf.task_always_eager = False
+            results["in-process chunks/s"].append(measured["chunks"] / measured["seconds"])
+            results["chunks"].append(measured["chunks"])
+            results["write stage s"].append(measured["write_stage"])
+            results["copy in write stage s"].append(measured["copy"])
+            results["raw COPY s"].append(copy_seconds)
+            results["write stage / raw COPY"].append(measured["write_stage"] / copy_seconds)
+            for kind, seconds in measured["per_kind"].items():
+                per_kind[kind].append(seconds)
+            line = (
+                f"run {run + 1}: in-process {measured['ready']}/{len(corpus)} ready, {measured['chunks']} chunks in "
+                f"{measured['seconds']:.1f} s ({measured['chunks'] / measured['seconds']:.0f} chunks/s); write stage "
+                f"{measured['write_stage']:.2f} s (COPY {measured['copy']:.2f} s), raw COPY {copy_seconds:.2f} s"
             )
-            per_kind: dict[str, float] = defaultdict(float)
-            started = time.perf_counter()
-            for kind, name, content in corpus:
-                t0 = time.perf_counter()
-                document_services.document_create_from_uploads(
-                    collection=collection,
-                    actor=Actor.system(organization=collection.organization, label="bench"),
-                    files=[SimpleUploadedFile(name, content)],
+            if worker is not None:
+                api = bench.real_path(corpus, client)
+                results["real path chunks/s"].append(api["chunks"] / api["seconds"])
+                burst = bench.burst(client, args.burst)
+                results[f"burst of {args.burst}: all ready after, s"].append(burst["seconds"])
+                results[f"burst of {args.burst}: accepted by the API after, s"].append(burst["accepted"])
+                for stage in ("in line (fair dispatch)", "broker to worker", "indexing"):
+                    results[f"burst: {stage} per document, median ms"].append(burst[stage])
+                line += (
+                    f"; real path {api['chunks'] / api['seconds']:.0f} chunks/s ({api['seconds']:.1f} s); "
+                    f"burst of {args.burst}: all ready after {burst['seconds']:.1f} s"
                 )
-                per_kind[kind] += time.perf_counter() - t0
-            elapsed = time.perf_counter() - started
-            documents = Document.objects.for_org(organization)
-            ready = documents.filter(status=DocumentStatus.READY).count()
-            chunk_counts = dict(documents.values_list("pk", "chunk_count"))
-            chunks = sum(chunk_counts.values())
-            tokens = sum(documents.values_list("token_count", flat=True))
-            print(f"ready: {ready}/{len(corpus)}  chunks: {chunks:,}  tokens: {tokens:,}")
-            print(
-                f"elapsed: {elapsed:.1f} s  →  {chunks / elapsed:.1f} chunks/s, "
-                f"{len(corpus) / elapsed:.2f} documents/s, "
-                f"{tokens / elapsed:,.0f} tokens/s"
-            )
-            for kind in kinds:
-                print(f"  {kind:5} {per_kind[kind]:6.1f} s")
-        finally:
-            organization.delete()
+            if not args.no_peer and args.provider == "offline":
+                peer = _langchain(corpus, dims)
+                if peer is not None:
+                    results["LangChain chunks/s"].append(peer["chunks"] / peer["seconds"])
+                    results["Docent / LangChain"].append(
+                        (measured["chunks"] / measured["seconds"]) / (peer["chunks"] / peer["seconds"])
+                    )
+                    steps = ", ".join(f"{k} {v:.1f} s" for k, v in peer["steps"].items())
+                    line += f"; LangChain {peer['chunks']} chunks in {peer['seconds']:.1f} s ({steps})"
+            print(line, flush=True)
+            bench.cleanup()
+        if args.sizes:
+            current_app.conf.task_always_eager = True
+            with override_settings(STORAGES=storages, DOCUMENTS_MAX_PER_ORG=10**7, DOCUMENTS_MAX_BYTES_PER_ORG=10**12):
+                for paragraphs in (5, 30, 150):
+                    sized = [
+                        (kind, *_document(kind, i, paragraphs, rng))
+                        for i, kind in enumerate(["txt", "md", "html", "pdf", "docx"] * 4)
+                    ]
+                    rates = []
+                    for _ in range(args.runs):
+                        measured = bench.in_process(sized)
+                        rates.append(measured["chunks"] / measured["seconds"])
+                        bench.cleanup()
+                    results[
+                        f"size {paragraphs:>3} paragraphs ({measured['chunks'] // len(sized)} chunks/doc) chunks/s"
+                    ] = rates
+    finally:
+        bench.cleanup()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    print()
+    print(f"broker of the real path: {settings.CELERY_BROKER_URL} (worker -c 2); medians of {args.runs} runs")
+    for name, values in results.items():
+        print(f"  {name:58} {_median(values):10.2f}   ({', '.join(f'{v:.2f}' for v in values)})")
+    print("  seconds per format, in-process: " + ", ".join(f"{k} {_median(v):.1f}" for k, v in per_kind.items()))
+    print(
+        "targets: write stage <= 1.5x raw COPY; Docent >= 3x LangChain; >= 1,000 chunks/s in-process (offline); "
+        f"a burst of {args.burst} small documents ready in a few seconds"
+    )
     return 0
 
 

@@ -43,12 +43,11 @@ class APIKeyAuthentication(BaseAuthentication):
         now = timezone.now()
         django_request = request._request
         try:
-            principal = validators.authenticate_key(
-                raw, now=now, organization_ref=request.headers.get("X-Organization")
+            # Every request made with a valid key counts, including those the view will refuse.
+            principal, admission = validators.authenticate_and_admit(
+                raw, now=now, organization_ref=django_request.META.get("HTTP_X_ORGANIZATION")
             )
             setattr(django_request, REQUEST_ATTR, principal)
-            # Every request made with a valid key counts, including those the view will refuse.
-            admission = validators.admit_request(principal, now=now)
         except RedisError:
             logger.exception("API keys cannot be checked: Redis does not answer")
             raise validators.LimitsUnavailable() from None

@@ -7,12 +7,19 @@ writes a new token, so the very next request misses the snapshot and reloads the
 web processes. The generation is read before the database, so a request that loaded the row just before
 a revocation caches its snapshot under the old token, which no request accepts. A missing token (evicted)
 never matches anything: the row is reloaded.
+
+With Redis, each web process also keeps the snapshots it has loaded (`warm_principal`), with the raw
+generation token they were read under, for as long as Redis keeps them. A warm request sends that token
+with its admission (apps.api_keys.limits.admit_warm), which Redis checks before counting: one round trip,
+no unpickling, and a revoked key is still refused on the very next request (see ADR 0100).
 """
 
 from __future__ import annotations
 
 import pickle  # nosec B403: only this module writes these entries, into the deployment's own Redis
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +36,7 @@ def entry_key(prefix: str) -> str:
     return f"apikey:entry:{prefix}"
 
 
-def _generation_key(prefix: str) -> str:
+def generation_key(prefix: str) -> str:
     return f"apikey:gen:{prefix}"
 
 
@@ -48,7 +55,10 @@ class _RedisStore:
         self.client = client
 
     def get_many(self, keys: list[str]) -> dict[str, Any]:
-        return {k: pickle.loads(v) for k, v in zip(keys, self.client.mget(keys), strict=True) if v is not None}  # noqa: S301
+        return {k: pickle.loads(v) for k, v in self.get_many_raw(keys).items()}  # noqa: S301
+
+    def get_many_raw(self, keys: list[str]) -> dict[str, bytes]:
+        return {k: v for k, v in zip(keys, self.client.mget(keys), strict=True) if v is not None}
 
     def set(self, key: str, value: Any, timeout: int | None) -> None:
         self.client.set(key, pickle.dumps(value), ex=timeout)
@@ -97,8 +107,10 @@ def bump_generation(prefixes: Iterable[str]) -> None:
     prefixes = list(prefixes)
     if not prefixes:
         return
+    for prefix in prefixes:
+        forget_warm(prefix)
     snapshot_store().replace_generations(
-        {_generation_key(p): secrets.token_hex(8) for p in prefixes}, [entry_key(p) for p in prefixes]
+        {generation_key(p): secrets.token_hex(8) for p in prefixes}, [entry_key(p) for p in prefixes]
     )
 
 
@@ -173,18 +185,55 @@ def snapshot(row: APIKey, generation: str) -> APIKeyPrincipal:
     )
 
 
+# prefix → (snapshot, raw generation token it was read under, monotonic time it leaves this process)
+_warm: OrderedDict[str, tuple[APIKeyPrincipal, bytes, float]] = OrderedDict()
+WARM_MAX_KEYS = 10_000
+
+
+def warm_principal(prefix: str) -> tuple[APIKeyPrincipal, bytes] | None:
+    """This process's snapshot of the key and the raw generation token to check it against, if still fresh."""
+    found = _warm.get(prefix)
+    if found is None:
+        return None
+    if found[2] <= time.monotonic():
+        _warm.pop(prefix, None)
+        return None
+    return found[0], found[1]
+
+
+def forget_warm(prefix: str | None = None) -> None:
+    """Drop this process's snapshot of one key (its generation moved), or of every key."""
+    if prefix is None:
+        _warm.clear()
+    else:
+        _warm.pop(prefix, None)
+
+
+def _remember_warm(prefix: str, principal: APIKeyPrincipal, generation: bytes) -> None:
+    _warm[prefix] = (principal, generation, time.monotonic() + (_setting("API_KEY_CACHE_SECONDS") or 60))
+    _warm.move_to_end(prefix)
+    while len(_warm) > WARM_MAX_KEYS:
+        _warm.popitem(last=False)
+
+
 def load_principal(prefix: str) -> APIKeyPrincipal | None:
     """The key with this prefix (revoked and expired ones included: the caller decides), or None."""
     store = snapshot_store()
-    entry_name, generation_key = entry_key(prefix), _generation_key(prefix)
-    found = store.get_many([entry_name, generation_key])
-    generation = found.get(generation_key)
+    entry_name, generation_name = entry_key(prefix), generation_key(prefix)
+    if isinstance(store, _RedisStore):
+        raw = store.get_many_raw([entry_name, generation_name])
+        found = {k: pickle.loads(v) for k, v in raw.items()}  # noqa: S301
+    else:
+        raw, found = {}, store.get_many([entry_name, generation_name])
+    generation = found.get(generation_name)
     entry = found.get(entry_name)
     if generation is not None and isinstance(entry, APIKeyPrincipal | _Unknown) and entry.generation == generation:
+        if isinstance(entry, APIKeyPrincipal) and generation_name in raw:
+            _remember_warm(prefix, entry, raw[generation_name])
         return entry if isinstance(entry, APIKeyPrincipal) else None
     if generation is None:
-        store.add(generation_key, secrets.token_hex(8))
-        generation = store.get_many([generation_key]).get(generation_key)
+        store.add(generation_name, secrets.token_hex(8))
+        generation = store.get_many([generation_name]).get(generation_name)
     row = APIKey.objects.unscoped().select_related("organization").filter(prefix=prefix).first()
     found_entry: APIKeyPrincipal | _Unknown = (
         snapshot(row, str(generation)) if row is not None else _Unknown(str(generation))

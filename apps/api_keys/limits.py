@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.api_keys.principal import APIKeyPrincipal
+from common.core.redis import client_for, redis_client
 
 WINDOW_SECONDS = 60
 DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
@@ -84,83 +85,113 @@ def _seconds_to_month_end(now: datetime) -> int:
     return max(1, math.ceil((end - now).total_seconds()))
 
 
-_ADMIT = """
-local rate = tonumber(ARGV[1])
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+# The admission, on K (keys) and A (arguments); the two scripts below bind them.
+_ADMIT_BODY = """
+local rate = tonumber(A[1])
+local count = tonumber(redis.call('GET', K[1]) or '0')
 if rate > 0 and count >= rate then
   return {1, count, 0, 0}
 end
 for i = 2, 5 do
-  local limit = tonumber(ARGV[i])
-  if limit > 0 and tonumber(redis.call('HGET', KEYS[i], 'requests') or '0') >= limit then
+  local limit = tonumber(A[i])
+  if limit > 0 and tonumber(redis.call('HGET', K[i], 'requests') or '0') >= limit then
     return {2, count, 0, i - 1}
   end
 end
-count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
-local ttls = {ARGV[7], ARGV[8], ARGV[7], ARGV[8]}
+count = redis.call('INCR', K[1])
+if count == 1 then redis.call('PEXPIRE', K[1], A[6]) end
+local ttls = {A[7], A[8], A[7], A[8]}
 for i = 2, 5 do
   -- a counter's first increment gives it its expiry (usage writers set one too)
-  if redis.call('HINCRBY', KEYS[i], 'requests', 1) == 1 then redis.call('EXPIRE', KEYS[i], ttls[i - 1]) end
+  if redis.call('HINCRBY', K[i], 'requests', 1) == 1 then redis.call('EXPIRE', K[i], ttls[i - 1]) end
 end
-if redis.call('SADD', KEYS[6], ARGV[9]) == 1 then redis.call('EXPIRE', KEYS[6], ARGV[7]) end
-if redis.call('SADD', KEYS[8], ARGV[11]) == 1 then redis.call('EXPIRE', KEYS[8], ARGV[7]) end
-local touch = redis.call('SET', KEYS[7], '1', 'NX', 'EX', ARGV[10])
+if redis.call('SADD', K[6], A[9]) == 1 then redis.call('EXPIRE', K[6], A[7]) end
+if redis.call('SADD', K[8], A[11]) == 1 then redis.call('EXPIRE', K[8], A[7]) end
+local touch = redis.call('SET', K[7], '1', 'NX', 'EX', A[10])
 return {0, count, 0, touch and 1 or 0}
 """
+_ADMIT = "local K, A = KEYS, ARGV\n" + _ADMIT_BODY
+# The same, for a key whose snapshot the web process holds: first check that the key's generation token is still
+# the one that snapshot was read under (KEYS[1], ARGV[1]); if not (revoked, rotated, changed), count nothing.
+GENERATION_MOVED = 3
+_ADMIT_WARM = (
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {3, 0, 0, 0} end\n"
+    "local K, A = {unpack(KEYS, 2)}, {unpack(ARGV, 2)}\n" + _ADMIT_BODY
+)
 
 
-@lru_cache(maxsize=4)
-def _client(url: str) -> Any:
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+@lru_cache(maxsize=8)
+def _script(url: str, source: str) -> Any:
+    return client_for(url).register_script(source)
 
 
-def redis_client() -> Any | None:
-    """The shared Redis client, or None when this deployment has no Redis (local development)."""
-    if getattr(settings, "USE_REDIS", False) and settings.REDIS_URL:
-        return _client(settings.REDIS_URL)
-    return None
+_SCRIPT_KEYS = ("window", "key_day", "key_month", "org_day", "org_month", "index", "touch", "org_index")
 
 
-@lru_cache(maxsize=4)
-def _admit_script(url: str) -> Any:
-    return _client(url).register_script(_ADMIT)
+@lru_cache(maxsize=4096)
+def _script_keys(key_id: UUID, organization_id: UUID, minute: int) -> list[str]:
+    """The script's counter names for a key in one minute (the same for every request of that minute)."""
+    now = datetime.fromtimestamp(minute * WINDOW_SECONDS, tz=UTC)
+    principal = _KeyIds(key_id, organization_id)
+    keys = _keys(principal, now)  # type: ignore[arg-type]
+    return [keys[k] for k in _SCRIPT_KEYS]
 
 
-def admit(principal: APIKeyPrincipal, *, now: datetime) -> Admission:
-    """Count this request against the key's window and quotas, or refuse it without counting it."""
-    keys = _keys(principal, now)
-    window_end = (int(now.timestamp()) // WINDOW_SECONDS + 1) * WINDOW_SECONDS
-    rate = principal.limits.rate_per_minute
+@dataclass(frozen=True)
+class _KeyIds:
+    id: UUID
+    organization_id: UUID
+
+
+def _script_call(principal: APIKeyPrincipal, now: datetime) -> tuple[list[str], list[Any], tuple[int, ...]]:
+    keys = _script_keys(principal.id, principal.organization_id, int(now.timestamp()) // WINDOW_SECONDS)
     quotas = (
         principal.limits.daily_requests,
         principal.limits.monthly_requests,
         principal.org_limits.daily_requests,
         principal.org_limits.monthly_requests,
     )
+    args = [
+        principal.limits.rate_per_minute,
+        *quotas,
+        (WINDOW_SECONDS + 1) * 1000,
+        DAY_TTL_SECONDS,
+        MONTH_TTL_SECONDS,
+        _index_member(principal),
+        TOUCH_SECONDS,
+        str(principal.id),
+    ]
+    return keys, args, quotas
+
+
+def admit(principal: APIKeyPrincipal, *, now: datetime) -> Admission:
+    """Count this request against the key's window and quotas, or refuse it without counting it."""
     client = redis_client()
     if client is not None:
-        status, count, _ttl_ms, extra = _admit_script(settings.REDIS_URL)(
-            keys=[
-                keys[k]
-                for k in ("window", "key_day", "key_month", "org_day", "org_month", "index", "touch", "org_index")
-            ],
-            args=[
-                rate,
-                *quotas,
-                (WINDOW_SECONDS + 1) * 1000,
-                DAY_TTL_SECONDS,
-                MONTH_TTL_SECONDS,
-                _index_member(principal),
-                TOUCH_SECONDS,
-                str(principal.id),
-            ],
-        )
+        keys, args, quotas = _script_call(principal, now)
+        result = _script(settings.REDIS_URL, _ADMIT)(keys=keys, args=args)
     else:
-        status, count, _ttl_ms, extra = _admit_with_cache(keys, rate, quotas, principal)
-    status, count, extra = int(status), int(count), int(extra)
+        _, _, quotas = _script_call(principal, now)
+        result = _admit_with_cache(_keys(principal, now), principal.limits.rate_per_minute, quotas, principal)
+    return _admission(result, principal, quotas, now)
+
+
+def admit_warm(
+    principal: APIKeyPrincipal, *, now: datetime, generation_key: str, generation: bytes
+) -> Admission | None:
+    """`admit` for a snapshot held by this process, in the same round trip as the check that it is still
+    current: None (and nothing counted) when the key's generation token moved since it was read. Redis only."""
+    keys, args, quotas = _script_call(principal, now)
+    result = _script(settings.REDIS_URL, _ADMIT_WARM)(keys=[generation_key, *keys], args=[generation, *args])
+    if int(result[0]) == GENERATION_MOVED:
+        return None
+    return _admission(result, principal, quotas, now)
+
+
+def _admission(result: Any, principal: APIKeyPrincipal, quotas: tuple[int, ...], now: datetime) -> Admission:
+    status, count, _ttl_ms, extra = (int(v) for v in result)
+    rate = principal.limits.rate_per_minute
+    window_end = (int(now.timestamp()) // WINDOW_SECONDS + 1) * WINDOW_SECONDS
     if status == 1:
         retry = max(1, math.ceil(window_end - now.timestamp()))
         return Admission(False, rate, 0, window_end, retry, refused_by="rate_limit")

@@ -19,7 +19,7 @@ from typing import Any
 from rest_framework import exceptions
 
 from apps.api_keys import limits
-from apps.api_keys.cache import load_principal
+from apps.api_keys.cache import forget_warm, generation_key, load_principal, warm_principal
 from apps.api_keys.principal import APIKeyPrincipal, Limits
 from common.core.errors import PermissionDeniedError, QuotaExceeded, RateLimited, ServiceUnavailable
 from common.security.tokens import token_hash, token_matches
@@ -88,6 +88,31 @@ def check_view_accepts_api_keys(view: Any) -> None:
 def admit_request(principal: APIKeyPrincipal, *, now: datetime) -> limits.Admission:
     """Count the request against the key's window and quotas (a refused request is not counted)."""
     return limits.admit(principal, now=now)
+
+
+def authenticate_and_admit(
+    raw: str, *, now: datetime, organization_ref: str | None = None
+) -> tuple[APIKeyPrincipal, limits.Admission]:
+    """`authenticate_key` then `admit_request`. For a key whose snapshot this process holds (Redis deployments),
+    one Redis round trip that counts the request only if the snapshot is still current; otherwise (first use,
+    revoked, rotated or changed since) the full path, which reloads the key and refuses it if it must."""
+    prefix = parse_prefix(raw)
+    warm = warm_principal(prefix) if prefix is not None else None
+    if prefix is not None and warm is not None:
+        principal, generation = warm
+        if (
+            token_matches(raw, principal.secret_hash)
+            and principal.is_usable(now)
+            and _organization_matches(principal, organization_ref)
+        ):
+            admission = limits.admit_warm(
+                principal, now=now, generation_key=generation_key(prefix), generation=generation
+            )
+            if admission is not None:
+                return principal, admission
+            forget_warm(prefix)
+    principal = authenticate_key(raw, now=now, organization_ref=organization_ref)
+    return principal, admit_request(principal, now=now)
 
 
 def raise_if_refused(admission: limits.Admission) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -203,27 +204,34 @@ def tokenize(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
 
 
+@lru_cache(maxsize=1 << 17)
+def _word_features(word: str) -> tuple[str, ...]:
+    """A word's unigram and its character 4-grams (cached: vocabularies repeat across chunks)."""
+    padded = f"<{word}>"
+    grams = (
+        ["c:" + padded[i : i + CHARGRAM_SIZE] for i in range(len(padded) - CHARGRAM_SIZE + 1)]
+        if len(padded) > CHARGRAM_SIZE + 1
+        else []
+    )
+    return ("w:" + word, *grams)
+
+
 def _features(text: str) -> Counter[str]:
     words = tokenize(text)
-    feats: Counter[str] = Counter()
-    for word in words:
-        feats["w:" + word] += 1
-        padded = f"<{word}>"
-        if len(padded) > CHARGRAM_SIZE + 1:
-            for i in range(len(padded) - CHARGRAM_SIZE + 1):
-                feats["c:" + padded[i : i + CHARGRAM_SIZE]] += 1
-    for first, second in itertools.pairwise(words):
-        feats[f"b:{first} {second}"] += 1
+    feats: Counter[str] = Counter(itertools.chain.from_iterable(map(_word_features, words)))
+    feats.update([f"b:{first} {second}" for first, second in itertools.pairwise(words)])
     return feats
 
 
 _KIND_WEIGHT = {"w": UNIGRAM_WEIGHT, "b": BIGRAM_WEIGHT, "c": CHARGRAM_WEIGHT}
 
 
+@lru_cache(maxsize=1 << 18)
 def _slot(feature: str, dimensions: int) -> tuple[int, float]:
+    """The feature's dimension and signed weight (BLAKE2b; cached, the hash dominated embedding time)."""
     digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
     value = int.from_bytes(digest, "little")
-    return value % dimensions, (1.0 if (value >> 63) & 1 else -1.0)
+    return value % dimensions, (1.0 if (value >> 63) & 1 else -1.0) * _KIND_WEIGHT[feature[0]]
 
 
 def hashing_embed(texts: Sequence[str], *, dimensions: int) -> list[list[float]]:
@@ -231,13 +239,14 @@ def hashing_embed(texts: Sequence[str], *, dimensions: int) -> list[list[float]]
     if dimensions <= 0:
         raise ValueError("dimensions must be positive")
     vectors: list[list[float]] = []
+    log, slot, mul = math.log, _slot, operator.mul
     for text in texts:
         vector = [0.0] * dimensions
         for feature, count in _features(text).items():
-            index, sign = _slot(feature, dimensions)
-            vector[index] += sign * _KIND_WEIGHT[feature[0]] * (1.0 + math.log(count))
-        norm = math.sqrt(sum(v * v for v in vector))
+            index, weight = slot(feature, dimensions)
+            vector[index] += weight if count == 1 else weight * (1.0 + log(count))
+        norm = math.sqrt(sum(map(mul, vector, vector)))
         if norm > 0:
-            vector = [v / norm for v in vector]
+            vector = list(map(norm.__rtruediv__, vector))
         vectors.append(vector)
     return vectors

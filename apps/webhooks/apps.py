@@ -11,6 +11,11 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the Celery tasks in every process (web included), so services can enqueue them by name.
-        from apps.webhooks import subscribers, tasks  # noqa: F401
+        from django.db.models.signals import post_delete, post_save
+
+        from apps.webhooks import interest, subscribers, tasks  # noqa: F401
+        from apps.webhooks.models import WebhookEndpoint
 
         subscribers.connect()
+        post_save.connect(interest.endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-interest-save")
+        post_delete.connect(interest.endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-interest-delete")

@@ -19,7 +19,7 @@ from apps.organizations.actors import Actor
 from apps.organizations.audit import AuditAction, audit_record
 from apps.organizations.models import Membership, Organization, Role
 from apps.users.emails import email_send_on_commit, site_link
-from apps.webhooks import queue, signing, transport
+from apps.webhooks import interest, queue, signing, transport
 from apps.webhooks.models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint
 from apps.webhooks.url_safety import url_resolve_checked
 from common.core.errors import Conflict, NotFound, ValidationFailed
@@ -225,11 +225,11 @@ def webhook_event_record(*, event: DomainEvent) -> list[WebhookDelivery]:
 
     Called by the event subscriber in the process that committed the event, so deliveries are numbered in
     the order the events happened; the sending happens in workers (queued after this commits)."""
+    if event.type not in interest.wanted_event_types(event.organization_id):
+        return []
     wanted = WebhookEndpoint.objects.for_org(event.organization_id).filter(
         enabled=True, event_types__contains=[event.type]
     )
-    if not wanted.exists():
-        return []
     deliveries = []
     with transaction.atomic():
         for endpoint in wanted.select_for_update().order_by("pk"):

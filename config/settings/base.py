@@ -287,6 +287,8 @@ DOCUMENTS_MAX_DECOMPRESSED_BYTES: int = get("DOCUMENTS_MAX_DECOMPRESSED_BYTES", 
 DOCUMENTS_CHUNK_TOKENS: int = get("DOCUMENTS_CHUNK_TOKENS", cast=int, default=500)
 DOCUMENTS_CHUNK_OVERLAP_TOKENS: int = get("DOCUMENTS_CHUNK_OVERLAP_TOKENS", cast=int, default=60)
 DOCUMENTS_EMBED_BATCH_SIZE: int = get("DOCUMENTS_EMBED_BATCH_SIZE", cast=int, default=64)
+# Progress and stage are saved at most this often per document (small documents finish before the next save).
+DOCUMENTS_PROGRESS_SAVE_SECONDS: float = get("DOCUMENTS_PROGRESS_SAVE_SECONDS", cast=float, default=0.5)
 DOCUMENTS_MAX_ATTEMPTS: int = get("DOCUMENTS_MAX_ATTEMPTS", cast=int, default=3)
 DOCUMENTS_RETRY_BACKOFF_SECONDS: float = get("DOCUMENTS_RETRY_BACKOFF_SECONDS", cast=float, default=5.0)
 # Processing lease (ADR 0011): a worker's claim on a document lapses this long after its last heartbeat,

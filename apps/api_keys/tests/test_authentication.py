@@ -212,3 +212,62 @@ def test_a_key_stops_working_as_soon_as_its_organization_is_deleted(client, orga
     assert _get(client, key.plaintext).status_code == 200
     organization.delete()
     assert _get(client, key.plaintext).status_code == 401
+
+
+def _count_redis_commands(monkeypatch):
+    from apps.api_keys import limits
+
+    client = limits.redis_client()
+    sent: list[str] = []
+    original = client.execute_command
+
+    def counting(*args, **options):
+        sent.append(str(args[0]))
+        return original(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counting)
+    return sent
+
+
+def test_a_key_in_use_is_checked_and_counted_in_one_redis_round_trip_without_the_database(
+    client, organization, monkeypatch, django_assert_num_queries
+):
+    key = APIKeyFactory(organization=organization, rate_limit_per_minute=100)
+    from apps.api_keys import validators
+
+    for _ in range(2):  # the first loads the row, the second the cached snapshot: both keep it in this process
+        validators.authenticate_and_admit(key.plaintext, now=timezone.now())
+    sent = _count_redis_commands(monkeypatch)
+    with django_assert_num_queries(0):
+        principal, admission = validators.authenticate_and_admit(key.plaintext, now=timezone.now())
+    assert sent == ["EVALSHA"]
+    assert principal.id == key.pk and admission.admitted and admission.remaining == 97
+
+
+def test_a_key_revoked_by_another_web_process_is_refused_on_the_next_request(client, organization):
+    """This process still holds the key's snapshot; the revocation happened elsewhere (only Redis saw it)."""
+    from apps.api_keys import cache as key_cache
+
+    key = APIKeyFactory(organization=organization)
+    assert _get(client, key.plaintext).status_code == 200
+    assert _get(client, key.plaintext).status_code == 200
+    held = key_cache.warm_principal(key.prefix)
+    assert held is not None
+    api_key_revoke(organization=organization, actor=Actor.system(organization=organization), api_key_id=key.pk)
+    key_cache._remember_warm(key.prefix, *held)  # as if this process had not seen the revocation
+    assert _get(client, key.plaintext).status_code == 401
+
+
+def test_a_wrong_secret_is_refused_even_while_the_right_one_is_held(client, organization):
+    key = APIKeyFactory(organization=organization)
+    assert _get(client, key.plaintext).status_code == 200
+    assert _get(client, key.plaintext).status_code == 200
+    wrong = key.plaintext[:-4] + ("AAAA" if not key.plaintext.endswith("AAAA") else "BBBB")
+    assert _get(client, wrong).json() == INVALID
+    assert _get(client, key.plaintext).status_code == 200
+
+
+def test_a_held_key_over_its_rate_limit_is_refused_with_429(client, organization):
+    key = APIKeyFactory(organization=organization, rate_limit_per_minute=3)
+    statuses = [_get(client, key.plaintext).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]

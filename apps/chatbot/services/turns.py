@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from apps.chatbot.bot_cache import bot_cached
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.chatbot.services.answer import ChatTurn, SuppliedHistory, bot_collections_prefetch, chat_turn_start
 from apps.organizations.actors import Actor, require_access
@@ -24,12 +25,16 @@ def _bot_for(actor: Actor, bot_id: Any) -> Chatbot:
         bot_pk = uuid.UUID(str(bot_id))
     except ValueError:
         raise NotFound("Bot not found.") from None
-    bot = (
-        Chatbot.objects.for_org(actor.org)
-        .select_related("provider", "fallback_provider", "organization")
-        .prefetch_related(bot_collections_prefetch())
-        .filter(pk=bot_pk)
-        .first()
+    bot = bot_cached(
+        actor.org.pk,
+        bot_pk,
+        lambda: (
+            Chatbot.objects.for_org(actor.org)
+            .select_related("provider", "fallback_provider", "organization")
+            .prefetch_related(bot_collections_prefetch())
+            .filter(pk=bot_pk)
+            .first()
+        ),
     )
     if bot is None:
         raise NotFound("Bot not found.")

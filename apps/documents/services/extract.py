@@ -254,11 +254,16 @@ def extract_docx(data: bytes) -> ExtractedText:
         document = docx.Document(io.BytesIO(data))
         sections: list[Section] = []
         headings: list[str] = []
+        # Resolving a paragraph's style searches the styles part: once per style id, not once per paragraph.
+        style_names: dict[str | None, str] = {}
         for paragraph in document.paragraphs:
             text = normalise(paragraph.text)
             if not text:
                 continue
-            style = (paragraph.style.name if paragraph.style is not None else "") or ""
+            style_id = paragraph._p.style
+            if style_id not in style_names:
+                style_names[style_id] = (paragraph.style.name if paragraph.style is not None else "") or ""
+            style = style_names[style_id]
             match = re.match(r"Heading (\d)", style)
             if match or style == "Title":
                 level = int(match.group(1)) if match else 1

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.documents.models import Chunk, Document, DocumentSource, DocumentStage, DocumentStatus
 from apps.documents.services.chunk import chunk_sections
+from apps.documents.services.chunk_write import chunk_rows, chunks_copy
 from apps.documents.services.documents import document_event_payload, organization_usage
 from apps.documents.services.embed import embed_for_collection, is_transient
 from apps.documents.services.errors import (
@@ -41,9 +42,16 @@ logger = logging.getLogger(__name__)
 
 
 def _stage(document: Document, stage: str, progress: int) -> None:
-    """Save stage and progress now (outside any transaction), so the UI and the stuck sweep see them."""
+    """Save stage and progress (outside any transaction), so the UI sees them: at most every
+    DOCUMENTS_PROGRESS_SAVE_SECONDS per document, so that small documents are not mostly progress writes. A
+    failure records the stage it happened in from memory (document_index), whatever was saved last."""
     document.stage = stage
     document.progress = progress
+    delay = getattr(settings, "DOCUMENTS_TEST_STAGE_DELAY", None)
+    now = time.monotonic()
+    if not delay and now - _progress_saved.get(document.pk, 0.0) < float(settings.DOCUMENTS_PROGRESS_SAVE_SECONDS):
+        return
+    _progress_saved[document.pk] = now
     with transaction.atomic():
         # Progress is advisory: no need to wait for the disk (a crash loses at most a progress tick).
         with connection.cursor() as cursor:
@@ -51,9 +59,12 @@ def _stage(document: Document, stage: str, progress: int) -> None:
         Document.objects.for_org(document.organization_id).filter(pk=document.pk).update(
             stage=stage, progress=progress, updated_at=timezone.now()
         )
-    delay = getattr(settings, "DOCUMENTS_TEST_STAGE_DELAY", None)
     if delay:
         time.sleep(float(delay))
+
+
+# document id → when this worker process last saved its progress (monotonic); entries leave when it ends
+_progress_saved: dict[Any, float] = {}
 
 
 def _lease_until(now: Any) -> Any:
@@ -226,34 +237,31 @@ def _run(document: Document) -> None:
         on_batch=progress,
     )
     _stage(document, DocumentStage.WRITING, 95)
+    _write_chunks(document, drafts, vectors, page_count=extracted.page_count, diagnostics=diagnostics)
+
+
+def _write_chunks(
+    document: Document, drafts: list[Any], vectors: list[list[float]], *, page_count: int, diagnostics: Any
+) -> None:
+    """The write stage: replace the document's chunks (one COPY) and mark it ready, in one transaction."""
     with transaction.atomic():
         locked = Document.objects.for_org(document.organization_id).select_for_update().get(pk=document.pk)
         if locked.status != DocumentStatus.PROCESSING or locked.lease_owner != document.lease_owner:
             return  # reindexed, finished, or re-queued after this claim's lease lapsed: the other one wins
         Chunk.objects.for_org(document.organization_id).filter(document_id=document.pk).delete()
-        Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    organization_id=document.organization_id,
-                    collection_id=document.collection_id,
-                    document_id=document.pk,
-                    ordinal=draft.ordinal,
-                    text=draft.text,
-                    page_number=draft.page,
-                    heading_path=list(draft.heading_path),
-                    char_start=draft.char_start,
-                    char_end=draft.char_end,
-                    token_count=draft.token_count,
-                    embedding=vector,
-                )
-                for draft, vector in zip(drafts, vectors, strict=True)
-            ],
-            batch_size=500,
+        chunks_copy(
+            chunk_rows(
+                organization_id=document.organization_id,
+                collection_id=document.collection_id,
+                document_id=document.pk,
+                drafts=drafts,
+                vectors=vectors,
+            )
         )
         locked.status = DocumentStatus.READY
         locked.stage = DocumentStage.DONE
         locked.progress = 100
-        locked.page_count = extracted.page_count
+        locked.page_count = page_count
         locked.chunk_count = len(drafts)
         locked.token_count = sum(d.token_count for d in drafts)
         locked.diagnostics = diagnostics
@@ -292,6 +300,7 @@ def document_index(*, organization_id: str, document_id: str, lease_owner: str =
     )
     if document is None:
         return
+    _progress_saved[document.pk] = time.monotonic()  # the claim just saved the row
     try:
         with _lease_kept(document):
             _run(document)
@@ -302,6 +311,7 @@ def document_index(*, organization_id: str, document_id: str, lease_owner: str =
             code=exc.code,
             message=exc.message,
             error_details=exc.details,
+            failed_stage=document.stage,
         )
     except SoftTimeLimitExceeded:
         document_mark_failed(
@@ -309,6 +319,7 @@ def document_index(*, organization_id: str, document_id: str, lease_owner: str =
             document_id=document_id,
             code="indexing_timeout",
             message="Indexing took longer than the time limit; the document may be too large.",
+            failed_stage=document.stage,
         )
     except (OperationalError, InterfaceError):
         # The database went away (a restart, a failover): nothing is wrong with the document. It keeps its
@@ -325,6 +336,7 @@ def document_index(*, organization_id: str, document_id: str, lease_owner: str =
                 document_id=document_id,
                 code=str(exc.code),
                 message=str(getattr(exc, "message", exc)),
+                failed_stage=document.stage,
             )
             return
         logger.exception("Indexing document %s failed unexpectedly", document_id)
@@ -333,7 +345,10 @@ def document_index(*, organization_id: str, document_id: str, lease_owner: str =
             document_id=document_id,
             code="internal_error",
             message=f"An unexpected error stopped indexing ({type(exc).__name__}); it has been logged.",
+            failed_stage=document.stage,
         )
+    finally:
+        _progress_saved.pop(document.pk, None)
 
 
 def documents_requeue_stuck(*, now: Any = None) -> int:

@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from django.conf import settings
@@ -62,8 +63,28 @@ class SearchResult:
 
 
 def Vector(values: Sequence[float]) -> str:
-    """pgvector's text form, cast with ::vector in SQL."""
-    return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
+    """pgvector's text form, cast with ::vector in SQL (one %-format of the whole vector; the same text as
+    formatting each value with .7g, in a fraction of the time). A search formats its query vector once."""
+    if isinstance(values, _FormattedVector):
+        return values.text
+    return _vector_format(len(values)) % tuple(values)
+
+
+@lru_cache(maxsize=8)
+def _vector_format(dimensions: int) -> str:
+    return "[" + ",".join(["%.7g"] * dimensions) + "]"
+
+
+class _FormattedVector(list[float]):
+    """A query vector that carries its text form, so the statements of one search format it once."""
+
+    text: str
+
+
+def formatted_vector(values: Sequence[float]) -> list[float]:
+    vector = _FormattedVector(values)
+    vector.text = _vector_format(len(vector)) % tuple(vector)
+    return vector
 
 
 def _scope_chunk_count(organization_id: Any, collection_ids: Sequence[uuid.UUID]) -> int:
@@ -329,7 +350,7 @@ def search(
         vector_hits: list[tuple[uuid.UUID, float]] = []
         if mode in ("hybrid", "vector"):
             t0 = time.perf_counter()
-            vector = embed_query(collection=group[0], query=query)
+            vector = formatted_vector(embed_query(collection=group[0], query=query))
             timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
             plan = choose_plan(scope)
             exact = plan == "exact"

@@ -57,6 +57,26 @@ def test_docx_chunks_carry_heading_paths(upload):
     assert ["Installation", "Requirements"] in headings
 
 
+def test_chunks_written_in_bulk_keep_their_vectors_headings_and_full_text(upload, collection):
+    from apps.documents.models import ChunkTerm
+    from apps.documents.services.pipeline import embedding_input
+    from apps.documents.services.search import search_chunks
+
+    (document,) = upload(("guide.docx", make_docx()))
+    chunks = list(Chunk.objects.for_org(document.organization).filter(document=document).order_by("ordinal"))
+    assert [c.ordinal for c in chunks] == list(range(len(chunks))) and chunks
+    expected = offline.hashing_embed(
+        [embedding_input(title=document.title, heading_path=c.heading_path, text=c.text) for c in chunks],
+        dimensions=collection.embedding_dimensions,
+    )
+    for chunk, vector in zip(chunks, expected, strict=True):
+        assert list(chunk.embedding) == pytest.approx(vector, abs=1e-6)  # stored as float4
+        assert chunk.search_vector and chunk.created_at == chunk.updated_at
+    assert ChunkTerm.objects.filter(chunk_id=chunks[0].pk).exists()
+    hits = search_chunks(organization=document.organization_id, query="requirements", collections=[collection])
+    assert any(hit.heading == "Installation > Requirements" for hit in hits)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "code"),
     [
