@@ -340,7 +340,7 @@ def _run_one_organization(args: argparse.Namespace) -> None:
         _append_chunks(texts, org_id=org.pk, collection_id=collection.pk, document_id=document.pk, first=loaded)
         all_texts.extend(texts)
         loaded = size
-        Document.objects.filter(pk=document.pk).update(chunk_count=loaded)
+        Document.objects.for_org(org).filter(pk=document.pk).update(chunk_count=loaded)
         load_s = time.perf_counter() - started
         started = time.perf_counter()
         with connection.cursor() as cursor:
