@@ -21,7 +21,7 @@ from django.db.models import Prefetch
 
 from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
 from apps.chatbot.services.conversations import bot_conversation_open, message_event_payload, message_sender
-from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
+from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window, quote
 from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
@@ -334,7 +334,7 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
         question=turn.question,
         passages=passages,
     )
-    texts = [p.text for p in passages]
+    texts = [quote(p.text) for p in passages]  # as the prompt shows them: markers of the documents defused
     candidates = _candidates(bot)
     for index, (provider, model) in enumerate(candidates):
         progress.provider_name = provider.name if provider else "Offline"
