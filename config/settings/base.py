@@ -310,7 +310,11 @@ SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)
 SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 # Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
-SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.3)
+# The vector side's weight w, by what embeds the collection (ADR 0016): the offline hashing embedder (lexical) or a
+# neural model (local, OpenAI, Gemini, OpenAI-compatible); SEARCH_VECTOR_WEIGHT, when set, overrides both
+SEARCH_VECTOR_WEIGHT: float | None = get("SEARCH_VECTOR_WEIGHT", cast=float, default=None)
+SEARCH_VECTOR_WEIGHT_LEXICAL: float = get("SEARCH_VECTOR_WEIGHT_LEXICAL", cast=float, default=0.3)
+SEARCH_VECTOR_WEIGHT_NEURAL: float = get("SEARCH_VECTOR_WEIGHT_NEURAL", cast=float, default=0.5)
 # Full-text BM25 (docs/search.md): its parameters, and how many postings of each query term are read.
 SEARCH_BM25_K1: float = get("SEARCH_BM25_K1", cast=float, default=1.2)
 SEARCH_BM25_B: float = get("SEARCH_BM25_B", cast=float, default=0.75)

@@ -30,6 +30,8 @@ DECLARE
   v_average float8;
   v_plan text := 'none';
   v_vector_ids uuid[] := '{}';
+  v_text_ids uuid[] := '{}';
+  v_text_scores float8[] := '{}';
 BEGIN
   SELECT COALESCE(sum(d.chunk_count), 0) INTO v_scope FROM documents_document d
    WHERE d.organization_id = p_organization AND d.collection_id = ANY(p_collections) AND d.status = p_status;
@@ -81,31 +83,30 @@ BEGIN
     END IF;
   END IF;
 
-  RETURN QUERY
-  WITH vector_hits AS (
-    SELECT u.id, u.rank FROM unnest(COALESCE(v_vector_ids, '{}')) WITH ORDINALITY u(id, rank)),
-  text_hits AS (
-    SELECT h.hit AS id, h.score, row_number() OVER (ORDER BY h.score DESC, h.hit) AS rank
+  IF v_terms IS NOT NULL THEN
+    SELECT array_agg(h.hit ORDER BY h.score DESC, h.hit), array_agg(h.score ORDER BY h.score DESC, h.hit)
+      INTO v_text_ids, v_text_scores
       FROM documents_text_candidates(p_organization, p_collections, v_terms, v_idf, p_k1, p_b, v_average,
-                                     GREATEST(p_depth, p_limit), p_limit * 4, p_limit) h
-     WHERE v_terms IS NOT NULL),
-  candidates AS (SELECT vector_hits.id FROM vector_hits UNION SELECT text_hits.id FROM text_hits)
+                                     GREATEST(p_depth, p_limit), p_limit * 4, p_limit) h;
+  END IF;
+
+  -- Candidates by primary key from arrays (a join with a set-returning function was planned as a scan of the
+  -- whole chunk table). A candidate's rank in a list is its position there.
+  RETURN QUERY
   SELECT c.id, c.document_id, c.collection_id, d.title, c.page_number::integer, c.heading_path, c.text,
          c.ordinal::integer,
          CASE WHEN p_vector IS NULL THEN NULL ELSE 1 - (c.embedding <=> p_vector) END,
          CASE WHEN v_terms IS NULL THEN NULL
-              WHEN th.id IS NOT NULL THEN th.score
+              WHEN array_position(v_text_ids, c.id) IS NOT NULL THEN v_text_scores[array_position(v_text_ids, c.id)]
               ELSE COALESCE((SELECT sum(v_idf[array_position(v_terms, y.term)] * y.tf * (p_k1 + 1)
                                         / (y.tf + p_k1 * (1 - p_b) + p_k1 * p_b / v_average * y.length))
                                FROM documents_chunkterm y WHERE y.chunk_id = c.id AND y.term = ANY(v_terms)), 0)
          END,
-         vh.rank, th.rank, v_scope, v_plan
-    FROM candidates
-    JOIN documents_chunk c ON c.id = candidates.id
+         array_position(v_vector_ids, c.id)::bigint, array_position(v_text_ids, c.id)::bigint, v_scope, v_plan
+    FROM documents_chunk c
     JOIN documents_document d ON d.id = c.document_id
-    LEFT JOIN vector_hits vh ON vh.id = c.id
-    LEFT JOIN text_hits th ON th.id = c.id
-   WHERE c.organization_id = p_organization AND d.status = p_status;
+   WHERE c.id = ANY(COALESCE(v_vector_ids, '{}') || COALESCE(v_text_ids, '{}'))
+     AND c.organization_id = p_organization AND d.status = p_status;
 END
 $fn$;
 """

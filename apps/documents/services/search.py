@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 
+from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ProviderKind
 from apps.documents.models import (
     TEXT_SEARCH_CONFIG,
     Chunk,
@@ -182,6 +183,65 @@ def _clamp(value: float) -> float:
     return max(0.0, min(1.0, value))
 
 
+def fusion_weight(collection: Collection) -> float:
+    """The vector side's weight `w` for a collection, from what embeds it (ADR 0016): the offline hashing
+    embedder is a lexical signal weaker than BM25, a neural model a semantic one that BM25 does not give.
+    SEARCH_VECTOR_WEIGHT, when set, applies to every collection."""
+    if settings.SEARCH_VECTOR_WEIGHT is not None:
+        return float(settings.SEARCH_VECTOR_WEIGHT)
+    provider = collection.embedding_provider
+    lexical = (provider is None or provider.kind == ProviderKind.OFFLINE) or (
+        collection.embedding_model == OFFLINE_EMBEDDING_MODEL
+    )
+    return float(settings.SEARCH_VECTOR_WEIGHT_LEXICAL if lexical else settings.SEARCH_VECTOR_WEIGHT_NEURAL)
+
+
+@dataclass
+class Candidates:
+    """Both signals for every candidate of a query, before fusion (`fuse` ranks them)."""
+
+    rows: list[dict[str, Any]]
+    plans: set[str]
+    scope_chunks: int
+    timings_ms: dict[str, float]
+
+
+def search_candidates(
+    *, organization_id: Any, query: str, collections: Sequence[Collection], mode: SearchMode, limit: int
+) -> Candidates:
+    """The candidates of each list with both signals; one round trip per embedding model (usually one)."""
+    # Collections embedded by different models need their own query vector: one group per model.
+    groups: dict[tuple[Any, str], list[Collection]] = defaultdict(list)
+    for collection in collections:
+        groups[(collection.embedding_provider_id, collection.embedding_model)].append(collection)
+    result = Candidates(rows=[], plans=set(), scope_chunks=0, timings_ms={})
+    timings = result.timings_ms
+    for group in groups.values():
+        vector: list[float] | None = None
+        if mode in ("hybrid", "vector"):
+            t0 = time.perf_counter()
+            vector = embed_query(collection=group[0], query=query)
+            timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        scope, plan, group_rows = _search_group(
+            organization_id=organization_id,
+            collection_ids=[c.pk for c in group],
+            query=query,
+            vector=vector,
+            text=mode in ("hybrid", "fulltext"),
+            limit=limit,
+        )
+        timings["sql_ms"] = timings.get("sql_ms", 0) + (time.perf_counter() - t0) * 1000
+        result.scope_chunks += scope
+        if vector is not None and scope > 0:
+            result.plans.add(plan)
+        weight = fusion_weight(group[0])
+        for row in group_rows:
+            row["fusion_weight"] = weight
+        result.rows.extend(group_rows)
+    return result
+
+
 def search(
     *,
     organization: Any,
@@ -199,7 +259,6 @@ def search(
     instead of `collection_ids`; collections of another organization are ignored."""
     started = time.perf_counter()
     fusion = fusion or str(settings.SEARCH_FUSION)
-    weight = float(settings.SEARCH_VECTOR_WEIGHT if vector_weight is None else vector_weight)
     organization_id = getattr(organization, "pk", organization)
     if collections is not None:
         collection_list = [c for c in collections if str(c.organization_id) == str(organization_id)]
@@ -214,46 +273,26 @@ def search(
     for collection in collection_list:
         check_dimensions(collection)
     limit = max(int(settings.SEARCH_CANDIDATES), top_k * 4)
-    timings: dict[str, float] = {}
-
-    # Collections embedded by different models need their own query vector: one group per model.
-    groups: dict[tuple[Any, str], list[Collection]] = defaultdict(list)
-    for collection in collection_list:
-        groups[(collection.embedding_provider_id, collection.embedding_model)].append(collection)
-
-    rows: list[dict[str, Any]] = []
-    plans: set[str] = set()
-    scope_total = 0
-    for group in groups.values():
-        vector: list[float] | None = None
-        if mode in ("hybrid", "vector"):
-            t0 = time.perf_counter()
-            vector = embed_query(collection=group[0], query=query)
-            timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
-        t0 = time.perf_counter()
-        scope, plan, group_rows = _search_group(
-            organization_id=organization_id,
-            collection_ids=[c.pk for c in group],
-            query=query,
-            vector=vector,
-            text=mode in ("hybrid", "fulltext"),
-            limit=limit,
-        )
-        timings["sql_ms"] = timings.get("sql_ms", 0) + (time.perf_counter() - t0) * 1000
-        scope_total += scope
-        if vector is not None and scope > 0:
-            plans.add(plan)
-        rows.extend(group_rows)
-
-    hits = _fuse(rows, mode=mode, fusion=fusion, weight=weight)[:top_k]
+    found = search_candidates(
+        organization_id=organization_id, query=query, collections=collection_list, mode=mode, limit=limit
+    )
+    hits = fuse(found.rows, mode=mode, fusion=fusion, weight=vector_weight)[:top_k]
+    timings = found.timings_ms
     timings["total_ms"] = (time.perf_counter() - started) * 1000
-    plan = "+".join(sorted(plans)) if plans else ("none" if mode == "fulltext" else "empty")
-    return SearchResult(hits=hits, plan=plan, scope_chunks=scope_total, fusion=fusion, timings_ms=timings)
+    plan = "+".join(sorted(found.plans)) if found.plans else ("none" if mode == "fulltext" else "empty")
+    return SearchResult(hits=hits, plan=plan, scope_chunks=found.scope_chunks, fusion=fusion, timings_ms=timings)
 
 
-def _fuse(rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str, weight: float) -> list[SearchHit]:
+def fuse(
+    rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str = "weighted", weight: float | None = None
+) -> list[SearchHit]:
+    """Rank the candidates. `weight` overrides each collection's fusion weight (evaluation sweeps)."""
     max_text = max((float(r["text_raw"] or 0.0) for r in rows), default=0.0)
     max_vector = max(
+        (_clamp(float(r["vector_similarity"])) for r in rows if r["vector_similarity"] is not None), default=0.0
+    )
+    min_text = min((float(r["text_raw"] or 0.0) for r in rows), default=0.0)
+    min_vector = min(
         (_clamp(float(r["vector_similarity"])) for r in rows if r["vector_similarity"] is not None), default=0.0
     )
     scored: list[tuple[tuple[float, float, str, int], SearchHit]] = []
@@ -269,9 +308,19 @@ def _fuse(rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str, weight: 
         elif fusion == "rrf":
             rrf = sum(1.0 / (RRF_K + rank) for rank in (row["vector_rank"], row["text_rank"]) if rank is not None)
             score = rrf / (2.0 / (RRF_K + 1))
+        elif fusion == "minmax":
+            # Each signal spread over [0, 1] between the query's weakest and best candidate.
+            w = float(row.get("fusion_weight", 0.3) if weight is None else weight)
+            spread_vector = (
+                ((vector_score or 0.0) - min_vector) / (max_vector - min_vector) if max_vector > min_vector else 0.0
+            )
+            raw_text = float(row["text_raw"] or 0.0)
+            spread_text = (raw_text - min_text) / (max_text - min_text) if max_text > min_text else 0.0
+            score = w * spread_vector + (1 - w) * spread_text
         else:
+            w = float(row.get("fusion_weight", 0.3) if weight is None else weight)
             relative_vector = (vector_score or 0.0) / max_vector if max_vector > 0 else 0.0
-            score = weight * relative_vector + (1 - weight) * (text_score or 0.0)
+            score = w * relative_vector + (1 - w) * (text_score or 0.0)
         hit = SearchHit(
             chunk_id=row["id"],
             document_id=row["document_id"],
