@@ -20,6 +20,7 @@ import platform
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+
+# What runs once the corpus is indexed: (args, organization, queries, qrels, document id → corpus id).
+AfterIngest = Callable[[argparse.Namespace, Any, list[dict], dict[str, dict[str, int]], dict[str, str]], None]
 
 
 def _load(dataset: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
@@ -84,9 +89,13 @@ def _provider_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"kind": args.provider, "model": args.model, "base_url": args.base_url, "api_key": api_key}
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", type=Path)
+def _parser(description: str | None = __doc__, *, dataset: Path | None = None) -> argparse.ArgumentParser:
+    """The options shared by `make eval` and `make eval-answers` (whose data set has a default)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if dataset is None:
+        parser.add_argument("dataset", type=Path)
+    else:
+        parser.add_argument("dataset", type=Path, nargs="?", default=dataset)
     parser.add_argument("--chunk-tokens", type=int, default=None)
     parser.add_argument("--overlap", type=int, default=None)
     parser.add_argument("--limit-queries", type=int, default=0)
@@ -106,11 +115,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database and its documents for --reuse")
     parser.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep: skip ingestion")
     parser.add_argument("--no-sweep", action="store_true", help="skip the fusion-weight sweep")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
+def main(argv: list[str] | None = None, *, after_ingest: AfterIngest | None = None, parser: Any = None) -> int:
+    """Ingest the data set into a throwaway database, then run `after_ingest` (default: the retrieval report)."""
+    args = (parser or _parser()).parse_args(argv)
     if not (args.dataset / "corpus.jsonl").exists():
         print(f"No BEIR data set at {args.dataset} (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
         return 2
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     conninfo = throwaway_database(args.database, dims=args.dimensions or None, reuse=args.reuse)
     try:
-        return _evaluate(args, provider_options)
+        return _evaluate(args, provider_options, after_ingest or _retrieval_report)
     finally:
         if args.keep:
             print(f"kept database: {args.database} (run again with --reuse --database {args.database})")
@@ -127,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             drop_database(conninfo, args.database)
 
 
-def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any]) -> int:
+def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any], after_ingest: AfterIngest) -> int:
     import django
 
     django.setup()
@@ -233,7 +243,7 @@ def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any]) -> int
             print("No document is ready: nothing to evaluate.")
             return 1
 
-        _report(organization, queries, qrels, id_of, sweep=not args.no_sweep)
+        after_ingest(args, organization, queries, qrels, id_of)
     return 0
 
 
@@ -247,7 +257,9 @@ def _ranked(hits: list[Any], id_of: dict[str, str]) -> list[str]:
     return ranked
 
 
-def _report(organization: Any, queries: list[dict], qrels: dict, id_of: dict[str, str], *, sweep: bool) -> None:
+def _retrieval_report(
+    args: argparse.Namespace, organization: Any, queries: list[dict], qrels: dict, id_of: dict[str, str]
+) -> None:
     """The real search in each mode (with latency), then every fusion variant over the same hybrid candidates
     (fused here from one candidate fetch per query, so the sweep costs no extra search)."""
     from django.conf import settings
@@ -263,7 +275,7 @@ def _report(organization: Any, queries: list[dict], qrels: dict, id_of: dict[str
         (f"hybrid ({settings.SEARCH_FUSION}, default)", {"mode": "hybrid"}),
     ]
     fusions: list[tuple[str, dict[str, Any]]] = [("hybrid rrf", {"fusion": "rrf"})]
-    if sweep:
+    if not args.no_sweep:
         fusions += [(f"hybrid weighted w={w}", {"fusion": "weighted", "weight": w}) for w in WEIGHTS]
         fusions += [(f"hybrid minmax w={w}", {"fusion": "minmax", "weight": w}) for w in WEIGHTS]
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])

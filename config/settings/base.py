@@ -313,12 +313,16 @@ SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
 # The vector side's weight w, by what embeds the collection (ADR 0016): the offline hashing embedder (lexical) or a
 # neural model (local, OpenAI, Gemini, OpenAI-compatible); SEARCH_VECTOR_WEIGHT, when set, overrides both
 SEARCH_VECTOR_WEIGHT: float | None = get("SEARCH_VECTOR_WEIGHT", cast=float, default=None)
-SEARCH_VECTOR_WEIGHT_LEXICAL: float = get("SEARCH_VECTOR_WEIGHT_LEXICAL", cast=float, default=0.3)
+SEARCH_VECTOR_WEIGHT_LEXICAL: float = get("SEARCH_VECTOR_WEIGHT_LEXICAL", cast=float, default=0.0)
 SEARCH_VECTOR_WEIGHT_NEURAL: float = get("SEARCH_VECTOR_WEIGHT_NEURAL", cast=float, default=0.5)
 # Full-text BM25 (docs/search.md): its parameters, and how many postings of each query term are read.
 SEARCH_BM25_K1: float = get("SEARCH_BM25_K1", cast=float, default=1.2)
 SEARCH_BM25_B: float = get("SEARCH_BM25_B", cast=float, default=0.75)
 SEARCH_TEXT_TERM_DEPTH: int = get("SEARCH_TEXT_TERM_DEPTH", cast=int, default=500)
+# The cosine floor of the passages an answer may use when a bot sets none, by what embeds the collection
+# (make eval-answers and make bench-relevance, ADR 0017)
+ANSWER_MIN_RELEVANCE_LEXICAL: float = get("ANSWER_MIN_RELEVANCE_LEXICAL", cast=float, default=0.2)
+ANSWER_MIN_RELEVANCE_NEURAL: float = get("ANSWER_MIN_RELEVANCE_NEURAL", cast=float, default=0.25)
 
 # Model providers and chat
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)

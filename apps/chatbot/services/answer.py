@@ -198,6 +198,17 @@ def _collections(bot: Chatbot) -> list[Any]:
     return list(bot.collections.select_related("embedding_provider"))
 
 
+def min_relevance_for(bot: Chatbot, collection: Any) -> float:
+    """The cosine floor of a bot's passages from `collection`: the bot's own setting, else the one calibrated for
+    the collection's embedder (a hashing embedder's and a neural model's cosines live on different scales)."""
+    if bot.min_relevance is not None:
+        return float(bot.min_relevance)
+    from apps.documents.services.embed import embedder_is_lexical
+
+    lexical = embedder_is_lexical(collection)
+    return float(settings.ANSWER_MIN_RELEVANCE_LEXICAL if lexical else settings.ANSWER_MIN_RELEVANCE_NEURAL)
+
+
 def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     """The bot's relevant passages: hybrid search over its collections, filtered by minimum relevance."""
     collections = _collections(bot)
@@ -208,7 +219,8 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     hits = search_chunks(
         organization=bot.organization_id, query=question, collections=collections, top_k=bot.top_k, mode="hybrid"
     )
-    return [hit for hit in hits if is_relevant(hit, bot.min_relevance)]
+    floors = {collection.pk: min_relevance_for(bot, collection) for collection in collections}
+    return [hit for hit in hits if is_relevant(hit, floors.get(hit.collection_id, 0.0))]
 
 
 def is_relevant(hit: Any, min_relevance: float) -> bool:

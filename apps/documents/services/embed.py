@@ -89,6 +89,17 @@ def embed_for_collection(
     return vectors
 
 
+def embedder_is_lexical(collection: Collection) -> bool:
+    """Whether the collection is embedded by the offline hashing embedder (a lexical signal) rather than a neural
+    model: fusion weights and relevance floors are calibrated per kind (ADR 0016)."""
+    provider = collection.embedding_provider
+    return (
+        provider is None
+        or provider.kind == ProviderKind.OFFLINE
+        or collection.embedding_model == OFFLINE_EMBEDDING_MODEL
+    )
+
+
 def embed_query(*, collection: Collection, query: str) -> list[float]:
     return embed_for_collection(collection=collection, texts=[query])[0]
 

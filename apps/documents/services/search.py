@@ -20,7 +20,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ProviderKind
 from apps.documents.models import (
     TEXT_SEARCH_CONFIG,
     Chunk,
@@ -28,7 +27,7 @@ from apps.documents.models import (
     Document,
     DocumentStatus,
 )
-from apps.documents.services.embed import check_dimensions, embed_query
+from apps.documents.services.embed import check_dimensions, embed_query, embedder_is_lexical
 
 SearchMode = Literal["hybrid", "vector", "fulltext"]
 MAX_QUERY_TERMS = 32
@@ -189,10 +188,7 @@ def fusion_weight(collection: Collection) -> float:
     SEARCH_VECTOR_WEIGHT, when set, applies to every collection."""
     if settings.SEARCH_VECTOR_WEIGHT is not None:
         return float(settings.SEARCH_VECTOR_WEIGHT)
-    provider = collection.embedding_provider
-    lexical = (provider is None or provider.kind == ProviderKind.OFFLINE) or (
-        collection.embedding_model == OFFLINE_EMBEDDING_MODEL
-    )
+    lexical = embedder_is_lexical(collection)
     return float(settings.SEARCH_VECTOR_WEIGHT_LEXICAL if lexical else settings.SEARCH_VECTOR_WEIGHT_NEURAL)
 
 
