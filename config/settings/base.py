@@ -314,7 +314,7 @@ SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
 # neural model (local, OpenAI, Gemini, OpenAI-compatible); SEARCH_VECTOR_WEIGHT, when set, overrides both
 SEARCH_VECTOR_WEIGHT: float | None = get("SEARCH_VECTOR_WEIGHT", cast=float, default=None)
 SEARCH_VECTOR_WEIGHT_LEXICAL: float = get("SEARCH_VECTOR_WEIGHT_LEXICAL", cast=float, default=0.0)
-SEARCH_VECTOR_WEIGHT_NEURAL: float = get("SEARCH_VECTOR_WEIGHT_NEURAL", cast=float, default=0.5)
+SEARCH_VECTOR_WEIGHT_NEURAL: float = get("SEARCH_VECTOR_WEIGHT_NEURAL", cast=float, default=0.7)
 # Full-text BM25 (docs/search.md): its parameters, and how many postings of each query term are read.
 SEARCH_BM25_K1: float = get("SEARCH_BM25_K1", cast=float, default=1.2)
 SEARCH_BM25_B: float = get("SEARCH_BM25_B", cast=float, default=0.75)

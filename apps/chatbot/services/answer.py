@@ -220,7 +220,8 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
         organization=bot.organization_id, query=question, collections=collections, top_k=bot.top_k, mode="hybrid"
     )
     floors = {collection.pk: min_relevance_for(bot, collection) for collection in collections}
-    return [hit for hit in hits if is_relevant(hit, floors.get(hit.collection_id, 0.0))]
+    strictest = max(floors.values())
+    return [hit for hit in hits if is_relevant(hit, floors.get(hit.collection_id, strictest))]
 
 
 def is_relevant(hit: Any, min_relevance: float) -> bool:

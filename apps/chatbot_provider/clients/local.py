@@ -6,13 +6,12 @@ answers are the offline kind's extractive ones. Without the extra installed, eve
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 
 from apps.chatbot_provider import local_model
 from apps.chatbot_provider.clients.offline import OfflineClient
-from apps.chatbot_provider.clients.protocol import ChatMessage, StreamEvent
 from apps.chatbot_provider.errors import ProviderMisconfigured
-from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
+from apps.chatbot_provider.models import ChatbotProvider
 
 
 def require_local_model() -> None:
@@ -22,35 +21,10 @@ def require_local_model() -> None:
         )
 
 
-class LocalClient:
-    uses_network = False
-    required_fields: Mapping[str, str] = {}
-    default_chat_model = OFFLINE_CHAT_MODEL
+class LocalClient(OfflineClient):
+    """The offline client's extractive answers, with MiniLM's embeddings instead of the hashing embedder's."""
+
     default_embedding_model = local_model.MODEL_NAME
-
-    def __init__(self) -> None:
-        self._answerer = OfflineClient()
-
-    def stream_chat(
-        self,
-        provider: ChatbotProvider | None,
-        messages: Sequence[ChatMessage],
-        *,
-        model: str,
-        temperature: float,
-        max_tokens: int,
-        passages: Sequence[str],
-        question: str,
-    ) -> Iterator[StreamEvent]:
-        yield from self._answerer.stream_chat(
-            provider,
-            messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            passages=passages,
-            question=question,
-        )
 
     def embed(
         self, provider: ChatbotProvider | None, texts: Sequence[str], *, model: str, dimensions: int
