@@ -322,7 +322,7 @@ SEARCH_TEXT_TERM_DEPTH: int = get("SEARCH_TEXT_TERM_DEPTH", cast=int, default=50
 # The cosine floor of the passages an answer may use when a bot sets none, by what embeds the collection
 # (make eval-answers and make bench-relevance, ADR 0017)
 ANSWER_MIN_RELEVANCE_LEXICAL: float = get("ANSWER_MIN_RELEVANCE_LEXICAL", cast=float, default=0.2)
-ANSWER_MIN_RELEVANCE_NEURAL: float = get("ANSWER_MIN_RELEVANCE_NEURAL", cast=float, default=0.25)
+ANSWER_MIN_RELEVANCE_NEURAL: float = get("ANSWER_MIN_RELEVANCE_NEURAL", cast=float, default=0.3)
 
 # Model providers and chat
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)
