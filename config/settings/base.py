@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from config.settings.env import BASE_DIR, get, ip_networks
+from config.settings.env import BASE_DIR, get, ip_networks, optional_float
 
 SECRET_KEY: str = get("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
 DEBUG: bool = get("DEBUG", cast=bool, default=False)
@@ -312,7 +312,7 @@ SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
 # The vector side's weight w, by what embeds the collection (ADR 0016): the offline hashing embedder (lexical) or a
 # neural model (local, OpenAI, Gemini, OpenAI-compatible); SEARCH_VECTOR_WEIGHT, when set, overrides both
-SEARCH_VECTOR_WEIGHT: float | None = get("SEARCH_VECTOR_WEIGHT", cast=float, default=None)
+SEARCH_VECTOR_WEIGHT: float | None = optional_float("SEARCH_VECTOR_WEIGHT")
 SEARCH_VECTOR_WEIGHT_LEXICAL: float = get("SEARCH_VECTOR_WEIGHT_LEXICAL", cast=float, default=0.0)
 SEARCH_VECTOR_WEIGHT_NEURAL: float = get("SEARCH_VECTOR_WEIGHT_NEURAL", cast=float, default=0.7)
 # Full-text BM25 (docs/search.md): its parameters, and how many postings of each query term are read.
