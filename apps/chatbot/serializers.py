@@ -51,7 +51,13 @@ class BotInputSerializer(serializers.Serializer[Any]):
     temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
     max_answer_tokens = serializers.IntegerField(required=False, min_value=16, max_value=8000)
     top_k = serializers.IntegerField(required=False, min_value=1, max_value=30)
-    min_relevance = serializers.FloatField(required=False, min_value=0, max_value=1)
+    min_relevance = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="Cosine floor for the passages an answer may use; null: calibrated for each collection's embedder.",
+    )
     dont_know_message = serializers.CharField(required=False, max_length=1000)
     welcome_message = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     suggested_questions = serializers.ListField(

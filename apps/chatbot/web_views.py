@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.chatbot import selectors
-from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Conversation, Feedback, Tone
+from apps.chatbot.models import DEFAULT_DONT_KNOW, Chatbot, Conversation, Feedback, Tone
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot.services.conversations import conversation_export, feedback_give
 from apps.chatbot.services.playground import OFFLINE, TrySettings, playground_turn_open
@@ -61,11 +61,11 @@ class BotForm(forms.Form):
         help_text="How many passages (top k) the answer may draw on.",
     )
     min_relevance = forms.FloatField(
+        required=False,
         min_value=0,
         max_value=1,
-        initial=DEFAULT_MIN_RELEVANCE,
         label="Minimum relevance",
-        help_text="0 to 1; passages below it are ignored.",
+        help_text="0 to 1; passages below it are ignored. Empty: calibrated for the documents' embedding model.",
     )
     dont_know_message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -1,11 +1,12 @@
 """The offline answerer: a deterministic extractive reply built from the best retrieved sentences.
 
-It never invents text: every sentence of the reply is quoted from a passage and followed by that
-passage's [n] marker. Only sentences relevant to the question are kept: a sentence must share
-question terms (stop words removed) and score at least RELATIVE_RELEVANCE of the best sentence, so a
-sentence that merely shares one common word ("days") with the question is not quoted next to the answer.
-Sentences that address an assistant ("ignore your instructions", "system
-prompt", ...) are never quoted, so a poisoned document cannot steer the reply.
+It never invents text: every sentence of the reply is a whole sentence quoted from a passage (headings and
+labels are not quoted) and followed by that passage's [n] marker; the document's own bracketed numbers ("[4]")
+are shown with full-width brackets so that they cannot be taken for markers. Only sentences relevant to the
+question are kept: a sentence must share question terms (stop words removed) and score at least
+RELATIVE_RELEVANCE of the best sentence, so a sentence that merely shares one common word ("days") with the
+question is not quoted next to the answer. Sentences that address an assistant ("ignore your instructions",
+"system prompt", ...) are never quoted, so a poisoned document cannot steer the reply.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ _STOPWORD_TEXT = (
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # A sentence is quoted only if its relevance reaches this share of the best sentence's.
 RELATIVE_RELEVANCE = 0.5
+# Docent's citation markers: [1], [1, 2]. The same pattern inside document text (a paper's "[4] [5]") is
+# rewritten with full-width brackets before any model or this answerer sees it (`defuse_markers`).
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+# A heading or a list label ("Refund policy") is not a sentence to quote: at least this many words, or an end mark.
+MIN_SENTENCE_WORDS = 5
 
 
 def _stem(word: str) -> str:
@@ -44,6 +50,17 @@ def terms(text: str) -> list[str]:
 
 def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s and len(s.strip()) > 2]
+
+
+def defuse_markers(text: str) -> str:
+    """Document text whose bracketed numbers cannot be read as Docent's citation markers: "[4]" becomes "4" between
+    full-width brackets (U+FF3B, U+FF3D), which read the same."""
+    return MARKER.sub(lambda m: f"\uff3b{m.group(1)}\uff3d", text)
+
+
+def is_whole_sentence(sentence: str) -> bool:
+    words = sentence.split()
+    return len(words) >= MIN_SENTENCE_WORDS or (len(words) >= 3 and sentence.rstrip()[-1:] in ".!?")
 
 
 def looks_like_injection(sentence: str) -> bool:
@@ -63,8 +80,8 @@ def extractive_answer(*, question: str, passages: Sequence[str], max_sentences: 
     scored: list[tuple[float, float, int, int, str]] = []
     fallback: tuple[int, str] | None = None
     for number, passage in enumerate(passages, start=1):
-        for position, sentence in enumerate(split_sentences(passage)):
-            if looks_like_injection(sentence):
+        for position, sentence in enumerate(split_sentences(defuse_markers(passage))):
+            if looks_like_injection(sentence) or not is_whole_sentence(sentence):
                 continue
             if fallback is None:
                 fallback = (number, sentence)

@@ -16,6 +16,7 @@ class ProviderKind(models.TextChoices):
     GEMINI = "gemini", "Google Gemini"
     OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server"
     OFFLINE = "offline", "Offline (no network)"
+    LOCAL = "local", "Local model (no network)"
 
 
 class ChatbotProvider(OrgScopedModel):

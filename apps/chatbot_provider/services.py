@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from apps.chatbot_provider import local_model
 from apps.chatbot_provider.clients import ChatMessage, client_for, embed_texts, stream_chat
 from apps.chatbot_provider.errors import ProviderAddressBlocked, ProviderError, ProviderMisconfigured
-from apps.chatbot_provider.models import ChatbotProvider
+from apps.chatbot_provider.models import ChatbotProvider, ProviderKind
 from apps.chatbot_provider.url_safety import check_base_url
 from apps.organizations.actors import Actor
 from apps.organizations.audit import AuditAction, audit_record
@@ -57,6 +58,8 @@ def _validate(provider: ChatbotProvider) -> None:
     for field, message in client.required_fields.items():
         if not getattr(provider, field):
             problems[field] = [message]
+    if provider.kind == ProviderKind.LOCAL and not local_model.available():
+        problems["kind"] = [f"The local model is not installed on this server ({local_model.INSTALL_HINT})."]
     if provider.timeout_seconds <= 0 or provider.timeout_seconds > 600:
         problems["timeout_seconds"] = ["Choose a timeout between 0 and 600 seconds."]
     if provider.max_retries > 5:
@@ -136,6 +139,14 @@ def provider_test_connection(*, provider: ChatbotProvider) -> ConnectionTestResu
     """Make one tiny real call and report success or the provider's error in plain words."""
     started = time.perf_counter()
     client = client_for(provider)
+    if provider.kind == ProviderKind.LOCAL:
+        try:
+            embed_texts(provider=provider, texts=["connection test"], model="", dimensions=local_model.DIMENSIONS)
+        except ProviderError as error:
+            return ConnectionTestResult(False, error.message, 0, local_model.MODEL_NAME, error.code)
+        latency = int((time.perf_counter() - started) * 1000)
+        message = f"The local model {local_model.MODEL_NAME} runs on this server: it embedded a text in {latency} ms."
+        return ConnectionTestResult(True, message, latency, local_model.MODEL_NAME)
     if not client.uses_network:
         message = "The offline provider needs no network and is ready."
         return ConnectionTestResult(True, message, 0, client.default_chat_model)

@@ -9,17 +9,18 @@ title, page, snippet, score) travel in one extension field, `docent_sources`, ne
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from apps.chatbot.services.answer import ChatEvent, CitationsEvent, DoneEvent, ErrorEvent, TokenEvent
+from apps.chatbot_provider.extractive import MARKER
 from apps.openai_compat.errors import openai_error_body
 
-# The passage markers the answer pipeline cites with: [1] or [1, 2] (apps.chatbot.services.prompting).
-MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+# The passage markers the answer pipeline cites with: [1] or [1, 2]; a document's own bracketed numbers reach
+# the answer with full-width brackets, so every match here is Docent's.
+MARKERS = MARKER
 DONE = b"data: [DONE]\n\n"
 
 DocumentUrl = Callable[[str], str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from config.settings.env import BASE_DIR, ConfigError, get, ip_networks
+from config.settings.env import BASE_DIR, ConfigError, get, ip_networks, optional_float
 
 SECRET_KEY: str = get("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
 DEBUG: bool = get("DEBUG", cast=bool, default=False)
@@ -318,11 +318,19 @@ SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)
 SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 # Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")
-SEARCH_VECTOR_WEIGHT: float = get("SEARCH_VECTOR_WEIGHT", cast=float, default=0.3)
+# The vector side's weight w, by what embeds the collection (ADR 0016): the offline hashing embedder (lexical) or a
+# neural model (local, OpenAI, Gemini, OpenAI-compatible); SEARCH_VECTOR_WEIGHT, when set, overrides both
+SEARCH_VECTOR_WEIGHT: float | None = optional_float("SEARCH_VECTOR_WEIGHT")
+SEARCH_VECTOR_WEIGHT_LEXICAL: float = get("SEARCH_VECTOR_WEIGHT_LEXICAL", cast=float, default=0.0)
+SEARCH_VECTOR_WEIGHT_NEURAL: float = get("SEARCH_VECTOR_WEIGHT_NEURAL", cast=float, default=0.7)
 # Full-text BM25 (docs/search.md): its parameters, and how many postings of each query term are read.
 SEARCH_BM25_K1: float = get("SEARCH_BM25_K1", cast=float, default=1.2)
 SEARCH_BM25_B: float = get("SEARCH_BM25_B", cast=float, default=0.75)
 SEARCH_TEXT_TERM_DEPTH: int = get("SEARCH_TEXT_TERM_DEPTH", cast=int, default=500)
+# The cosine floor of the passages an answer may use when a bot sets none, by what embeds the collection
+# (make eval-answers and make bench-relevance, ADR 0017)
+ANSWER_MIN_RELEVANCE_LEXICAL: float = get("ANSWER_MIN_RELEVANCE_LEXICAL", cast=float, default=0.2)
+ANSWER_MIN_RELEVANCE_NEURAL: float = get("ANSWER_MIN_RELEVANCE_NEURAL", cast=float, default=0.3)
 
 # Model providers and chat
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)

@@ -20,6 +20,17 @@ class ConfigError(ImproperlyConfigured):
     """A configuration variable is missing or malformed; the message names it."""
 
 
+def optional_float(name: str) -> float | None:
+    """A number that may be left empty (None): e.g. an override that is off unless set."""
+    value = str(get(name, default="")).strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number or empty, not {value!r}.") from None
+
+
 def get(name: str, cast: Any = str, default: Any = environ.Env.NOTSET) -> Any:
     """Read one variable, cast it, and turn any failure into a ConfigError naming the variable."""
     try:

@@ -23,7 +23,7 @@ from django.db.models import Prefetch
 from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
 from apps.chatbot.services.conversations import bot_conversation_open, message_event_payload, message_sender
 from apps.chatbot.services.interrupted import turn_closed, turn_progress
-from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
+from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window, quote
 from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
@@ -214,6 +214,17 @@ class Retrieved(list[PassageLike]):
         self.search = search
 
 
+def min_relevance_for(bot: Chatbot, collection: Any) -> float:
+    """The cosine floor of a bot's passages from `collection`: the bot's own setting, else the one calibrated for
+    the collection's embedder (a hashing embedder's and a neural model's cosines live on different scales)."""
+    if bot.min_relevance is not None:
+        return float(bot.min_relevance)
+    from apps.documents.services.embed import embedder_is_lexical
+
+    lexical = embedder_is_lexical(collection)
+    return float(settings.ANSWER_MIN_RELEVANCE_LEXICAL if lexical else settings.ANSWER_MIN_RELEVANCE_NEURAL)
+
+
 def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     """The bot's relevant passages: hybrid search over its collections, filtered by minimum relevance."""
     collections = _collections(bot)
@@ -224,7 +235,9 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     result = search(
         organization=bot.organization_id, query=question, collections=collections, top_k=bot.top_k, mode="hybrid"
     )
-    return Retrieved([hit for hit in result.hits if is_relevant(hit, bot.min_relevance)], result)
+    floors = {collection.pk: min_relevance_for(bot, collection) for collection in collections}
+    strictest = max(floors.values())
+    return Retrieved([hit for hit in result.hits if is_relevant(hit, floors.get(hit.collection_id, strictest))], result)
 
 
 def is_relevant(hit: Any, min_relevance: float) -> bool:
@@ -413,7 +426,7 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
         question=turn.question,
         passages=passages,
     )
-    texts = [p.text for p in passages]
+    texts = [quote(p.text) for p in passages]  # as the prompt shows them: markers of the documents defused
     candidates = _candidates(bot)
     for index, (provider, model) in enumerate(candidates):
         progress.provider_name = provider.name if provider else "Offline"

@@ -9,10 +9,10 @@ from typing import Any, Protocol
 
 from apps.chatbot.prompts import system_prompt_for
 from apps.chatbot_provider.clients import ChatMessage
+from apps.chatbot_provider.extractive import MARKER, defuse_markers
 from apps.chatbot_provider.tokens import count_tokens
 
 SNIPPET_CHARS = 300
-_MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _DELIMITER = re.compile(r"<(\s*/?\s*)(passages?)\b", re.IGNORECASE)
 
 
@@ -59,8 +59,9 @@ def _defuse(text: str) -> str:
 
 
 def quote(text: str) -> str:
-    """Passage text as inert data: it cannot open or close a passage block."""
-    return _defuse(text.strip())
+    """Passage text as inert data: it cannot open or close a passage block, and its own bracketed numbers
+    ("[4]") cannot be taken for citation markers."""
+    return defuse_markers(_defuse(text.strip()))
 
 
 def _attribute(text: str) -> str:
@@ -111,7 +112,7 @@ def build_messages(
 def markers_used(answer: str, count: int) -> list[int]:
     """Passage numbers cited in `answer`, in order of first use, within 1..count."""
     seen: list[int] = []
-    for match in _MARKERS.finditer(answer):
+    for match in MARKER.finditer(answer):
         for piece in match.group(1).split(","):
             number = int(piece)
             if 1 <= number <= count and number not in seen:

@@ -15,7 +15,7 @@ def retrieved(monkeypatch):
     passages = list(HANDBOOK)
     monkeypatch.setattr(
         "apps.chatbot.services.answer.retrieve",
-        lambda *, bot, question: [p for p in passages if p.score >= bot.min_relevance],
+        lambda *, bot, question: [p for p in passages if p.score >= (bot.min_relevance or 0.0)],
     )
     return passages
 

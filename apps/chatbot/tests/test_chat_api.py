@@ -20,7 +20,7 @@ def retrieved(monkeypatch):
     passages = list(HANDBOOK)
 
     def retrieve(*, bot, question):
-        return [p for p in passages if p.score >= bot.min_relevance]
+        return [p for p in passages if p.score >= (bot.min_relevance or 0.0)]
 
     monkeypatch.setattr("apps.chatbot.services.answer.retrieve", retrieve)
     return passages

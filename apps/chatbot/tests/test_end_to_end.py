@@ -193,3 +193,19 @@ def test_a_stricter_minimum_relevance_turns_a_weak_match_into_dont_know(member_c
     bot = _bot(organization, user, [collection], min_relevance=0.9)
     body = member_client.post(f"/api/v1/bots/{bot.id}/chat", {"message": "When does the office open?"}).json()
     assert body["status"] == "dont_know", body
+
+
+def test_a_bot_without_its_own_floor_judges_passages_by_the_floor_of_their_embedder(
+    member_client, organization, user, indexed, settings
+):
+    collection = indexed("Employee handbook", HANDBOOK)
+    bot = _bot(organization, user, [collection])
+    assert bot.min_relevance is None
+    question = {"message": "How many vacation days do employees get?"}
+    assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "complete"
+    # The handbook is embedded by the offline hashing embedder: its floor decides, not the neural one.
+    settings.ANSWER_MIN_RELEVANCE_NEURAL = 0.0
+    settings.ANSWER_MIN_RELEVANCE_LEXICAL = 0.99
+    assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "dont_know"
+    bot_services.bot_update(bot=bot, actor=Actor.for_user(user).in_organization(organization), min_relevance=0.1)
+    assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "complete"

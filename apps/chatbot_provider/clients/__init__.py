@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from apps.chatbot_provider.clients.gemini import GeminiClient
+from apps.chatbot_provider.clients.local import LocalClient
 from apps.chatbot_provider.clients.offline import OfflineClient
 from apps.chatbot_provider.clients.openai import OpenAIClient
 from apps.chatbot_provider.clients.protocol import ChatClient, ChatMessage, Role, StreamEvent, TextDelta, Usage
@@ -39,6 +40,7 @@ CLIENTS: dict[str, ChatClient] = {
     ),
     ProviderKind.GEMINI: GeminiClient(),
     ProviderKind.OFFLINE: OfflineClient(),
+    ProviderKind.LOCAL: LocalClient(),
 }
 
 

@@ -33,3 +33,22 @@ def test_the_same_question_gets_the_same_answer():
     assert extractive_answer(question=question, passages=passages) == extractive_answer(
         question=question, passages=passages
     )
+
+
+def test_bracketed_reference_numbers_of_the_document_are_not_taken_for_citations():
+    from apps.chatbot.services.prompting import markers_used
+
+    passages = [
+        "Flutter of thin wings was measured in a supersonic wind tunnel [4] [5]. The results agree with theory [12].",
+        "Panel flutter is another matter.",
+    ]
+    answer = extractive_answer(question="How was wing flutter measured?", passages=passages)
+    quoted = "Flutter of thin wings was measured in a supersonic wind tunnel \uff3b4\uff3d \uff3b5\uff3d"
+    assert answer.startswith(quoted)
+    assert markers_used(answer, count=12) == [1]
+
+
+def test_headings_are_not_quoted_as_if_they_were_sentences():
+    passages = ["Refund policy\n\nRefunds are issued to the original payment method within fourteen days."]
+    answer = extractive_answer(question="What is the refund policy?", passages=passages)
+    assert answer == "Refunds are issued to the original payment method within fourteen days [1]."

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 
 from apps.chatbot_provider.clients import embed_texts
+from apps.chatbot_provider.local_model import DIMENSIONS as LOCAL_DIMENSIONS
 from apps.chatbot_provider.models import OFFLINE_EMBEDDING_MODEL, ProviderKind
 from apps.documents.models import Collection
 from apps.documents.services.errors import EmbeddingDimensionMismatch, EmbeddingModelUnsupported
@@ -27,6 +28,8 @@ def embedding_dimensions_supported(*, kind: str, model: str, dimensions: int) ->
     """Whether `model` of a provider of `kind` can produce `dimensions`-long vectors; None when unknown."""
     if kind == ProviderKind.OFFLINE or model == OFFLINE_EMBEDDING_MODEL:
         return True  # the hashing embedder produces any dimension
+    if kind == ProviderKind.LOCAL:
+        return dimensions >= LOCAL_DIMENSIONS  # zero-padded to the deployment's size (cosine unchanged)
     known = KNOWN_EMBEDDING_MODELS.get(model.removeprefix("models/"))
     if known is None:
         return None
@@ -84,6 +87,17 @@ def embed_for_collection(
         if on_batch is not None:
             on_batch(len(vectors), len(texts))
     return vectors
+
+
+def embedder_is_lexical(collection: Collection) -> bool:
+    """Whether the collection is embedded by the offline hashing embedder (a lexical signal) rather than a neural
+    model: fusion weights and relevance floors are calibrated per kind (ADR 0016)."""
+    provider = collection.embedding_provider
+    return (
+        provider is None
+        or provider.kind == ProviderKind.OFFLINE
+        or collection.embedding_model == OFFLINE_EMBEDDING_MODEL
+    )
 
 
 def embed_query(*, collection: Collection, query: str) -> list[float]:

@@ -9,7 +9,6 @@ See docs/search.md for the plan choice and the meaning of the scores.
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 from collections import defaultdict
@@ -25,14 +24,11 @@ from django.db.models import Sum
 from apps.documents.models import (
     TEXT_SEARCH_CONFIG,
     Chunk,
-    ChunkTerm,
     Collection,
-    CollectionTerm,
-    CollectionTextStats,
     Document,
     DocumentStatus,
 )
-from apps.documents.services.embed import check_dimensions, embed_query
+from apps.documents.services.embed import check_dimensions, embed_query, embedder_is_lexical
 
 SearchMode = Literal["hybrid", "vector", "fulltext"]
 MAX_QUERY_TERMS = 32
@@ -96,52 +92,6 @@ def _scope_chunk_count(organization_id: Any, collection_ids: Sequence[uuid.UUID]
     return int(total or 0)
 
 
-@dataclass
-class TextQuery:
-    """The query's lexemes found in the scope with their BM25 idf, and the scope's average chunk length."""
-
-    terms: list[str]
-    idf: list[float]
-    average_length: float
-
-
-def _scope_and_text_query(
-    organization_id: Any, collection_ids: Sequence[uuid.UUID], query: str
-) -> tuple[int, TextQuery | None]:
-    """One round trip: the scope's chunk count (ready documents), BM25's N and total length over the scope,
-    and the document frequency in the scope of each of the query's lexemes (PostgreSQL's parser and stemmer,
-    the same that filled the chunks' search_vector)."""
-    org, ids = str(organization_id), list(collection_ids)
-    stats, terms = CollectionTextStats._meta.db_table, CollectionTerm._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH s AS ("
-            f"  SELECT COALESCE(SUM(chunks), 0) AS n, COALESCE(SUM(length), 0) AS length FROM {stats} "
-            "  WHERE organization_id = %s AND collection_id = ANY(%s)), "
-            "f AS ("
-            f"  SELECT term, SUM(df) AS df FROM {terms} WHERE organization_id = %s AND collection_id = ANY(%s) "
-            "  AND term = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s))) GROUP BY term) "
-            f"SELECT (SELECT COALESCE(SUM(chunk_count), 0) FROM {Document._meta.db_table} "
-            "         WHERE organization_id = %s AND collection_id = ANY(%s) AND status = %s), s.n, s.length, "
-            "       (SELECT array_agg(term ORDER BY df, term) FROM f), (SELECT array_agg(df ORDER BY df, term) FROM f) "
-            "FROM s",
-            [org, ids, org, ids, TEXT_SEARCH_CONFIG, query, org, ids, DocumentStatus.READY.value],
-        )
-        row = cursor.fetchone()
-    if row is None:  # pragma: no cover - a SELECT without FROM always returns one row
-        return 0, None
-    scope, n, total_length = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
-    found = list(zip(row[3] or [], (int(d) for d in row[4] or []), strict=True))[:MAX_QUERY_TERMS]
-    if not found or n == 0:
-        return scope, None
-    n = max(n, *(d for _, d in found))
-    return scope, TextQuery(
-        terms=[t for t, _ in found],
-        idf=[math.log(1 + (n - d + 0.5) / (d + 0.5)) for _, d in found],
-        average_length=max(total_length / n, 1.0),
-    )
-
-
 def _vector_candidates(
     *, organization_id: Any, collection_ids: list[uuid.UUID], vector: list[float], limit: int, exact: bool
 ) -> list[tuple[uuid.UUID, float]]:
@@ -198,88 +148,47 @@ def vector_search(
     return hits, plan, scope
 
 
-def _text_candidates_sql(
-    *, organization_id: Any, collection_ids: list[uuid.UUID], text_query: TextQuery, limit: int
-) -> tuple[str, list[Any]]:
-    """The best `limit` chunks by BM25 (chunk_id, score), without scoring every chunk that holds a query term.
-
-    Each (collection, term) contributes its first SEARCH_TEXT_TERM_DEPTH postings from the impact-ordered
-    index (an index-only scan that also carries tf and length); the chunks read are ranked by the BM25 sum
-    over the postings read (the scope's N, df and average length), and the best 4 x limit of them are scored
-    exactly over every query term and re-sorted. Terms held by at most that many chunks are read whole; of a
-    commoner term only the weakest postings are left out, so a chunk that matches many common terms, each
-    weakly, can be missed (docs/search.md gives the measured agreement with exhaustive BM25)."""
-    depth = max(int(settings.SEARCH_TEXT_TERM_DEPTH), limit)
-    k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
-    # documents_text_candidates (migration 0003) holds the statement: its plan is cached per connection.
-    return (
-        "SELECT hit, score FROM documents_text_candidates(%s::uuid, %s::uuid[], %s::text[], %s::float8[], "
-        "%s::float8, %s::float8, %s::float8, %s::int, %s::int, %s::int)",
-        [
-            str(organization_id),
-            collection_ids,
-            text_query.terms,
-            text_query.idf,
-            k1,
-            b,
-            text_query.average_length,
-            depth,
-            limit * 4,
-            limit,
-        ],
-    )
-
-
-def _rescore(
+def _search_group(
     *,
     organization_id: Any,
-    chunk_ids: list[uuid.UUID],
+    collection_ids: list[uuid.UUID],
+    query: str,
     vector: list[float] | None,
-    text_query: TextQuery | None,
-    text_candidates_sql: tuple[str, list[Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Both signals for every candidate, with what a hit shows; only chunks of ready documents.
+    text: bool,
+    limit: int,
+) -> tuple[int, str, list[dict[str, Any]]]:
+    """One round trip for one embedding model's collections: (scope, plan, candidate rows).
 
-    The candidates are `chunk_ids` plus, when given, the full-text candidate query's chunks, found in the same
-    statement (one round trip less); each row carries its `text_rank` in that list (None when not in it)."""
-    chunk_table, document_table = Chunk._meta.db_table, Document._meta.db_table
-    params: list[Any] = []
-    text_hits_sql = "SELECT NULL::uuid AS chunk_id, NULL::bigint AS text_rank WHERE false"
-    if text_candidates_sql is not None:
-        text_hits_sql = (
-            "SELECT chunk_id, row_number() OVER (ORDER BY score DESC, chunk_id) AS text_rank "
-            f"FROM ({text_candidates_sql[0]}) h(chunk_id, score)"
-        )
-        params.extend(text_candidates_sql[1])
-    vector_sql = "NULL::float8"
-    if vector is not None:
-        vector_sql = "1 - (c.embedding <=> %s::vector)"
-        params.append(Vector(vector))
-    text_sql = "NULL::float8"
-    if text_query is not None:
-        # One index scan per candidate over the (chunk, term) key finds every query term the chunk holds. The casts
-        # matter: Django binds parameters as literals, and an untyped 1.2 is numeric (slow arithmetic).
-        k1, b = float(settings.SEARCH_BM25_K1), float(settings.SEARCH_BM25_B)
-        text_sql = (
-            "(SELECT sum((%s::float8[])[array_position(%s::text[], x.term)] * x.tf * (%s::float8 + 1) "
-            "  / (x.tf + %s::float8 * (1 - %s::float8 + %s::float8 * x.length / %s::float8))) "
-            f"FROM {ChunkTerm._meta.db_table} x WHERE x.chunk_id = c.id AND x.term = ANY(%s))"
-        )
-        params.extend([text_query.idf, text_query.terms, k1, k1, b, b, text_query.average_length, text_query.terms])
-    params.extend([chunk_ids, str(organization_id), DocumentStatus.READY.value])
+    `documents_search` (migration 0005) counts the scope, reads BM25's statistics and the query's lexemes, takes
+    the vector candidates (exact or HNSW by scope size) and the full-text candidates (documents_text_candidates:
+    the first SEARCH_TEXT_TERM_DEPTH postings of each query term from the impact-ordered index, the best
+    4 x limit chunks read scored exactly), and returns both signals for every candidate with its rank in each
+    list. Its first row carries only the scope and the plan."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH text_hits AS MATERIALIZED ({text_hits_sql}) "
-            "SELECT c.id, c.document_id, c.collection_id, d.title, c.page_number, c.heading_path, c.text, "
-            f"c.ordinal, {vector_sql} AS vector_similarity, {text_sql} AS text_raw, th.text_rank "
-            f"FROM {chunk_table} c JOIN {document_table} d ON d.id = c.document_id "
-            "LEFT JOIN text_hits th ON th.chunk_id = c.id "
-            "WHERE c.id = ANY(ARRAY(SELECT unnest(%s::uuid[]) UNION SELECT chunk_id FROM text_hits)) "
-            "AND c.organization_id = %s AND d.status = %s",
-            params,
+            "SELECT * FROM documents_search(%s::uuid, %s::uuid[], %s::text, %s::vector, %s::boolean, %s::int, "
+            "%s::float8, %s::float8, %s::int, %s::int, %s::bigint, %s::int, %s::text, %s::regconfig)",
+            [
+                str(organization_id),
+                collection_ids,
+                query,
+                None if vector is None else Vector(vector),
+                text,
+                limit,
+                float(settings.SEARCH_BM25_K1),
+                float(settings.SEARCH_BM25_B),
+                int(settings.SEARCH_TEXT_TERM_DEPTH),
+                MAX_QUERY_TERMS,
+                int(settings.SEARCH_EXACT_MAX_CHUNKS),
+                int(settings.SEARCH_HNSW_EF_SEARCH),
+                DocumentStatus.READY.value,
+                TEXT_SEARCH_CONFIG,
+            ],
         )
         columns = [col.name for col in cursor.description or []]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    header, hits = rows[0], rows[1:]
+    return int(header["scope"] or 0), str(header["plan"]), hits
 
 
 def _json_list(value: Any) -> list[str]:
@@ -292,6 +201,62 @@ def _clamp(value: float) -> float:
     if value != value:  # NaN (a zero vector)
         return 0.0
     return max(0.0, min(1.0, value))
+
+
+def fusion_weight(collection: Collection) -> float:
+    """The vector side's weight `w` for a collection, from what embeds it (ADR 0016): the offline hashing
+    embedder is a lexical signal weaker than BM25, a neural model a semantic one that BM25 does not give.
+    SEARCH_VECTOR_WEIGHT, when set, applies to every collection."""
+    if settings.SEARCH_VECTOR_WEIGHT is not None:
+        return float(settings.SEARCH_VECTOR_WEIGHT)
+    lexical = embedder_is_lexical(collection)
+    return float(settings.SEARCH_VECTOR_WEIGHT_LEXICAL if lexical else settings.SEARCH_VECTOR_WEIGHT_NEURAL)
+
+
+@dataclass
+class Candidates:
+    """Both signals for every candidate of a query, before fusion (`fuse` ranks them)."""
+
+    rows: list[dict[str, Any]]
+    plans: set[str]
+    scope_chunks: int
+    timings_ms: dict[str, float]
+
+
+def search_candidates(
+    *, organization_id: Any, query: str, collections: Sequence[Collection], mode: SearchMode, limit: int
+) -> Candidates:
+    """The candidates of each list with both signals; one round trip per embedding model (usually one)."""
+    # Collections embedded by different models need their own query vector: one group per model.
+    groups: dict[tuple[Any, str], list[Collection]] = defaultdict(list)
+    for collection in collections:
+        groups[(collection.embedding_provider_id, collection.embedding_model)].append(collection)
+    result = Candidates(rows=[], plans=set(), scope_chunks=0, timings_ms={})
+    timings = result.timings_ms
+    for group in groups.values():
+        vector: list[float] | None = None
+        if mode in ("hybrid", "vector"):
+            t0 = time.perf_counter()
+            vector = embed_query(collection=group[0], query=query)
+            timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        scope, plan, group_rows = _search_group(
+            organization_id=organization_id,
+            collection_ids=[c.pk for c in group],
+            query=query,
+            vector=vector,
+            text=mode in ("hybrid", "fulltext"),
+            limit=limit,
+        )
+        timings["sql_ms"] = timings.get("sql_ms", 0) + (time.perf_counter() - t0) * 1000
+        result.scope_chunks += scope
+        if vector is not None and scope > 0:
+            result.plans.add(plan)
+        weight = fusion_weight(group[0])
+        for row in group_rows:
+            row["fusion_weight"] = weight
+        result.rows.extend(group_rows)
+    return result
 
 
 def search(
@@ -311,7 +276,6 @@ def search(
     instead of `collection_ids`; collections of another organization are ignored."""
     started = time.perf_counter()
     fusion = fusion or str(settings.SEARCH_FUSION)
-    weight = float(settings.SEARCH_VECTOR_WEIGHT if vector_weight is None else vector_weight)
     organization_id = getattr(organization, "pk", organization)
     if collections is not None:
         collection_list = [c for c in collections if str(c.organization_id) == str(organization_id)]
@@ -326,70 +290,26 @@ def search(
     for collection in collection_list:
         check_dimensions(collection)
     limit = max(int(settings.SEARCH_CANDIDATES), top_k * 4)
-    timings: dict[str, float] = {}
-
-    # Collections embedded by different models need their own query vector: one group per model.
-    groups: dict[tuple[Any, str], list[Collection]] = defaultdict(list)
-    for collection in collection_list:
-        groups[(collection.embedding_provider_id, collection.embedding_model)].append(collection)
-
-    rows: list[dict[str, Any]] = []
-    plans: set[str] = set()
-    scope_total = 0
-    for group in groups.values():
-        ids = [c.pk for c in group]
-        text_query: TextQuery | None = None
-        if mode in ("hybrid", "fulltext"):
-            scope, text_query = _scope_and_text_query(organization_id, ids, query)
-        else:
-            scope = _scope_chunk_count(organization_id, ids)
-        scope_total += scope
-        if scope == 0:
-            continue
-        vector: list[float] | None = None
-        vector_hits: list[tuple[uuid.UUID, float]] = []
-        if mode in ("hybrid", "vector"):
-            t0 = time.perf_counter()
-            vector = formatted_vector(embed_query(collection=group[0], query=query))
-            timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
-            plan = choose_plan(scope)
-            exact = plan == "exact"
-            plans.add(plan)
-            t0 = time.perf_counter()
-            vector_hits = _vector_candidates(
-                organization_id=organization_id, collection_ids=ids, vector=vector, limit=limit, exact=exact
-            )
-            timings["vector_ms"] = timings.get("vector_ms", 0) + (time.perf_counter() - t0) * 1000
-        if not vector_hits and text_query is None:
-            continue
-        # The full-text candidates are found inside the rescoring statement (one round trip for both).
-        t0 = time.perf_counter()
-        group_rows = _rescore(
-            organization_id=organization_id,
-            chunk_ids=[chunk_id for chunk_id, _ in vector_hits],
-            vector=vector,
-            text_query=text_query,
-            text_candidates_sql=None
-            if text_query is None
-            else _text_candidates_sql(
-                organization_id=organization_id, collection_ids=ids, text_query=text_query, limit=limit
-            ),
-        )
-        timings["rescore_ms"] = timings.get("rescore_ms", 0) + (time.perf_counter() - t0) * 1000
-        vector_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(vector_hits, start=1)}
-        for row in group_rows:
-            row["vector_rank"] = vector_rank.get(row["id"])
-        rows.extend(group_rows)
-
-    hits = _fuse(rows, mode=mode, fusion=fusion, weight=weight)[:top_k]
+    found = search_candidates(
+        organization_id=organization_id, query=query, collections=collection_list, mode=mode, limit=limit
+    )
+    hits = fuse(found.rows, mode=mode, fusion=fusion, weight=vector_weight)[:top_k]
+    timings = found.timings_ms
     timings["total_ms"] = (time.perf_counter() - started) * 1000
-    plan = "+".join(sorted(plans)) if plans else ("none" if mode == "fulltext" else "empty")
-    return SearchResult(hits=hits, plan=plan, scope_chunks=scope_total, fusion=fusion, timings_ms=timings)
+    plan = "+".join(sorted(found.plans)) if found.plans else ("none" if mode == "fulltext" else "empty")
+    return SearchResult(hits=hits, plan=plan, scope_chunks=found.scope_chunks, fusion=fusion, timings_ms=timings)
 
 
-def _fuse(rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str, weight: float) -> list[SearchHit]:
+def fuse(
+    rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str = "weighted", weight: float | None = None
+) -> list[SearchHit]:
+    """Rank the candidates. `weight` overrides each collection's fusion weight (evaluation sweeps)."""
     max_text = max((float(r["text_raw"] or 0.0) for r in rows), default=0.0)
     max_vector = max(
+        (_clamp(float(r["vector_similarity"])) for r in rows if r["vector_similarity"] is not None), default=0.0
+    )
+    min_text = min((float(r["text_raw"] or 0.0) for r in rows), default=0.0)
+    min_vector = min(
         (_clamp(float(r["vector_similarity"])) for r in rows if r["vector_similarity"] is not None), default=0.0
     )
     scored: list[tuple[tuple[float, float, str, int], SearchHit]] = []
@@ -405,9 +325,19 @@ def _fuse(rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str, weight: 
         elif fusion == "rrf":
             rrf = sum(1.0 / (RRF_K + rank) for rank in (row["vector_rank"], row["text_rank"]) if rank is not None)
             score = rrf / (2.0 / (RRF_K + 1))
+        elif fusion == "minmax":
+            # Each signal spread over [0, 1] between the query's weakest and best candidate.
+            w = float(row.get("fusion_weight", 0.3) if weight is None else weight)
+            spread_vector = (
+                ((vector_score or 0.0) - min_vector) / (max_vector - min_vector) if max_vector > min_vector else 0.0
+            )
+            raw_text = float(row["text_raw"] or 0.0)
+            spread_text = (raw_text - min_text) / (max_text - min_text) if max_text > min_text else 0.0
+            score = w * spread_vector + (1 - w) * spread_text
         else:
+            w = float(row.get("fusion_weight", 0.3) if weight is None else weight)
             relative_vector = (vector_score or 0.0) / max_vector if max_vector > 0 else 0.0
-            score = weight * relative_vector + (1 - weight) * (text_score or 0.0)
+            score = w * relative_vector + (1 - w) * (text_score or 0.0)
         hit = SearchHit(
             chunk_id=row["id"],
             document_id=row["document_id"],

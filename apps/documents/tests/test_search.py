@@ -220,3 +220,37 @@ def test_search_endpoint_refuses_a_collection_of_another_organization(member_cli
 def test_search_endpoint_validates_top_k_and_mode(member_client):
     assert member_client.post("/api/v1/search", {"query": "x", "top_k": 500}, format="json").status_code == 400
     assert member_client.post("/api/v1/search", {"query": "x", "mode": "magic"}, format="json").status_code == 400
+
+
+def test_the_fusion_weight_follows_what_embeds_the_collection(organization, settings):
+    from apps.chatbot_provider.tests.factories import ChatbotProviderFactory
+    from apps.documents.services.search import fusion_weight
+
+    settings.SEARCH_VECTOR_WEIGHT = None
+    settings.SEARCH_VECTOR_WEIGHT_LEXICAL = 0.3
+    settings.SEARCH_VECTOR_WEIGHT_NEURAL = 0.6
+    hashed = CollectionFactory(organization=organization)
+    local = CollectionFactory(
+        organization=organization,
+        embedding_provider=ChatbotProviderFactory(organization=organization, kind="local", name="Here"),
+        embedding_model="all-MiniLM-L6-v2",
+    )
+    remote = CollectionFactory(
+        organization=organization,
+        embedding_provider=ChatbotProviderFactory(organization=organization, kind="openai", name="There"),
+        embedding_model="text-embedding-3-small",
+    )
+    assert fusion_weight(hashed) == 0.3
+    assert fusion_weight(local) == 0.6
+    assert fusion_weight(remote) == 0.6
+    settings.SEARCH_VECTOR_WEIGHT = 0.45
+    assert {fusion_weight(c) for c in (hashed, local, remote)} == {0.45}
+
+
+def test_a_search_reports_its_scope_and_plan_even_when_nothing_matches(organization, corpus):
+    found = search(organization=organization, query="zeppelin", mode="fulltext")
+    assert found.hits == []
+    assert found.scope_chunks == len(PASSAGES)
+    hybrid = search(organization=organization, query="zeppelin", mode="hybrid")
+    assert hybrid.plan == "exact"
+    assert hybrid.scope_chunks == len(PASSAGES)
