@@ -55,7 +55,9 @@ def test_the_visitor_asks_for_a_person_and_an_agent_claims_replies_and_resolves(
 
     resolved = agent.post(f"/api/v1/handoffs/{conversation['id']}/resolve")
     assert resolved.json()["handoff"]["state"] == "resolved"
-    actions = list(AuditEvent.objects.unscoped().filter(action__startswith="handoff.").values_list("action", "actor_kind"))
+    actions = list(
+        AuditEvent.objects.unscoped().filter(action__startswith="handoff.").values_list("action", "actor_kind")
+    )
     assert sorted(actions) == sorted(
         [("handoff.requested", "visitor"), ("handoff.claimed", "user"), ("handoff.resolved", "user")]
     )
@@ -187,7 +189,9 @@ def test_the_agent_sees_the_passages_and_scores_behind_each_bot_answer(visitor, 
     assert all(m["retrieval"] == [] for m in detail["messages"] if m["role"] != "bot")
 
 
-def test_another_organizations_agent_cannot_see_or_claim_the_conversation(visitor, other_organization, make_member_client):
+def test_another_organizations_agent_cannot_see_or_claim_the_conversation(
+    visitor, other_organization, make_member_client
+):
     conversation = _ask_for_person(visitor)
     outsider = make_member_client(other_organization, Role.OWNER)
     assert outsider.get("/api/v1/handoffs").json() == []
