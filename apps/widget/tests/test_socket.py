@@ -146,3 +146,23 @@ async def test_a_members_socket_hears_handoffs_so_the_inbox_updates_live(visitor
     message = await handoff_frame()
     assert (message["type"], message["seq"]) == ("handoff.message", 3)
     await member.disconnect()
+
+
+async def test_typing_shows_on_both_sides_while_a_member_holds_the_conversation(visitor, agent):
+    conversation = await _waiting(visitor)
+    await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/claim")
+    socket = VisitorSocket(visitor.token)
+    assert (await socket.open())[0]
+    ticket = (await database_sync_to_async(agent.post)("/api/v1/realtime/tickets")).json()["ticket"]
+    member = WebsocketCommunicator(application, f"/ws/?ticket={ticket}", headers=[(b"origin", b"http://localhost")])
+    assert (await member.connect(timeout=5))[0]
+
+    await member.send_to(text_data=json.dumps({"type": "handoff.typing", "conversation": conversation}))
+    assert await socket.frame() == {"type": "typing", "role": "agent"}
+
+    await socket.send(type="typing")
+    while (frame := json.loads(await member.receive_from(timeout=5)))["type"] != "handoff.typing":
+        pass
+    assert frame["conversation"] == conversation
+    await socket.close()
+    await member.disconnect()
