@@ -86,9 +86,7 @@ def main() -> int:
         body = {"key": bot.publishable_key, "resume": session.resume}
         healthz = _median_us(lambda: client.get("/healthz"))
         preflight = _median_us(
-            lambda: client.options(
-                "/widget/v1/messages", HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
-            )
+            lambda: client.options("/widget/v1/messages", HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
         )
         authenticate = _median_us(lambda: visitor_authenticate(token=session.token, origin=ORIGIN))
         read = _median_us(lambda: client.get("/widget/v1/conversation", **headers))
