@@ -62,7 +62,7 @@ def test_a_visitor_token_carries_its_bot_origin_and_visitor(settings):
 
 def test_a_visitor_token_altered_in_any_claim_is_invalid():
     token = _issue()
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     altered = jwt.encode(
         {**jwt.decode(token, options={"verify_signature": False}), "sub": "v_someone_else"}, "x" * 40, algorithm="HS256"
     )
