@@ -31,7 +31,7 @@ class WidgetVisitorSerializer(serializers.Serializer[Any]):
 
 class WidgetBotSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    avatar_url = serializers.CharField(allow_blank=True)
+    avatar_url = serializers.URLField(allow_null=True, help_text="Null: no avatar.")
     welcome_message = serializers.CharField(allow_blank=True)
     suggested_questions = serializers.ListField(child=serializers.CharField())
     theme = serializers.DictField()
@@ -58,7 +58,7 @@ class WidgetCitationSerializer(serializers.Serializer[Any]):
     document_title = serializers.CharField(allow_blank=True)
     page = serializers.IntegerField(allow_null=True)
     snippet = serializers.CharField(allow_blank=True)
-    url = serializers.CharField(allow_null=True)
+    url = serializers.URLField(allow_null=True, help_text="The cited document's source URL, if it has one.")
 
 
 WIDGET_MESSAGE_ROLES = [("visitor", "Visitor"), ("bot", "Bot"), ("agent", "Agent"), ("system", "System")]

@@ -120,7 +120,7 @@ class WidgetAPIView(APIView):
 def _bot_out(bot: Chatbot) -> dict[str, Any]:
     return {
         "name": bot.name,
-        "avatar_url": bot.avatar_url,
+        "avatar_url": bot.avatar_url or None,
         "welcome_message": bot.welcome_message,
         "suggested_questions": list(bot.suggested_questions or []),
         "theme": dict(bot.widget_theme or {}),

@@ -20,7 +20,7 @@ def test_an_allowed_site_opens_a_session_and_gets_the_bots_look(browser, shop_bo
     assert body["visitor"]["resume"].startswith("wr_")
     assert body["bot"] == {
         "name": "Shop helper",
-        "avatar_url": "",
+        "avatar_url": None,
         "welcome_message": "Hi! Ask me about returns and shipping.",
         "suggested_questions": ["How do returns work?"],
         "theme": {},
