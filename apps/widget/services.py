@@ -367,19 +367,24 @@ def widget_feedback_give(*, context: VisitorContext, message_id: Any, rating: An
 # ------------------------------------------------------------------------------------------ bot keys
 
 
+def _bot_key_set(*, actor: Actor, bot: Chatbot, field: str, value: str, action: AuditAction) -> None:
+    setattr(bot, field, value)
+    bot.save(update_fields=[field, "updated_at"])
+    audit_record(actor=actor, action=action, target=bot, data={"name": bot.name})
+    emit(
+        EventType.BOT_CHANGED,
+        organization=bot.organization_id,
+        payload={"bot_id": str(bot.pk), "change": "updated", "fields": [field]},
+    )
+
+
 @transaction.atomic
 def publishable_key_rotate(*, actor: Actor, bot: Chatbot) -> Chatbot:
     """A new publishable key: the old one stops opening sessions and every visitor token made under it dies."""
     from apps.chatbot.models import new_publishable_key
 
-    bot.publishable_key = new_publishable_key()
-    bot.save(update_fields=["publishable_key", "updated_at"])
-    audit_record(actor=actor, action=AuditAction.WIDGET_KEY_ROTATED, target=bot, data={"name": bot.name})
-    emit(
-        EventType.BOT_CHANGED,
-        organization=bot.organization_id,
-        payload={"bot_id": str(bot.pk), "change": "updated", "fields": ["publishable_key"]},
-    )
+    key = new_publishable_key()
+    _bot_key_set(actor=actor, bot=bot, field="publishable_key", value=key, action=AuditAction.WIDGET_KEY_ROTATED)
     return bot
 
 
@@ -387,12 +392,6 @@ def publishable_key_rotate(*, actor: Actor, bot: Chatbot) -> Chatbot:
 def identity_secret_rotate(*, actor: Actor, bot: Chatbot) -> str:
     """A new identity secret, returned this once (stored encrypted): identities signed with the old one fail."""
     secret = f"wis_{secrets.token_urlsafe(32)}"
-    bot.identity_secret = secret
-    bot.save(update_fields=["identity_secret", "updated_at"])
-    audit_record(actor=actor, action=AuditAction.WIDGET_IDENTITY_SECRET_ROTATED, target=bot, data={"name": bot.name})
-    emit(
-        EventType.BOT_CHANGED,
-        organization=bot.organization_id,
-        payload={"bot_id": str(bot.pk), "change": "updated", "fields": ["identity_secret"]},
-    )
+    action = AuditAction.WIDGET_IDENTITY_SECRET_ROTATED
+    _bot_key_set(actor=actor, bot=bot, field="identity_secret", value=secret, action=action)
     return secret

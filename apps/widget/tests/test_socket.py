@@ -9,7 +9,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 
-from apps.organizations.models import Role
 from apps.widget.tests.conftest import SHOP, WidgetBrowser
 from config.asgi import application
 
@@ -53,11 +52,6 @@ def visitor(shop_bot):
     assert browser.open(shop_bot.publishable_key).status_code == 200
     browser.send("How do returns work?")
     return browser
-
-
-@pytest.fixture
-def agent(organization, make_member_client):
-    return make_member_client(organization, Role.MEMBER)
 
 
 async def _waiting(visitor) -> str:
