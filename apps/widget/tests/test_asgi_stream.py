@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from django.test import AsyncClient
 
 from apps.chatbot.models import Message
 from apps.widget.tests.conftest import SHOP
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-def test_an_answer_streams_to_the_widget_under_asgi(shop_bot):
+async def test_an_answer_streams_to_the_widget_under_asgi(shop_bot):
     async def run():
         client = AsyncClient()
         session = await client.post(
@@ -33,7 +33,7 @@ def test_an_answer_streams_to_the_widget_under_asgi(shop_bot):
         chunks = [chunk async for chunk in response.streaming_content]
         return response, b"".join(chunks).decode()
 
-    response, body = async_to_sync(run)()
+    response, body = await run()
     assert response["Content-Type"] == "text/event-stream"
     assert response["Access-Control-Allow-Origin"] == SHOP
     events = [block.split("\n")[0].removeprefix("event: ") for block in body.strip().split("\n\n")]
@@ -41,5 +41,10 @@ def test_an_answer_streams_to_the_widget_under_asgi(shop_bot):
     done = json.loads(body.strip().split("\n\n")[-1].split("\n")[1].removeprefix("data: "))
     assert "30 days" in done["message"]["text"]
     assert done["message"]["citations"][0]["document_title"] == "Returns policy"
-    assert Message.objects.unscoped().filter(client_msg_id="a1").count() == 1
-    assert Message.objects.unscoped().filter(role="assistant", status="complete").count() == 1
+    stored = await database_sync_to_async(
+        lambda: (
+            Message.objects.unscoped().filter(client_msg_id="a1").count(),
+            Message.objects.unscoped().filter(role="assistant", status="complete").count(),
+        )
+    )()
+    assert stored == (1, 1)
