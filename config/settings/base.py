@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.chatbot",
     "apps.api_keys",
     "apps.chat",
+    "apps.widget",
     "apps.webhooks",
     "apps.openai_compat",
     "apps.analytics",
@@ -216,6 +217,8 @@ SPECTACULAR_SETTINGS = {
         "RoomKindEnum": "apps.chat.api.ROOM_KIND_CHOICES",
         "WebhookDeliveryStatusEnum": "apps.webhooks.models.DeliveryStatus",
         "WebhookDisabledReasonEnum": "apps.webhooks.models.DisabledReason",
+        "WidgetMessageRoleEnum": "apps.widget.serializers.WIDGET_MESSAGE_ROLES",
+        "FeedbackRatingEnum": "apps.chatbot.models.Feedback.Rating",
     },
 }
 
@@ -423,3 +426,17 @@ if _longest_wait >= CELERY_VISIBILITY_TIMEOUT:
         f"Environment variable CELERY_VISIBILITY_TIMEOUT must exceed {_longest_wait:g} seconds (the task time "
         "limit and the longest webhook retry delay), or tasks would be delivered twice."
     )
+
+# The embeddable widget (apps.widget): see docs/widget.md.
+WIDGET_VISITOR_TOKEN_SECONDS: int = get("WIDGET_VISITOR_TOKEN_SECONDS", cast=int, default=900)
+WIDGET_IDENTITY_MAX_SECONDS = 600  # the longest life an identity token signed by a customer may have
+WIDGET_MESSAGE_MAX_CHARS = 2000
+# Fixed windows in the cache (common.security.ratelimit), same notation as DRF's throttle rates.
+WIDGET_RATES: dict[str, str] = {
+    "session_ip": get("WIDGET_RATE_SESSION_IP", default="30/min"),
+    "message_visitor": get("WIDGET_RATE_MESSAGE_VISITOR", default="10/min"),
+    "message_ip": get("WIDGET_RATE_MESSAGE_IP", default="40/min"),
+    "read_visitor": get("WIDGET_RATE_READ_VISITOR", default="120/min"),
+}
+WIDGET_SCRIPT_MAX_AGE_SECONDS = 3600  # GET /widget.js: browsers and CDNs may keep it this long
+WIDGET_SCRIPT_PATH = BASE_DIR / "static" / "widget" / "widget.js"  # the committed loader (widget.js serves it)

@@ -23,7 +23,14 @@ from django.db.models import Prefetch
 from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
 from apps.chatbot.services.conversations import bot_conversation_open, message_event_payload, message_sender
 from apps.chatbot.services.interrupted import turn_closed, turn_progress
-from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window, quote
+from apps.chatbot.services.prompting import (
+    PassageLike,
+    build_messages,
+    citations_for,
+    history_window,
+    quote,
+    snippet,
+)
 from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
@@ -138,6 +145,7 @@ def chat_turn_start(
     history: SuppliedHistory | None = None,
     source: str = Conversation.Source.API,
     on_saved: Callable[[Message], None] | None = None,
+    client_msg_id: str = "",
 ) -> ChatTurn:
     """Check the question, find or open the conversation, and save the user's message.
 
@@ -178,6 +186,7 @@ def chat_turn_start(
         conversation=conversation,
         role=Message.Role.USER,
         content=question,
+        client_msg_id=client_msg_id,
         **message_sender(actor),
     )
     emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=message_event_payload(user_message))
@@ -375,6 +384,7 @@ def evidence_of(turn: ChatTurn, progress: _Progress, citations: list[dict[str, A
                 "document_title": hit.document_title,
                 "page": hit.page,
                 "heading": hit.heading,
+                "snippet": snippet(hit.text),
                 "score": _rounded(hit.score),
                 "vector_score": _rounded(getattr(hit, "vector_score", None)),
                 "text_score": _rounded(getattr(hit, "text_score", None)),
