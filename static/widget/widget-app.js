@@ -37,7 +37,7 @@
     ".dots::after{content:'…';animation:dw-blink 1s infinite}" +
     "@keyframes dw-blink{50%{opacity:.2}}" +
     ".sources{font-size:12.5px;color:var(--dw-muted);margin:2px 0 0}" +
-    ".sources ol{margin:2px 0 0;padding-left:18px}" +
+    ".sources ol{margin:2px 0 0;padding:0;list-style:none}" +
     ".sources summary{cursor:pointer;color:var(--dw-text)}" +
     ".sources blockquote{margin:4px 0;padding:6px 8px;border-left:3px solid var(--dw-primary);background:var(--dw-bot-bg);color:var(--dw-bot-fg);white-space:pre-wrap}" +
     ".sources a{color:var(--dw-primary)}" +

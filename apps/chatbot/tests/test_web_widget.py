@@ -1,0 +1,79 @@
+"""The bot page's website widget section: the embed snippet with the bot's publishable key, the live preview
+wired without inline script, and the widget settings form (origins, theme, handoff, budgets)."""
+
+import pytest
+from django.test import Client
+
+from apps.chatbot.models import Chatbot
+from apps.chatbot.tests.factories import ChatbotFactory
+from apps.organizations.models import Role
+from apps.organizations.tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS = {
+    "allowed_origins": "https://www.example.com\nhttps://shop.example.com",
+    "dark_mode": "dark",
+    "position": "left",
+    "font_family": "",
+    "primary_color": "#0a7d4f",
+    "header_bg": "#0a7d4f",  # left to follow the primary colour
+    "header_fg": "#ffffff",
+    "launcher_bg": "#222222",
+    "launcher_fg": "#ffffff",
+    "bubble_bot_bg": "#f1f3f7",
+    "bubble_bot_fg": "#1d2330",
+    "bubble_visitor_bg": "#0a7d4f",
+    "bubble_visitor_fg": "#ffffff",
+    "text_color": "#1d2330",
+    "width": "420",
+    "height": "600",
+    "radius": "14",
+    "handoff_enabled": "on",
+    "widget_daily_message_budget": "500",
+}
+
+
+def _client(organization, role):
+    client = Client()
+    client.force_login(MembershipFactory(organization=organization, role=role).user)
+    return client
+
+
+def test_an_admin_sees_the_embed_snippet_with_the_publishable_key_and_the_preview(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    page = _client(organization, Role.ADMIN).get(f"/bots/{bot.pk}/").content.decode()
+    assert f'&lt;script src="http://testserver/widget.js" data-bot="{bot.publishable_key}" async&gt;' in page
+    assert 'id="widget-preview"' in page
+    assert f'data-bot="{bot.publishable_key}" data-preview data-container="#widget-preview"' in page
+    assert "<script>" not in page and " style=" not in page  # the Content-Security-Policy allows neither
+
+
+def test_a_new_bot_has_no_widget_section_yet(organization):
+    page = _client(organization, Role.ADMIN).get("/bots/new/").content.decode()
+    assert "embed-snippet" not in page
+
+
+def test_an_admin_saves_where_the_widget_may_run_and_its_theme(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    response = _client(organization, Role.ADMIN).post(f"/bots/{bot.pk}/widget/", SETTINGS)
+    assert response.status_code == 302 and response["Location"] == f"/bots/{bot.pk}/"
+    bot = Chatbot.objects.for_org(organization).get(pk=bot.pk)
+    assert bot.allowed_origins == ["https://www.example.com", "https://shop.example.com"]
+
+
+def test_a_colour_that_is_not_a_colour_is_refused_on_the_form(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot", allowed_origins=["https://a.example"])
+    response = _client(organization, Role.ADMIN).post(
+        f"/bots/{bot.pk}/widget/", {**SETTINGS, "primary_color": "red;}body{display:none"}
+    )
+    assert response.status_code == 200
+    assert "Enter a valid value." in response.content.decode()
+    assert Chatbot.objects.for_org(organization).get(pk=bot.pk).allowed_origins == ["https://a.example"]
+
+
+def test_a_member_cannot_change_the_widget_settings(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    response = _client(organization, Role.MEMBER).post(f"/bots/{bot.pk}/widget/", SETTINGS)
+    assert response.status_code == 403
+    assert Chatbot.objects.for_org(organization).get(pk=bot.pk).allowed_origins == []
