@@ -169,10 +169,10 @@ class WidgetForm(forms.Form):
                 initial=initial,
                 widget=forms.TextInput(attrs={"type": "color", "data-theme": name, "data-default": default}),
             )
-        for name, label, default, low, high in THEME_SIZES:
+        for name, label, size, low, high in THEME_SIZES:
             self.fields[name] = forms.IntegerField(
                 label=label,
-                initial=default,
+                initial=size,
                 min_value=low,
                 max_value=high,
                 widget=forms.NumberInput(attrs={"data-theme": name}),
@@ -213,8 +213,8 @@ class WidgetForm(forms.Form):
         initial["allowed_origins"] = "\n".join(bot.allowed_origins)
         for name, _, default in THEME_COLOURS:
             initial[name] = theme.get(name) or (primary if default == FOLLOWS_PRIMARY else default)
-        for name, _, default, _, _ in THEME_SIZES:
-            initial[name] = theme.get(name) or default
+        for name, _, size, _, _ in THEME_SIZES:
+            initial[name] = theme.get(name) or size
         for name in ("dark_mode", "position", "font_family"):
             if theme.get(name):
                 initial[name] = theme[name]
@@ -228,8 +228,8 @@ class WidgetForm(forms.Form):
             value = data[name].lower()
             if value != (primary if default == FOLLOWS_PRIMARY else default):
                 theme[name] = value
-        for name, _, default, _, _ in THEME_SIZES:
-            if data[name] != default:
+        for name, _, size, _, _ in THEME_SIZES:
+            if data[name] != size:
                 theme[name] = data[name]
         theme["dark_mode"] = data["dark_mode"]
         theme["position"] = data["position"]
