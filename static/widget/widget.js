@@ -140,6 +140,13 @@
   frame.append(launcher);
   root.append(frame);
 
+  var unread = 0;
+  function label() {
+    var name = ctx.session && ctx.session.bot && ctx.session.bot.name;
+    launcher.setAttribute("aria-label", (ctx.opened ? "Close chat" : "Open chat" + (name ? " with " + name : "")) +
+      (unread ? " (" + unread + " new)" : ""));
+  }
+
   var ctx = {
     key: key, api: api, root: root, frame: frame, launcher: launcher, host: host, preview: preview,
     options: options, storage: storage, session: null, error: null, opened: false, icon: icon, el: el, closeIcon: CLOSE_ICON,
@@ -150,12 +157,13 @@
       var position = options.position || theme.position;
       frame.classList.toggle("left", position === "left");
       frame.classList.toggle("dark", theme.dark_mode === "dark");
-      launcher.setAttribute("aria-label", "Open chat" + (bot && bot.name ? " with " + bot.name : ""));
+      label();
     },
     unread: function (count) {
-      badge.textContent = count > 0 ? String(count) : "";
-      badge.hidden = !(count > 0);
-      launcher.setAttribute("aria-label", (ctx.opened ? "Close chat" : "Open chat") + (count > 0 ? " (" + count + " new)" : ""));
+      unread = count > 0 ? count : 0;
+      badge.textContent = unread ? String(unread) : "";
+      badge.hidden = !unread;
+      label();
     },
     // Asks for a visitor session (again, when the token expires): the answer holds the token, the bot's settings
     // and the conversation to resume. Errors come back in the common shape {error: {code, message, details}}.
@@ -210,12 +218,12 @@
     if (ctx.opened) return Promise.resolve();
     ctx.opened = true;
     launcher.setAttribute("aria-expanded", "true");
-    launcher.setAttribute("aria-label", "Close chat");
+    label();
     launcher.replaceChildren(icon(CLOSE_ICON), badge);
     // The visitor chose to chat: from now on the resume secret is kept so that the conversation survives reloads.
     if (ctx.session && ctx.session.visitor && ctx.session.visitor.resume && !preview) storage.set({resume: ctx.session.visitor.resume, open: true});
     return loadApp().then(function (a) { a.open(); }, function () {
-      ctx.opened = false; launcher.setAttribute("aria-expanded", "false"); launcher.replaceChildren(icon(CHAT_ICON), badge);
+      ctx.opened = false; launcher.setAttribute("aria-expanded", "false"); launcher.replaceChildren(icon(CHAT_ICON), badge); label();
     });
   }
 

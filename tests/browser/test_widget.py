@@ -4,6 +4,9 @@ step go to var/screenshots/widget/."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,67 @@ Vacation. Employees get 25 days of paid vacation per year. Vacation requests go 
 
 Office hours. The office opens at 8 am and closes at 6 pm on weekdays.
 """
+
+
+HOST_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Acme outdoor gear</title><link rel="stylesheet" href="/site.css"></head>
+<body><header><a href="/">Acme outdoor gear</a> <a href="/about">About us</a></header>
+<main><h1>Tents, stoves and everything for the trail</h1><p>Our employees answer your questions every day.</p>
+<button type="button">Add to cart</button></main>
+<script src="{src}" data-bot="{key}" async></script>
+</body></html>"""
+# The host's own styles reach every element they can, loudly: none of them may show inside the widget.
+HOST_CSS = """* { font-family: "Courier New", monospace !important; color: #c00 !important; }
+button { background: #ff0 !important; border: 4px dashed #000 !important; border-radius: 0 !important; }
+body { margin: 2rem; background: #fdf6e3; } p { font-size: 30px; } h1 { font-size: 40px; }"""
+
+
+class HostSite:
+    """A customer's website on loopback: one server answering on two origins (http://localhost:<port>, allowed
+    for the bot, and http://127.0.0.1:<port>, not allowed), serving a page that embeds the widget with the
+    script tag under a strict Content-Security-Policy that names only Docent."""
+
+    def __init__(self, docent: str, key: str) -> None:
+        self.docent, self.key = docent, key
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/site.css":
+                    body, kind = HOST_CSS.encode(), "text/css"
+                else:
+                    body, kind = HOST_PAGE.format(src=f"{site.docent}/widget.js", key=site.key).encode(), "text/html"
+                ws = site.docent.replace("http://", "ws://")
+                self.send_response(200)
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
+                self.send_header(
+                    "Content-Security-Policy",
+                    f"default-src 'self'; script-src 'self' {site.docent}; style-src 'self'; "
+                    f"connect-src 'self' {site.docent} {ws}; img-src 'self' {site.docent} data:",
+                )
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.allowed = f"http://localhost:{self.port}"
+        self.refused = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def host_site(server: str, acme) -> Iterator[HostSite]:
+    _, bot = acme
+    site = HostSite(server, bot.publishable_key)
+    bot.allowed_origins = [site.allowed]
+    bot.save(update_fields=["allowed_origins"])
+    yield site
+    site.httpd.shutdown()
+    site.httpd.server_close()
 
 
 @pytest.fixture
@@ -99,3 +163,151 @@ def test_the_bot_page_previews_the_widget_live_and_offers_the_embed_snippet(brow
     page.screenshot(path=str(shots / "01-bot-page-preview.png"), full_page=True)
     context.close()
     assert not problems, problems
+
+
+def widget(page):
+    """The widget's shadow root, through Playwright's shadow-piercing locators."""
+    return page.locator("docent-widget")
+
+
+def open_widget(page) -> None:
+    launcher = widget(page).locator("button.launcher")
+    launcher.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('docent-widget').shadowRoot.querySelector("
+        "'button.launcher').getAttribute('aria-label').includes('HR bot')"
+    )
+    launcher.click()
+    widget(page).get_by_role("dialog").wait_for()
+
+
+STREAM_WATCH = """() => {
+  const root = document.querySelector('docent-widget').shadowRoot;
+  window.__drafts = [];
+  new MutationObserver(() => {
+    const draft = root.querySelector('.drafting .bubble');
+    const text = draft && draft.textContent;
+    if (text && window.__drafts.at(-1) !== text) window.__drafts.push(text);
+  }).observe(root, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_an_allowed_website_chats_with_streamed_answers_and_citations_and_keeps_the_conversation(
+    browser, host_site, shots
+):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    problems = watch(page)
+    page.goto(f"{host_site.allowed}/")
+    launcher = widget(page).locator("button.launcher")
+    launcher.wait_for()
+    page.screenshot(path=str(shots / "10-host-page-closed.png"))
+    assert page.evaluate("localStorage.length") == 0, "the widget wrote to storage before the visitor opened it"
+
+    open_widget(page)
+    dialog = widget(page).get_by_role("dialog")
+    assert dialog.locator("h2").inner_text() == "HR bot"
+    assert "Hi! Ask me about the handbook." in dialog.locator(".welcome").inner_text()
+    assert page.evaluate("localStorage.length") == 1  # the resume secret, now that the visitor opened it
+    # The host's loud styles stay outside: the window keeps the widget's font and the launcher its colour.
+    font = page.evaluate(
+        "getComputedStyle(document.querySelector('docent-widget').shadowRoot.querySelector('.win')).fontFamily"
+    )
+    assert "Courier" not in font
+    launcher_bg = page.evaluate(
+        "getComputedStyle(document.querySelector('docent-widget').shadowRoot.querySelector('.launcher')).backgroundColor"
+    )
+    assert launcher_bg != "rgb(255, 255, 0)"
+
+    page.evaluate(STREAM_WATCH)
+    dialog.get_by_role("button", name="How many vacation days do employees get?").click()
+    answer = dialog.locator("li.msg.bot").filter(has=page.locator(".sources")).last
+    answer.wait_for()
+    assert "25" in answer.locator(".bubble").inner_text()
+    assert page.evaluate("window.__drafts.length") > 1, "the answer arrived in one piece, not streamed"
+    source = answer.locator(".sources summary").first
+    assert "Employee handbook" in source.inner_text()
+    source.click()
+    assert "25 days of paid vacation" in answer.locator(".sources blockquote").first.inner_text()
+    page.screenshot(path=str(shots / "11-answer-with-citations.png"))
+
+    answer.get_by_role("button", name="Not helpful").click()
+    answer.get_by_role("textbox", name="Comment on this answer").fill("I wanted the carry-over rule.")
+    answer.get_by_role("button", name="Send").click()
+    answer.get_by_text("Thanks for your feedback.").wait_for()
+
+    # A new page load: the conversation comes back from the server.
+    page.reload()
+    widget(page).locator("li.msg.bot .sources").first.wait_for()
+    assert "25" in widget(page).locator("li.msg.bot").last.inner_text()
+    assert widget(page).get_by_role("button", name="Not helpful").last.get_attribute("aria-pressed") == "true"
+    page.screenshot(path=str(shots / "12-after-reload.png"))
+    context.close()
+    assert not problems, problems
+
+
+def test_a_website_that_is_not_allowed_gets_a_readable_refusal(browser, host_site, shots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.goto(f"{host_site.refused}/")
+    launcher = widget(page).locator("button.launcher")
+    launcher.wait_for()
+    launcher.click()
+    alert = widget(page).get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text() == "Sorry, this chat isn't available on this website."
+    assert not widget(page).locator("form.compose").is_visible()
+    assert page.evaluate("localStorage.length") == 0
+    page.screenshot(path=str(shots / "20-refused-origin.png"))
+    context.close()
+
+
+def test_on_a_phone_the_window_fills_the_screen(browser, host_site, shots):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    problems = watch(page)
+    page.goto(f"{host_site.allowed}/")
+    open_widget(page)
+    box = widget(page).locator(".win").bounding_box()
+    assert box == {"x": 0, "y": 0, "width": 390, "height": 844}
+    close = widget(page).get_by_role("button", name="Close chat")
+    assert close.is_visible()
+    page.screenshot(path=str(shots / "30-phone-open.png"))
+    close.click()
+    assert not widget(page).locator(".win").is_visible()
+    page.screenshot(path=str(shots / "31-phone-closed.png"))
+    context.close()
+    assert not problems, problems
+
+
+def test_the_keyboard_opens_the_chat_keeps_focus_inside_and_escape_closes_it(browser, host_site, shots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.goto(f"{host_site.allowed}/")
+    launcher = widget(page).locator("button.launcher")
+    page.wait_for_function(
+        "() => document.querySelector('docent-widget').shadowRoot.querySelector("
+        "'button.launcher').getAttribute('aria-label').includes('HR bot')"
+    )
+    for _ in range(5):  # the host page's two links and button, then the launcher
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "DOCENT-WIDGET":
+            break
+    assert launcher.get_attribute("aria-expanded") == "false"
+    page.keyboard.press("Enter")
+    widget(page).get_by_role("dialog").wait_for()
+    focused = "() => document.querySelector('docent-widget').shadowRoot.activeElement?.getAttribute('aria-label')"
+    page.wait_for_function(f"({focused})() === 'Message'")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        inside = page.evaluate(
+            "() => { const root = document.querySelector('docent-widget').shadowRoot;"
+            " return !!root.activeElement && root.querySelector('.win').contains(root.activeElement); }"
+        )
+        assert inside, "focus left the open chat window"
+    page.screenshot(path=str(shots / "40-keyboard-focus.png"))
+    page.keyboard.press("Escape")
+    assert not widget(page).locator(".win").is_visible()
+    assert launcher.get_attribute("aria-expanded") == "false"
+    assert page.evaluate(focused) == "Open chat with HR bot", "focus did not return to the launcher"
+    context.close()
