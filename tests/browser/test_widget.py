@@ -311,3 +311,59 @@ def test_the_keyboard_opens_the_chat_keeps_focus_inside_and_escape_closes_it(bro
     assert launcher.get_attribute("aria-expanded") == "false"
     assert page.evaluate(focused) == "Open chat with HR bot", "focus did not return to the launcher"
     context.close()
+
+
+def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(browser, server, host_site, acme, shots):
+    admin, _ = acme
+    visitor_context = browser.new_context(viewport={"width": 1280, "height": 860})
+    visitor = visitor_context.new_page()
+    visitor_problems = watch(visitor)
+    visitor.goto(f"{host_site.allowed}/")
+    open_widget(visitor)
+    dialog = widget(visitor).get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Message").fill("When does the office open?")
+    dialog.get_by_role("textbox", name="Message").press("Enter")
+    dialog.locator("li.msg.bot .sources").first.wait_for()
+    dialog.get_by_role("button", name="Talk to a person").click()
+    dialog.get_by_text("We've asked a person to join.").wait_for()
+    assert "Waiting for a person" in dialog.locator(".status").inner_text()
+
+    agent_context = browser.new_context(viewport={"width": 1280, "height": 860})
+    agent = agent_context.new_page()
+    agent_problems = watch(agent)
+    sign_in(agent, server, admin.email)
+    agent.goto(f"{server}/handoffs/")
+    agent.get_by_text("live").wait_for()
+    entry = agent.locator("#handoff-list a").first
+    entry.wait_for()
+    assert "Waiting" in entry.inner_text()
+    entry.click()
+    agent.locator("#handoff-log li.bot .passages").first.wait_for()
+    assert "score" in agent.locator("#handoff-log li.bot .passages").first.inner_text()
+    agent.get_by_role("button", name="Claim").click()
+    agent.locator("#handoff-reply").wait_for()
+    dialog.get_by_text("joined the conversation").wait_for()
+    agent.screenshot(path=str(shots / "50-agent-inbox-claimed.png"), full_page=True)
+
+    agent.get_by_label("Your reply").fill("Hi, I'm Dana. The office opens at 8 am; on Fridays too.")
+    agent.get_by_role("button", name="Send").click()
+    reply = dialog.locator("li.msg.agent").last
+    reply.wait_for()
+    assert "The office opens at 8 am; on Fridays too." in reply.inner_text()
+    visitor.screenshot(path=str(shots / "51-visitor-sees-agent-reply.png"))
+
+    # The visitor answers; the person sees it arrive without reloading, and the bot stays silent.
+    dialog.get_by_role("textbox", name="Message").fill("Thanks, and is parking free?")
+    dialog.get_by_role("textbox", name="Message").press("Enter")
+    agent.locator("#handoff-log li.visitor", has_text="is parking free?").wait_for()
+    assert dialog.locator(".drafting").count() == 0
+    assert dialog.locator("li.msg.bot").count() == 2  # the welcome and the one answer before the handoff
+
+    agent.get_by_role("button", name="Resolve").click()
+    dialog.get_by_text("The conversation was closed.").wait_for()
+    agent.screenshot(path=str(shots / "52-agent-resolved.png"), full_page=True)
+    visitor.screenshot(path=str(shots / "53-visitor-resolved.png"))
+    visitor_context.close()
+    agent_context.close()
+    assert not visitor_problems, visitor_problems
+    assert not agent_problems, agent_problems
