@@ -283,7 +283,7 @@
     }
 
     function socketMessage(message) {
-      if (items.has(message.id)) return upsert(message);
+      if (items.has(message.id)) return; // already shown (the stream or the history had it)
       if (message.role === "visitor" && pendingByText.has(message.text)) {
         var pending = pendingByText.get(message.text); pendingByText.delete(message.text);
         return upsert(message, pending);
@@ -336,7 +336,9 @@
       if (socket || ctx.preview || !ctx.session || !ctx.session.token || !ctx.session.conversation || typeof WebSocket !== "function") return;
       var stale = ctx.session.expires_at - Date.now() < 30000;
       if (stale) { ctx.start().then(connect, reconnectLater); return; }
-      var ws = new WebSocket(ctx.api.replace(/^http/, "ws") + "/ws/widget/", ["docent.visitor", ctx.session.token]);
+      var ws;
+      try { ws = new WebSocket(ctx.api.replace(/^http/, "ws") + "/ws/widget/", ["docent.visitor", ctx.session.token]); }
+      catch (e) { return; } // a token that is not a valid subprotocol: replies still come with the next history read
       socket = ws;
       ws.addEventListener("open", function () { retry = 0; ws.send(JSON.stringify({type: "resume", after_seq: lastSeq})); });
       ws.addEventListener("message", function (event) {
@@ -537,11 +539,11 @@
     }
 
     return {
-      open: function () {
+      open: function (quietly) {
         ctx.frame.classList.add("open");
         win.hidden = false; unread = 0; ctx.unread(0);
         start(); scroll();
-        if (!ctx.preview) (form.hidden ? closeButton : input).focus();
+        if (!quietly) (form.hidden ? closeButton : input).focus();
       },
       close: function () { ctx.frame.classList.remove("open"); win.hidden = true; },
       refresh: function () { renderHeader(); renderWelcome(); if (ctx.preview) preview(); }

@@ -71,6 +71,7 @@
 
   var BASE_CSS =
     ":host{all:initial}" +
+    "[hidden]{display:none!important}" +
     ".dw{position:fixed;bottom:20px;right:20px;z-index:2147483000;font-family:var(--dw-font);font-size:15px;line-height:1.45;color:var(--dw-text);display:flex;flex-direction:column;align-items:flex-end;gap:12px}" +
     ".dw.left{right:auto;left:20px;align-items:flex-start}" +
     ".dw.inline{position:absolute}" +
@@ -214,7 +215,7 @@
     return loading;
   }
 
-  function open() {
+  function open(quietly) {
     if (ctx.opened) return Promise.resolve();
     ctx.opened = true;
     launcher.setAttribute("aria-expanded", "true");
@@ -222,7 +223,7 @@
     launcher.replaceChildren(icon(CLOSE_ICON), badge);
     // The visitor chose to chat: from now on the resume secret is kept so that the conversation survives reloads.
     if (ctx.session && ctx.session.visitor && ctx.session.visitor.resume && !preview) storage.set({resume: ctx.session.visitor.resume, open: true});
-    return loadApp().then(function (a) { a.open(); }, function () {
+    return loadApp().then(function (a) { a.open(quietly === true); }, function () {
       ctx.opened = false; launcher.setAttribute("aria-expanded", "false"); launcher.replaceChildren(icon(CHAT_ICON), badge); label();
     });
   }
@@ -240,11 +241,12 @@
   ctx.close = close;
 
   launcher.addEventListener("click", function () { if (ctx.opened) close(); else open(); });
+  launcher.addEventListener("keydown", function (e) { if (e.key === "Escape" && ctx.opened) close(); });
   // Warm the chat window while the pointer is on its way to the launcher.
   launcher.addEventListener("pointerenter", function () { loadApp().catch(function () {}); }, {once: true});
 
   // The host page's handle: document.querySelector("docent-widget").open() / .close() / .identify(jwt).
-  host.open = open;
+  host.open = function () { return open(); };
   host.close = close;
   host.identify = function (token) { ctx.identity = token || null; return ctx.start(); };
 
@@ -255,7 +257,7 @@
       document.addEventListener("docent:preview", function (event) {
         ctx.session = {bot: event.detail || {}, conversation: null, visitor: null};
         ctx.theme(ctx.session.bot);
-        if (app) app.refresh(); else open();
+        if (app) app.refresh(); else open(true);
       });
       document.dispatchEvent(new CustomEvent("docent:ready"));
       return;
@@ -263,7 +265,8 @@
     if (!key) { ctx.error = {code: "unknown_bot"}; return; }
     var saved = storage.get();
     ctx.start().then(function (data) {
-      if (options.open === "true" || (saved.open && data.conversation)) open();
+      // Reopened after a page load as the visitor left it, without taking the focus from the page.
+      if (options.open === "true" || (saved.open && data.conversation)) open(true);
     }, function () { /* shown when the visitor opens the chat */ });
   }
 
