@@ -2,7 +2,8 @@
 
 Each app's `urls.py` is mounted under /api/v1/; an app's optional `web_urls.py` (server-rendered pages)
 is mounted at the site root. The OpenAI-compatible API has its own prefix, /openai/v1/, where errors use
-OpenAI's shape (docs/openai-compatible.md). Health probes and the OpenAPI schema live here.
+OpenAI's shape (docs/openai-compatible.md); the widget's door is /widget/v1/ and its script /widget.js
+(docs/widget.md). Health probes and the OpenAPI schema live here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from apps.widget.views import widget_script
 from common.core.health import healthz, readyz
 from common.security.csp import csp_override
 
@@ -29,6 +31,7 @@ APPS = [
     "chatbot",
     "api_keys",
     "chat",
+    "widget",
     "webhooks",
     "analytics",
 ]
@@ -49,6 +52,9 @@ urlpatterns = [
 for _app in APPS:
     urlpatterns.append(path("api/v1/", include(f"apps.{_app}.urls")))
 urlpatterns.append(path("openai/v1/", include("apps.openai_compat.urls")))
+# The embeddable widget: its own door for other sites' pages (CORS only there), and its loader script.
+urlpatterns.append(path("widget/v1/", include("apps.widget.widget_urls")))
+urlpatterns.append(path("widget.js", widget_script, name="widget-script"))
 for _app in APPS:
     if find_spec(f"apps.{_app}.web_urls") is not None:
         urlpatterns.append(path("", include(import_module(f"apps.{_app}.web_urls"))))

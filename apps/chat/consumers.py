@@ -408,6 +408,20 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self._leave(conversation)
             await self.send_json({"type": "conversation.left", "conversation": conversation})
 
+    async def handoff_changed(self, event: dict[str, Any]) -> None:
+        """A widget conversation that asked for a person changed: `handoff.requested`, `handoff.assigned`,
+        `handoff.resolved` or `handoff.message`. Members' inboxes re-read it (GET /api/v1/handoffs/{id}?after=seq).
+        Rung by apps.widget, which owns handoffs."""
+        await self.send_json(
+            {
+                "type": event.get("event") or "handoff.changed",
+                "conversation": event.get("conversation"),
+                "state": event.get("state"),
+                "seq": event.get("seq"),
+                "agent": event.get("agent"),
+            }
+        )
+
     async def presence_changed(self, event: dict[str, Any]) -> None:
         if event["user"] == str(self.actor.user_id):
             return  # one's own presence is not news

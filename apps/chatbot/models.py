@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from common.core.models import OrgScopedModel
+from common.security.encryption import EncryptedTextField
 
 MESSAGE_SEARCH_CONFIG = "english"  # full-text search over messages (the inbox), like documents
 DEFAULT_MIN_RELEVANCE = 0.2  # measured: make bench-relevance (docs/benchmarks.md)
@@ -55,6 +56,15 @@ class Chatbot(OrgScopedModel):
     suggested_questions = models.JSONField(default=list, blank=True)
     publishable_key = models.CharField(max_length=64, unique=True, default=new_publishable_key)
     allowed_origins = models.JSONField(default=list, blank=True)
+    # The embeddable widget (apps.widget, docs/widget.md): looks, who may embed it, identity, limits, handoff.
+    widget_theme = models.JSONField(default=dict, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True, default="")
+    allow_any_origin = models.BooleanField(default=False)  # the owner's explicit "any site may embed this bot"
+    identity_secret = EncryptedTextField(blank=True, default="")  # signs visitors' identity tokens; shown once
+    require_identity = models.BooleanField(default=False)
+    widget_daily_message_budget = models.PositiveIntegerField(null=True, blank=True, default=2000)  # null: none
+    widget_daily_token_budget = models.PositiveIntegerField(null=True, blank=True, default=2_000_000)
+    handoff_enabled = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="uniq_bot_name_per_org")]
@@ -207,6 +217,8 @@ class Message(OrgScopedModel):
     content = models.TextField(blank=True, default="")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.COMPLETE)
     citations = models.JSONField(default=list, blank=True)
+    # A bot answer's retrieved passages with their scores, cited or not (what a human taking over reads).
+    retrieval = models.JSONField(default=list, blank=True)
     provider_name = models.CharField(max_length=120, blank=True, default="")
     model = models.CharField(max_length=120, blank=True, default="")
     prompt_tokens = models.PositiveIntegerField(default=0)
@@ -244,6 +256,11 @@ class Message(OrgScopedModel):
                 fields=["conversation", "sender_user", "client_msg_id"],
                 condition=~models.Q(client_msg_id=""),
                 name="uniq_message_client_msg_id",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "sender_visitor_id", "client_msg_id"],
+                condition=~models.Q(client_msg_id="") & ~models.Q(sender_visitor_id=""),
+                name="uniq_message_visitor_client_msg_id",
             ),
             models.CheckConstraint(
                 condition=models.Q(sender_kind__in=SenderKind.values), name="chatbot_message_sender_kind_known"

@@ -11,17 +11,33 @@ from rest_framework import serializers
 from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, SenderKind, Tone
 from apps.chatbot.services.bots import BOT_FIELDS
 from apps.chatbot.services.conversations import message_sender_summary
+from apps.chatbot.widget_theme import widget_theme_clean
 from apps.chatbot_provider.models import ChatbotProvider
+from common.core.errors import ValidationFailed
 from common.core.names import validate_no_control_characters
 
 
 class BotOutputSerializer(serializers.ModelSerializer[Chatbot]):
     collections = serializers.SerializerMethodField()
+    identity_secret_set = serializers.SerializerMethodField(
+        help_text="Whether the bot has a widget identity secret (the secret itself is shown once, when made)."
+    )
 
     class Meta:
         model = Chatbot
-        fields = ["id", *BOT_FIELDS, "publishable_key", "collections", "created_at", "updated_at"]
+        fields = [
+            "id",
+            *BOT_FIELDS,
+            "publishable_key",
+            "identity_secret_set",
+            "collections",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
+
+    def get_identity_secret_set(self, obj: Chatbot) -> bool:
+        return bool(obj.identity_secret)
 
     def get_collections(self, obj: Chatbot) -> list[str]:
         # .all() reads the prefetched collections of a list (values_list would query once per bot).
@@ -58,7 +74,26 @@ class BotInputSerializer(serializers.Serializer[Any]):
         child=serializers.CharField(max_length=300), required=False, max_length=10
     )
     allowed_origins = serializers.ListField(child=serializers.URLField(max_length=300), required=False, max_length=50)
+    widget_theme = serializers.DictField(required=False, help_text="Widget colours, size, font (docs/widget.md).")
+    avatar_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    allow_any_origin = serializers.BooleanField(
+        required=False, help_text="Any site may embed the widget (allowed_origins is then ignored)."
+    )
+    require_identity = serializers.BooleanField(required=False, help_text="Only visitors with a signed identity.")
+    widget_daily_message_budget = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10_000_000, help_text="Null: no budget."
+    )
+    widget_daily_token_budget = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2_000_000_000, help_text="Null: no budget."
+    )
+    handoff_enabled = serializers.BooleanField(required=False)
     collections = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+
+    def validate_widget_theme(self, value: Any) -> dict[str, Any]:
+        try:
+            return widget_theme_clean(value)
+        except ValidationFailed as error:
+            raise serializers.ValidationError(error.details["widget_theme"]) from None
 
 
 class ChatInputSerializer(serializers.Serializer[Any]):

@@ -49,6 +49,12 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint disabled after repeated failures"
     WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
     WEBHOOK_TESTED = "webhook.tested", "Webhook test event sent"
+    WIDGET_KEY_ROTATED = "widget.key_rotated", "Widget publishable key rotated"
+    WIDGET_IDENTITY_SECRET_ROTATED = "widget.identity_secret_rotated", "Widget identity secret rotated"
+    HANDOFF_REQUESTED = "handoff.requested", "Visitor asked for a person"
+    HANDOFF_CLAIMED = "handoff.claimed", "Member took over a widget conversation"
+    HANDOFF_RELEASED = "handoff.released", "Widget conversation handed back to the bot"
+    HANDOFF_RESOLVED = "handoff.resolved", "Widget conversation resolved"
 
 
 def target_type_of(target: Any) -> str:

@@ -100,7 +100,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    return request.path.startswith(("/api/", "/widget/")) or "application/json" in request.headers.get("Accept", "")
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

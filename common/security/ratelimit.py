@@ -43,17 +43,25 @@ class Window:
         with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
             cache.decr(cache_key)
 
-    def hit(self) -> int:
-        """Count one event; returns the count in the current window."""
-        return self._incr(self._slot()[0])
+    def hit(self, amount: int = 1) -> int:
+        """Count `amount` events (e.g. tokens spent); returns the count in the current window."""
+        return self._incr(self._slot()[0], amount)
 
-    def _incr(self, cache_key: str) -> int:
+    def count(self) -> int:
+        """The count in the current window, without counting anything."""
+        return int(cache.get(self._slot()[0]) or 0)
+
+    def retry_after(self) -> int:
+        """Seconds until the current window ends."""
+        return self._slot()[1]
+
+    def _incr(self, cache_key: str, amount: int = 1) -> int:
         cache.add(cache_key, 0, timeout=self.seconds + 1)
         try:
-            return int(cache.incr(cache_key))
+            return int(cache.incr(cache_key, amount))
         except ValueError:  # expired between add and incr
-            cache.set(cache_key, 1, timeout=self.seconds + 1)
-            return 1
+            cache.set(cache_key, amount, timeout=self.seconds + 1)
+            return amount
 
     def reset(self) -> None:
         cache.delete(self._slot()[0])

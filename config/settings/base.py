@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.chatbot",
     "apps.api_keys",
     "apps.chat",
+    "apps.widget",
     "apps.webhooks",
     "apps.openai_compat",
     "apps.analytics",
@@ -388,3 +389,17 @@ ROOM_MESSAGE_MAX_CHARS = 4000  # a room message's text (docs/realtime.md)
 ROOM_BOT_CONCURRENCY = 4  # bot answers in rooms running at once per process (threads, off the event loop)
 REALTIME_PRESENCE_SECONDS = 60  # a socket refreshes its presence at a third of this; silent longer = offline
 REALTIME_ACCESS_CHECK_SECONDS = 30.0  # how often a socket re-checks membership and token revocation
+
+# The embeddable widget (apps.widget): see docs/widget.md.
+WIDGET_VISITOR_TOKEN_SECONDS: int = get("WIDGET_VISITOR_TOKEN_SECONDS", cast=int, default=900)
+WIDGET_IDENTITY_MAX_SECONDS = 600  # the longest life an identity token signed by a customer may have
+WIDGET_MESSAGE_MAX_CHARS = 2000
+# Fixed windows in the cache (common.security.ratelimit), same notation as DRF's throttle rates.
+WIDGET_RATES: dict[str, str] = {
+    "session_ip": get("WIDGET_RATE_SESSION_IP", default="30/min"),
+    "message_visitor": get("WIDGET_RATE_MESSAGE_VISITOR", default="10/min"),
+    "message_ip": get("WIDGET_RATE_MESSAGE_IP", default="40/min"),
+    "read_visitor": get("WIDGET_RATE_READ_VISITOR", default="120/min"),
+}
+WIDGET_SCRIPT_MAX_AGE_SECONDS = 3600  # GET /widget.js: browsers and CDNs may keep it this long
+WIDGET_SCRIPT_PATH = BASE_DIR / "static" / "widget" / "widget.js"  # the committed loader (widget.js serves it)

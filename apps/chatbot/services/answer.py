@@ -21,7 +21,13 @@ from django.db.models import Prefetch
 
 from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
 from apps.chatbot.services.conversations import bot_conversation_open, message_event_payload, message_sender
-from apps.chatbot.services.prompting import PassageLike, build_messages, citations_for, history_window
+from apps.chatbot.services.prompting import (
+    PassageLike,
+    build_messages,
+    citations_for,
+    history_window,
+    retrieval_record,
+)
 from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_chat
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
@@ -133,6 +139,7 @@ def chat_turn_start(
     history: SuppliedHistory | None = None,
     source: str = Conversation.Source.API,
     on_saved: Callable[[Message], None] | None = None,
+    client_msg_id: str = "",
 ) -> ChatTurn:
     """Check the question, find or open the conversation, and save the user's message.
 
@@ -173,6 +180,7 @@ def chat_turn_start(
         conversation=conversation,
         role=Message.Role.USER,
         content=question,
+        client_msg_id=client_msg_id,
         **message_sender(actor),
     )
     emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=message_event_payload(user_message))
@@ -260,6 +268,7 @@ class _Progress:
     retrieval_ms: int | None = None
     ttft_ms: int | None = None
     saved: Message | None = None
+    passages: Sequence[PassageLike] = ()
 
     @property
     def text(self) -> str:
@@ -283,6 +292,7 @@ def _save(
         content=content,
         status=status,
         citations=citations or [],
+        retrieval=retrieval_record(progress.passages),
         provider_name=progress.provider_name,
         model=(usage.model if usage else "") or progress.model,
         prompt_tokens=usage.prompt_tokens if usage else 0,
@@ -375,6 +385,7 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
     try:
         retrieval_started = time.perf_counter()
         passages = retrieve(bot=bot, question=turn.question)
+        progress.passages = passages
         progress.retrieval_ms = _ms(retrieval_started)
         _lend_pooled_connections()
         if passages:

@@ -30,6 +30,13 @@ BOT_FIELDS = (
     "welcome_message",
     "suggested_questions",
     "allowed_origins",
+    "widget_theme",
+    "avatar_url",
+    "allow_any_origin",
+    "require_identity",
+    "widget_daily_message_budget",
+    "widget_daily_token_budget",
+    "handoff_enabled",
 )
 
 

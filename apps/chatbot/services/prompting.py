@@ -124,6 +124,28 @@ def snippet(text: str) -> str:
     return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _score(value: Any) -> float | None:
+    return round(float(value), 4) if value is not None else None
+
+
+def retrieval_record(passages: Sequence[PassageLike]) -> list[dict[str, Any]]:
+    """Every passage an answer was written from, in rank order, with its scores (cited or not)."""
+    return [
+        {
+            "rank": rank,
+            "document_id": str(passage.document_id),
+            "document_title": passage.document_title,
+            "page": passage.page,
+            "chunk_id": str(passage.chunk_id),
+            "snippet": snippet(passage.text),
+            "score": _score(passage.score),
+            "vector_score": _score(getattr(passage, "vector_score", None)),
+            "text_score": _score(getattr(passage, "text_score", None)),
+        }
+        for rank, passage in enumerate(passages, start=1)
+    ]
+
+
 def citations_for(answer: str, passages: Sequence[PassageLike]) -> list[dict[str, Any]]:
     citations = []
     for number in markers_used(answer, len(passages)):

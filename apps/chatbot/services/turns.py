@@ -44,6 +44,7 @@ def chat_turn_open(
     conversation_id: uuid.UUID | str | None = None,
     history: SuppliedHistory | None = None,
     source: str,
+    client_msg_id: str = "",
 ) -> ChatTurn:
     """Start a turn for `actor`: 404 for a bot outside its organization, 403 for a bot its API key is restricted
     away from, 429 quota_exceeded when its token quota is used up (before any provider call, nothing saved),
@@ -51,7 +52,8 @@ def chat_turn_open(
 
     `history` (the caller's earlier messages, e.g. from an OpenAI-style request) replaces the stored
     conversation's history in the prompt; a conversation is still opened (or continued) and the question
-    saved, with `source` recorded. The answer's tokens are metered to the actor when it is saved.
+    saved, with `source` recorded (and the sender's `client_msg_id`, which the database keeps unique per sender
+    and conversation). The answer's tokens are metered to the actor when it is saved.
     """
     if source not in Conversation.Source.values:
         raise ValueError(f"Unknown conversation source: {source}")
@@ -70,4 +72,5 @@ def chat_turn_open(
         history=history,
         source=source,
         on_saved=meter,
+        client_msg_id=client_msg_id,
     )

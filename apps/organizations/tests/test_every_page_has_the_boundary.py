@@ -15,7 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.users.tests.factories import UserFactory
 
-NOT_PAGES = ("api/", "openai/", "admin/", "healthz", "readyz")  # openai/: an API, checked by the API suites
+# openai/ and widget/: APIs, checked by their own suites; widget.js: a public script for other sites' pages
+NOT_PAGES = ("api/", "openai/", "widget/", "widget.js", "admin/", "healthz", "readyz")
 
 
 def _pages(urlconf: str | None = None) -> list[tuple[str, object]]:

@@ -76,6 +76,7 @@ AREAS = {
     "/api/v1/rooms": (Role.MEMBER, Role.MEMBER),  # each member's own rooms; owners of a group rule it
     "/api/v1/webhooks": (Role.ADMIN, Role.ADMIN),  # signing secrets, and requests leaving Docent: admins only
     "/api/v1/analytics": (Role.ADMIN, Role.ADMIN),
+    "/api/v1/handoffs": (Role.MEMBER, Role.MEMBER),  # every member may act as agent on widget conversations
 }
 USE_OPERATIONS = {
     "POST /api/v1/bots/{pk}/chat": Role.MEMBER,
