@@ -20,6 +20,7 @@ from apps.chatbot import selectors
 from apps.chatbot.models import DEFAULT_DONT_KNOW, DEFAULT_MIN_RELEVANCE, Chatbot, Conversation, Tone
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot.services.conversations import conversation_export
+from apps.chatbot.widget_theme import widget_theme_clean
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.organizations.models import Organization, Role
 from apps.organizations.web import actor_of, tenant_required
@@ -236,7 +237,7 @@ class WidgetForm(forms.Form):
         if data["font_family"]:
             theme["font_family"] = data["font_family"]
         return {
-            "widget_theme": theme,
+            "widget_theme": widget_theme_clean(theme),
             "avatar_url": data["avatar_url"],
             "allowed_origins": _lines(data["allowed_origins"]),
             "allow_any_origin": data["allow_any_origin"],

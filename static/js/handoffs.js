@@ -12,7 +12,7 @@
   const status = document.getElementById("reply-status");
   const buttons = {claim: document.getElementById("claim"), release: document.getElementById("release"), resolve: document.getElementById("resolve")};
   const STATES = {waiting: "Waiting", with_agent: "With a person", resolved: "Resolved", bot: "With the bot"};
-  let current = null, conversations = [], socket = null, retry = 0;
+  let current = null, conversations = [], retry = 0;
 
   async function api(method, path, body) {
     const response = await fetch("/api/v1" + path, {
@@ -25,8 +25,9 @@
     return data;
   }
 
-  const item = data => data.conversation || data;
-  const visitorName = c => (c.visitor && (c.visitor.name || c.visitor.display_name)) || c.visitor_name || "Visitor";
+  const item = data => data.handoff || data;
+  const idOf = c => c.conversation_id;
+  const visitorName = c => (c.visitor && (c.visitor.name || c.visitor.email)) || "Visitor " + String((c.visitor && c.visitor.id) || "").slice(-4);
   const botName = c => (c.bot && c.bot.name) || c.bot_name || "";
   const agentOf = c => (c.agent && (c.agent.name || c.agent.email)) || c.agent_name || "";
   const mine = c => c.agent && String(c.agent.id) === app.dataset.me;
@@ -45,14 +46,15 @@
     list.replaceChildren();
     for (const c of conversations) {
       const li = document.createElement("li"), link = node("a");
-      link.href = "#" + c.id;
+      link.href = "#" + idOf(c);
       const badge = node("span", "badge " + c.state, STATES[c.state] || c.state);
       const who = node("strong", "", visitorName(c) + (c.visitor && c.visitor.verified ? " ✓" : ""));
       const line = node("span", "muted small", " · " + botName(c) + (agentOf(c) ? " · " + agentOf(c) : ""));
-      const last = node("div", "muted small", (c.last_message && c.last_message.text) || c.preview || "");
+      const since = c.requested_at ? new Date(c.requested_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) : "";
+      const last = node("div", "muted small", (c.title || "") + (since ? " · asked at " + since : ""));
       link.append(who, line, document.createElement("br"), badge, last);
-      if (c.id === current) link.setAttribute("aria-current", "true");
-      link.addEventListener("click", e => { e.preventDefault(); select(c.id); });
+      if (idOf(c) === current) link.setAttribute("aria-current", "true");
+      link.addEventListener("click", e => { e.preventDefault(); select(idOf(c)); });
       li.append(link); list.append(li);
     }
     empty.hidden = conversations.length > 0;
@@ -60,15 +62,17 @@
   }
 
   function passages(message) {
-    const used = message.passages || message.retrieval || [];
+    const used = message.retrieval || [];
     if (!used.length) return null;
     const details = node("details", "passages"), summary = node("summary", "", "Passages the bot used (" + used.length + ")");
     const ol = document.createElement("ol");
     for (const p of used) {
       const li = document.createElement("li");
-      const score = typeof p.score === "number" ? p.score.toFixed(3) : (p.score || "");
+      const scores = [["score", p.score], ["vector", p.vector_score], ["text", p.text_score]]
+        .filter(([, v]) => typeof v === "number").map(([k, v]) => k + " " + v.toFixed(3)).join(" · ");
+      const cited = (message.citations || []).some(c => c.document_title === p.document_title && c.page === p.page);
       li.append(node("strong", "", p.document_title || "Document"), node("span", "muted", p.page ? ", page " + p.page : ""),
-        node("span", "score", score !== "" ? " · score " + score : ""), node("div", "", p.snippet || p.text || ""));
+        node("span", "score", scores ? " · " + scores : ""), node("span", "muted", cited ? " · cited" : ""), node("div", "", p.snippet || ""));
       ol.append(li);
     }
     details.append(summary, ol); details.open = true;
@@ -92,9 +96,8 @@
     log.scrollTop = log.scrollHeight;
     const state = conversation.state;
     actions.hidden = false;
-    buttons.claim.hidden = !(state === "waiting" || (state === "with_agent" && !mine(conversation)) || state === "bot");
-    buttons.claim.textContent = state === "with_agent" ? "Take over" : "Claim";
-    buttons.release.hidden = buttons.resolve.hidden = state !== "with_agent" || !mine(conversation);
+    buttons.claim.hidden = state !== "waiting";
+    buttons.release.hidden = buttons.resolve.hidden = !(state === "waiting" || (state === "with_agent" && mine(conversation)));
     reply.hidden = !(state === "with_agent" && mine(conversation));
   }
 
@@ -126,7 +129,7 @@
     if (!value || !current) return;
     status.textContent = "Sending…";
     try {
-      await api("POST", "/handoffs/" + current + "/messages", {text: value, client_msg_id: crypto.randomUUID ? crypto.randomUUID() : undefined});
+      await api("POST", "/handoffs/" + current + "/messages", {text: value});
       text.value = ""; status.textContent = "";
       await refreshCurrent();
     } catch (err) { status.textContent = err.message; }
@@ -135,9 +138,7 @@
   let lastTyping = 0;
   text.addEventListener("input", () => {
     const now = Date.now();
-    if (current && socket && socket.readyState === WebSocket.OPEN && now - lastTyping > 2000) {
-      lastTyping = now; socket.send(JSON.stringify({type: "handoff.typing", conversation: current}));
-    }
+    if (current && now - lastTyping > 2000) { lastTyping = now; api("POST", "/handoffs/" + current + "/typing").catch(() => {}); }
   });
   filter.addEventListener("change", () => refreshList());
 
@@ -152,11 +153,11 @@
     let ticket;
     try { ticket = (await api("POST", "/realtime/tickets")).ticket; } catch (err) { return reconnect(); }
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/ws/?ticket=" + encodeURIComponent(ticket));
+    const socket = new WebSocket(scheme + location.host + "/ws/?ticket=" + encodeURIComponent(ticket));
     socket.addEventListener("message", event => {
       const frame = JSON.parse(event.data);
       if (frame.type === "hello") { retry = 0; connection.textContent = "live"; ring(null); }
-      else if (frame.type && frame.type.startsWith("handoff.")) ring(frame.conversation || (frame.handoff && frame.handoff.id));
+      else if (frame.type && frame.type.startsWith("handoff.")) ring(frame.conversation);
     });
     socket.addEventListener("close", event => { connection.textContent = "offline"; if (event.code !== 4403) reconnect(); });
   }

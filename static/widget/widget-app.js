@@ -43,7 +43,10 @@
     ".sources a{color:var(--dw-primary)}" +
     ".rate{display:flex;gap:4px;align-items:center;flex-wrap:wrap}" +
     ".rate button{background:transparent;border:1px solid var(--dw-line);border-radius:999px;cursor:pointer;padding:2px 8px;font:inherit;font-size:13px;color:var(--dw-muted)}" +
-    ".rate button[aria-pressed=true]{border-color:var(--dw-primary);color:var(--dw-primary);font-weight:600}" +
+    ".rate button[aria-pressed=true]{border-color:var(--dw-primary);color:var(--dw-primary);background:var(--dw-bot-bg)}" +
+    ".rate svg{width:14px;height:14px;fill:currentColor;vertical-align:-2px}" +
+    ".rate .down svg{transform:rotate(180deg)}" +
+    ".fatal{margin:auto;text-align:center;color:var(--dw-muted);padding:24px 12px;font-size:15px}" +
     ".rate form{display:flex;gap:4px;width:100%}" +
     ".rate input{flex:1;min-width:0;font:inherit;font-size:13px;padding:4px 8px;border:1px solid var(--dw-line);border-radius:8px;background:var(--dw-input-bg);color:var(--dw-input-fg)}" +
     ".chips{display:flex;flex-wrap:wrap;gap:6px}" +
@@ -65,6 +68,7 @@
     "@media (max-width:480px){.dw:not(.inline).open{inset:0;gap:0}.dw:not(.inline) .win{position:fixed;inset:0;width:100vw;height:100vh;height:100dvh;border-radius:0;border:0}.dw:not(.inline).open .launcher{display:none}}";
 
   var SEND_ICON = "M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z";
+  var THUMB_ICON = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
 
   function wait(seconds) {
     if (!(seconds > 0)) return "a moment";
@@ -83,11 +87,12 @@
       case "invalid_identity": return "We couldn't confirm that you're signed in. Please reload the page and try again.";
       case "invalid_visitor_token": case "visitor_token_expired": return "Your chat session has ended. Please reload the page to continue.";
       case "rate_limited": return "You're sending messages a little fast. Please wait " + wait(details.retry_after) + " and try again.";
-      case "budget_exhausted": return "We've answered as many questions as we can for today. Please come back tomorrow.";
+      case "budget_exhausted": case "quota_exceeded": return "We've answered as many questions as we can for today. Please come back tomorrow.";
       case "validation_error": case "message_too_long":
         return /long|length|max/i.test(JSON.stringify(details) + (error.message || "")) ?
           "That message is too long. Please shorten it and try again." : "That message couldn't be sent. Please check it and try again.";
       case "handoff_unavailable": return "Nobody is available to chat right now. Please try again later.";
+      case "handoff_state_conflict": return "We've already asked a person to join. They'll reply here.";
       case "network": return "You seem to be offline. Check your connection and try again.";
       default: return "Something went wrong on our side. Please try again in a moment.";
     }
@@ -123,7 +128,7 @@
     var body = el("div", {className: "body"}, [log, chips]);
     var notice = el("div", {className: "notice", role: "alert", hidden: ""});
     var typing = el("p", {className: "typing", "aria-live": "polite"});
-    var input = el("textarea", {id: "dw-input", rows: "1", placeholder: "Write a message…", "aria-label": "Message", maxlength: "4000"});
+    var input = el("textarea", {id: "dw-input", rows: "1", placeholder: "Write a message…", "aria-label": "Message", maxlength: "2000"});
     var sendButton = el("button", {type: "submit", className: "send", "aria-label": "Send"}, [ctx.icon(SEND_ICON)]);
     var form = el("form", {className: "compose"}, [input, sendButton]);
     var handoffButton = el("button", {type: "button", className: "handoff", hidden: ""});
@@ -169,7 +174,7 @@
       var b = bot();
       status.textContent = state === "waiting" ? "Waiting for a person to join. You can keep writing." :
         state === "with_agent" ? "You're chatting with " + (agentName || "a person") + "." :
-        state === "resolved" ? "This conversation was closed. Write again any time." : "Answers from our documents, usually in seconds.";
+        state === "resolved" ? "This conversation was closed. Write again any time." : "Answers from our documents";
       handoffButton.hidden = !(b.handoff_enabled && (state === "bot" || state === "resolved")) || ctx.preview && !b.handoff_enabled;
     }
 
@@ -177,6 +182,7 @@
       if (!next || (next === state && (agent || "") === agentName)) return;
       var before = state;
       state = next; agentName = agent || (next === "with_agent" ? agentName : "");
+      if (next !== "with_agent") typing.textContent = "";
       renderState();
       if (before !== next) {
         var text = next === "waiting" ? "We've asked a person to join. They'll reply here." :
@@ -217,8 +223,8 @@
 
     function feedback(message) {
       var row = el("div", {className: "rate", role: "group", "aria-label": "Was this answer helpful?"});
-      var up = el("button", {type: "button", "aria-pressed": String(message.feedback === "up"), "aria-label": "Helpful", title: "Helpful", text: "👍"});
-      var down = el("button", {type: "button", "aria-pressed": String(message.feedback === "down"), "aria-label": "Not helpful", title: "Not helpful", text: "👎"});
+      var up = el("button", {type: "button", "aria-pressed": String(message.feedback === "up"), "aria-label": "Helpful", title: "Helpful"}, [ctx.icon(THUMB_ICON)]);
+      var down = el("button", {type: "button", className: "down", "aria-pressed": String(message.feedback === "down"), "aria-label": "Not helpful", title: "Not helpful"}, [ctx.icon(THUMB_ICON)]);
       function rate(rating, comment) {
         return authed("/widget/v1/messages/" + encodeURIComponent(message.id) + "/feedback", {method: "POST", body: JSON.stringify({rating: rating, comment: comment || ""})});
       }
@@ -290,6 +296,7 @@
       }
       if (message.role === "bot" && drafting) return; // the stream that is answering stores it when done
       upsert(message);
+      if (message.role === "agent") { typing.textContent = ""; clearTimeout(typingTimer); }
       if (message.role !== "visitor") {
         announce((message.role === "agent" ? (message.sender_name || "Support") : bot().name || "Assistant") + ": " + message.text);
         if (!ctx.opened) { unread += 1; ctx.unread(unread); }
@@ -302,7 +309,7 @@
       var session = ctx.session;
       var ready = !session || !session.token || session.expires_at - Date.now() < 30000 ? ctx.start() : Promise.resolve(session);
       return ready.then(function (s) {
-        var headers = {"Content-Type": "application/json", "Authorization": "Bearer " + s.token};
+        var headers = {"Content-Type": "application/json", "Authorization": "Bearer " + s.token, "X-Docent-Key": ctx.key};
         if (init && init.stream) headers.Accept = "text/event-stream, application/json";
         return fetch(ctx.api + path, {method: (init && init.method) || "GET", mode: "cors", credentials: "omit", headers: headers, body: init && init.body})
           .catch(function () { throw {code: "network"}; });
@@ -350,7 +357,13 @@
           clearTimeout(typingTimer); typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
         } else if (frame.type === "error" && /token/.test(frame.code || "")) ctx.session.expires_at = 0;
       });
-      ws.addEventListener("close", function () { if (socket === ws) { socket = null; reconnectLater(); } });
+      ws.addEventListener("close", function (event) {
+        if (socket !== ws) return;
+        socket = null;
+        if (event.code === 4403) return; // this website may not use the chat: no point in trying again
+        if (event.code === 4401) ctx.session.expires_at = 0; // a new session before the next attempt
+        reconnectLater();
+      });
     }
     function reconnectLater() {
       retry = Math.min(retry + 1, 6);
@@ -508,15 +521,21 @@
     function start() {
       hideNotice();
       if (ctx.error && !ctx.preview) {
-        var error = ctx.error;
-        form.hidden = true;
-        showNotice(words(error), error.code === "network" || /^http_5/.test(error.code || "") ? "Try again" : null, function () {
-          ctx.start().then(start, start);
-        });
-        renderHeader();
+        var error = ctx.error, fatal = el("div", {className: "fatal", role: "alert"}, [el("p", {text: words(error)})]);
+        form.hidden = true; foot.hidden = true; chips.replaceChildren();
+        if (error.code === "network" || /^http_5/.test(error.code || "")) {
+          var again = el("button", {type: "button", className: "offer", text: "Try again"});
+          again.addEventListener("click", function () { ctx.start().then(start, start); });
+          fatal.append(again);
+        }
+        var old = body.querySelector(".fatal");
+        if (old) old.replaceWith(fatal); else body.append(fatal);
+        renderHeader(); status.textContent = "";
         return;
       }
-      form.hidden = false;
+      form.hidden = false; foot.hidden = false;
+      var stale = body.querySelector(".fatal");
+      if (stale) stale.remove();
       if (!ctx.session) { ctx.start().then(start, start); return; }
       renderHeader(); renderWelcome();
       if (ctx.preview) { preview(); return; }

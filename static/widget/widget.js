@@ -187,13 +187,20 @@
           ctx.theme(data.bot);
           return data;
         });
-      }, function () { throw {code: "network"}; }).catch(function (error) {
+      }, refusedOrOffline).catch(function (error) {
         ctx.error = error;
         if (error.code === "invalid_visitor_token" && saved.resume) { storage.clear(); return ctx.start(); } // a stale resume secret
         throw error;
       });
     }
   };
+
+  // A website Docent refuses gets no CORS headers, so the browser hides the answer: the call fails as if
+  // offline. A request that needs no CORS tells the two apart: if the server answers it, the site was refused.
+  function refusedOrOffline() {
+    return fetch(api + "/healthz", {mode: "no-cors", credentials: "omit", cache: "no-store"}).then(
+      function () { throw {code: "origin_not_allowed"}; }, function () { throw {code: "network"}; });
+  }
 
   var app = null, loading = null;
   function loadApp() {

@@ -60,6 +60,24 @@ def test_an_admin_saves_where_the_widget_may_run_and_its_theme(organization):
     assert response.status_code == 302 and response["Location"] == f"/bots/{bot.pk}/"
     bot = Chatbot.objects.for_org(organization).get(pk=bot.pk)
     assert bot.allowed_origins == ["https://www.example.com", "https://shop.example.com"]
+    # Only what differs from the defaults is kept: the header still follows the primary colour.
+    assert bot.widget_theme == {
+        "primary_color": "#0a7d4f",
+        "launcher_bg": "#222222",
+        "width": 420,
+        "dark_mode": "dark",
+        "position": "left",
+    }
+    assert bot.handoff_enabled is True and bot.allow_any_origin is False
+    assert bot.widget_daily_message_budget == 500 and bot.widget_daily_token_budget is None
+
+
+def test_the_widget_form_shows_the_saved_theme(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot", widget_theme={"primary_color": "#0a7d4f"})
+    page = _client(organization, Role.ADMIN).get(f"/bots/{bot.pk}/").content.decode()
+    assert 'name="primary_color" value="#0a7d4f"' in page
+    assert 'name="header_bg" value="#0a7d4f"' in page  # follows the primary colour
+    assert 'name="header_fg" value="#ffffff"' in page
 
 
 def test_a_colour_that_is_not_a_colour_is_refused_on_the_form(organization):
