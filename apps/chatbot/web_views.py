@@ -296,6 +296,7 @@ def _bot_page(
     if bot is not None:
         context["widget_form"] = widget_form or WidgetForm(initial=WidgetForm.initial_for(bot))
         context["widget_url"] = request.build_absolute_uri("/widget.js")
+        context["has_identity_secret"] = bool(bot.identity_secret)
     return render(request, "chatbot/form.html", context)
 
 

@@ -171,9 +171,11 @@
     start: function () {
       var body = {key: key}, saved = storage.get();
       if (saved.resume) body.resume = saved.resume;
-      if (ctx.identity) body.identity = ctx.identity;
-      return fetch(api + "/widget/v1/session", {
-        method: "POST", mode: "cors", credentials: "omit", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
+      return identity().then(function (token) {
+        if (token) body.identity = token;
+        return fetch(api + "/widget/v1/session", {
+          method: "POST", mode: "cors", credentials: "omit", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
+        });
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (!response.ok) {
@@ -200,6 +202,15 @@
   function refusedOrOffline() {
     return fetch(api + "/healthz", {mode: "no-cors", credentials: "omit", cache: "no-store"}).then(
       function () { throw {code: "origin_not_allowed"}; }, function () { throw {code: "network"}; });
+  }
+
+  // The signed identity of a signed-in visitor: from the website's own endpoint (data-identity-url, asked each time
+  // a session opens, so that it is always fresh), else the token the page gave (data-identity or identify()).
+  function identity() {
+    if (!options.identityUrl) return Promise.resolve(ctx.identity);
+    return fetch(options.identityUrl, {credentials: "same-origin", headers: {Accept: "application/json"}}).then(function (r) {
+      return r.ok ? r.json().then(function (data) { return (data && data.token) || null; }) : null;
+    }, function () { return null; });
   }
 
   var app = null, loading = null;

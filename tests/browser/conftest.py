@@ -21,6 +21,44 @@ import pytest
 from config.embedded import ensure_chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+PASSWORD = "correct-horse-battery"  # the users factory's password
+HANDBOOK = """Employee handbook
+
+Vacation. Employees get 25 days of paid vacation per year. Vacation requests go to the team lead.
+
+Office hours. The office opens at 8 am and closes at 6 pm on weekdays.
+"""
+
+
+def handbook_bot(**bot_fields: Any) -> tuple[Any, Any]:
+    """Acme Handbooks: an admin, the employee handbook indexed, and "HR bot" answering from it."""
+    from apps.chatbot.services import bots as bot_services
+    from apps.documents.models import Document
+    from apps.documents.services.documents import collection_create, document_create_from_text
+    from apps.organizations.actors import Actor
+    from apps.organizations.models import Role
+    from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
+    from apps.users.tests.factories import UserFactory
+
+    organization = OrganizationFactory(name="Acme Handbooks")
+    admin = UserFactory(email="admin@example.com")
+    MembershipFactory(organization=organization, user=admin, role=Role.ADMIN)
+    actor = Actor.for_user(admin).in_organization(organization)
+    collection = collection_create(organization=organization, actor=actor, name="Handbook")
+    document_create_from_text(collection=collection, actor=actor, title="Employee handbook", text=HANDBOOK)
+    assert Document.objects.for_org(organization).get().status == "ready"
+    bot = bot_services.bot_create(
+        organization=organization, actor=actor, name="HR bot", collections=[collection.pk], **bot_fields
+    )
+    return admin, bot
+
+
+def sign_in(page: Any, server: str, email: str) -> None:
+    page.goto(f"{server}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server}/")
 
 
 @pytest.fixture(scope="session")

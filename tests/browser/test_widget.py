@@ -5,30 +5,18 @@ step go to var/screenshots/widget/."""
 from __future__ import annotations
 
 import http.server
+import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 
-from apps.chatbot.services import bots as bot_services
-from apps.documents.models import Document
-from apps.documents.services.documents import collection_create, document_create_from_text
-from apps.organizations.actors import Actor
-from apps.organizations.models import Role
-from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
-from apps.users.tests.factories import UserFactory
+from tests.browser.conftest import handbook_bot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery"
-HANDBOOK = """Employee handbook
-
-Vacation. Employees get 25 days of paid vacation per year. Vacation requests go to the team lead.
-
-Office hours. The office opens at 8 am and closes at 6 pm on weekdays.
-"""
-
 
 HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -36,7 +24,7 @@ HOST_PAGE = """<!doctype html>
 <body><header><a href="/">Acme outdoor gear</a> <a href="/about">About us</a></header>
 <main><h1>Tents, stoves and everything for the trail</h1><p>Our employees answer your questions every day.</p>
 <button type="button">Add to cart</button></main>
-<script src="{src}" data-bot="{key}" async></script>
+<script src="{src}" data-bot="{key}"{extra} async></script>
 </body></html>"""
 # The host's own styles reach every element they can, loudly: none of them may show inside the widget.
 HOST_CSS = """* { font-family: "Courier New", monospace !important; color: #c00 !important; }
@@ -49,16 +37,24 @@ class HostSite:
     for the bot, and http://127.0.0.1:<port>, not allowed), serving a page that embeds the widget with the
     script tag under a strict Content-Security-Policy that names only Docent."""
 
-    def __init__(self, docent: str, key: str) -> None:
-        self.docent, self.key = docent, key
+    def __init__(self, docent: str, key: str, identity_secret: str = "") -> None:
+        self.docent, self.key, self.identity_secret = docent, key, identity_secret
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                extra = ""
                 if self.path == "/site.css":
                     body, kind = HOST_CSS.encode(), "text/css"
+                elif self.path == "/identity":  # the website's server signs its signed-in customer
+                    now = int(time.time())
+                    claims = {"sub": "customer-42", "name": "Robin", "iat": now, "exp": now + 300}
+                    token = jwt.encode(claims, site.identity_secret, algorithm="HS256")
+                    body, kind = json.dumps({"token": token}).encode(), "application/json"
                 else:
-                    body, kind = HOST_PAGE.format(src=f"{site.docent}/widget.js", key=site.key).encode(), "text/html"
+                    extra = ' data-identity-url="/identity"' if self.path == "/account" else ""
+                    page = HOST_PAGE.format(src=f"{site.docent}/widget.js", key=site.key, extra=extra)
+                    body, kind = page.encode(), "text/html"
                 ws = site.docent.replace("http://", "ws://")
                 self.send_response(200)
                 self.send_header("Content-Type", f"{kind}; charset=utf-8")
@@ -83,9 +79,10 @@ class HostSite:
 @pytest.fixture
 def host_site(server: str, acme) -> Iterator[HostSite]:
     _, bot = acme
-    site = HostSite(server, bot.publishable_key)
+    bot.identity_secret = "wis_the-shops-server-keeps-this-secret-to-itself"
+    site = HostSite(server, bot.publishable_key, bot.identity_secret)
     bot.allowed_origins = [site.allowed]
-    bot.save(update_fields=["allowed_origins"])
+    bot.save(update_fields=["allowed_origins", "identity_secret"])
     yield site
     site.httpd.shutdown()
     site.httpd.server_close()
@@ -100,31 +97,24 @@ def shots(screenshot_dir: Path) -> Path:
 
 @pytest.fixture
 def acme():
-    organization = OrganizationFactory(name="Acme Handbooks")
-    admin = UserFactory(email="admin@example.com")
-    MembershipFactory(organization=organization, user=admin, role=Role.ADMIN)
-    actor = Actor.for_user(admin).in_organization(organization)
-    collection = collection_create(organization=organization, actor=actor, name="Handbook")
-    document_create_from_text(collection=collection, actor=actor, title="Employee handbook", text=HANDBOOK)
-    assert Document.objects.for_org(organization).get().status == "ready"
-    bot = bot_services.bot_create(
-        organization=organization,
-        actor=actor,
-        name="HR bot",
-        collections=[collection.pk],
+    return handbook_bot(
         welcome_message="Hi! Ask me about the handbook.",
         suggested_questions=["How many vacation days do employees get?", "When does the office open?"],
         handoff_enabled=True,
     )
-    return admin, bot
 
 
-def sign_in(page, server: str, email: str) -> None:
-    page.goto(f"{server}/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server}/")
+DESKTOP = {"viewport": {"width": 1280, "height": 860}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def visit(browser, url: str, device: dict = DESKTOP):
+    """A fresh browser (its own storage) opening url: the context, the page and the page's problems."""
+    context = browser.new_context(**device)
+    page = context.new_page()
+    problems = watch(page)
+    page.goto(url)
+    return context, page, problems
 
 
 def watch(page) -> list[str]:
@@ -171,14 +161,19 @@ def widget(page):
     return page.locator("docent-widget")
 
 
-def open_widget(page) -> None:
+def launcher_ready(page):
+    """The launcher, once the visitor session has told it the bot's name."""
     launcher = widget(page).locator("button.launcher")
     launcher.wait_for()
     page.wait_for_function(
         "() => document.querySelector('docent-widget').shadowRoot.querySelector("
         "'button.launcher').getAttribute('aria-label').includes('HR bot')"
     )
-    launcher.click()
+    return launcher
+
+
+def open_widget(page) -> None:
+    launcher_ready(page).click()
     widget(page).get_by_role("dialog").wait_for()
 
 
@@ -196,10 +191,7 @@ STREAM_WATCH = """() => {
 def test_an_allowed_website_chats_with_streamed_answers_and_citations_and_keeps_the_conversation(
     browser, host_site, shots
 ):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    problems = watch(page)
-    page.goto(f"{host_site.allowed}/")
+    context, page, problems = visit(browser, f"{host_site.allowed}/")
     launcher = widget(page).locator("button.launcher")
     launcher.wait_for()
     page.screenshot(path=str(shots / "10-host-page-closed.png"))
@@ -248,9 +240,7 @@ def test_an_allowed_website_chats_with_streamed_answers_and_citations_and_keeps_
 
 
 def test_a_website_that_is_not_allowed_gets_a_readable_refusal(browser, host_site, shots):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.goto(f"{host_site.refused}/")
+    context, page, _ = visit(browser, f"{host_site.refused}/")
     launcher = widget(page).locator("button.launcher")
     launcher.wait_for()
     launcher.click()
@@ -264,10 +254,7 @@ def test_a_website_that_is_not_allowed_gets_a_readable_refusal(browser, host_sit
 
 
 def test_on_a_phone_the_window_fills_the_screen(browser, host_site, shots):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    problems = watch(page)
-    page.goto(f"{host_site.allowed}/")
+    context, page, problems = visit(browser, f"{host_site.allowed}/", PHONE)
     open_widget(page)
     box = widget(page).locator(".win").bounding_box()
     assert box == {"x": 0, "y": 0, "width": 390, "height": 844}
@@ -282,14 +269,8 @@ def test_on_a_phone_the_window_fills_the_screen(browser, host_site, shots):
 
 
 def test_the_keyboard_opens_the_chat_keeps_focus_inside_and_escape_closes_it(browser, host_site, shots):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.goto(f"{host_site.allowed}/")
-    launcher = widget(page).locator("button.launcher")
-    page.wait_for_function(
-        "() => document.querySelector('docent-widget').shadowRoot.querySelector("
-        "'button.launcher').getAttribute('aria-label').includes('HR bot')"
-    )
+    context, page, problems = visit(browser, f"{host_site.allowed}/")
+    launcher = launcher_ready(page)
     for _ in range(5):  # the host page's two links and button, then the launcher
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.tagName") == "DOCENT-WIDGET":
@@ -312,14 +293,12 @@ def test_the_keyboard_opens_the_chat_keeps_focus_inside_and_escape_closes_it(bro
     assert launcher.get_attribute("aria-expanded") == "false"
     assert page.evaluate(focused) == "Open chat with HR bot", "focus did not return to the launcher"
     context.close()
+    assert not problems, problems
 
 
 def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(browser, server, host_site, acme, shots):
     admin, _ = acme
-    visitor_context = browser.new_context(viewport={"width": 1280, "height": 860})
-    visitor = visitor_context.new_page()
-    visitor_problems = watch(visitor)
-    visitor.goto(f"{host_site.allowed}/")
+    visitor_context, visitor, visitor_problems = visit(browser, f"{host_site.allowed}/")
     open_widget(visitor)
     dialog = widget(visitor).get_by_role("dialog")
     dialog.get_by_role("textbox", name="Message").fill("When does the office open?")
@@ -374,3 +353,33 @@ def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(br
     agent_context.close()
     assert not visitor_problems, visitor_problems
     assert not agent_problems, agent_problems
+
+
+def test_a_signed_in_customer_finds_the_conversation_on_another_device(browser, host_site, shots):
+    laptop_context, laptop, problems = visit(browser, f"{host_site.allowed}/account")
+    open_widget(laptop)
+    dialog = widget(laptop).get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Message").fill("Who approves vacation requests?")
+    dialog.get_by_role("textbox", name="Message").press("Enter")
+    dialog.locator("li.msg.bot .sources").first.wait_for()
+
+    phone_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = phone_context.new_page()
+    problems += watch(phone)
+    phone.goto(f"{host_site.allowed}/account")
+    assert phone.evaluate("localStorage.length") == 0  # another device: nothing of the laptop's here
+    open_widget(phone)
+    on_phone = widget(phone).get_by_role("dialog")
+    on_phone.locator("li.msg.visitor", has_text="Who approves vacation requests?").wait_for()
+    assert "team lead" in on_phone.locator("li.msg.bot").last.inner_text()
+    phone.screenshot(path=str(shots / "60-verified-visitor-on-another-device.png"))
+
+    # Without the website's signature the same browser is someone else: an anonymous visitor sees nothing of it.
+    anonymous = phone_context.new_page()
+    anonymous.goto(f"{host_site.allowed}/")
+    open_widget(anonymous)
+    widget(anonymous).locator(".welcome").wait_for()
+    assert widget(anonymous).locator("li.msg.visitor").count() == 0
+    laptop_context.close()
+    phone_context.close()
+    assert not problems, problems
