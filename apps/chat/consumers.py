@@ -48,6 +48,11 @@ def room_group(conversation_id: Any) -> str:
     return f"room.{conversation_id}"
 
 
+def widget_conversation_group(conversation_id: Any) -> str:
+    """The visitor sockets of one widget conversation (apps.widget joins them; agents' typing goes there)."""
+    return f"widget.conversation.{conversation_id}"
+
+
 DELIVERY_BATCH = 100  # messages read per query while catching a room up
 RESUME_MAX_ROOMS = 500
 
@@ -255,6 +260,16 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 "from": self.channel_name,
             },
         )
+
+    async def frame_handoff_typing(self, frame: dict[str, Any], ref: Any) -> None:
+        """{conversation}: a member answering a widget visitor is typing (the visitor's widget shows it)."""
+        conversation = await self._conversation_field(frame, ref)
+        if conversation is None:
+            return
+        if not await _db(selectors.widget_conversation_in_organization)(actor=self.actor, conversation_id=conversation):
+            await self.send_error("not_found", "Conversation not found.", ref=ref, conversation=conversation)
+            return
+        await self._broadcast(widget_conversation_group(conversation), {"type": "widget.typing", "role": "agent"})
 
     async def frame_read(self, frame: dict[str, Any], ref: Any) -> None:
         """{conversation, seq}: the member read up to `seq`; the room's sockets get a `read` frame."""

@@ -184,3 +184,10 @@ def organization_bots(*, actor: Actor) -> list[dict[str, str]]:
         {"id": str(pk), "name": name}
         for pk, name in Chatbot.objects.for_org(actor.organization_id).order_by("name").values_list("pk", "name")
     ]
+
+
+def widget_conversation_in_organization(*, actor: Actor, conversation_id: str) -> bool:
+    """Whether `conversation_id` is a widget conversation of the member's organization (agents' typing)."""
+    return bool(
+        Conversation.objects.for_org(actor.org).filter(pk=conversation_id, source=Conversation.Source.WIDGET).exists()
+    )

@@ -12,12 +12,12 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.chat.consumers import widget_conversation_group
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView
 from apps.widget import handoff, limits, selectors, serializers, services
 from apps.widget.models import WidgetConversation
-from apps.widget.subscribers import visitor_group
 from common.core.errors import NotFound
 from common.core.schema import error_responses
 
@@ -115,7 +115,10 @@ class HandoffMessageAPI(HandoffAPIView):
         data = serializers.AgentReplyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = handoff.handoff_reply(
-            actor=self.actor, conversation_id=conversation_id, text=data.validated_data["text"]
+            actor=self.actor,
+            conversation_id=conversation_id,
+            text=data.validated_data["text"],
+            client_msg_id=data.validated_data.get("client_msg_id") or "",
         )
         message = Message.objects.for_org(self.organization).select_related("sender_user").get(pk=message.pk)
         bot = Chatbot.objects.for_org(self.organization).get(pk=message.conversation.bot_id)
@@ -140,7 +143,7 @@ class HandoffTypingAPI(HandoffAPIView):
             layer = get_channel_layer()
             if layer is not None:
                 async_to_sync(layer.group_send)(
-                    visitor_group(conversation.visitor_id), {"type": "widget.typing", "role": "agent"}
+                    widget_conversation_group(conversation.conversation_id), {"type": "widget.typing", "role": "agent"}
                 )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

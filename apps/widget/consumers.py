@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.chat.consumers import SEQ_MAX, TokenBucket
+from apps.chat.consumers import SEQ_MAX, TokenBucket, organization_group, widget_conversation_group
 from apps.widget import selectors
 from apps.widget.errors import OriginNotAllowed, WrongBot
 from apps.widget.models import WidgetConversation
@@ -67,7 +67,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         self.group = visitor_group(self.visitor.visitor.pk)
         self.bucket = TokenBucket(float(settings.REALTIME_FRAMES_PER_SECOND), int(settings.REALTIME_FRAME_BURST))
         conversation = await _db(visitor_conversation)(visitor=self.visitor.visitor)
-        self.conversation_id = str(conversation.conversation_id) if conversation else None
+        self.conversation_id: str | None = None
+        await self._follow(str(conversation.conversation_id) if conversation else None)
         # What this socket delivered: it starts at the conversation's end (the widget read the history, or
         # sends `resume` with the seq it has).
         self.last_seq = conversation.conversation.last_seq if conversation else 0
@@ -88,6 +89,17 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             task.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self._follow(None)
+
+    async def _follow(self, conversation_id: str | None) -> None:
+        """Listen to the conversation's own group (agents' typing) instead of the previous one's."""
+        if conversation_id == self.conversation_id:
+            return
+        if self.conversation_id is not None:
+            await self.channel_layer.group_discard(widget_conversation_group(self.conversation_id), self.channel_name)
+        if conversation_id is not None:
+            await self.channel_layer.group_add(widget_conversation_group(conversation_id), self.channel_name)
+        self.conversation_id = conversation_id
 
     async def _authenticate(self) -> VisitorContext:
         context: VisitorContext = await _db(visitor_authenticate)(token=self.token, origin=self.origin, ip=self.ip)
@@ -129,7 +141,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             self.last_seq = after
             await self.deliver(force_state=True)
         elif frame["type"] == "typing":
-            pass  # visitors' typing is not shown to agents yet
+            await self._typing()
         elif frame["type"] == "ping":
             await self.send_json({"type": "pong"})
         else:
@@ -142,7 +154,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if conversation is None:
             return
         if str(conversation.conversation_id) != self.conversation_id:  # the visitor's first (or a new) conversation
-            self.conversation_id, self.last_seq, force_state = str(conversation.conversation_id), 0, True
+            await self._follow(str(conversation.conversation_id))
+            self.last_seq, force_state = 0, True
         if force_state:
             await self._send_state(conversation)
         while True:
@@ -161,6 +174,23 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 self.last_seq = message["seq"]
             if len(batch) < BATCH:
                 return
+
+    async def _typing(self) -> None:
+        """The visitor is typing: members' inboxes hear it while a person holds the conversation."""
+        conversation = await _db(visitor_conversation)(visitor=self.visitor.visitor)
+        if conversation is None or conversation.state != "with_agent":
+            return
+        try:
+            await self.channel_layer.group_send(
+                organization_group(self.visitor.bot.organization_id),
+                {
+                    "type": "handoff.changed",
+                    "event": "handoff.typing",
+                    "conversation": str(conversation.conversation_id),
+                },
+            )
+        except Exception:  # typing is news nobody relies on
+            logger.warning("typing broadcast failed", exc_info=True)
 
     async def _send_state(self, conversation: WidgetConversation) -> None:
         summary = selectors.conversation_summary(conversation) or {}
@@ -183,7 +213,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def widget_state(self, event: dict[str, Any]) -> None:
         conversation = await _db(visitor_conversation)(visitor=self.visitor.visitor)
         if conversation is not None and str(conversation.conversation_id) == event.get("conversation"):
-            self.conversation_id = self.conversation_id or str(conversation.conversation_id)
+            await self._follow(str(conversation.conversation_id))
             await self._send_state(conversation)
 
     async def widget_typing(self, event: dict[str, Any]) -> None:

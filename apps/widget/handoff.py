@@ -169,7 +169,7 @@ def handoff_resolve(*, actor: Actor, conversation_id: Any) -> WidgetConversation
 
 
 @transaction.atomic
-def handoff_reply(*, actor: Actor, conversation_id: Any, text: Any) -> Message:
+def handoff_reply(*, actor: Actor, conversation_id: Any, text: Any, client_msg_id: str = "") -> Message:
     """The holding member writes to the visitor. Stored as an answer in the conversation (so the bot reads it as
     part of the history after release) with the member as its sender."""
     if not isinstance(text, str) or not text.strip():
@@ -177,12 +177,21 @@ def handoff_reply(*, actor: Actor, conversation_id: Any, text: Any) -> Message:
     if len(text.strip()) > AGENT_MESSAGE_MAX_CHARS:
         raise ValidationFailed(details={"text": [f"At most {AGENT_MESSAGE_MAX_CHARS} characters."]})
     conversation = _locked(actor=actor, conversation_id=conversation_id)
+    if client_msg_id:
+        earlier = (
+            Message.objects.for_org(actor.org)
+            .filter(conversation_id=conversation.conversation_id, sender_user=actor.user, client_msg_id=client_msg_id)
+            .first()
+        )
+        if earlier is not None:
+            return earlier
     _require_holder(conversation, actor)
     message = Message.objects.create(
         organization_id=conversation.organization_id,
         conversation_id=conversation.conversation_id,
         role=Message.Role.ASSISTANT,
         content=text.strip(),
+        client_msg_id=client_msg_id,
         **message_sender(actor),
     )
     emit(EventType.MESSAGE_CREATED, organization=conversation.organization_id, payload=message_event_payload(message))

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from apps.chatbot.models import Chatbot, Message, SenderKind
 from apps.documents.models import Document
 from apps.organizations.models import Organization
-from apps.widget.models import HandoffState, Visitor, WidgetConversation
+from apps.widget.models import Visitor, WidgetConversation
 
 ROLES = {SenderKind.VISITOR: "visitor", SenderKind.BOT: "bot", SenderKind.USER: "agent"}
 HISTORY_LIMIT = 200
@@ -134,6 +134,3 @@ def handoff_summary(conversation: WidgetConversation) -> dict[str, Any]:
             conversation.conversation.last_message_at.isoformat() if conversation.conversation.last_message_at else None
         ),
     }
-
-
-HANDOFF_STATES = [state.value for state in HandoffState]

@@ -190,6 +190,9 @@ class HandoffDetailSerializer(serializers.Serializer[Any]):
 
 class AgentReplyInputSerializer(serializers.Serializer[Any]):
     text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=100_000)
+    client_msg_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="Sending the same id again stores nothing new."
+    )
 
 
 class AgentReplyOutputSerializer(serializers.Serializer[Any]):

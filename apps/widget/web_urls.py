@@ -1,4 +1,4 @@
-"""The widget's actions on the bot page, mounted at the site root."""
+"""Web actions of the widget app, mounted at the site root."""
 
 from django.urls import path
 
@@ -7,12 +7,12 @@ from apps.widget import web_views
 urlpatterns = [
     path(
         "bots/<uuid:pk>/widget/identity-secret/",
-        web_views.identity_secret_rotate_page,
-        name="bot-widget-identity-secret-page",
+        web_views.identity_secret_rotate,
+        name="bot-widget-identity-secret",
     ),
     path(
         "bots/<uuid:pk>/widget/publishable-key/",
-        web_views.publishable_key_rotate_page,
-        name="bot-widget-publishable-key-page",
+        web_views.publishable_key_rotate,
+        name="bot-widget-publishable-key",
     ),
 ]

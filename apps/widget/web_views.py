@@ -1,27 +1,34 @@
-"""The widget's actions on the bot page (admins): a new identity secret, shown once, and a new publishable key.
-The widget settings themselves are bot fields, edited with the rest of the bot (apps.chatbot's bot page)."""
+"""The bot page's widget key actions (admins): a new identity secret, shown once, and a new publishable key.
+The bot page links here with POST forms (templates/chatbot/); these views only act and show the result."""
 
 from __future__ import annotations
 
-from typing import Any
+from uuid import UUID
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.chatbot import selectors as chatbot_selectors
+from apps.chatbot.models import Chatbot
 from apps.organizations.models import Role
 from apps.organizations.web import actor_of, tenant_required
 from apps.widget import services
+from common.core.errors import NotFound
+
+
+def _bot(request: HttpRequest, pk: UUID) -> Chatbot:
+    bot = Chatbot.objects.for_org(actor_of(request).org).filter(pk=pk).first()
+    if bot is None:
+        raise NotFound("Bot not found.")
+    return bot
 
 
 @require_POST
 @tenant_required(Role.ADMIN)
-def identity_secret_rotate_page(request: HttpRequest, pk: Any) -> HttpResponse:
-    actor = actor_of(request)
-    bot = chatbot_selectors.bot_get(organization=actor.org, bot_id=pk)
-    secret = services.identity_secret_rotate(actor=actor, bot=bot)
+def identity_secret_rotate(request: HttpRequest, pk: UUID) -> HttpResponse:
+    bot = _bot(request, pk)
+    secret = services.identity_secret_rotate(actor=actor_of(request), bot=bot)
     response = render(request, "widget/identity_secret.html", {"bot": bot, "secret": secret})
     response["Cache-Control"] = "no-store"  # the page holds a secret
     return response
@@ -29,9 +36,9 @@ def identity_secret_rotate_page(request: HttpRequest, pk: Any) -> HttpResponse:
 
 @require_POST
 @tenant_required(Role.ADMIN)
-def publishable_key_rotate_page(request: HttpRequest, pk: Any) -> HttpResponse:
-    actor = actor_of(request)
-    bot = chatbot_selectors.bot_get(organization=actor.org, bot_id=pk)
-    services.publishable_key_rotate(actor=actor, bot=bot)
-    messages.success(request, "New publishable key: update the embed snippet on your website.")
+def publishable_key_rotate(request: HttpRequest, pk: UUID) -> HttpResponse:
+    bot = services.publishable_key_rotate(actor=actor_of(request), bot=_bot(request, pk))
+    messages.success(
+        request, "New publishable key: update the embed snippet on your site; the old key stopped working."
+    )
     return redirect("bot-edit", pk=bot.pk)

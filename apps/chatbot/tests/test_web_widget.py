@@ -95,3 +95,23 @@ def test_a_member_cannot_change_the_widget_settings(organization):
     response = _client(organization, Role.MEMBER).post(f"/bots/{bot.pk}/widget/", SETTINGS)
     assert response.status_code == 403
     assert Chatbot.objects.for_org(organization).get(pk=bot.pk).allowed_origins == []
+
+
+def test_the_bot_page_offers_an_identity_secret_and_never_shows_it_again(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    client = _client(organization, Role.ADMIN)
+    assert "Create an identity secret" in client.get(f"/bots/{bot.pk}/").content.decode()
+    client.post(f"/bots/{bot.pk}/widget/identity-secret/")
+    secret = Chatbot.objects.for_org(organization).get(pk=bot.pk).identity_secret
+    page = client.get(f"/bots/{bot.pk}/").content.decode()
+    assert secret not in page
+    assert "New identity secret" in page and "set (shown only when it was made)" in page
+
+
+def test_after_a_new_publishable_key_the_snippet_and_preview_carry_it(organization):
+    bot = ChatbotFactory(organization=organization, name="HR bot")
+    client = _client(organization, Role.ADMIN)
+    client.post(f"/bots/{bot.pk}/widget/publishable-key/")
+    new = Chatbot.objects.for_org(organization).get(pk=bot.pk).publishable_key
+    page = client.get(f"/bots/{bot.pk}/").content.decode()
+    assert page.count(f'data-bot="{new}"') == 2 and bot.publishable_key not in page

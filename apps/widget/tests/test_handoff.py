@@ -219,3 +219,13 @@ def test_a_message_after_resolution_goes_to_the_bot_again(visitor, agent):
     assert response.status_code == 200 and response.events[-1][0] == "done"
     assert _state(conversation["id"]) == "bot"
     assert Message.objects.unscoped().filter(conversation_id=conversation["id"]).count() == 4
+
+
+def test_an_agents_reply_sent_twice_with_one_client_msg_id_is_stored_once(visitor, agent):
+    conversation = _ask_for_person(visitor)
+    agent.post(f"/api/v1/handoffs/{conversation['id']}/claim")
+    url = f"/api/v1/handoffs/{conversation['id']}/messages"
+    first = agent.post(url, {"text": "On it.", "client_msg_id": "c-1"}).json()["message"]
+    again = agent.post(url, {"text": "On it.", "client_msg_id": "c-1"}).json()["message"]
+    assert again["id"] == first["id"]
+    assert Message.objects.unscoped().filter(conversation_id=conversation["id"], content="On it.").count() == 1

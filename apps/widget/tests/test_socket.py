@@ -1,0 +1,168 @@
+"""The visitor's WebSocket: token and origin checked, agent replies live, nothing lost across reconnects; and
+the members' socket hearing about handoffs so the inbox updates live."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+
+from apps.organizations.models import Role
+from apps.widget.tests.conftest import SHOP, WidgetBrowser
+from config.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+class VisitorSocket:
+    def __init__(self, token: str, origin: str = SHOP, subprotocols: list[str] | None = None) -> None:
+        self.communicator = WebsocketCommunicator(
+            application,
+            "/ws/widget/",
+            headers=[(b"origin", origin.encode())],
+            subprotocols=subprotocols if subprotocols is not None else ["docent.visitor", token],
+        )
+
+    async def open(self) -> tuple[bool, object, dict | None]:
+        """(connected, subprotocol or close code, first frame)."""
+        connected, detail = await self.communicator.connect(timeout=5)
+        if not connected:
+            return False, detail, None
+        output = await self.communicator.receive_output(timeout=5)
+        first = json.loads(output["text"]) if output.get("text") else None
+        if first and first["type"] == "error":
+            closing = await self.communicator.receive_output(timeout=5)
+            return False, closing.get("code"), first
+        return True, detail, first
+
+    async def frame(self) -> dict:
+        return json.loads(await self.communicator.receive_from(timeout=5))
+
+    async def send(self, **frame) -> None:
+        await self.communicator.send_to(text_data=json.dumps(frame))
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+@pytest.fixture
+def visitor(shop_bot):
+    browser = WidgetBrowser()
+    assert browser.open(shop_bot.publishable_key).status_code == 200
+    browser.send("How do returns work?")
+    return browser
+
+
+@pytest.fixture
+def agent(organization, make_member_client):
+    return make_member_client(organization, Role.MEMBER)
+
+
+async def _waiting(visitor) -> str:
+    response = await database_sync_to_async(visitor.post)("/widget/v1/handoff")
+    assert response.status_code == 200, response.content
+    return response.json()["conversation"]["id"]
+
+
+async def test_the_visitor_sees_the_agent_take_over_and_reply_live(visitor, agent):
+    conversation = await _waiting(visitor)
+    socket = VisitorSocket(visitor.token)
+    connected, subprotocol, hello = await socket.open()
+    assert connected and subprotocol == "docent.visitor"
+    assert hello["type"] == "hello" and hello["conversation"]["state"] == "waiting"
+
+    await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/claim")
+    state = await socket.frame()
+    assert (state["type"], state["state"]) == ("conversation.state", "with_agent")
+    assert state["agent_name"] == agent.user.full_name.split()[0]
+
+    await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/messages", {"text": "Hello, Sam here."})
+    created = await socket.frame()
+    assert created["type"] == "message.created"
+    assert (created["seq"], created["message"]["role"], created["message"]["text"]) == (3, "agent", "Hello, Sam here.")
+    await socket.close()
+
+
+async def test_a_reconnecting_visitor_resumes_from_the_database(visitor, agent):
+    conversation = await _waiting(visitor)
+    await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/claim")
+    # The visitor is offline while the agent writes twice.
+    for text in ("First reply", "Second reply"):
+        await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/messages", {"text": text})
+    socket = VisitorSocket(visitor.token)
+    connected, _, _hello = await socket.open()
+    assert connected
+    await socket.send(type="resume", after_seq=2)
+    state = await socket.frame()
+    assert (state["type"], state["state"]) == ("conversation.state", "with_agent")
+    replayed = [await socket.frame(), await socket.frame()]
+    assert [(f["seq"], f["message"]["text"]) for f in replayed] == [(3, "First reply"), (4, "Second reply")]
+    await socket.close()
+
+
+async def test_the_visitors_own_message_and_the_bots_answer_arrive_on_the_socket(visitor):
+    socket = VisitorSocket(visitor.token)
+    assert (await socket.open())[0]
+    await database_sync_to_async(visitor.send)("And shipping?")
+    frames = [await socket.frame(), await socket.frame()]
+    assert [(f["seq"], f["message"]["role"]) for f in frames] == [(3, "visitor"), (4, "bot")]
+    await socket.close()
+
+
+async def test_a_socket_from_another_site_is_refused_with_4403(visitor, shop_bot):
+    shop_bot.allowed_origins = [SHOP, "https://other.example"]
+    await database_sync_to_async(shop_bot.save)()
+    connected, code, error = await VisitorSocket(visitor.token, origin="https://other.example").open()
+    assert (connected, code, error["code"]) == (False, 4403, "origin_not_allowed")
+
+
+@pytest.mark.parametrize("subprotocols", [["docent.visitor", "forged"], ["docent.visitor"], []], ids=str)
+async def test_a_socket_without_a_valid_token_is_refused_with_4401(visitor, subprotocols):
+    connected, code, error = await VisitorSocket("", subprotocols=subprotocols).open()
+    assert (connected, code, error["code"]) == (False, 4401, "invalid_visitor_token")
+
+
+async def test_a_members_socket_hears_handoffs_so_the_inbox_updates_live(visitor, agent):
+    ticket = (await database_sync_to_async(agent.post)("/api/v1/realtime/tickets")).json()["ticket"]
+    member = WebsocketCommunicator(application, f"/ws/?ticket={ticket}", headers=[(b"origin", b"http://localhost")])
+    assert (await member.connect(timeout=5))[0]
+
+    async def handoff_frame() -> dict:
+        while True:
+            frame = json.loads(await member.receive_from(timeout=5))
+            if frame["type"].startswith("handoff."):
+                return frame
+
+    conversation = await _waiting(visitor)
+    requested = await handoff_frame()
+    assert (requested["type"], requested["conversation"], requested["state"]) == (
+        "handoff.requested",
+        conversation,
+        "waiting",
+    )
+    await database_sync_to_async(visitor.send)("Is anyone there?")
+    message = await handoff_frame()
+    assert (message["type"], message["seq"]) == ("handoff.message", 3)
+    await member.disconnect()
+
+
+async def test_typing_shows_on_both_sides_while_a_member_holds_the_conversation(visitor, agent):
+    conversation = await _waiting(visitor)
+    await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/claim")
+    socket = VisitorSocket(visitor.token)
+    assert (await socket.open())[0]
+    ticket = (await database_sync_to_async(agent.post)("/api/v1/realtime/tickets")).json()["ticket"]
+    member = WebsocketCommunicator(application, f"/ws/?ticket={ticket}", headers=[(b"origin", b"http://localhost")])
+    assert (await member.connect(timeout=5))[0]
+
+    await member.send_to(text_data=json.dumps({"type": "handoff.typing", "conversation": conversation}))
+    assert await socket.frame() == {"type": "typing", "role": "agent"}
+
+    await socket.send(type="typing")
+    while (frame := json.loads(await member.receive_from(timeout=5)))["type"] != "handoff.typing":
+        pass
+    assert frame["conversation"] == conversation
+    await socket.close()
+    await member.disconnect()
