@@ -94,6 +94,7 @@
       log.append(li);
     }
     log.scrollTop = log.scrollHeight;
+    if (messages.length && messages[messages.length - 1].role === "visitor") typing.textContent = "";
     const state = conversation.state;
     actions.hidden = false;
     buttons.claim.hidden = state !== "waiting";
@@ -129,7 +130,11 @@
     if (!value || !current) return;
     status.textContent = "Sending…";
     try {
-      await api("POST", "/handoffs/" + current + "/messages", {text: value});
+      // The same id on a retry after a lost answer stores the reply once.
+      const id = reply.dataset.pending && reply.dataset.pendingText === value ? reply.dataset.pending : (crypto.randomUUID ? crypto.randomUUID() : "");
+      reply.dataset.pending = id; reply.dataset.pendingText = value;
+      await api("POST", "/handoffs/" + current + "/messages", id ? {text: value, client_msg_id: id} : {text: value});
+      delete reply.dataset.pending; delete reply.dataset.pendingText;
       text.value = ""; status.textContent = "";
       await refreshCurrent();
     } catch (err) { status.textContent = err.message; }
@@ -141,6 +146,13 @@
     if (current && now - lastTyping > 2000) { lastTyping = now; api("POST", "/handoffs/" + current + "/typing").catch(() => {}); }
   });
   filter.addEventListener("change", () => refreshList());
+
+  const typing = document.getElementById("visitor-typing");
+  let typingTimer = 0;
+  function visitorTyping() {
+    typing.textContent = "The visitor is typing…";
+    clearTimeout(typingTimer); typingTimer = setTimeout(() => { typing.textContent = ""; }, 4000);
+  }
 
   let queued = 0;
   function ring(conversation) {
@@ -157,6 +169,7 @@
     socket.addEventListener("message", event => {
       const frame = JSON.parse(event.data);
       if (frame.type === "hello") { retry = 0; connection.textContent = "live"; ring(null); }
+      else if (frame.type === "handoff.typing") { if (frame.conversation === current) visitorTyping(); }
       else if (frame.type && frame.type.startsWith("handoff.")) ring(frame.conversation);
     });
     socket.addEventListener("close", event => { connection.textContent = "offline"; if (event.code !== 4403) reconnect(); });

@@ -141,7 +141,7 @@
 
     var items = new Map();   // message id (or a local key) → {message, node}
     var lastSeq = 0, busy = false, loaded = false, socket = null, retry = 0, unread = 0, state = "bot", agentName = "";
-    var pendingByText = new Map(), drafting = false, typingTimer = null;
+    var pendingByText = new Map(), drafting = false, typingTimer = null, typedAt = 0;
 
     function bot() { return (ctx.session && ctx.session.bot) || {}; }
 
@@ -497,7 +497,10 @@
     function resize() { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight, 120) + "px"; }
     input.addEventListener("input", function () {
       resize();
-      if (socket && socket.readyState === 1 && state === "with_agent") socket.send(JSON.stringify({type: "typing"}));
+      var now = Date.now();
+      if (socket && socket.readyState === 1 && state === "with_agent" && now - typedAt > 2000) {
+        typedAt = now; socket.send(JSON.stringify({type: "typing"}));
+      }
     });
     input.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); }

@@ -328,6 +328,7 @@ def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(br
     agent.screenshot(path=str(shots / "50-agent-inbox-claimed.png"), full_page=True)
 
     agent.get_by_label("Your reply").fill("Hi, I'm Dana. The office opens at 8 am; on Fridays too.")
+    dialog.locator(".typing", has_text="is typing").wait_for()  # the visitor sees the person typing
     agent.get_by_role("button", name="Send").click()
     reply = dialog.locator("li.msg.agent").last
     reply.wait_for()
@@ -336,6 +337,7 @@ def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(br
 
     # The visitor answers; the person sees it arrive without reloading, and the bot stays silent.
     dialog.get_by_role("textbox", name="Message").fill("Thanks, and is parking free?")
+    agent.locator("#visitor-typing", has_text="The visitor is typing").wait_for()
     dialog.get_by_role("textbox", name="Message").press("Enter")
     agent.locator("#handoff-log li.visitor", has_text="is parking free?").wait_for()
     assert dialog.locator(".drafting").count() == 0
