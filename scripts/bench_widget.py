@@ -78,7 +78,7 @@ def main() -> int:
             for _event in chat_turn_stream(sent.turn):
                 pass
         client = Client(HTTP_HOST="127.0.0.1")
-        headers = {"HTTP_ORIGIN": ORIGIN, "HTTP_AUTHORIZATION": f"Bearer {session.token}"}
+        headers: dict[str, Any] = {"HTTP_ORIGIN": ORIGIN, "HTTP_AUTHORIZATION": f"Bearer {session.token}"}
         history = client.get("/widget/v1/conversation", **headers)
         if history.status_code != 200 or len(history.json()["messages"]) != 10:
             print(f"setup failed: {history.status_code} {history.content[:200]!r}")
