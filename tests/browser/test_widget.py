@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -150,6 +151,14 @@ def test_the_bot_page_previews_the_widget_live_and_offers_the_embed_snippet(brow
         ".querySelector('.head')).backgroundColor === 'rgb(10, 125, 79)'"
     )
     assert preview.locator("h2").inner_text() == "Handbook helper"
+    page.locator("#id_dark_mode").select_option("dark")
+    page.locator("#id_position").select_option("left")
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('#widget-preview docent-widget').shadowRoot"
+        ".querySelector('.win')).backgroundColor === 'rgb(22, 24, 29)'"
+    )
+    launcher_x = preview.locator("button.launcher").bounding_box()["x"]
+    assert launcher_x < page.locator("#widget-preview").bounding_box()["x"] + 100  # the bottom-left corner
     page.locator("#widget-preview").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "01-bot-page-preview.png"), full_page=True)
     context.close()
@@ -217,6 +226,7 @@ def test_an_allowed_website_chats_with_streamed_answers_and_citations_and_keeps_
     answer = dialog.locator("li.msg.bot").filter(has=page.locator(".sources")).last
     answer.wait_for()
     assert "25" in answer.locator(".bubble").inner_text()
+    assert "25 days" in dialog.locator(".sr[aria-live=polite]").inner_text()  # read out once, when complete
     assert page.evaluate("window.__tokens") > 3, "the answer arrived in one piece, not streamed"
     source = answer.locator(".sources summary").first
     assert "Employee handbook" in source.inner_text()
@@ -296,9 +306,38 @@ def test_the_keyboard_opens_the_chat_keeps_focus_inside_and_escape_closes_it(bro
     assert not problems, problems
 
 
+class VisitorSocket:
+    """The widget's WebSocket, passed through to the server, which the test can cut (refusing reconnects
+    until restored) to see the widget resume from the last message it holds."""
+
+    def __init__(self, page) -> None:
+        self.open: list = []
+        self.down = False
+        self.connections = 0
+        page.route_web_socket(re.compile(r".*/ws/widget/$"), self._route)
+
+    def _route(self, ws) -> None:
+        if self.down:
+            ws.close(code=4000, reason="offline")
+            return
+        self.connections += 1
+        ws.connect_to_server()
+        self.open.append(ws)
+
+    def drop(self) -> None:
+        self.down = True
+        for ws in self.open:
+            ws.close(code=4000, reason="offline")
+        self.open.clear()
+
+    def restore(self) -> None:
+        self.down = False
+
+
 def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(browser, server, host_site, acme, shots):
     admin, _ = acme
     visitor_context, visitor, visitor_problems = visit(browser, f"{host_site.allowed}/")
+    socket = VisitorSocket(visitor)
     open_widget(visitor)
     dialog = widget(visitor).get_by_role("dialog")
     dialog.get_by_role("textbox", name="Message").fill("When does the office open?")
@@ -334,6 +373,16 @@ def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(br
     reply.wait_for()
     assert "The office opens at 8 am; on Fridays too." in reply.inner_text()
     visitor.screenshot(path=str(shots / "51-visitor-sees-agent-reply.png"))
+
+    # The visitor's connection drops, and stays down while the person writes: the reply arrives when it is back.
+    socket.drop()
+    agent.get_by_label("Your reply").fill("Parking is free for visitors, in the yard behind the office.")
+    agent.get_by_role("button", name="Send").click()
+    agent.locator("#handoff-log li.agent", has_text="Parking is free").wait_for()
+    assert dialog.locator("li.msg.agent", has_text="Parking is free").count() == 0
+    socket.restore()
+    dialog.locator("li.msg.agent", has_text="Parking is free").wait_for(timeout=20_000)
+    assert dialog.locator("li.msg.agent").count() == 2 and socket.connections >= 2
 
     # The visitor answers; the person sees it arrive without reloading, and the bot stays silent.
     dialog.get_by_role("textbox", name="Message").fill("Thanks, and is parking free?")
