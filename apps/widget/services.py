@@ -341,7 +341,11 @@ def publishable_key_rotate(*, actor: Actor, bot: Chatbot) -> Chatbot:
     bot.publishable_key = new_publishable_key()
     bot.save(update_fields=["publishable_key", "updated_at"])
     audit_record(actor=actor, action=AuditAction.WIDGET_KEY_ROTATED, target=bot, data={"name": bot.name})
-    emit(EventType.BOT_CHANGED, organization=bot.organization_id, payload={"bot_id": str(bot.pk), "change": "updated"})
+    emit(
+        EventType.BOT_CHANGED,
+        organization=bot.organization_id,
+        payload={"bot_id": str(bot.pk), "change": "updated", "fields": ["publishable_key"]},
+    )
     return bot
 
 
@@ -352,4 +356,9 @@ def identity_secret_rotate(*, actor: Actor, bot: Chatbot) -> str:
     bot.identity_secret = secret
     bot.save(update_fields=["identity_secret", "updated_at"])
     audit_record(actor=actor, action=AuditAction.WIDGET_IDENTITY_SECRET_ROTATED, target=bot, data={"name": bot.name})
+    emit(
+        EventType.BOT_CHANGED,
+        organization=bot.organization_id,
+        payload={"bot_id": str(bot.pk), "change": "updated", "fields": ["identity_secret"]},
+    )
     return secret
