@@ -441,6 +441,7 @@
       }).catch(function (error) {
         pendingByText.delete(text); pending.remove();
         if (draft) draft.remove();
+        renderWelcome(); // the suggestions come back when nothing was sent
         if (!input.value) input.value = text;
         fail(error);
       }).then(function () {

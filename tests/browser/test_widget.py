@@ -434,3 +434,22 @@ def test_a_signed_in_customer_finds_the_conversation_on_another_device(browser, 
     laptop_context.close()
     phone_context.close()
     assert not problems, problems
+
+
+def test_a_visitor_past_the_bots_daily_budget_reads_why_and_keeps_the_message(browser, host_site, acme, shots):
+    _, bot = acme
+    bot.widget_daily_message_budget = 0
+    bot.save(update_fields=["widget_daily_message_budget"])
+    context, page, _ = visit(browser, f"{host_site.allowed}/")
+    open_widget(page)
+    dialog = widget(page).get_by_role("dialog")
+    box = dialog.get_by_role("textbox", name="Message")
+    box.fill("Do unused vacation days carry over?")
+    box.press("Enter")
+    notice = dialog.get_by_role("alert")
+    notice.wait_for()
+    assert notice.inner_text() == "We've answered as many questions as we can for today. Please come back tomorrow."
+    assert box.input_value() == "Do unused vacation days carry over?"  # nothing lost: it can be sent later
+    assert dialog.locator("li.msg.visitor").count() == 0  # a refused message is not shown as sent
+    page.screenshot(path=str(shots / "70-daily-budget-spent.png"))
+    context.close()
