@@ -178,13 +178,15 @@
       handoffButton.hidden = !(b.handoff_enabled && (state === "bot" || state === "resolved")) || ctx.preview && !b.handoff_enabled;
     }
 
-    function setState(next, agent) {
+    // A change the visitor sees happen is also written in the log; the state a conversation had when it was
+    // loaded is not news.
+    function setState(next, agent, quietly) {
       if (!next || (next === state && (agent || "") === agentName)) return;
       var before = state;
       state = next; agentName = agent || (next === "with_agent" ? agentName : "");
       if (next !== "with_agent") typing.textContent = "";
       renderState();
-      if (before !== next) {
+      if (before !== next && !quietly) {
         var text = next === "waiting" ? "We've asked a person to join. They'll reply here." :
           next === "with_agent" ? (agentName || "A person") + " joined the conversation." :
           next === "resolved" ? "The conversation was closed." : next === "bot" ? "You're chatting with the assistant again." : "";
@@ -334,7 +336,7 @@
       if (!conversation || ctx.preview) return Promise.resolve();
       return authed("/widget/v1/conversation?after=" + lastSeq).then(function (r) { return r.json(); }).then(function (data) {
         (data.messages || []).forEach(function (m) { upsert(m); });
-        if (data.conversation) { ctx.session.conversation = data.conversation; setState(data.conversation.state, data.conversation.agent_name); }
+        if (data.conversation) { ctx.session.conversation = data.conversation; setState(data.conversation.state, data.conversation.agent_name, true); }
         renderWelcome(); scroll();
       });
     }
@@ -372,6 +374,12 @@
     window.addEventListener("online", function () { retry = 0; connect(); });
     document.addEventListener("visibilitychange", function () { if (!document.hidden) connect(); });
 
+    // The first stored message opened a conversation: the socket (which follows the visitor's conversation) may
+    // now bring a person's replies.
+    function started() {
+      if (!ctx.session.conversation) ctx.session.conversation = {id: null, state: state, last_seq: lastSeq};
+    }
+
     function addPending(text) {
       var node = el("li", {className: "msg visitor pending"}, [el("div", {className: "bubble", text: text})]);
       log.append(node); pendingByText.set(text, node); chips.replaceChildren(); scroll();
@@ -396,7 +404,7 @@
             pendingByText.delete(text);
             if (!items.has(data.message && data.message.id)) upsert(data.message, pending); else pending.remove();
             if (data.state) setState(data.state);
-            if (!ctx.session.conversation && data.message) ctx.session.conversation = {id: data.message.conversation};
+            started();
             connect();
           });
         }
@@ -408,7 +416,7 @@
           if (event === "message") {
             pendingByText.delete(text);
             if (items.has(data.id)) pending.remove(); else upsert(data, pending);
-            if (data.conversation && !ctx.session.conversation) ctx.session.conversation = {id: data.conversation, state: "bot"};
+            started();
           } else if (event === "token") {
             var b = bubbleOf(draft); b.classList.remove("dots"); b.textContent += data.text || ""; scroll();
           } else if (event === "citations") {
@@ -421,7 +429,6 @@
             if (!upsert(stored, draft)) draft.remove();
             announce((bot().name || "Assistant") + ": " + (stored.text || ""));
             if (data.offer_handoff && bot().handoff_enabled && state === "bot") offerHandoff();
-            if (data.conversation && !ctx.session.conversation) ctx.session.conversation = {id: data.conversation, state: "bot"};
           } else if (event === "error") {
             finished = true;
             var bubble = bubbleOf(draft); bubble.classList.remove("dots"); bubble.classList.add("error");
@@ -546,7 +553,7 @@
       if (!loaded) {
         loaded = true;
         var conversation = ctx.session.conversation;
-        if (conversation) setState(conversation.state, conversation.agent_name);
+        if (conversation) setState(conversation.state, conversation.agent_name, true);
         loadConversation().then(connect, function (error) { loaded = false; fail(error); });
       }
     }
