@@ -201,6 +201,7 @@ def test_an_allowed_website_chats_with_streamed_answers_and_citations_and_keeps_
     browser, host_site, shots
 ):
     context, page, problems = visit(browser, f"{host_site.allowed}/")
+    socket = VisitorSocket(page)
     launcher = widget(page).locator("button.launcher")
     launcher.wait_for()
     page.screenshot(path=str(shots / "10-host-page-closed.png"))
@@ -238,6 +239,7 @@ def test_an_allowed_website_chats_with_streamed_answers_and_citations_and_keeps_
     answer.get_by_role("textbox", name="Comment on this answer").fill("I wanted the carry-over rule.")
     answer.get_by_role("button", name="Send").click()
     answer.get_by_text("Thanks for your feedback.").wait_for()
+    assert socket.connections == 1  # from its first message on, the conversation listens for a person's replies
 
     # A new page load: the conversation comes back from the server.
     page.reload()
