@@ -401,6 +401,11 @@ def test_a_member_claims_the_conversation_and_the_visitor_sees_the_reply_live(br
     assert agent.get_by_role("button", name="Claim").is_hidden()
     assert agent.locator("#handoff-reply").is_hidden()
     agent.screenshot(path=str(shots / "52-agent-resolved.png"), full_page=True)
+    agent.set_viewport_size({"width": 390, "height": 844})
+    agent.locator("#handoff-filter").select_option("resolved")
+    agent.locator("#handoff-list a").first.wait_for()
+    assert agent.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the inbox scrolls sideways"
+    agent.screenshot(path=str(shots / "54-agent-inbox-phone.png"), full_page=True)
     visitor.screenshot(path=str(shots / "53-visitor-resolved.png"))
     visitor_context.close()
     agent_context.close()
