@@ -135,9 +135,10 @@
     handoffButton.textContent = "Talk to a person";
     var foot = el("div", {className: "foot"}, [handoffButton, el("span", {text: ctx.preview ? "Preview" : ""})]);
     var live = el("div", {className: "sr", "aria-live": "polite", "aria-atomic": "false"});
-    var win = el("div", {className: "win", role: "dialog", "aria-modal": "true", "aria-labelledby": "dw-title", "aria-describedby": "dw-status", hidden: ""},
+    var win = el("div", {className: "win", id: "dw-window", role: "dialog", "aria-modal": "true", "aria-labelledby": "dw-title", "aria-describedby": "dw-status", hidden: ""},
       [el("div", {className: "head"}, [avatar, el("div", {className: "who"}, [title, status]), closeButton]), body, notice, typing, form, foot, live]);
     ctx.frame.insertBefore(win, ctx.launcher);
+    ctx.launcher.setAttribute("aria-controls", "dw-window");
 
     var items = new Map();   // message id (or a local key) → {message, node}
     var lastSeq = 0, busy = false, loaded = false, socket = null, retry = 0, unread = 0, state = "bot", agentName = "";
@@ -534,7 +535,7 @@
       if (ctx.error && !ctx.preview) {
         var error = ctx.error, fatal = el("div", {className: "fatal", role: "alert"}, [el("p", {text: words(error)})]);
         form.hidden = true; foot.hidden = true; chips.replaceChildren();
-        if (error.code === "network" || /^http_5/.test(error.code || "")) {
+        if (error.code === "network" || error.code === "rate_limited" || /^http_5/.test(error.code || "")) {
           var again = el("button", {type: "button", className: "offer", text: "Try again"});
           again.addEventListener("click", function () { ctx.start().then(start, start); });
           fatal.append(again);
