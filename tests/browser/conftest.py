@@ -7,6 +7,7 @@ be had the suite fails with a message saying how to get one: CI counts a skipped
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -73,11 +74,13 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str, django_db_setup: None) -> Iterator[Any]:
-    """One headless Chromium for the session. Playwright's sync API keeps an asyncio loop in the test's
-    thread, which Django's async-safety check would take for async code: the test's own database calls are
-    synchronous, so the check is lifted while the browser lives."""
+    """One headless Chromium for a test module. Playwright's sync API keeps an asyncio loop running in the
+    test's thread while it lives, which Django's async-safety check would take for async code (the test's own
+    database calls are synchronous, so the check is lifted meanwhile) and which makes `async_to_sync` refuse
+    to run: the browser ends with its module, so that tests collected after it in the same process keep
+    working."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -91,6 +94,9 @@ def browser(chromium_path: str, django_db_setup: None) -> Iterator[Any]:
             )
             yield browser
             browser.close()
+        # Django's connections are kept per context, and Playwright ran the tests in a context of its own: the
+        # connections of the context that comes back predate the servers, which ended them on their way out.
+        _close_quietly()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -141,6 +147,17 @@ def _close_server_connections() -> None:
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     connections.close_all()
+
+
+def _close_quietly() -> None:
+    """Close this context's database connections, even those the server teardown has already ended."""
+    from django.db import Error as DatabaseError
+    from django.db import connections
+
+    for alias in connections:
+        # One already ended by pg_terminate_backend may complain: closing it is all that is wanted.
+        with contextlib.suppress(DatabaseError):
+            connections[alias].close()
 
 
 @pytest.fixture(scope="session")
