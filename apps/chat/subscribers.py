@@ -14,7 +14,8 @@ from common.events import DomainEvent, EventType, subscribe
 logger = logging.getLogger(__name__)
 
 
-def _ring(group: str, message: dict[str, object]) -> None:
+def ring(group: str, message: dict[str, object]) -> None:
+    """Ring a doorbell group (the widget's doorbells use it too). Never raises: clients resume from the database."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -25,7 +26,7 @@ def _ring(group: str, message: dict[str, object]) -> None:
 
 
 def close_removed_member(event: DomainEvent) -> None:
-    _ring(
+    ring(
         member_group(organization_id=event.organization_id, user_id=event.payload["user_id"]),
         {"type": "session.revoke", "reason": "removed_from_organization"},
     )
@@ -37,7 +38,7 @@ ROOM_KINDS = ("direct", "group")
 def ring_room_message(event: DomainEvent) -> None:
     """The doorbell carries the room and the seq only; sockets read the messages from the database."""
     if event.payload.get("kind") in ROOM_KINDS:
-        _ring(
+        ring(
             room_group(event.payload["conversation_id"]),
             {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
         )
@@ -58,7 +59,7 @@ def answer_in_room(event: DomainEvent) -> None:
 
 def ring_room_message_updated(event: DomainEvent) -> None:
     if event.payload.get("kind") in ROOM_KINDS:
-        _ring(
+        ring(
             room_group(event.payload["conversation_id"]),
             {
                 "type": "room.updated",
@@ -69,7 +70,7 @@ def ring_room_message_updated(event: DomainEvent) -> None:
 
 
 def ring_room_read(event: DomainEvent) -> None:
-    _ring(
+    ring(
         room_group(event.payload["conversation_id"]),
         {
             "type": "room.read",
@@ -85,11 +86,11 @@ def ring_room_changed(event: DomainEvent) -> None:
     checking the database); everyone in the room is told to re-read it."""
     conversation = event.payload["conversation_id"]
     for user_id in [*event.payload.get("added", []), *event.payload.get("removed", [])]:
-        _ring(
+        ring(
             member_group(organization_id=event.organization_id, user_id=user_id),
             {"type": "room.membership", "conversation": conversation},
         )
-    _ring(room_group(conversation), {"type": "room.changed", "conversation": conversation})
+    ring(room_group(conversation), {"type": "room.changed", "conversation": conversation})
 
 
 def connect() -> None:

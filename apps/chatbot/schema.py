@@ -12,9 +12,8 @@ from apps.chatbot.serializers import (
     ChatErrorEventSerializer,
     ChatTokenEventSerializer,
 )
-from common.core.schema import sse_event_schema
+from common.core.schema import sse_events_declare
 
-SSE = "text/event-stream"
 EVENTS = {
     "token": ChatTokenEventSerializer,
     "citations": ChatCitationsEventSerializer,
@@ -41,12 +40,5 @@ class ChatSchema(ScopedAutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
-        events = {name: self.resolve_serializer(serializer, "response").ref for name, serializer in EVENTS.items()}
-        for code, response in operation.get("responses", {}).items():
-            stream = response.get("content", {}).get(SSE)
-            if stream is not None and str(code).startswith("2"):
-                stream["schema"] = sse_event_schema(
-                    list(EVENTS), "The event's JSON object: the component named in `x-sse-events`."
-                )
-                stream["x-sse-events"] = events
+        sse_events_declare(self, operation, EVENTS, "The event's JSON object: the component named in `x-sse-events`.")
         return operation

@@ -14,11 +14,13 @@ from apps.chatbot.services.conversations import message_sender_summary
 from apps.chatbot.widget_theme import widget_theme_clean
 from apps.chatbot_provider.models import ChatbotProvider
 from common.core.errors import ValidationFailed
+from common.core.fields import OptionalURLField
 from common.core.names import validate_no_control_characters
 
 
 class BotOutputSerializer(serializers.ModelSerializer[Chatbot]):
     collections = serializers.SerializerMethodField()
+    avatar_url = OptionalURLField(read_only=True, help_text="The widget's avatar; null for none.")
     identity_secret_set = serializers.SerializerMethodField(
         help_text="Whether the bot has a widget identity secret (the secret itself is shown once, when made)."
     )
@@ -75,7 +77,7 @@ class BotInputSerializer(serializers.Serializer[Any]):
     )
     allowed_origins = serializers.ListField(child=serializers.URLField(max_length=300), required=False, max_length=50)
     widget_theme = serializers.DictField(required=False, help_text="Widget colours, size, font (docs/widget.md).")
-    avatar_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    avatar_url = OptionalURLField(required=False, allow_blank=True, max_length=500, help_text="Empty or null: none.")
     allow_any_origin = serializers.BooleanField(
         required=False, help_text="Any site may embed the widget (allowed_origins is then ignored)."
     )
@@ -88,6 +90,9 @@ class BotInputSerializer(serializers.Serializer[Any]):
     )
     handoff_enabled = serializers.BooleanField(required=False)
     collections = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+
+    def validate_avatar_url(self, value: str | None) -> str:
+        return value or ""
 
     def validate_widget_theme(self, value: Any) -> dict[str, Any]:
         try:

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse
 
 from apps.widget import serializers
-from common.core.schema import ERROR_DESCRIPTIONS, ErrorResponsesAutoSchema, ErrorSerializer, sse_event_schema
+from common.core.schema import ERROR_DESCRIPTIONS, ErrorResponsesAutoSchema, ErrorSerializer, sse_events_declare
 
 WIDGET_ERRORS = {
     **ERROR_DESCRIPTIONS,
@@ -61,12 +61,8 @@ class WidgetSendSchema(WidgetAutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
-        events = {name: self.resolve_serializer(serializer, "response").ref for name, serializer in EVENTS.items()}
+        sse_events_declare(self, operation, EVENTS, "The event's JSON object (`x-sse-events`).")
         for code, response in operation.get("responses", {}).items():
-            content = response.get("content", {})
-            if str(code).startswith("2") and SSE in content:
-                content[SSE]["schema"] = sse_event_schema(list(EVENTS), "The event's JSON object (`x-sse-events`).")
-                content[SSE]["x-sse-events"] = events
-            elif not str(code).startswith("2"):
-                content.pop(SSE, None)  # refusals are always JSON on this door
+            if not str(code).startswith("2"):
+                response.get("content", {}).pop(SSE, None)  # refusals are always JSON on this door
         return operation

@@ -6,10 +6,11 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.chatbot.models import Feedback
 from apps.widget.models import HandoffState
 
 
-class SessionInputSerializer(serializers.Serializer[Any]):
+class WidgetSessionInputSerializer(serializers.Serializer[Any]):
     key = serializers.CharField(max_length=64, help_text="The bot's publishable key (pk_...).")
     resume = serializers.CharField(
         required=False, allow_blank=True, max_length=200, help_text="The resume secret a previous session returned."
@@ -30,7 +31,7 @@ class WidgetVisitorSerializer(serializers.Serializer[Any]):
 
 class WidgetBotSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    avatar_url = serializers.CharField(allow_blank=True)
+    avatar_url = serializers.URLField(allow_null=True, help_text="Null: no avatar.")
     welcome_message = serializers.CharField(allow_blank=True)
     suggested_questions = serializers.ListField(child=serializers.CharField())
     theme = serializers.DictField()
@@ -44,7 +45,7 @@ class WidgetConversationSerializer(serializers.Serializer[Any]):
     agent_name = serializers.CharField(allow_null=True)
 
 
-class SessionOutputSerializer(serializers.Serializer[Any]):
+class WidgetSessionOutputSerializer(serializers.Serializer[Any]):
     token = serializers.CharField(help_text="The visitor token: `Authorization: Bearer <token>` on every call.")
     expires_in = serializers.IntegerField(help_text="Seconds; open a new session (with `resume`) before then.")
     visitor = WidgetVisitorSerializer()
@@ -57,18 +58,21 @@ class WidgetCitationSerializer(serializers.Serializer[Any]):
     document_title = serializers.CharField(allow_blank=True)
     page = serializers.IntegerField(allow_null=True)
     snippet = serializers.CharField(allow_blank=True)
-    url = serializers.CharField(allow_null=True)
+    url = serializers.URLField(allow_null=True, help_text="The cited document's source URL, if it has one.")
+
+
+WIDGET_MESSAGE_ROLES = [("visitor", "Visitor"), ("bot", "Bot"), ("agent", "Agent"), ("system", "System")]
 
 
 class WidgetMessageSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     seq = serializers.IntegerField()
-    role = serializers.ChoiceField(choices=["visitor", "bot", "agent", "system"])
+    role = serializers.ChoiceField(choices=WIDGET_MESSAGE_ROLES)
     text = serializers.CharField(allow_blank=True)
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
     citations = WidgetCitationSerializer(many=True)
-    feedback = serializers.ChoiceField(choices=["up", "down"], allow_null=True)
+    feedback = serializers.ChoiceField(choices=Feedback.Rating.choices, allow_null=True)
     sender_name = serializers.CharField(allow_blank=True)
     offer_handoff = serializers.BooleanField(help_text="A 'don't know' answer of a bot that hands over to people.")
 
@@ -114,14 +118,14 @@ class SendErrorEventSerializer(serializers.Serializer[Any]):
     message = serializers.CharField()
 
 
-class FeedbackInputSerializer(serializers.Serializer[Any]):
-    rating = serializers.ChoiceField(choices=["up", "down"])
+class WidgetFeedbackInputSerializer(serializers.Serializer[Any]):
+    rating = serializers.ChoiceField(choices=Feedback.Rating.choices)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class FeedbackOutputSerializer(serializers.Serializer[Any]):
+class WidgetFeedbackOutputSerializer(serializers.Serializer[Any]):
     message_id = serializers.UUIDField()
-    rating = serializers.ChoiceField(choices=["up", "down"])
+    rating = serializers.ChoiceField(choices=Feedback.Rating.choices)
     comment = serializers.CharField(allow_blank=True)
 
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.chatbot.models import Chatbot, Conversation, Message
+from apps.chatbot.models import Chatbot, Conversation, Message, Participant
 from apps.chatbot.services.answer import ChatTurn
 from apps.chatbot.services.conversations import feedback_give, message_event_payload, message_sender
 from apps.chatbot.services.turns import chat_turn_open
@@ -95,13 +95,47 @@ def _verified_visitor(bot: Chatbot, identity: str, resume: str) -> tuple[Visitor
     if visitor is None:
         try:
             with transaction.atomic():
-                return _visitor_new(bot, external_id=claims.external_id, name=claims.name, email=claims.email)
+                visitor, secret = _visitor_new(
+                    bot, external_id=claims.external_id, name=claims.name, email=claims.email
+                )
         except IntegrityError:  # the same person opened a session on another device at the same moment
             visitor = visitors.get(bot=bot, external_id=claims.external_id)
+        else:
+            _adopt_anonymous(bot, resume, visitor)
+            return visitor, secret
     visitor.name, visitor.email = claims.name or visitor.name, claims.email or visitor.email
     if resume and visitor.resume_hash == token_hash(resume):
         return visitor, resume
+    _adopt_anonymous(bot, resume, visitor)
     return visitor, _new_resume(visitor)
+
+
+def _adopt_anonymous(bot: Chatbot, resume: str, visitor: Visitor) -> None:
+    """A visitor who chatted anonymously and then signed in on the customer's site keeps that conversation: the
+    browser's resume secret proves it was theirs, the identity proves who they are. The anonymous visitor's
+    conversations become the verified visitor's, and the anonymous visitor is no more."""
+    if not resume:
+        return
+    organization = bot.organization_id
+    anonymous = (
+        Visitor.objects.for_org(organization)
+        .select_for_update()
+        .filter(bot=bot, resume_hash=token_hash(resume), external_id="")
+        .first()
+    )
+    if anonymous is None:
+        return
+    adopted = WidgetConversation.objects.for_org(organization).filter(visitor=anonymous)
+    ids = list(adopted.values_list("conversation_id", flat=True))
+    adopted.update(visitor=visitor)
+    Conversation.objects.for_org(organization).filter(pk__in=ids).update(visitor_id=visitor.public_id)
+    Participant.objects.for_org(organization).filter(conversation_id__in=ids, visitor_id=anonymous.public_id).update(
+        visitor_id=visitor.public_id
+    )
+    Message.objects.for_org(organization).filter(conversation_id__in=ids, sender_visitor_id=anonymous.public_id).update(
+        sender_visitor_id=visitor.public_id
+    )
+    anonymous.delete()
 
 
 def _anonymous_visitor(bot: Chatbot, resume: str) -> tuple[Visitor, str]:
@@ -333,19 +367,24 @@ def widget_feedback_give(*, context: VisitorContext, message_id: Any, rating: An
 # ------------------------------------------------------------------------------------------ bot keys
 
 
+def _bot_key_set(*, actor: Actor, bot: Chatbot, field: str, value: str, action: AuditAction) -> None:
+    setattr(bot, field, value)
+    bot.save(update_fields=[field, "updated_at"])
+    audit_record(actor=actor, action=action, target=bot, data={"name": bot.name})
+    emit(
+        EventType.BOT_CHANGED,
+        organization=bot.organization_id,
+        payload={"bot_id": str(bot.pk), "change": "updated", "fields": [field]},
+    )
+
+
 @transaction.atomic
 def publishable_key_rotate(*, actor: Actor, bot: Chatbot) -> Chatbot:
     """A new publishable key: the old one stops opening sessions and every visitor token made under it dies."""
     from apps.chatbot.models import new_publishable_key
 
-    bot.publishable_key = new_publishable_key()
-    bot.save(update_fields=["publishable_key", "updated_at"])
-    audit_record(actor=actor, action=AuditAction.WIDGET_KEY_ROTATED, target=bot, data={"name": bot.name})
-    emit(
-        EventType.BOT_CHANGED,
-        organization=bot.organization_id,
-        payload={"bot_id": str(bot.pk), "change": "updated", "fields": ["publishable_key"]},
-    )
+    key = new_publishable_key()
+    _bot_key_set(actor=actor, bot=bot, field="publishable_key", value=key, action=AuditAction.WIDGET_KEY_ROTATED)
     return bot
 
 
@@ -353,12 +392,6 @@ def publishable_key_rotate(*, actor: Actor, bot: Chatbot) -> Chatbot:
 def identity_secret_rotate(*, actor: Actor, bot: Chatbot) -> str:
     """A new identity secret, returned this once (stored encrypted): identities signed with the old one fail."""
     secret = f"wis_{secrets.token_urlsafe(32)}"
-    bot.identity_secret = secret
-    bot.save(update_fields=["identity_secret", "updated_at"])
-    audit_record(actor=actor, action=AuditAction.WIDGET_IDENTITY_SECRET_ROTATED, target=bot, data={"name": bot.name})
-    emit(
-        EventType.BOT_CHANGED,
-        organization=bot.organization_id,
-        payload={"bot_id": str(bot.pk), "change": "updated", "fields": ["identity_secret"]},
-    )
+    action = AuditAction.WIDGET_IDENTITY_SECRET_ROTATED
+    _bot_key_set(actor=actor, bot=bot, field="identity_secret", value=secret, action=action)
     return secret

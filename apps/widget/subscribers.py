@@ -7,31 +7,16 @@ docs/roles.md) on their organization's group, which every member's `/ws/` socket
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from apps.chat.consumers import organization_group
+from apps.chat.subscribers import ring
 from apps.widget.models import HandoffState, WidgetConversation
 from common.events import DomainEvent, EventType, subscribe
-
-logger = logging.getLogger(__name__)
 
 
 def visitor_group(visitor_pk: Any) -> str:
     return f"widget.visitor.{visitor_pk}"
-
-
-def _ring(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # the doorbell may fail; clients resume from the database
-        logger.warning("channel layer send to %s failed", group, exc_info=True)
 
 
 def _widget_conversation(event: DomainEvent) -> WidgetConversation | None:
@@ -53,11 +38,11 @@ def ring_widget_message(event: DomainEvent) -> None:
         return
     conversation_id = str(conversation.conversation_id)
     seq = event.payload.get("seq")
-    _ring(
+    ring(
         visitor_group(conversation.visitor_id), {"type": "widget.message", "conversation": conversation_id, "seq": seq}
     )
     if conversation.state in (HandoffState.WAITING, HandoffState.WITH_AGENT):
-        _ring(
+        ring(
             organization_group(event.organization_id),
             {
                 "type": "handoff.changed",
@@ -74,8 +59,8 @@ def ring_handoff(event: DomainEvent) -> None:
     if conversation is None:
         return
     conversation_id = str(conversation.conversation_id)
-    _ring(visitor_group(conversation.visitor_id), {"type": "widget.state", "conversation": conversation_id})
-    _ring(
+    ring(visitor_group(conversation.visitor_id), {"type": "widget.state", "conversation": conversation_id})
+    ring(
         organization_group(event.organization_id),
         {
             "type": "handoff.changed",

@@ -120,7 +120,7 @@ class WidgetAPIView(APIView):
 def _bot_out(bot: Chatbot) -> dict[str, Any]:
     return {
         "name": bot.name,
-        "avatar_url": bot.avatar_url,
+        "avatar_url": bot.avatar_url or None,
         "welcome_message": bot.welcome_message,
         "suggested_questions": list(bot.suggested_questions or []),
         "theme": dict(bot.widget_theme or {}),
@@ -136,11 +136,11 @@ class SessionAPI(WidgetAPIView):
         summary="Open a widget session",
         description="Checks the key and the page's Origin, and the signed identity when one is given or the bot "
         "requires it; returns a short-lived visitor token and the visitor's conversation, if any.",
-        request=serializers.SessionInputSerializer,
-        responses={200: serializers.SessionOutputSerializer, **widget_errors(400, 401, 403, 404, 413, 415, 429)},
+        request=serializers.WidgetSessionInputSerializer,
+        responses={200: serializers.WidgetSessionOutputSerializer, **widget_errors(400, 401, 403, 404, 413, 415, 429)},
     )
     def post(self, request: Request) -> Response:
-        data = serializers.SessionInputSerializer(data=request.data)
+        data = serializers.WidgetSessionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         session = widget_session_open(
             key=data.validated_data["key"],
@@ -276,11 +276,11 @@ class FeedbackAPI(WidgetAPIView):
     @extend_schema(
         tags=TAGS,
         summary="Rate an answer",
-        request=serializers.FeedbackInputSerializer,
-        responses={200: serializers.FeedbackOutputSerializer, **widget_errors(400, 401, 403, 404, 413, 415, 429)},
+        request=serializers.WidgetFeedbackInputSerializer,
+        responses={200: serializers.WidgetFeedbackOutputSerializer, **widget_errors(400, 401, 403, 404, 413, 415, 429)},
     )
     def post(self, request: Request, message_id: str) -> Response:
-        data = serializers.FeedbackInputSerializer(data=request.data)
+        data = serializers.WidgetFeedbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         feedback = widget_feedback_give(
             context=self.visitor,

@@ -56,6 +56,19 @@ def sse_event_schema(events: list[str], data_description: str) -> dict[str, Any]
     }
 
 
+def sse_events_declare(
+    auto_schema: AutoSchema, operation: dict[str, Any], events: dict[str, Any], description: str
+) -> None:
+    """On the operation's 2xx `text/event-stream` answers: the event names and, in `x-sse-events`, the component
+    of each event's data (`events` maps each name to its serializer)."""
+    refs = {name: auto_schema.resolve_serializer(serializer, "response").ref for name, serializer in events.items()}
+    for code, response in operation.get("responses", {}).items():
+        stream = response.get("content", {}).get("text/event-stream")
+        if stream is not None and str(code).startswith("2"):
+            stream["schema"] = sse_event_schema(list(events), description)
+            stream["x-sse-events"] = refs
+
+
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """`extend_schema(responses={..., **error_responses(409)})` for the errors a view raises itself."""
     return {code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}

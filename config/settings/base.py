@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
         "RoomKindEnum": "apps.chat.api.ROOM_KIND_CHOICES",
         "WebhookDeliveryStatusEnum": "apps.webhooks.models.DeliveryStatus",
         "WebhookDisabledReasonEnum": "apps.webhooks.models.DisabledReason",
+        "WidgetMessageRoleEnum": "apps.widget.serializers.WIDGET_MESSAGE_ROLES",
+        "FeedbackRatingEnum": "apps.chatbot.models.Feedback.Rating",
     },
 }
 

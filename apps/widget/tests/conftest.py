@@ -57,6 +57,12 @@ def shop_bot(organization, admin_actor, django_capture_on_commit_callbacks):
     )
 
 
+@pytest.fixture
+def agent(organization, make_member_client):
+    """A member of the bot's organization acting as agent (docs/roles.md)."""
+    return make_member_client(organization, Role.MEMBER)
+
+
 def sse_events(response: Any) -> list[tuple[str, dict[str, Any]]]:
     body = b"".join(response.streaming_content).decode()
     events = []

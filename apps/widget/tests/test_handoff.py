@@ -19,11 +19,6 @@ def visitor(browser, shop_bot):
     return browser
 
 
-@pytest.fixture
-def agent(organization, make_member_client):
-    return make_member_client(organization, Role.MEMBER)
-
-
 def _ask_for_person(visitor):
     response = visitor.post("/widget/v1/handoff")
     assert response.status_code == 200, response.content

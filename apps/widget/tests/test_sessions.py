@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.chatbot.models import Message
 from apps.widget.models import Visitor
 from apps.widget.services import identity_secret_rotate
 from apps.widget.tests.conftest import SHOP, WidgetBrowser, identity_token
@@ -20,7 +21,7 @@ def test_an_allowed_site_opens_a_session_and_gets_the_bots_look(browser, shop_bo
     assert body["visitor"]["resume"].startswith("wr_")
     assert body["bot"] == {
         "name": "Shop helper",
-        "avatar_url": "",
+        "avatar_url": None,
         "welcome_message": "Hi! Ask me about returns and shipping.",
         "suggested_questions": ["How do returns work?"],
         "theme": {},
@@ -147,3 +148,21 @@ def test_a_verified_visitors_resume_secret_alone_does_not_claim_their_identity(s
     assert body["visitor"]["verified"] is False
     assert body["visitor"]["id"] != verified.session["visitor"]["id"]
     assert body["conversation"] is None
+
+
+def test_a_visitor_who_signs_in_keeps_the_conversation_they_started_anonymously(shop_bot, secret):
+    browser = WidgetBrowser()
+    browser.open(shop_bot.publishable_key)
+    browser.send("Can I return a gift?")
+    anonymous_id = browser.session["visitor"]["id"]
+    signed_in = browser.open(
+        shop_bot.publishable_key, resume=browser.session["visitor"]["resume"], identity=identity_token(secret)
+    ).json()
+    assert signed_in["visitor"]["verified"] is True
+    assert signed_in["conversation"]["last_seq"] == 2
+    assert not Visitor.objects.unscoped().filter(public_id=anonymous_id).exists()
+    phone = WidgetBrowser()
+    phone.open(shop_bot.publishable_key, identity=identity_token(secret))
+    messages = phone.get("/widget/v1/conversation").json()["messages"]
+    assert messages[0]["text"] == "Can I return a gift?"
+    assert Message.objects.unscoped().filter(sender_visitor_id=anonymous_id).count() == 0

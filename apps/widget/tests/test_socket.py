@@ -9,7 +9,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 
-from apps.organizations.models import Role
 from apps.widget.tests.conftest import SHOP, WidgetBrowser
 from config.asgi import application
 
@@ -53,11 +52,6 @@ def visitor(shop_bot):
     assert browser.open(shop_bot.publishable_key).status_code == 200
     browser.send("How do returns work?")
     return browser
-
-
-@pytest.fixture
-def agent(organization, make_member_client):
-    return make_member_client(organization, Role.MEMBER)
 
 
 async def _waiting(visitor) -> str:
@@ -166,3 +160,25 @@ async def test_typing_shows_on_both_sides_while_a_member_holds_the_conversation(
     assert frame["conversation"] == conversation
     await socket.close()
     await member.disconnect()
+
+
+async def test_the_socket_closes_with_4401_when_the_token_expires(shop_bot, settings):
+    settings.WIDGET_VISITOR_TOKEN_SECONDS = 1
+    browser = WidgetBrowser()
+    assert (await database_sync_to_async(browser.open)(shop_bot.publishable_key)).status_code == 200
+    socket = VisitorSocket(browser.token)
+    assert (await socket.open())[0]
+    expired = json.loads((await socket.communicator.receive_output(timeout=5))["text"])
+    assert expired["code"] == "visitor_token_expired"
+    assert (await socket.communicator.receive_output(timeout=5))["code"] == 4401
+
+
+async def test_a_visitor_never_hears_another_visitors_conversation(visitor, shop_bot):
+    other = WidgetBrowser()
+    assert (await database_sync_to_async(other.open)(shop_bot.publishable_key)).status_code == 200
+    socket = VisitorSocket(other.token)
+    assert (await socket.open())[0]
+    await database_sync_to_async(visitor.send)("Where is my parcel?")
+    await socket.send(type="ping")
+    assert await socket.frame() == {"type": "pong"}  # nothing of the other conversation came before it
+    await socket.close()
