@@ -6,4 +6,5 @@ from apps.chat import web_views
 
 urlpatterns = [
     path("rooms/", web_views.rooms_page, name="rooms-page"),
+    path("handoffs/", web_views.handoffs_page, name="handoffs-page"),
 ]

@@ -1,4 +1,5 @@
-"""The rooms page: the member's rooms over the realtime WebSocket (static/js/rooms.js does the talking)."""
+"""The rooms page (the member's rooms over the realtime WebSocket, static/js/rooms.js) and the handoff inbox
+(widget conversations waiting for a person, static/js/handoffs.js)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,8 @@ def rooms_page(request: HttpRequest) -> HttpResponse:
             "bots": selectors.organization_bots(actor=actor),
         },
     )
+
+
+@tenant_required(Role.MEMBER)
+def handoffs_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "chat/handoffs.html", {"organization": actor_of(request).org})

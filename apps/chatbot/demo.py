@@ -27,6 +27,9 @@ def seed(*, actor: Actor) -> Chatbot:
                 "How long do I have to return an item?",
                 "How often should the impeller be checked?",
             ],
+            # The widget guide's "Try it locally" page (python3 -m http.server 8080) may embed it.
+            "allowed_origins": ["http://localhost:8080"],
+            "handoff_enabled": True,
         },
     )
     collections = list(Collection.objects.for_org(organization))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("bots/", web_views.bot_list, name="bot-list"),
     path("bots/new/", web_views.bot_edit, name="bot-new"),
     path("bots/<uuid:pk>/", web_views.bot_edit, name="bot-edit"),
+    path("bots/<uuid:pk>/widget/", web_views.bot_widget, name="bot-widget"),
     path("bots/<uuid:pk>/delete/", web_views.bot_delete, name="bot-delete"),
     path("bots/<uuid:pk>/chat/", web_views.bot_chat, name="bot-chat-page"),
     path("bots/<uuid:pk>/chat/ask/", web_views.bot_chat_ask, name="bot-chat-ask"),

@@ -25,6 +25,7 @@ from apps.chatbot.services import bots as bot_services
 from apps.chatbot.services.conversations import conversation_export, feedback_give
 from apps.chatbot.services.playground import OFFLINE, TrySettings, playground_turn_open
 from apps.chatbot.streaming import sse_response
+from apps.chatbot.widget_theme import widget_theme_clean
 from apps.chatbot_provider.models import ChatbotProvider
 from apps.organizations.models import Organization, Role
 from apps.organizations.web import actor_of, tenant_required
@@ -77,9 +78,6 @@ class BotForm(forms.Form):
     suggested_questions = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One per line."
     )
-    allowed_origins = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Widget origins, one per line."
-    )
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,8 +100,158 @@ class BotForm(forms.Form):
                 ChatbotProvider.objects.for_org(self.organization).filter(pk=data[name]).first() if data[name] else None
             )
         data["suggested_questions"] = _lines(data["suggested_questions"])
-        data["allowed_origins"] = _lines(data["allowed_origins"])
         return data
+
+
+# The widget section of the bot page: theme (every surface), where it may run, identity, handoff and budgets.
+# Colours left at their default are not stored, so that "follows the primary colour" stays true after a save.
+PRIMARY_DEFAULT = "#3056d3"
+FOLLOWS_PRIMARY = "primary"
+THEME_COLOURS: list[tuple[str, str, str]] = [
+    ("primary_color", "Primary colour", PRIMARY_DEFAULT),
+    ("header_bg", "Header background", FOLLOWS_PRIMARY),
+    ("header_fg", "Header text", "#ffffff"),
+    ("launcher_bg", "Launcher background", FOLLOWS_PRIMARY),
+    ("launcher_fg", "Launcher icon", "#ffffff"),
+    ("bubble_bot_bg", "Bot bubble background", "#f1f3f7"),
+    ("bubble_bot_fg", "Bot bubble text", "#1d2330"),
+    ("bubble_visitor_bg", "Visitor bubble background", FOLLOWS_PRIMARY),
+    ("bubble_visitor_fg", "Visitor bubble text", "#ffffff"),
+    ("text_color", "Window text", "#1d2330"),
+]
+FONT_CHOICES = [
+    ("", "System (the visitor's device font)"),
+    ('Georgia, "Times New Roman", serif', "Serif"),
+    ('"Helvetica Neue", Arial, sans-serif', "Helvetica / Arial"),
+    ('ui-rounded, "SF Pro Rounded", system-ui, sans-serif', "Rounded"),
+    ("ui-monospace, Menlo, Consolas, monospace", "Monospace"),
+]
+THEME_SIZES: list[tuple[str, str, int, int, int]] = [
+    ("width", "Window width (px)", 380, 300, 640),
+    ("height", "Window height (px)", 600, 400, 900),
+    ("radius", "Corner radius (px)", 14, 0, 28),
+]
+
+
+class WidgetForm(forms.Form):
+    avatar_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="An image shown in the widget's header (https)."
+    )
+    allowed_origins = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The websites that may embed the widget, one origin per line (https://www.example.com). "
+        "An empty list refuses every website.",
+    )
+    allow_any_origin = forms.BooleanField(
+        required=False, label="Allow any website", help_text="Any website may embed this bot's widget."
+    )
+    require_identity = forms.BooleanField(
+        required=False,
+        label="Require verified visitors",
+        help_text="Only visitors your website signs in (a signed identity token, see the widget guide) may chat.",
+    )
+    handoff_enabled = forms.BooleanField(
+        required=False, label="Visitors may ask for a person", help_text="Shows “Talk to a person” in the widget."
+    )
+    widget_daily_message_budget = forms.IntegerField(
+        required=False, min_value=0, label="Messages per day", help_text="Empty: no daily limit."
+    )
+    widget_daily_token_budget = forms.IntegerField(
+        required=False, min_value=0, label="Tokens per day", help_text="Empty: no daily limit."
+    )
+    dark_mode = forms.ChoiceField(
+        choices=[("auto", "Follow the visitor's device"), ("light", "Light"), ("dark", "Dark")], initial="auto"
+    )
+    position = forms.ChoiceField(choices=[("right", "Bottom right"), ("left", "Bottom left")], initial="right")
+    font_family = forms.ChoiceField(required=False, choices=FONT_CHOICES, label="Font")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label, default in THEME_COLOURS:
+            initial = PRIMARY_DEFAULT if default == FOLLOWS_PRIMARY else default
+            self.fields[name] = forms.RegexField(
+                regex=r"^#[0-9a-fA-F]{6}$",
+                label=label,
+                initial=initial,
+                widget=forms.TextInput(attrs={"type": "color", "data-theme": name, "data-default": default}),
+            )
+        for name, label, size, low, high in THEME_SIZES:
+            self.fields[name] = forms.IntegerField(
+                label=label,
+                initial=size,
+                min_value=low,
+                max_value=high,
+                widget=forms.NumberInput(attrs={"data-theme": name}),
+            )
+        for name in ("dark_mode", "position", "font_family"):
+            self.fields[name].widget.attrs["data-theme"] = name
+
+    SECTIONS = [
+        ("Where it may run", ["allowed_origins", "allow_any_origin", "require_identity", "handoff_enabled"]),
+        (
+            "Look",
+            ["avatar_url"]
+            + [name for name, _, _ in THEME_COLOURS]
+            + ["font_family", "dark_mode", "position"]
+            + [name for name, *_ in THEME_SIZES],
+        ),
+        ("Daily budget", ["widget_daily_message_budget", "widget_daily_token_budget"]),
+    ]
+
+    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(legend, [self[name] for name in names]) for legend, names in self.SECTIONS]
+
+    @staticmethod
+    def initial_for(bot: Chatbot) -> dict[str, Any]:
+        theme: dict[str, Any] = dict(getattr(bot, "widget_theme", None) or {})
+        primary = theme.get("primary_color") or PRIMARY_DEFAULT
+        initial: dict[str, Any] = {
+            name: getattr(bot, name, None)
+            for name in (
+                "avatar_url",
+                "allow_any_origin",
+                "require_identity",
+                "handoff_enabled",
+                "widget_daily_message_budget",
+                "widget_daily_token_budget",
+            )
+        }
+        initial["allowed_origins"] = "\n".join(bot.allowed_origins)
+        for name, _, default in THEME_COLOURS:
+            initial[name] = theme.get(name) or (primary if default == FOLLOWS_PRIMARY else default)
+        for name, _, size, _, _ in THEME_SIZES:
+            initial[name] = theme.get(name) or size
+        for name in ("dark_mode", "position", "font_family"):
+            if theme.get(name):
+                initial[name] = theme[name]
+        return initial
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        primary = data["primary_color"].lower()
+        theme: dict[str, Any] = {}
+        for name, _, default in THEME_COLOURS:
+            value = data[name].lower()
+            if value != (primary if default == FOLLOWS_PRIMARY else default):
+                theme[name] = value
+        for name, _, size, _, _ in THEME_SIZES:
+            if data[name] != size:
+                theme[name] = data[name]
+        theme["dark_mode"] = data["dark_mode"]
+        theme["position"] = data["position"]
+        if data["font_family"]:
+            theme["font_family"] = data["font_family"]
+        return {
+            "widget_theme": widget_theme_clean(theme),
+            "avatar_url": data["avatar_url"],
+            "allowed_origins": _lines(data["allowed_origins"]),
+            "allow_any_origin": data["allow_any_origin"],
+            "require_identity": data["require_identity"],
+            "handoff_enabled": data["handoff_enabled"],
+            "widget_daily_message_budget": data["widget_daily_message_budget"],
+            "widget_daily_token_budget": data["widget_daily_token_budget"],
+        }
 
 
 def _bot(organization: Organization, pk: Any) -> Chatbot:
@@ -118,19 +266,20 @@ def bot_list(request: HttpRequest) -> HttpResponse:
     return render(request, "chatbot/list.html", {"bots": bots, "can_edit": can_edit})
 
 
+def _bot_initial(bot: Chatbot) -> dict[str, Any]:
+    initial = {name: getattr(bot, name) for name in bot_services.BOT_FIELDS}
+    initial["provider"] = str(bot.provider_id or "")
+    initial["fallback_provider"] = str(bot.fallback_provider_id or "")
+    initial["suggested_questions"] = "\n".join(bot.suggested_questions)
+    initial["collections"] = [str(pk) for pk in bot.collections.values_list("id", flat=True)]
+    return initial
+
+
 @tenant_required(Role.ADMIN)
 def bot_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
     actor = actor_of(request)
     bot = _bot(actor.org, pk) if pk else None
-    initial: dict[str, Any] = {}
-    if bot is not None:
-        initial = {name: getattr(bot, name) for name in bot_services.BOT_FIELDS}
-        initial["provider"] = str(bot.provider_id or "")
-        initial["fallback_provider"] = str(bot.fallback_provider_id or "")
-        initial["suggested_questions"] = "\n".join(bot.suggested_questions)
-        initial["allowed_origins"] = "\n".join(bot.allowed_origins)
-        initial["collections"] = [str(pk) for pk in bot.collections.values_list("id", flat=True)]
-    form = BotForm(request.POST or None, initial=initial, organization=actor.org)
+    form = BotForm(request.POST or None, initial=_bot_initial(bot) if bot else {}, organization=actor.org)
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
         try:
@@ -143,7 +292,35 @@ def bot_edit(request: HttpRequest, pk: Any = None) -> HttpResponse:
         else:
             messages.success(request, f"Bot {bot.name} saved.")
             return redirect("bot-list")
-    return render(request, "chatbot/form.html", {"form": form, "bot": bot})
+    return _bot_page(request, form, bot)
+
+
+def _bot_page(
+    request: HttpRequest, form: BotForm, bot: Chatbot | None, widget_form: WidgetForm | None = None
+) -> HttpResponse:
+    context: dict[str, Any] = {"form": form, "bot": bot}
+    if bot is not None:
+        context["widget_form"] = widget_form or WidgetForm(initial=WidgetForm.initial_for(bot))
+        context["widget_url"] = request.build_absolute_uri("/widget.js")
+        context["has_identity_secret"] = bool(bot.identity_secret)
+    return render(request, "chatbot/form.html", context)
+
+
+@require_POST
+@tenant_required(Role.ADMIN)
+def bot_widget(request: HttpRequest, pk: Any) -> HttpResponse:
+    actor = actor_of(request)
+    bot = _bot(actor.org, pk)
+    widget_form = WidgetForm(request.POST)
+    if widget_form.is_valid():
+        try:
+            bot_services.bot_update(bot=bot, actor=actor, **widget_form.service_fields())
+        except DomainError as error:
+            form_add_domain_error(widget_form, error)
+        else:
+            messages.success(request, f"Widget settings of {bot.name} saved.")
+            return redirect("bot-edit", pk=bot.pk)
+    return _bot_page(request, BotForm(initial=_bot_initial(bot), organization=actor.org), bot, widget_form)
 
 
 @require_POST

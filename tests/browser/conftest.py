@@ -7,6 +7,7 @@ be had the suite fails with a message saying how to get one: CI counts a skipped
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -22,6 +23,44 @@ from apps.chatbot_provider.tests.conftest import loopback, loopback_server  # no
 from config.embedded import ensure_chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+PASSWORD = "correct-horse-battery"  # the users factory's password
+HANDBOOK = """Employee handbook
+
+Vacation. Employees get 25 days of paid vacation per year. Vacation requests go to the team lead.
+
+Office hours. The office opens at 8 am and closes at 6 pm on weekdays.
+"""
+
+
+def handbook_bot(**bot_fields: Any) -> tuple[Any, Any]:
+    """Acme Handbooks: an admin, the employee handbook indexed, and "HR bot" answering from it."""
+    from apps.chatbot.services import bots as bot_services
+    from apps.documents.models import Document
+    from apps.documents.services.documents import collection_create, document_create_from_text
+    from apps.organizations.actors import Actor
+    from apps.organizations.models import Role
+    from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
+    from apps.users.tests.factories import UserFactory
+
+    organization = OrganizationFactory(name="Acme Handbooks")
+    admin = UserFactory(email="admin@example.com")
+    MembershipFactory(organization=organization, user=admin, role=Role.ADMIN)
+    actor = Actor.for_user(admin).in_organization(organization)
+    collection = collection_create(organization=organization, actor=actor, name="Handbook")
+    document_create_from_text(collection=collection, actor=actor, title="Employee handbook", text=HANDBOOK)
+    assert Document.objects.for_org(organization).get().status == "ready"
+    bot = bot_services.bot_create(
+        organization=organization, actor=actor, name="HR bot", collections=[collection.pk], **bot_fields
+    )
+    return admin, bot
+
+
+def sign_in(page: Any, server: str, email: str) -> None:
+    page.goto(f"{server}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server}/")
 
 
 @pytest.fixture(scope="session")
@@ -36,11 +75,13 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str, django_db_setup: None) -> Iterator[Any]:
-    """One headless Chromium for the session. Playwright's sync API keeps an asyncio loop in the test's
-    thread, which Django's async-safety check would take for async code: the test's own database calls are
-    synchronous, so the check is lifted while the browser lives."""
+    """One headless Chromium for a test module. Playwright's sync API keeps an asyncio loop running in the
+    test's thread while it lives, which Django's async-safety check would take for async code (the test's own
+    database calls are synchronous, so the check is lifted meanwhile) and which makes `async_to_sync` refuse
+    to run: the browser ends with its module, so that tests collected after it in the same process keep
+    working."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -54,6 +95,9 @@ def browser(chromium_path: str, django_db_setup: None) -> Iterator[Any]:
             )
             yield browser
             browser.close()
+        # Django's connections are kept per context, and Playwright ran the tests in a context of its own: the
+        # connections of the context that comes back predate the servers, which ended them on their way out.
+        _close_quietly()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -104,6 +148,17 @@ def _close_server_connections() -> None:
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     connections.close_all()
+
+
+def _close_quietly() -> None:
+    """Close this context's database connections, even those the server teardown has already ended."""
+    from django.db import Error as DatabaseError
+    from django.db import connections
+
+    for alias in connections:
+        # One already ended by pg_terminate_backend may complain: closing it is all that is wanted.
+        with contextlib.suppress(DatabaseError):
+            connections[alias].close()
 
 
 @pytest.fixture(scope="session")

@@ -14,24 +14,11 @@ import pytest
 from django.utils import timezone
 
 from apps.chatbot.models import Conversation, Feedback, Message
-from apps.chatbot.services import bots as bot_services
 from apps.chatbot.tests.factories import ConversationFactory, MessageFactory
-from apps.documents.models import Document
-from apps.documents.services.documents import collection_create, document_create_from_text
-from apps.organizations.actors import Actor
-from apps.organizations.models import Role
-from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
-from apps.users.tests.factories import UserFactory
+from tests.browser.conftest import handbook_bot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"
-HANDBOOK = """Employee handbook
-
-Vacation. Employees get 25 days of paid vacation per year. Vacation requests go to the team lead.
-
-Office hours. The office opens at 8 am and closes at 6 pm on weekdays.
-"""
 QUESTION = "How many vacation days do employees get?"
 # A week of earlier conversations, so that the charts and tables have something to draw:
 # (days ago, question, answer status, first token ms, feedback)
@@ -53,16 +40,8 @@ CHARTS = ["chart-volume", "chart-answers", "chart-feedback", "chart-latency", "c
 
 @pytest.fixture
 def admin_with_a_bot():
-    organization = OrganizationFactory(name="Acme Handbooks")
-    admin = UserFactory(email="admin@example.com")
-    MembershipFactory(organization=organization, user=admin, role=Role.ADMIN)
-    actor = Actor.for_user(admin).in_organization(organization)
-    collection = collection_create(organization=organization, actor=actor, name="Handbook")
-    document_create_from_text(collection=collection, actor=actor, title="Employee handbook", text=HANDBOOK)
-    assert Document.objects.for_org(organization).get().status == "ready"
-    bot = bot_services.bot_create(
-        organization=organization, actor=actor, name="HR bot", collections=[collection.pk], welcome_message="Hi!"
-    )
+    admin, bot = handbook_bot(welcome_message="Hi!")
+    organization = bot.organization
     for days_ago, question, status, ttft, rating in HISTORY:
         at = timezone.now() - timedelta(days=days_ago)
         conversation = ConversationFactory(bot=bot, title=question, source=Conversation.Source.WIDGET)
@@ -103,11 +82,7 @@ def test_an_admin_walks_from_the_test_chat_to_the_inbox_analytics_and_export(
     def shot(name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
-    page.goto(f"{server}/login/")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server}/")
+    sign_in(page, server, admin.email)
     shot("01-dashboard")
 
     page.goto(f"{server}/bots/{bot.pk}/chat/")

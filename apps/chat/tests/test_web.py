@@ -30,3 +30,20 @@ def test_a_member_gets_the_rooms_page_with_people_and_bots_of_the_organization(o
 def test_the_rooms_page_asks_a_visitor_to_sign_in():
     page = Client().get("/rooms/")
     assert page.status_code == 302 and "/login" in page["Location"]
+
+
+def test_a_member_gets_the_handoff_inbox_in_the_navigation(organization):
+    me = MembershipFactory(organization=organization, role=Role.MEMBER)
+    client = Client()
+    client.force_login(me.user)
+    page = client.get("/handoffs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-org="{organization.pk}"' in html and f'data-me="{me.user_id}"' in html
+    assert 'src="/static/js/handoffs.js"' in html
+    assert '<a href="/handoffs/" class="active" aria-current="page">Handoffs</a>' in html
+
+
+def test_the_handoff_inbox_asks_a_visitor_to_sign_in():
+    response = Client().get("/handoffs/")
+    assert response.status_code == 302 and "/login/" in response["Location"]

@@ -36,6 +36,7 @@ def test_an_admin_sees_every_nav_entry_and_the_current_page_is_marked(client, or
         "/documents/",
         "/bots/",
         "/rooms/",
+        "/handoffs/",
         "/conversations/",
         "/analytics/",
         "/providers/",
@@ -53,7 +54,7 @@ def test_every_nav_entry_opens_for_an_admin(client, organization):
     signed_in(client, organization, Role.ADMIN)
     nav = _nav(client.get("/").content.decode())
     hrefs = [part.split('"', 1)[0] for part in nav.split('href="')[1:]]
-    assert len(hrefs) == 11
+    assert len(hrefs) == 12
     for href in hrefs:
         assert client.get(href).status_code == 200, href
 
