@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F
@@ -22,6 +23,26 @@ def realtime_access_allowed(*, actor: Actor, connected_at: float) -> bool:
         return False
     cutoff = getattr(membership.user, "tokens_valid_after", None)
     return cutoff is None or cutoff.timestamp() <= connected_at
+
+
+def realtime_access_allowed_many(*, connections: list[tuple[Any, Any, float]]) -> list[bool]:
+    """`realtime_access_allowed` for many sockets ((organization id, user id, connected at) each) in one query:
+    a server process checks all of its sockets at once."""
+    organizations = {str(o) for o, _, _ in connections}
+    users = {str(u) for _, u, _ in connections}
+    rows = (
+        Membership.objects.unscoped()  # deliberately across organizations: every socket of this process
+        .filter(organization_id__in=organizations, user_id__in=users)
+        .values_list("organization_id", "user_id", "user__is_active", "user__tokens_valid_after")
+    )
+    cutoffs = {(str(o), str(u)): (active, valid_after) for o, u, active, valid_after in rows}
+    allowed = []
+    for organization_id, user_id, connected_at in connections:
+        found = cutoffs.get((str(organization_id), str(user_id)))
+        allowed.append(
+            found is not None and bool(found[0]) and (found[1] is None or found[1].timestamp() <= connected_at)
+        )
+    return allowed
 
 
 ROOM_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
@@ -83,6 +104,49 @@ def room_messages_after_for_member(
         .select_related("reply_to")
         .order_by("seq")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class RoomRead:
+    """What one read of a room gives every socket of a server process in it."""
+
+    messages: list[dict[str, Any]]  # as message_summary shows them, in seq order
+    members: set[str]  # the user ids taking part in the room at the time of the read
+    last_seq: int  # the seq of the last message read (`after` when none)
+
+
+def _room_members(*, organization_id: Any, conversation_id: Any) -> set[str]:
+    rows = Participant.objects.for_org(organization_id).filter(
+        conversation_id=conversation_id, conversation__kind__in=ROOM_KINDS, kind=Participant.Kind.USER
+    )
+    return {str(u) for u in rows.values_list("user_id", flat=True)}
+
+
+def room_messages_after(*, organization_id: Any, conversation_id: Any, after: int, limit: int) -> RoomRead:
+    """Up to `limit` messages of a room after `after`, and who takes part in it now: one read for all the
+    sockets of a process that a ring finds behind."""
+    members = _room_members(organization_id=organization_id, conversation_id=conversation_id)
+    rows = list(
+        Message.objects.for_org(organization_id)
+        .filter(conversation_id=conversation_id, seq__gt=after)
+        .select_related("reply_to")
+        .order_by("seq")[:limit]
+    )
+    return RoomRead(
+        messages=[message_summary(m) for m in rows], members=members, last_seq=rows[-1].seq if rows else after
+    )
+
+
+def room_messages_by_id(*, organization_id: Any, conversation_id: Any, message_ids: list[Any]) -> RoomRead:
+    """Some messages of a room as they are now (edited, deleted), and who takes part in it."""
+    members = _room_members(organization_id=organization_id, conversation_id=conversation_id)
+    rows = list(
+        Message.objects.for_org(organization_id)
+        .filter(conversation_id=conversation_id, pk__in=message_ids)
+        .select_related("reply_to")
+        .order_by("seq")
+    )
+    return RoomRead(messages=[message_summary(m) for m in rows], members=members, last_seq=rows[-1].seq if rows else 0)
 
 
 def room_message_for_member(*, actor: Actor, conversation_id: Any, message_id: Any) -> Message | None:

@@ -27,7 +27,12 @@ def _ring(group: str, message: dict[str, object]) -> None:
 def close_removed_member(event: DomainEvent) -> None:
     _ring(
         member_group(organization_id=event.organization_id, user_id=event.payload["user_id"]),
-        {"type": "session.revoke", "reason": "removed_from_organization"},
+        {
+            "type": "session.revoke",
+            "organization": str(event.organization_id),
+            "user": str(event.payload["user_id"]),
+            "reason": "removed_from_organization",
+        },
     )
 
 
@@ -87,7 +92,12 @@ def ring_room_changed(event: DomainEvent) -> None:
     for user_id in [*event.payload.get("added", []), *event.payload.get("removed", [])]:
         _ring(
             member_group(organization_id=event.organization_id, user_id=user_id),
-            {"type": "room.membership", "conversation": conversation},
+            {
+                "type": "room.membership",
+                "organization": str(event.organization_id),
+                "user": str(user_id),
+                "conversation": conversation,
+            },
         )
     _ring(room_group(conversation), {"type": "room.changed", "conversation": conversation})
 
