@@ -102,7 +102,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.channel_name = f"socket.{uuid.uuid4().hex}"  # names this socket in presence entries and typing rings
         # room id -> the last seq this socket delivered (or the room's last seq when the socket opened: what came
         # before is the client's to ask for, with `resume` or the history endpoint).
-        self.rooms = await _db(selectors.room_ids_for_member)(actor=actor)
+        positions = await _db(selectors.room_positions_for_member)(actor=actor)
+        self.rooms = {room: seq for room, (seq, _) in positions.items()}
         await hub().attach(
             self,
             [
@@ -130,6 +131,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                     "max_message_chars": int(settings.ROOM_MESSAGE_MAX_CHARS),
                 },
                 "conversations": dict(self.rooms),
+                "revisions": {room: revision for room, (_, revision) in positions.items()},
                 "online": online,
             }
         )
@@ -283,22 +285,29 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "ack", "ref": ref, "conversation": conversation, "last_read_seq": seq})
 
     async def frame_resume(self, frame: dict[str, Any], ref: Any) -> None:
-        """{conversations: {id: last_seq}}: send every message after the client's numbers, room by room, in
-        order; then `resumed` with this socket's position in each room. Unknown or foreign rooms get an error
+        """{conversations: {id: last_seq}, revisions?: {id: last_revision}}: send every message after the
+        client's numbers, room by room, in order; then, for the rooms given a revision, the messages it has that
+        were edited or deleted since (`message.edited` / `message.deleted`, in the order of the changes); then
+        `resumed` with this socket's position and the room's revision. Unknown or foreign rooms get an error
         frame each; the others are still resumed."""
         wanted = frame.get("conversations")
+        revisions = frame.get("revisions") or {}
         if (
             not isinstance(wanted, dict)
             or len(wanted) > RESUME_MAX_ROOMS
             or not all(isinstance(k, str) and _is_seq(v, minimum=0) for k, v in wanted.items())
+            or not isinstance(revisions, dict)
+            or not all(isinstance(k, str) and _is_seq(v, minimum=0) for k, v in revisions.items())
         ):
             await self.send_error(
                 "bad_frame",
-                f"conversations maps up to {RESUME_MAX_ROOMS} conversation ids to the last seq the client has.",
+                f"conversations maps up to {RESUME_MAX_ROOMS} conversation ids to the last seq the client has "
+                "(and revisions, if given, to the last revision it saw).",
                 ref=ref,
             )
             return
         positions: dict[str, int] = {}
+        latest: dict[str, int] = {}
         for conversation, seq in wanted.items():
             last = await _db(selectors.room_last_seq_for_member)(actor=self.actor, conversation_id=conversation)
             if last is None:
@@ -309,7 +318,18 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.rooms[conversation] = min(seq, last)
             await self.deliver(conversation)
             positions[conversation] = self.rooms.get(conversation, int(seq))
-        await self.send_json({"type": "resumed", "ref": ref, "conversations": positions})
+            if conversation in revisions:
+                changes = await _db(selectors.room_changes_for_member)(
+                    actor=self.actor, conversation_id=conversation, upto=seq, after_revision=revisions[conversation]
+                )
+                if changes is not None:
+                    for message in changes[0]:
+                        await self.send_json(_change_frame(selectors.message_summary(message)))
+                    latest[conversation] = changes[1]
+        answer: dict[str, Any] = {"type": "resumed", "ref": ref, "conversations": positions}
+        if revisions:
+            answer["revisions"] = latest
+        await self.send_json(answer)
 
     # ------------------------------------------------------------------ delivery (PostgreSQL is the record)
 
@@ -494,6 +514,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 "status": status,
             },
         )
+
+
+def _change_frame(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message.deleted" if message["deleted"] else "message.edited", "message": message}
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):

@@ -49,12 +49,13 @@ ROOM_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
 HISTORY_MAX = 200
 
 
-def room_ids_for_member(*, actor: Actor) -> dict[str, int]:
-    """The member's rooms in this organization and each one's last seq: what a socket subscribes to."""
+def room_positions_for_member(*, actor: Actor) -> dict[str, tuple[int, int]]:
+    """The member's rooms in this organization, each with its last seq and last revision: what a socket
+    subscribes to."""
     rows = Conversation.objects.for_org(actor.organization_id).filter(
         kind__in=ROOM_KINDS, participants__kind=Participant.Kind.USER, participants__user_id=actor.user_id
     )
-    return {str(pk): last_seq for pk, last_seq in rows.values_list("pk", "last_seq")}
+    return {str(pk): (seq, revision) for pk, seq, revision in rows.values_list("pk", "last_seq", "last_revision")}
 
 
 def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | None:
@@ -144,9 +145,40 @@ def room_messages_by_id(*, organization_id: Any, conversation_id: Any, message_i
         Message.objects.for_org(organization_id)
         .filter(conversation_id=conversation_id, pk__in=message_ids)
         .select_related("reply_to")
-        .order_by("seq")
+        .order_by("revision")
     )
     return RoomRead(messages=[message_summary(m) for m in rows], members=members, last_seq=rows[-1].seq if rows else 0)
+
+
+RESUME_CHANGES_MAX = 500
+
+
+def room_changes_for_member(
+    *, actor: Actor, conversation_id: Any, upto: int, after_revision: int
+) -> tuple[list[Message], int] | None:
+    """What a reconnecting client missed of the messages it has (seq <= `upto`): those edited or deleted after
+    its `after_revision`, in the order of the changes (at most RESUME_CHANGES_MAX; the client re-reads the
+    history beyond), and the room's last revision. None when the member does not take part in the room."""
+    room = (
+        Conversation.objects.for_org(actor.organization_id)
+        .filter(
+            pk=conversation_id,
+            kind__in=ROOM_KINDS,
+            participants__kind=Participant.Kind.USER,
+            participants__user_id=actor.user_id,
+        )
+        .values_list("last_revision", flat=True)
+        .first()
+    )
+    if room is None:
+        return None
+    changed = list(
+        Message.objects.for_org(actor.organization_id)
+        .filter(conversation_id=conversation_id, seq__lte=upto, revision__gt=after_revision)
+        .select_related("reply_to")
+        .order_by("revision")[:RESUME_CHANGES_MAX]
+    )
+    return changed, room
 
 
 def room_message_for_member(*, actor: Actor, conversation_id: Any, message_id: Any) -> Message | None:
@@ -176,6 +208,7 @@ def message_summary(message: Message) -> dict[str, Any]:
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
+        "revision": message.revision,
     }
 
 

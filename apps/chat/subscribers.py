@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 
 from apps.chat.bots import room_bot_answer_schedule
 from apps.chat.consumers import member_group, room_group
+from apps.chat.services import room_participations_end
 from common.events import DomainEvent, EventType, subscribe
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ def _ring(group: str, message: dict[str, object]) -> None:
 
 
 def close_removed_member(event: DomainEvent) -> None:
+    """A member who left or was removed: out of the organization's rooms, and their sockets closed."""
+    room_participations_end(organization_id=event.organization_id, user_id=event.payload["user_id"])
     _ring(
         member_group(organization_id=event.organization_id, user_id=event.payload["user_id"]),
         {
