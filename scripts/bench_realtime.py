@@ -316,7 +316,7 @@ def orchestrate(args: argparse.Namespace) -> int:
     fd_limit = raise_fd_limit()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    from scripts.throwaway_db import drop_database, throwaway_database
+    from throwaway_db import drop_database, throwaway_database
 
     conninfo = throwaway_database(DATABASE)
     from config.embedded import redis_answers

@@ -151,7 +151,13 @@ class Hub:
                 raise
             except Exception:  # Redis restarting: rings are lost meanwhile, never messages
                 logger.warning("the realtime hub could not read its channel", exc_info=True)
+                close_pools = getattr(self.layer, "close_pools", None)
+                if close_pools is not None:  # pooled connections to a Redis that went away are dead: drop them
+                    with contextlib.suppress(Exception):
+                        await close_pools()
                 await asyncio.sleep(1)
+                with contextlib.suppress(Exception):  # a restarted Redis forgot the groups: join them again
+                    await self._rejoin_groups()
                 continue
             try:
                 await self._dispatch(event)

@@ -58,9 +58,9 @@ def room_positions_for_member(*, actor: Actor) -> dict[str, tuple[int, int]]:
     return {str(pk): (seq, revision) for pk, seq, revision in rows.values_list("pk", "last_seq", "last_revision")}
 
 
-def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | None:
-    """The room's last seq if the member takes part in it, else None (unknown, foreign, left or removed)."""
-    row = (
+def _member_room_value(*, actor: Actor, conversation_id: Any, field: str) -> int | None:
+    """A column of the room if the member takes part in it, else None (unknown, foreign, left or removed)."""
+    row: int | None = (
         Conversation.objects.for_org(actor.organization_id)
         .filter(
             pk=conversation_id,
@@ -68,10 +68,15 @@ def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | Non
             participants__kind=Participant.Kind.USER,
             participants__user_id=actor.user_id,
         )
-        .values_list("last_seq", flat=True)
+        .values_list(field, flat=True)
         .first()
     )
     return row
+
+
+def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | None:
+    """The room's last seq if the member takes part in it, else None (unknown, foreign, left or removed)."""
+    return _member_room_value(actor=actor, conversation_id=conversation_id, field="last_seq")
 
 
 def room_messages(
@@ -159,17 +164,7 @@ def room_changes_for_member(
     """What a reconnecting client missed of the messages it has (seq <= `upto`): those edited or deleted after
     its `after_revision`, in the order of the changes (at most RESUME_CHANGES_MAX; the client re-reads the
     history beyond), and the room's last revision. None when the member does not take part in the room."""
-    room = (
-        Conversation.objects.for_org(actor.organization_id)
-        .filter(
-            pk=conversation_id,
-            kind__in=ROOM_KINDS,
-            participants__kind=Participant.Kind.USER,
-            participants__user_id=actor.user_id,
-        )
-        .values_list("last_revision", flat=True)
-        .first()
-    )
+    room = _member_room_value(actor=actor, conversation_id=conversation_id, field="last_revision")
     if room is None:
         return None
     changed = list(

@@ -133,6 +133,7 @@ def chat_turn_start(
     history: SuppliedHistory | None = None,
     source: str = Conversation.Source.API,
     on_saved: Callable[[Message], None] | None = None,
+    question: Message | None = None,
 ) -> ChatTurn:
     """Check the question, find or open the conversation, and save the user's message.
 
@@ -143,15 +144,18 @@ def chat_turn_start(
     (the conversation is still opened, or continued, and the question saved, so analytics and export see it).
     """
     started = time.perf_counter()
-    question = (message or "").strip()
+    question_text = (message or "").strip()
     limit = int(settings.CHAT_MAX_MESSAGE_CHARS)
-    if not question:
+    if not question_text:
         raise ChatInputInvalid("The message is empty.", details={"message": ["Write a question."]})
-    if len(question) > limit:
+    if len(question_text) > limit:
         raise ChatInputInvalid(
-            f"The message is too long ({len(question)} characters; at most {limit}).",
+            f"The message is too long ({len(question_text)} characters; at most {limit}).",
             details={"message": [f"At most {limit} characters."]},
         )
+    if question is not None:  # a stored message of a member room: the answer goes there, replying to it
+        window = history_window(_supplied_history(history or []), budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
+        return ChatTurn(bot, question.conversation, question, question_text, window, started, on_saved)
     if conversation_id:
         conversation = (
             Conversation.objects.for_org(bot.organization_id)
@@ -163,7 +167,7 @@ def chat_turn_start(
             raise NotFound("Conversation not found.")
         history_rows = _load_history(conversation, None) if history is None else []
     else:
-        conversation = bot_conversation_open(bot=bot, actor=actor, title=question[:200], source=source)
+        conversation = bot_conversation_open(bot=bot, actor=actor, title=question_text[:200], source=source)
         history_rows = []
     if history is not None:
         history_rows = _supplied_history(history)
@@ -172,12 +176,12 @@ def chat_turn_start(
         organization_id=bot.organization_id,
         conversation=conversation,
         role=Message.Role.USER,
-        content=question,
+        content=question_text,
         **message_sender(actor),
     )
     emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=message_event_payload(user_message))
     window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
-    return ChatTurn(bot, conversation, user_message, question, window, started, on_saved)
+    return ChatTurn(bot, conversation, user_message, question_text, window, started, on_saved)
 
 
 # ------------------------------------------------------------------------------------------ retrieval
@@ -294,8 +298,11 @@ def _save(
         error_message=error.message if error else "",
         sender_kind=SenderKind.BOT,
         sender_bot=turn.bot,
+        # In a member room the answer replies to the question (bot conversations alternate, nothing to say).
+        reply_to=turn.user_message if turn.conversation.kind != Conversation.Kind.BOT else None,
     )
-    emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=message_event_payload(message))
+    payload = {**message_event_payload(message), "kind": turn.conversation.kind}  # rooms ring their doorbell
+    emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=payload)
     progress.saved = message
     if turn.on_saved is not None:
         try:

@@ -44,6 +44,7 @@ def chat_turn_open(
     conversation_id: uuid.UUID | str | None = None,
     history: SuppliedHistory | None = None,
     source: str,
+    question: Message | None = None,
 ) -> ChatTurn:
     """Start a turn for `actor`: 404 for a bot outside its organization, 403 for a bot its API key is restricted
     away from, 429 quota_exceeded when its token quota is used up (before any provider call, nothing saved),
@@ -52,6 +53,9 @@ def chat_turn_open(
     `history` (the caller's earlier messages, e.g. from an OpenAI-style request) replaces the stored
     conversation's history in the prompt; a conversation is still opened (or continued) and the question
     saved, with `source` recorded. The answer's tokens are metered to the actor when it is saved.
+
+    `question`: a message already stored in a member room to answer there (a bot in a room): no conversation is
+    opened and nothing more is saved but the answer, in that room, replying to it.
     """
     if source not in Conversation.Source.values:
         raise ValueError(f"Unknown conversation source: {source}")
@@ -70,4 +74,5 @@ def chat_turn_open(
         history=history,
         source=source,
         on_saved=meter,
+        question=question,
     )
