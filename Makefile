@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: help install install-local-embedder eval-answers run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics bench-cluster cluster test-cluster profile-chat bench-widget eval load clean stop-db
+.PHONY: help install install-local-embedder eval-answers run test fuzz lint typecheck format check migrate superuser worker beat bench-ingest bench-search bench-chat bench-auth bench-login bench-recovery bench-fairness bench-relevance bench-analytics bench-cluster cluster test-cluster profile-chat bench-widget bench-realtime eval load clean stop-db
 
 help:
 	@echo "make run        serve Docent on http://127.0.0.1:8000 with demo data (embedded PostgreSQL, no setup)"
@@ -16,7 +16,7 @@ help:
 	@echo "make install-local-embedder   the optional local embedding model (provider kind local, ~90 MB)"
 	@echo "make lint       ruff + mypy + import layering (lint-imports)"
 	@echo "make load       a bounded load test of the whole stack (LOAD_SECONDS, default 60; LOAD_USERS, default 8)"
-	@echo "make bench-*    benchmarks (ingest, search, chat, auth, recovery, fairness, analytics, widget); make eval DATASET=dir"
+	@echo "make bench-*    benchmarks (ingest, search, chat, realtime, auth, recovery, fairness, analytics, widget); make eval DATASET=dir"
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -119,6 +119,11 @@ bench-cluster: $(STAMP)
 
 bench-widget: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_widget.py
+
+# Sockets held and fan-out in a 200-member room, next to a raw websockets server. BENCH_ARGS: e.g.
+# --sockets 1000,5000,10000, --max (push until failure), --rate 50 (see the script)
+bench-realtime: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_realtime.py $(BENCH_ARGS)
 
 bench-login: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_login.py

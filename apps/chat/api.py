@@ -79,6 +79,9 @@ class RoomMessageSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
+    revision = serializers.IntegerField(
+        help_text="The room's revision of this message's last edit or deletion (0: none)."
+    )
 
 
 class RoomSerializer(serializers.Serializer):

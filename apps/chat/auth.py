@@ -42,4 +42,4 @@ def _authenticate(credential: Credential) -> Actor | None:
     return None
 
 
-authenticate = database_sync_to_async(_authenticate)
+authenticate = database_sync_to_async(_authenticate, thread_sensitive=False)  # connects do not queue behind one thread

@@ -2,8 +2,9 @@
 answer. The turn runs as a task on the ASGI server's event loop, at most ROOM_BOT_CONCURRENCY at a time per
 loop, with every blocking step off the loop: `chat_turn_open` (as the member who asked: their organization's
 quota and metering) in a database thread, the answer pipeline through `events_async` (a producer thread).
-Its tokens are rung to the room as `bot.token`; the final answer is stored as a room message with its own seq
-and delivered like any other. Tokens are a courtesy; the stored answer is the record.
+Its tokens are rung to the room as `bot.token`; the answer pipeline stores the final answer once, in the room,
+with its own seq, replying to the question, and it is delivered like any other message. Tokens are a
+courtesy; the stored answer is the record.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.chat import services
 from apps.chat.consumers import room_group
 from apps.chatbot.models import Conversation, Message
-from apps.chatbot.services.answer import ChatTurn, DoneEvent, ErrorEvent, TokenEvent
+from apps.chatbot.services.answer import ChatTurn, ErrorEvent, TokenEvent
 from apps.chatbot.services.turns import chat_turn_open
 from apps.chatbot.streaming import events_async
 from apps.organizations.actors import Actor
@@ -122,12 +122,9 @@ def _prepare(*, organization_id: str, conversation_id: str, message_id: str, bot
         message=question.content,
         history=_history(question.conversation, question, bot_id),
         source=Conversation.Source.ROOM,
+        question=question,  # answered in the room, stored there once
     )
     return _Prepared(turn=turn, conversation=question.conversation, question=question)
-
-
-def _stored_answer(organization_id: str, message_id: Any) -> Message | None:
-    return Message.objects.for_org(organization_id).filter(pk=message_id).first()  # type: ignore[no-any-return]
 
 
 async def room_bot_answer(*, organization_id: str, conversation_id: str, message_id: str, bot_id: str) -> None:
@@ -153,26 +150,15 @@ async def _answer(*, organization_id: str, conversation_id: str, message_id: str
     if prepared is None:
         return
     frame["reply_to"] = prepared.question.seq
-    tokens: list[str] = []
-    answer: Message | None = None
+    # The answer pipeline stores the answer in the room (its own seq, replying to the question) and rings it.
     async with contextlib.aclosing(events_async(prepared.turn)) as events:
         async for event in events:
             if isinstance(event, TokenEvent):
-                tokens.append(event.text)
                 await _ring(conversation_id, {"type": "room.bot_token", **frame, "text": event.text})
-            elif isinstance(event, DoneEvent):
-                answer = await database_sync_to_async(_stored_answer)(organization_id, event.data.get("message_id"))
             elif isinstance(event, ErrorEvent):
                 failure = {"code": event.code, "message": event.message}
                 await _ring(conversation_id, {"type": "room.bot_error", **frame, **failure})
                 return
-    await database_sync_to_async(services.room_bot_answer_save)(
-        conversation=prepared.conversation,
-        bot_id=bot_id,
-        question=prepared.question,
-        answer=answer,
-        text="".join(tokens).strip(),
-    )
 
 
 def _error(error: DomainError) -> dict[str, str]:

@@ -1,11 +1,12 @@
 """One WebSocket per client (`/ws/`), JSON frames (docs/realtime.md).
 
-The consumer authenticates once at connect (`scope["actor"]`, set by common.jwt_middleware), joins the
-groups that ring its doorbell (the member in this organization, the organization, each room the member takes
-part in), and answers frames. Every frame gets a reply or an `error` frame with a code; a bad frame never
-closes the connection. The channel layer is only a doorbell: a ring carries a room and a seq, and the
-consumer reads from PostgreSQL every message after the last one it delivered for that room, so lost or
-coalesced rings cost nothing but latency, and `resume` fills a reconnecting client in from its own numbers.
+The consumer authenticates once at connect (`scope["actor"]`, set by common.jwt_middleware), has the
+process's hub (apps.chat.hub) listen for it on its member's group (revocation, membership changes), its
+organization's (presence) and each of its rooms', and answers frames. Every frame gets a reply or an `error`
+frame with a code; a bad frame never closes the connection. The channel layer is only a doorbell: a ring
+carries a room and a seq, and the socket is sent, from PostgreSQL, every message after the last one it
+delivered for that room, so lost or coalesced rings cost nothing but latency, and `resume` fills a
+reconnecting client in from its own numbers.
 
 Close codes: 4401 not authenticated, 4403 access revoked (removed from the organization, tokens revoked,
 account deactivated), 4404 unknown path.
@@ -18,13 +19,16 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.chat import presence, selectors, services
+from apps.chat.hub import DELIVERY_BATCH, encode, hub, member_group, organization_group, room_group
 from apps.organizations.actors import Actor
 from common.core.errors import DomainError
 from common.jwt_middleware import PROTOCOL
@@ -36,29 +40,18 @@ CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 
 
-def member_group(*, organization_id: Any, user_id: Any) -> str:
-    return f"member.{organization_id}.{user_id}"
-
-
-def organization_group(organization_id: Any) -> str:
-    return f"org.{organization_id}"
-
-
-def room_group(conversation_id: Any) -> str:
-    return f"room.{conversation_id}"
-
-
 def widget_conversation_group(conversation_id: Any) -> str:
     """The visitor sockets of one widget conversation (apps.widget joins them; agents' typing goes there)."""
     return f"widget.conversation.{conversation_id}"
 
 
-DELIVERY_BATCH = 100  # messages read per query while catching a room up
 RESUME_MAX_ROOMS = 500
 
 
 def _db(function: Any) -> Any:
-    return database_sync_to_async(function)
+    """Database work off the event loop, on the pooled threads: sockets do not queue behind one thread (each
+    socket still awaits its own calls one at a time, so its frames keep their order)."""
+    return database_sync_to_async(function, thread_sensitive=False)
 
 
 class TokenBucket:
@@ -85,9 +78,17 @@ def _is_seq(value: Any, *, minimum: int = 1) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= SEQ_MAX
 
 
+__all__ = ["NotFoundConsumer", "RealtimeConsumer", "member_group", "organization_group", "room_group"]
+
+
 class RealtimeConsumer(AsyncWebsocketConsumer):
+    busy = False
+    closed = False
     actor: Actor
-    groups_joined: list[str]
+    rooms: dict[str, int]
+    delivering: asyncio.Lock
+    # No channel of its own: the process's hub reads the channel layer for every socket (apps.chat.hub).
+    channel_layer_alias = "realtime-sockets-read-through-the-hub"
 
     async def connect(self) -> None:
         actor = self.scope.get("actor")
@@ -99,16 +100,24 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.actor = actor
         self.connected_at = time.time()
         self.bucket = TokenBucket(float(settings.REALTIME_FRAMES_PER_SECOND), int(settings.REALTIME_FRAME_BURST))
-        self.groups_joined = [
-            member_group(organization_id=actor.organization_id, user_id=actor.user_id),
-            organization_group(actor.organization_id),
-        ]
+        self.delivering = asyncio.Lock()  # one delivery at a time: seqs go out in order, each once
+        self.outbox: list[Callable[[], Awaitable[None]]] = []
+        self.sender: asyncio.Task[None] | None = None
+        self.closed = False
+        self.channel_name = f"socket.{uuid.uuid4().hex}"  # names this socket in presence entries and typing rings
         # room id -> the last seq this socket delivered (or the room's last seq when the socket opened: what came
         # before is the client's to ask for, with `resume` or the history endpoint).
-        self.rooms: dict[str, int] = await _db(selectors.room_ids_for_member)(actor=actor)
-        self.groups_joined += [room_group(room) for room in self.rooms]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        positions = await _db(selectors.room_positions_for_member)(actor=actor)
+        self.rooms = {room: seq for room, (seq, _) in positions.items()}
+        await hub().attach(
+            self,
+            [
+                member_group(organization_id=actor.organization_id, user_id=actor.user_id),
+                organization_group(actor.organization_id),
+                *map(room_group, self.rooms),
+            ],
+        )
+        self.attached = True
         came_online = await _db(presence.presence_touch)(
             organization_id=actor.organization_id, user_id=actor.user_id, channel=self.channel_name
         )
@@ -127,27 +136,24 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                     "max_message_chars": int(settings.ROOM_MESSAGE_MAX_CHARS),
                 },
                 "conversations": dict(self.rooms),
+                "revisions": {room: revision for room, (_, revision) in positions.items()},
                 "online": online,
             }
         )
-        self.watchdog = asyncio.create_task(self._watch_access())
-        self.presence_task = asyncio.create_task(self._keep_present())
         if came_online:
             await self._presence_announce("online")
 
     async def disconnect(self, code: int) -> None:
-        for task_name in ("watchdog", "presence_task"):
-            task = getattr(self, task_name, None)
-            if task is not None:
-                task.cancel()
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if getattr(self, "presence_task", None) is not None:
-            offline = await _db(presence.presence_leave)(
-                organization_id=self.actor.organization_id, user_id=self.actor.user_id, channel=self.channel_name
-            )
-            if offline:
-                await self._presence_announce("offline")
+        if not getattr(self, "attached", False):
+            return
+        self.attached, self.closed = False, True
+        self.outbox.clear()
+        await hub().detach(self)
+        offline = await _db(presence.presence_leave)(
+            organization_id=self.actor.organization_id, user_id=self.actor.user_id, channel=self.channel_name
+        )
+        if offline:
+            await self._presence_announce("offline")
 
     # ------------------------------------------------------------------ frames in
 
@@ -210,7 +216,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "ack", "ref": ref, "duplicate": not sent.created, "message": message})
         if conversation not in self.rooms:  # a room this socket had not heard of (its ring was lost): join it
             await self._join(conversation, after=sent.message.seq - 1)
-        await self.deliver(conversation)
+        # The sender's socket does not wait for the doorbell: its message is the next one it delivers, or it
+        # reads what came before it from the database.
+        async with self.delivering:
+            following = self.rooms.get(conversation) == sent.message.seq - 1
+            if following:
+                self.rooms[conversation] = sent.message.seq
+                await self.send_json({"type": "message.new", "message": message})
+        if not following:
+            await self.deliver(conversation)
 
     async def frame_edit(self, frame: dict[str, Any], ref: Any) -> None:
         """{conversation, message, text}: edit one's own message; everyone gets `message.edited`."""
@@ -286,22 +300,29 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "ack", "ref": ref, "conversation": conversation, "last_read_seq": seq})
 
     async def frame_resume(self, frame: dict[str, Any], ref: Any) -> None:
-        """{conversations: {id: last_seq}}: send every message after the client's numbers, room by room, in
-        order; then `resumed` with this socket's position in each room. Unknown or foreign rooms get an error
+        """{conversations: {id: last_seq}, revisions?: {id: last_revision}}: send every message after the
+        client's numbers, room by room, in order; then, for the rooms given a revision, the messages it has that
+        were edited or deleted since (`message.edited` / `message.deleted`, in the order of the changes); then
+        `resumed` with this socket's position and the room's revision. Unknown or foreign rooms get an error
         frame each; the others are still resumed."""
         wanted = frame.get("conversations")
+        revisions = frame.get("revisions") or {}
         if (
             not isinstance(wanted, dict)
             or len(wanted) > RESUME_MAX_ROOMS
             or not all(isinstance(k, str) and _is_seq(v, minimum=0) for k, v in wanted.items())
+            or not isinstance(revisions, dict)
+            or not all(isinstance(k, str) and _is_seq(v, minimum=0) for k, v in revisions.items())
         ):
             await self.send_error(
                 "bad_frame",
-                f"conversations maps up to {RESUME_MAX_ROOMS} conversation ids to the last seq the client has.",
+                f"conversations maps up to {RESUME_MAX_ROOMS} conversation ids to the last seq the client has "
+                "(and revisions, if given, to the last revision it saw).",
                 ref=ref,
             )
             return
         positions: dict[str, int] = {}
+        latest: dict[str, int] = {}
         for conversation, seq in wanted.items():
             last = await _db(selectors.room_last_seq_for_member)(actor=self.actor, conversation_id=conversation)
             if last is None:
@@ -312,105 +333,136 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.rooms[conversation] = min(seq, last)
             await self.deliver(conversation)
             positions[conversation] = self.rooms.get(conversation, int(seq))
-        await self.send_json({"type": "resumed", "ref": ref, "conversations": positions})
+            if conversation in revisions:
+                changes = await _db(selectors.room_changes_for_member)(
+                    actor=self.actor, conversation_id=conversation, upto=seq, after_revision=revisions[conversation]
+                )
+                if changes is not None:
+                    for message in changes[0]:
+                        await self.send_json(_change_frame(selectors.message_summary(message)))
+                    latest[conversation] = changes[1]
+        answer: dict[str, Any] = {"type": "resumed", "ref": ref, "conversations": positions}
+        if revisions:
+            answer["revisions"] = latest
+        await self.send_json(answer)
 
     # ------------------------------------------------------------------ delivery (PostgreSQL is the record)
 
     async def deliver(self, conversation: str) -> None:
-        """Send, in order, every message of the room after the last one this socket delivered."""
-        while conversation in self.rooms:
-            batch = await _db(selectors.room_messages_after_for_member)(
-                actor=self.actor, conversation_id=conversation, after=self.rooms[conversation], limit=DELIVERY_BATCH
-            )
-            if batch is None:  # no longer a member: whatever rang, stop listening
-                await self._leave(conversation)
-                return
-            for message in batch:
-                await self.send_json({"type": "message.new", "message": selectors.message_summary(message)})
-                self.rooms[conversation] = message.seq
-            if len(batch) < DELIVERY_BATCH:
-                return
+        """Send, in order, every message of the room after the last one this socket delivered (read from the
+        database by this socket: after its own send, on resume, when the hub's read left a gap)."""
+        async with self.delivering:
+            while conversation in self.rooms:
+                batch = await _db(selectors.room_messages_after_for_member)(
+                    actor=self.actor,
+                    conversation_id=conversation,
+                    after=self.rooms[conversation],
+                    limit=DELIVERY_BATCH,
+                )
+                if batch is None:  # no longer a member: whatever rang, stop listening
+                    await self._leave(conversation)
+                    return
+                for message in batch:
+                    self.rooms[conversation] = message.seq
+                    await self.send_json({"type": "message.new", "message": selectors.message_summary(message)})
+                if len(batch) < DELIVERY_BATCH:
+                    return
+
+    # What the hub (apps.chat.hub) hands this socket goes into its outbox, and the hub moves on: a socket whose
+    # client reads slowly (its send waits for the transport) never holds up the others. The outbox is sent in
+    # order by a task of the socket's own, or after the frame or event the socket is handling (`busy`): answers
+    # come before the news they cause (the `ack` of a `read` before the `read` frame), `hello` before anything.
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        self.busy = True
+        try:
+            await super().dispatch(message)
+        finally:
+            self.busy = False
+            self._flush()
+
+    def _post(self, work: Callable[[], Awaitable[None]]) -> None:
+        if getattr(self, "closed", False):
+            return
+        self.outbox.append(work)
+        self._flush()
+
+    def _flush(self) -> None:
+        if getattr(self, "outbox", None) and not self.busy and self.sender is None and not self.closed:
+            self.sender = asyncio.create_task(self._send_outbox())
+
+    async def _send_outbox(self) -> None:
+        try:
+            while self.outbox and not self.closed:
+                try:
+                    await self.outbox.pop(0)()
+                except Exception:  # the socket is closing: its disconnect clears the outbox
+                    logger.debug("a send to a closing socket failed", exc_info=True)
+        finally:
+            self.sender = None
+
+    def send_frames(self, conversation: str, frames: list[tuple[int, str]]) -> None:
+        """The hub read the room for every socket of the process: send the messages this socket lacks (frames
+        encoded once, in seq order). A gap (this socket went back with `resume`) is read by the socket itself."""
+
+        async def send() -> None:
+            async with self.delivering:
+                position = self.rooms.get(conversation)
+                if position is None:
+                    return
+                pending = [(seq, text) for seq, text in frames if seq > position]
+                gap = bool(pending) and pending[0][0] != position + 1
+                if not gap:
+                    for seq, text in pending:
+                        self.rooms[conversation] = seq
+                        await self.send(text_data=text)
+            if gap:
+                await self.deliver(conversation)
+
+        self._post(send)
+
+    def send_update(self, conversation: str, seq: int, text: str) -> None:
+        """An edit or deletion, for a socket that delivered the message (one that has not will read it as it
+        is now)."""
+
+        async def send() -> None:
+            async with self.delivering:
+                if self.rooms.get(conversation, 0) >= seq:
+                    await self.send(text_data=text)
+
+        self._post(send)
+
+    def send_text(self, text: str, *, conversation: str | None = None) -> None:
+        """News for this socket (of a room it is still in, when `conversation` is given)."""
+
+        async def send() -> None:
+            if conversation is None or conversation in self.rooms:
+                await self.send(text_data=text)
+
+        self._post(send)
+
+    def member_event(self, event: dict[str, Any]) -> None:
+        """News on the member's own doorbell: access revoked, added to or removed from a room."""
+        handler = self.session_revoke if event["type"] == "session.revoke" else self.room_membership
+        self._post(lambda: handler(event))
+
+    def room_gone(self, conversation: str) -> None:
+        """The hub's read found the member no longer takes part in the room: stop listening to it."""
+        self._post(lambda: self._leave(conversation))
 
     async def _join(self, conversation: str, *, after: int) -> None:
         self.rooms[conversation] = after
-        group = room_group(conversation)
-        if group not in self.groups_joined:
-            self.groups_joined.append(group)
-            await self.channel_layer.group_add(group, self.channel_name)
+        await hub().subscribe(room_group(conversation), self)
 
     async def _leave(self, conversation: str) -> None:
         self.rooms.pop(conversation, None)
-        group = room_group(conversation)
-        if group in self.groups_joined:
-            self.groups_joined.remove(group)
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await hub().unsubscribe(room_group(conversation), self)
 
     # ------------------------------------------------------------------ doorbell events (channel layer)
 
     async def session_revoke(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "revoked", "reason": event.get("reason", "access_revoked")})
         await self.close(code=CLOSE_REVOKED)
-
-    async def room_message(self, event: dict[str, Any]) -> None:
-        """A room has new messages (up to event["seq"]): read them from the database."""
-        conversation = str(event["conversation"])
-        if conversation in self.rooms and int(event.get("seq", 0)) > self.rooms[conversation]:
-            await self.deliver(conversation)
-
-    async def room_updated(self, event: dict[str, Any]) -> None:
-        """A message was edited or deleted: send its state as the database has it."""
-        conversation = str(event["conversation"])
-        if conversation not in self.rooms:
-            return
-        message = await _db(selectors.room_message_for_member)(
-            actor=self.actor, conversation_id=conversation, message_id=event["message"]
-        )
-        if message is None:
-            return
-        summary = selectors.message_summary(message)
-        kind = "message.deleted" if summary["deleted"] else "message.edited"
-        await self.send_json({"type": kind, "message": summary})
-
-    async def room_bot_token(self, event: dict[str, Any]) -> None:
-        """A bot answering in a room: a piece of its answer (the whole answer follows as `message.new`)."""
-        if str(event["conversation"]) in self.rooms:
-            await self.send_json(
-                {
-                    "type": "bot.token",
-                    "conversation": event["conversation"],
-                    "bot": event["bot"],
-                    "reply_to": event["reply_to"],
-                    "text": event["text"],
-                }
-            )
-
-    async def room_bot_error(self, event: dict[str, Any]) -> None:
-        if str(event["conversation"]) in self.rooms:
-            await self.send_json(
-                {
-                    "type": "bot.error",
-                    "conversation": event["conversation"],
-                    "bot": event["bot"],
-                    "reply_to": event["reply_to"],
-                    "code": event["code"],
-                    "message": event["message"],
-                }
-            )
-
-    async def room_typing(self, event: dict[str, Any]) -> None:
-        if event.get("from") != self.channel_name and str(event["conversation"]) in self.rooms:
-            await self.send_json({"type": "typing", "conversation": event["conversation"], "user": event["user"]})
-
-    async def room_read(self, event: dict[str, Any]) -> None:
-        if str(event["conversation"]) in self.rooms:
-            await self.send_json(
-                {"type": "read", "conversation": event["conversation"], "user": event["user"], "seq": event["seq"]}
-            )
-
-    async def room_changed(self, event: dict[str, Any]) -> None:
-        """A room was renamed or its members changed (clients re-read it: GET /api/v1/rooms/{id})."""
-        if str(event["conversation"]) in self.rooms:
-            await self.send_json({"type": "conversation.updated", "conversation": event["conversation"]})
 
     async def room_membership(self, event: dict[str, Any]) -> None:
         """This member was added to or removed from a room: the database says which."""
@@ -423,29 +475,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self._leave(conversation)
             await self.send_json({"type": "conversation.left", "conversation": conversation})
 
-    async def handoff_changed(self, event: dict[str, Any]) -> None:
-        """A widget conversation that asked for a person changed: `handoff.requested`, `handoff.assigned`,
-        `handoff.resolved` or `handoff.message`. Members' inboxes re-read it (GET /api/v1/handoffs/{id}?after=seq).
-        Rung by apps.widget, which owns handoffs."""
-        await self.send_json(
-            {
-                "type": event.get("event") or "handoff.changed",
-                "conversation": event.get("conversation"),
-                "state": event.get("state"),
-                "seq": event.get("seq"),
-                "agent": event.get("agent"),
-            }
-        )
-
-    async def presence_changed(self, event: dict[str, Any]) -> None:
-        if event["user"] == str(self.actor.user_id):
-            return  # one's own presence is not news
-        await self.send_json({"type": "presence", "user": event["user"], "status": event["status"]})
-
     # ------------------------------------------------------------------ helpers
 
     async def send_json(self, payload: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
+        await self.send(text_data=encode(payload))
 
     async def send_error(self, code: str, message: str, *, ref: Any = None, **extra: Any) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, "ref": ref, **extra})
@@ -480,34 +513,26 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         """Ring a group for news nobody must rely on (typing, presence): a channel layer that fails costs the
         news, never the connection."""
         try:
-            await self.channel_layer.group_send(group, message)
+            layer = get_channel_layer()
+            if layer is not None:
+                await layer.group_send(group, message)
         except Exception:
             logger.warning("channel layer send to %s failed", group, exc_info=True)
 
     async def _presence_announce(self, status: str) -> None:
         await self._broadcast(
             organization_group(self.actor.organization_id),
-            {"type": "presence.changed", "user": str(self.actor.user_id), "status": status},
+            {
+                "type": "presence.changed",
+                "organization": str(self.actor.organization_id),
+                "user": str(self.actor.user_id),
+                "status": status,
+            },
         )
 
-    async def _keep_present(self) -> None:
-        while True:
-            await asyncio.sleep(float(settings.REALTIME_PRESENCE_SECONDS) / 3)
-            await _db(presence.presence_touch)(
-                organization_id=self.actor.organization_id, user_id=self.actor.user_id, channel=self.channel_name
-            )
 
-    async def _watch_access(self) -> None:
-        """The doorbell may not ring: re-check from the database that this member may still be connected."""
-        interval = float(settings.REALTIME_ACCESS_CHECK_SECONDS)
-        while True:
-            await asyncio.sleep(interval)
-            allowed = await database_sync_to_async(selectors.realtime_access_allowed)(
-                actor=self.actor, connected_at=self.connected_at
-            )
-            if not allowed:
-                await self.session_revoke({"reason": "access_revoked"})
-                return
+def _change_frame(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message.deleted" if message["deleted"] else "message.edited", "message": message}
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):

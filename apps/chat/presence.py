@@ -58,6 +58,23 @@ def presence_touch(*, organization_id: Any, user_id: Any, channel: str) -> bool:
     return was_offline
 
 
+@_best_effort(None)
+def presence_touch_many(*, entries: list[tuple[Any, Any, str]]) -> None:
+    """`presence_touch` for every socket of a server process ((organization id, user id, channel) each), in
+    one read and one write of the cache."""
+    now, until = time.time(), time.time() + _ttl()
+    keys: dict[str, list[str]] = {}
+    for organization_id, user_id, channel in entries:
+        keys.setdefault(_key(organization_id, user_id), []).append(channel)
+    found = cache.get_many(list(keys))
+    fresh = {}
+    for key, channels in keys.items():
+        current = _fresh(found.get(key), now)
+        current.update(dict.fromkeys(channels, until))
+        fresh[key] = current
+    cache.set_many(fresh, timeout=_ttl())
+
+
 @_best_effort(False)
 def presence_leave(*, organization_id: Any, user_id: Any, channel: str) -> bool:
     """Forget this socket. True when the member has no other live socket (they are now offline)."""

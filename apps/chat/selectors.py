@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F
@@ -24,21 +25,42 @@ def realtime_access_allowed(*, actor: Actor, connected_at: float) -> bool:
     return cutoff is None or cutoff.timestamp() <= connected_at
 
 
+def realtime_access_allowed_many(*, connections: list[tuple[Any, Any, float]]) -> list[bool]:
+    """`realtime_access_allowed` for many sockets ((organization id, user id, connected at) each) in one query:
+    a server process checks all of its sockets at once."""
+    organizations = {str(o) for o, _, _ in connections}
+    users = {str(u) for _, u, _ in connections}
+    rows = (
+        Membership.objects.unscoped()  # deliberately across organizations: every socket of this process
+        .filter(organization_id__in=organizations, user_id__in=users)
+        .values_list("organization_id", "user_id", "user__is_active", "user__tokens_valid_after")
+    )
+    cutoffs = {(str(o), str(u)): (active, valid_after) for o, u, active, valid_after in rows}
+    allowed = []
+    for organization_id, user_id, connected_at in connections:
+        found = cutoffs.get((str(organization_id), str(user_id)))
+        allowed.append(
+            found is not None and bool(found[0]) and (found[1] is None or found[1].timestamp() <= connected_at)
+        )
+    return allowed
+
+
 ROOM_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
 HISTORY_MAX = 200
 
 
-def room_ids_for_member(*, actor: Actor) -> dict[str, int]:
-    """The member's rooms in this organization and each one's last seq: what a socket subscribes to."""
+def room_positions_for_member(*, actor: Actor) -> dict[str, tuple[int, int]]:
+    """The member's rooms in this organization, each with its last seq and last revision: what a socket
+    subscribes to."""
     rows = Conversation.objects.for_org(actor.organization_id).filter(
         kind__in=ROOM_KINDS, participants__kind=Participant.Kind.USER, participants__user_id=actor.user_id
     )
-    return {str(pk): last_seq for pk, last_seq in rows.values_list("pk", "last_seq")}
+    return {str(pk): (seq, revision) for pk, seq, revision in rows.values_list("pk", "last_seq", "last_revision")}
 
 
-def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | None:
-    """The room's last seq if the member takes part in it, else None (unknown, foreign, left or removed)."""
-    row = (
+def _member_room_value(*, actor: Actor, conversation_id: Any, field: str) -> int | None:
+    """A column of the room if the member takes part in it, else None (unknown, foreign, left or removed)."""
+    row: int | None = (
         Conversation.objects.for_org(actor.organization_id)
         .filter(
             pk=conversation_id,
@@ -46,10 +68,15 @@ def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | Non
             participants__kind=Participant.Kind.USER,
             participants__user_id=actor.user_id,
         )
-        .values_list("last_seq", flat=True)
+        .values_list(field, flat=True)
         .first()
     )
     return row
+
+
+def room_last_seq_for_member(*, actor: Actor, conversation_id: Any) -> int | None:
+    """The room's last seq if the member takes part in it, else None (unknown, foreign, left or removed)."""
+    return _member_room_value(actor=actor, conversation_id=conversation_id, field="last_seq")
 
 
 def room_messages(
@@ -85,6 +112,70 @@ def room_messages_after_for_member(
     )
 
 
+@dataclass(frozen=True)
+class RoomRead:
+    """What one read of a room gives every socket of a server process in it."""
+
+    messages: list[dict[str, Any]]  # as message_summary shows them, in seq order
+    members: set[str]  # the user ids taking part in the room at the time of the read
+    last_seq: int  # the seq of the last message read (`after` when none)
+
+
+def _room_members(*, organization_id: Any, conversation_id: Any) -> set[str]:
+    rows = Participant.objects.for_org(organization_id).filter(
+        conversation_id=conversation_id, conversation__kind__in=ROOM_KINDS, kind=Participant.Kind.USER
+    )
+    return {str(u) for u in rows.values_list("user_id", flat=True)}
+
+
+def room_messages_after(*, organization_id: Any, conversation_id: Any, after: int, limit: int) -> RoomRead:
+    """Up to `limit` messages of a room after `after`, and who takes part in it now: one read for all the
+    sockets of a process that a ring finds behind."""
+    members = _room_members(organization_id=organization_id, conversation_id=conversation_id)
+    rows = list(
+        Message.objects.for_org(organization_id)
+        .filter(conversation_id=conversation_id, seq__gt=after)
+        .select_related("reply_to")
+        .order_by("seq")[:limit]
+    )
+    return RoomRead(
+        messages=[message_summary(m) for m in rows], members=members, last_seq=rows[-1].seq if rows else after
+    )
+
+
+def room_messages_by_id(*, organization_id: Any, conversation_id: Any, message_ids: list[Any]) -> RoomRead:
+    """Some messages of a room as they are now (edited, deleted), and who takes part in it."""
+    members = _room_members(organization_id=organization_id, conversation_id=conversation_id)
+    rows = list(
+        Message.objects.for_org(organization_id)
+        .filter(conversation_id=conversation_id, pk__in=message_ids)
+        .select_related("reply_to")
+        .order_by("revision")
+    )
+    return RoomRead(messages=[message_summary(m) for m in rows], members=members, last_seq=rows[-1].seq if rows else 0)
+
+
+RESUME_CHANGES_MAX = 500
+
+
+def room_changes_for_member(
+    *, actor: Actor, conversation_id: Any, upto: int, after_revision: int
+) -> tuple[list[Message], int] | None:
+    """What a reconnecting client missed of the messages it has (seq <= `upto`): those edited or deleted after
+    its `after_revision`, in the order of the changes (at most RESUME_CHANGES_MAX; the client re-reads the
+    history beyond), and the room's last revision. None when the member does not take part in the room."""
+    room = _member_room_value(actor=actor, conversation_id=conversation_id, field="last_revision")
+    if room is None:
+        return None
+    changed = list(
+        Message.objects.for_org(actor.organization_id)
+        .filter(conversation_id=conversation_id, seq__lte=upto, revision__gt=after_revision)
+        .select_related("reply_to")
+        .order_by("revision")[:RESUME_CHANGES_MAX]
+    )
+    return changed, room
+
+
 def room_message_for_member(*, actor: Actor, conversation_id: Any, message_id: Any) -> Message | None:
     if room_last_seq_for_member(actor=actor, conversation_id=conversation_id) is None:
         return None
@@ -112,6 +203,7 @@ def message_summary(message: Message) -> dict[str, Any]:
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
+        "revision": message.revision,
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.chat.models import RealtimeTicket
@@ -186,6 +187,16 @@ def room_direct_open(*, actor: Actor, user_id: Any = None, bot_id: Any = None) -
         key = _direct_key(f"user:{actor.user_id}", f"user:{other.user_id}")
     existing = Conversation.objects.for_org(actor.organization_id).filter(direct_key=key).first()
     if existing is not None:
+        if _participant(existing, actor.user_id) is None:  # they left the organization and came back: rejoin it
+            with transaction.atomic():
+                Participant.objects.for_org(actor.organization_id).get_or_create(
+                    organization_id=actor.organization_id,
+                    conversation=existing,
+                    kind=Participant.Kind.USER,
+                    user_id=actor.user_id,
+                    defaults={"role": Participant.Role.MEMBER},
+                )
+                _changed(existing, added=[str(actor.user_id)], removed=[])
         return existing, False
     try:
         with transaction.atomic():
@@ -335,8 +346,14 @@ def room_member_remove(*, actor: Actor, conversation_id: Any, user_id: Any) -> N
     participant = _participant(conversation, user_id)
     if participant is None:
         raise NotFound("This user is not a member of the conversation.")
+    _participant_remove(conversation, participant)
+
+
+def _participant_remove(conversation: Conversation, participant: Participant) -> None:
+    """The member no longer takes part: their row goes (the room's messages stay, theirs included). A group
+    whose last owner goes passes ownership to its longest-standing member."""
     participant.delete()
-    if participant.role == Participant.Role.OWNER:
+    if participant.role == Participant.Role.OWNER and conversation.kind == Conversation.Kind.GROUP:
         remaining = Participant.objects.for_org(conversation.organization_id).filter(
             conversation=conversation, kind=Participant.Kind.USER
         )
@@ -345,7 +362,22 @@ def room_member_remove(*, actor: Actor, conversation_id: Any, user_id: Any) -> N
             if heir is not None:
                 heir.role = Participant.Role.OWNER
                 heir.save(update_fields=["role", "updated_at"])
-    _changed(conversation, added=[], removed=[str(user_id)])
+    _changed(conversation, added=[], removed=[str(participant.user_id)])
+
+
+@transaction.atomic
+def room_participations_end(*, organization_id: Any, user_id: Any) -> int:
+    """A member who left or was removed from the organization leaves every room of it, direct rooms included:
+    coming back later (a new invitation) gives no access to them. Returns how many rooms they left."""
+    participants = list(
+        Participant.objects.for_org(organization_id)
+        .select_related("conversation")
+        .select_for_update(of=("self",))
+        .filter(kind=Participant.Kind.USER, user_id=user_id, conversation__kind__in=ROOM_KINDS)
+    )
+    for participant in participants:
+        _participant_remove(participant.conversation, participant)
+    return len(participants)
 
 
 @transaction.atomic
@@ -544,6 +576,14 @@ def _own_message(*, actor: Actor, conversation_id: Any, message_id: Any) -> tupl
     return conversation, message
 
 
+def _revise(conversation: Conversation, message: Message) -> None:
+    """Give the change the room's next revision: the UPDATE locks the room's row until commit, so revisions
+    commit in order (a client that saw revision N has seen every change up to N)."""
+    rooms = Conversation.objects.for_org(conversation.organization_id).filter(pk=conversation.pk)
+    rooms.update(last_revision=F("last_revision") + 1)
+    message.revision = rooms.values_list("last_revision", flat=True).get()
+
+
 def _updated(conversation: Conversation, message: Message) -> None:
     emit(
         EventType.MESSAGE_UPDATED,
@@ -563,7 +603,8 @@ def room_message_edit(*, actor: Actor, conversation_id: Any, message_id: Any, te
     conversation, message = _own_message(actor=actor, conversation_id=conversation_id, message_id=message_id)
     message.content = _check_text(text)
     message.edited_at = timezone.now()
-    message.save(update_fields=["content", "edited_at", "updated_at"])
+    _revise(conversation, message)
+    message.save(update_fields=["content", "edited_at", "revision", "updated_at"])
     _updated(conversation, message)
     return message
 
@@ -575,48 +616,7 @@ def room_message_delete(*, actor: Actor, conversation_id: Any, message_id: Any) 
     message.content = ""
     message.mentions = []
     message.deleted_at = timezone.now()
-    message.save(update_fields=["content", "mentions", "deleted_at", "updated_at"])
+    _revise(conversation, message)
+    message.save(update_fields=["content", "mentions", "deleted_at", "revision", "updated_at"])
     _updated(conversation, message)
-    return message
-
-
-@transaction.atomic
-def room_bot_answer_save(
-    *, conversation: Conversation, bot_id: Any, question: Message, answer: Message | None, text: str
-) -> Message | None:
-    """Store a bot's answer in the room (its own seq, answering `question`), copied from the answer the chat
-    turn stored; nothing when the bot has left the room meanwhile."""
-    still_there = (
-        Participant.objects.for_org(conversation.organization_id)
-        .filter(conversation=conversation, kind=Participant.Kind.BOT, bot_id=bot_id)
-        .exists()
-    )
-    if not still_there:
-        return None
-    message = Message.objects.create(
-        organization_id=conversation.organization_id,
-        conversation=conversation,
-        role=Message.Role.ASSISTANT,
-        sender_kind=SenderKind.BOT,
-        sender_bot_id=bot_id,
-        content=answer.content if answer is not None else text,
-        status=answer.status if answer is not None else Message.Status.COMPLETE,
-        citations=answer.citations if answer is not None else [],
-        model=answer.model if answer is not None else "",
-        provider_name=answer.provider_name if answer is not None else "",
-        reply_to=question,
-    )
-    emit(
-        EventType.MESSAGE_CREATED,
-        organization=conversation.organization_id,
-        payload={
-            "conversation_id": str(conversation.pk),
-            "kind": conversation.kind,
-            "message_id": str(message.pk),
-            "seq": message.seq,
-            "mentions": [],
-            "sender": {"kind": SenderKind.BOT, "id": str(bot_id)},
-            "answer_bots": [],
-        },
-    )
     return message

@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 
 from apps.chat.bots import room_bot_answer_schedule
 from apps.chat.consumers import member_group, room_group
+from apps.chat.services import room_participations_end
 from common.events import DomainEvent, EventType, subscribe
 
 logger = logging.getLogger(__name__)
@@ -26,9 +27,16 @@ def ring(group: str, message: dict[str, object]) -> None:
 
 
 def close_removed_member(event: DomainEvent) -> None:
+    """A member who left or was removed: out of the organization's rooms, and their sockets closed."""
+    room_participations_end(organization_id=event.organization_id, user_id=event.payload["user_id"])
     ring(
         member_group(organization_id=event.organization_id, user_id=event.payload["user_id"]),
-        {"type": "session.revoke", "reason": "removed_from_organization"},
+        {
+            "type": "session.revoke",
+            "organization": str(event.organization_id),
+            "user": str(event.payload["user_id"]),
+            "reason": "removed_from_organization",
+        },
     )
 
 
@@ -88,7 +96,12 @@ def ring_room_changed(event: DomainEvent) -> None:
     for user_id in [*event.payload.get("added", []), *event.payload.get("removed", [])]:
         ring(
             member_group(organization_id=event.organization_id, user_id=user_id),
-            {"type": "room.membership", "conversation": conversation},
+            {
+                "type": "room.membership",
+                "organization": str(event.organization_id),
+                "user": str(user_id),
+                "conversation": conversation,
+            },
         )
     ring(room_group(conversation), {"type": "room.changed", "conversation": conversation})
 

@@ -114,6 +114,9 @@ class Conversation(OrgScopedModel):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     # Both kept by the database when a message is inserted (the counter row of Message.seq).
     last_seq = models.PositiveIntegerField(default=0, editable=False)
+    # Rooms: counts the edits and deletions of its messages (each takes the next value, under the row's lock),
+    # so a reconnecting client learns what changed while it was away (docs/realtime.md, resume).
+    last_revision = models.PositiveIntegerField(default=0, editable=False)
     last_message_at = models.DateTimeField(null=True, blank=True)
     # A direct room's pair of participants ("user:<id>|user:<id>", sorted): one direct room per pair and
     # organization, enforced by the database. Blank for every other conversation.
@@ -237,10 +240,14 @@ class Message(OrgScopedModel):
     client_msg_id = models.CharField(max_length=64, blank=True, default="")
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=0)  # the conversation's last_revision of its latest change
 
     class Meta:
         indexes = [
             models.Index(fields=["conversation", "created_at"]),
+            models.Index(
+                fields=["conversation", "revision"], condition=models.Q(revision__gt=0), name="chatbot_msg_revision"
+            ),
             # Analytics read an organization's messages by day; the included columns let the per-day figures
             # come from the index alone.
             models.Index(

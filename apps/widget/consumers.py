@@ -185,6 +185,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 organization_group(self.visitor.bot.organization_id),
                 {
                     "type": "handoff.changed",
+                    "organization": str(self.visitor.bot.organization_id),
                     "event": "handoff.typing",
                     "conversation": str(conversation.conversation_id),
                 },

@@ -46,6 +46,7 @@ def ring_widget_message(event: DomainEvent) -> None:
             organization_group(event.organization_id),
             {
                 "type": "handoff.changed",
+                "organization": str(event.organization_id),
                 "event": "handoff.message",
                 "conversation": conversation_id,
                 "state": conversation.state,
@@ -64,6 +65,7 @@ def ring_handoff(event: DomainEvent) -> None:
         organization_group(event.organization_id),
         {
             "type": "handoff.changed",
+            "organization": str(event.organization_id),
             "event": event.type,
             "conversation": conversation_id,
             "state": event.payload.get("state"),

@@ -416,7 +416,11 @@ REALTIME_FRAME_BURST = 30
 ROOM_MESSAGE_MAX_CHARS = 4000  # a room message's text (docs/realtime.md)
 ROOM_BOT_CONCURRENCY = 4  # bot answers in rooms running at once per process (threads, off the event loop)
 REALTIME_PRESENCE_SECONDS = 60  # a socket refreshes its presence at a third of this; silent longer = offline
-REALTIME_ACCESS_CHECK_SECONDS = 30.0  # how often a socket re-checks membership and token revocation
+REALTIME_ACCESS_CHECK_SECONDS = (
+    30.0  # how often a server process re-checks its sockets' access (membership, revocation)
+)
+REALTIME_GROUP_REFRESH_SECONDS = 3600.0  # how often a server process joins its channel-layer groups again
+REALTIME_PRESENCE_BATCH_SECONDS = 1.0  # members who come or go within this window are announced in one frame
 
 _longest_wait = max(
     [float(CELERY_TASK_TIME_LIMIT), *(d * (1 + WEBHOOK_RETRY_JITTER) for d in WEBHOOK_RETRY_DELAYS_SECONDS)]

@@ -13,11 +13,43 @@ def caches(redis_url: str) -> dict[str, Any]:
     return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "docent"}}
 
 
+# The channel layer is a doorbell (docs/realtime.md): each server process reads one channel for all of its
+# sockets (apps.chat.hub), so that channel gets every ring, typing and bot token of the process's rooms.
+CHANNEL_CAPACITY = 2000  # rings waiting for a process before the layer drops more (channels_redis default: 100)
+CHANNEL_EXPIRY = 30  # seconds a ring waits to be read before it is dropped (a stale ring is worth nothing)
+GROUP_EXPIRY = 86400  # a group membership lives this long unless joined again (the hub rejoins every hour)
+# channels_redis blocks 5 s reading a channel; redis-py's own 5 s socket timeout raced it and killed readers.
+REDIS_SOCKET_TIMEOUT = 15
+# redis-py's asyncio pool refuses (not waits) past 100 connections; a burst of sockets opening at once (group
+# joins, presence) went over it. Each one is a Redis connection while in use.
+REDIS_MAX_CONNECTIONS = 1000
+
+
 def channel_layers(redis_url: str) -> dict[str, Any]:
     if redis_url:
-        layer = "common.core.channel_layer.ResilientRedisChannelLayer"  # channels_redis, riding out Redis restarts
-        return {"default": {"BACKEND": layer, "CONFIG": {"hosts": [redis_url]}}}
-    return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {
+            "default": {
+                "BACKEND": "common.core.channel_layer.ResilientRedisChannelLayer",  # channels_redis, riding out restarts
+                "CONFIG": {
+                    "hosts": [
+                        {
+                            "address": redis_url,
+                            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                            "max_connections": REDIS_MAX_CONNECTIONS,
+                        }
+                    ],
+                    "capacity": CHANNEL_CAPACITY,
+                    "expiry": CHANNEL_EXPIRY,
+                    "group_expiry": GROUP_EXPIRY,
+                },
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": CHANNEL_EXPIRY, "group_expiry": GROUP_EXPIRY},
+        }
+    }
 
 
 def broker(redis_url: str, visibility_timeout: int = 3600) -> tuple[str, dict[str, Any]]:

@@ -228,3 +228,37 @@ def test_rooms_are_listed_by_latest_activity(alice, bob, carol):
 
 def test_an_unknown_room_is_404(alice):
     assert alice.get(f"/api/v1/rooms/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_member_removed_from_the_organization_leaves_its_rooms_and_coming_back_reopens_none_of_them(
+    organization, alice, bob, django_capture_on_commit_callbacks
+):
+    from apps.organizations.actors import Actor
+    from apps.organizations.models import Membership, Role
+    from apps.organizations.services import membership_remove
+    from apps.organizations.tests.factories import MembershipFactory
+
+    group = _group(alice, bob)["id"]
+    direct = alice.post("/api/v1/rooms", {"kind": "direct", "user_id": str(bob.user.pk)}, format="json").json()["id"]
+    assert bob.post(f"/api/v1/rooms/{group}/messages", {"text": "before I go"}, format="json").status_code == 201
+
+    owner = Membership.objects.for_org(organization).get(user=alice.user)
+    owner.role = Role.OWNER
+    owner.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(
+            membership=Membership.objects.for_org(organization).get(user=bob.user),
+            actor=Actor.for_user(alice.user).in_organization(organization, owner),
+        )
+    for room in (group, direct):
+        members = {p["id"] for p in alice.get(f"/api/v1/rooms/{room}").json()["participants"]}
+        assert members == {str(alice.user.pk)}
+    history = alice.get(f"/api/v1/rooms/{group}/messages").json()["messages"]
+    assert [m["text"] for m in history] == ["before I go"]  # what they wrote stays with the room
+
+    MembershipFactory(organization=organization, user=bob.user)  # invited again later
+    assert bob.get("/api/v1/rooms").json()["results"] == []
+    assert bob.get(f"/api/v1/rooms/{group}/messages").status_code == 404
+    assert bob.get(f"/api/v1/rooms/{direct}/messages").status_code == 404
+    reopened = bob.post("/api/v1/rooms", {"kind": "direct", "user_id": str(alice.user.pk)}, format="json")
+    assert reopened.json()["id"] == direct  # the one direct room of the pair, reopened by choice

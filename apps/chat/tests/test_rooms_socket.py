@@ -271,6 +271,40 @@ async def test_edits_and_deletions_reach_the_room_and_only_the_author_may_make_t
     await bob.close()
 
 
+async def test_a_client_back_from_a_disconnection_learns_of_the_edits_and_deletions_it_missed(clients):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice = await Socket(alice_client).open()
+    ids = []
+    for n in (1, 2, 3):
+        await alice.send(type="send", ref=n, conversation=room, text=f"draft {n}", client_msg_id=f"c{n}")
+        ids.append((await alice.frame())["message"]["id"])
+        assert (await alice.frame())["type"] == "message.new"
+    bob = await Socket(bob_client).open()
+    assert bob.hello["revisions"] == {room: 0}
+    await bob.close()  # bob has 1..3 as first written
+
+    await alice.send(type="edit", ref="e", conversation=room, message=ids[0], text="final 1")
+    await alice.send(type="delete", ref="d", conversation=room, message=ids[1])
+    await alice.send(type="edit", ref="e2", conversation=room, message=ids[0], text="final 1, really")
+    assert [(await alice.frame())["type"] for _ in range(6)].count("ack") == 3
+
+    bob = await Socket(bob_client).open()
+    assert bob.hello["revisions"] == {room: 3}
+    await bob.send(type="resume", ref="r", conversations={room: 3}, revisions={room: 0})
+    missed = [await bob.frame() for _ in range(2)]
+    assert [(f["type"], f["message"]["seq"], f["message"]["text"], f["message"]["revision"]) for f in missed] == [
+        ("message.deleted", 2, None, 2),
+        ("message.edited", 1, "final 1, really", 3),  # each message once, as it is now
+    ]
+    assert await bob.frame() == {"type": "resumed", "ref": "r", "conversations": {room: 3}, "revisions": {room: 3}}
+
+    await bob.send(type="resume", ref="again", conversations={room: 3}, revisions={room: 3})
+    assert await bob.frame() == {"type": "resumed", "ref": "again", "conversations": {room: 3}, "revisions": {room: 3}}
+    await alice.close()
+    await bob.close()
+
+
 async def test_read_receipts_and_typing_reach_the_other_members(clients):
     alice_client, bob_client, _ = clients
     room = await _group(alice_client, bob_client)

@@ -146,6 +146,7 @@ def chat_turn_start(
     source: str = Conversation.Source.API,
     on_saved: Callable[[Message], None] | None = None,
     client_msg_id: str = "",
+    question: Message | None = None,
 ) -> ChatTurn:
     """Check the question, find or open the conversation, and save the user's message.
 
@@ -156,15 +157,18 @@ def chat_turn_start(
     (the conversation is still opened, or continued, and the question saved, so analytics and export see it).
     """
     started = time.perf_counter()
-    question = (message or "").strip()
+    question_text = (message or "").strip()
     limit = int(settings.CHAT_MAX_MESSAGE_CHARS)
-    if not question:
+    if not question_text:
         raise ChatInputInvalid("The message is empty.", details={"message": ["Write a question."]})
-    if len(question) > limit:
+    if len(question_text) > limit:
         raise ChatInputInvalid(
-            f"The message is too long ({len(question)} characters; at most {limit}).",
+            f"The message is too long ({len(question_text)} characters; at most {limit}).",
             details={"message": [f"At most {limit} characters."]},
         )
+    if question is not None:  # a stored message of a member room: the answer goes there, replying to it
+        window = history_window(_supplied_history(history or []), budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
+        return ChatTurn(bot, question.conversation, question, question_text, window, started, on_saved)
     if conversation_id:
         conversation = (
             Conversation.objects.for_org(bot.organization_id)
@@ -176,7 +180,7 @@ def chat_turn_start(
             raise NotFound("Conversation not found.")
         history_rows = _load_history(conversation, None) if history is None else []
     else:
-        conversation = bot_conversation_open(bot=bot, actor=actor, title=question[:200], source=source)
+        conversation = bot_conversation_open(bot=bot, actor=actor, title=question_text[:200], source=source)
         history_rows = []
     if history is not None:
         history_rows = _supplied_history(history)
@@ -185,7 +189,7 @@ def chat_turn_start(
         organization_id=bot.organization_id,
         conversation=conversation,
         role=Message.Role.USER,
-        content=question,
+        content=question_text,
         client_msg_id=client_msg_id,
         **message_sender(actor),
     )
@@ -194,7 +198,7 @@ def chat_turn_start(
     # saves the answer as interrupted (apps.chatbot.services.interrupted).
     transaction.on_commit(lambda: turn_progress(user_message.pk, ""))
     window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
-    return ChatTurn(bot, conversation, user_message, question, window, started, on_saved)
+    return ChatTurn(bot, conversation, user_message, question_text, window, started, on_saved)
 
 
 # ------------------------------------------------------------------------------------------ retrieval
@@ -337,8 +341,11 @@ def _save(
         sender_kind=SenderKind.BOT,
         sender_bot=turn.bot,
         evidence=evidence_of(turn, progress, citations or []),
+        # In a member room the answer replies to the question (bot conversations alternate, nothing to say).
+        reply_to=turn.user_message if turn.conversation.kind != Conversation.Kind.BOT else None,
     )
-    emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=message_event_payload(message))
+    payload = {**message_event_payload(message), "kind": turn.conversation.kind}  # rooms ring their doorbell
+    emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=payload)
     progress.saved = message
     turn_closed(turn.user_message.pk)
     if turn.on_saved is not None:

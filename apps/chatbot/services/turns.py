@@ -50,6 +50,7 @@ def chat_turn_open(
     history: SuppliedHistory | None = None,
     source: str,
     client_msg_id: str = "",
+    question: Message | None = None,
 ) -> ChatTurn:
     """Start a turn for `actor`: 404 for a bot outside its organization, 403 for a bot its API key is restricted
     away from, 429 quota_exceeded when its token quota is used up (before any provider call, nothing saved),
@@ -59,6 +60,9 @@ def chat_turn_open(
     conversation's history in the prompt; a conversation is still opened (or continued) and the question
     saved, with `source` recorded (and the sender's `client_msg_id`, which the database keeps unique per sender
     and conversation). The answer's tokens are metered to the actor when it is saved.
+
+    `question`: a message already stored in a member room to answer there (a bot in a room): no conversation is
+    opened and nothing more is saved but the answer, in that room, replying to it.
     """
     if source not in Conversation.Source.values:
         raise ValueError(f"Unknown conversation source: {source}")
@@ -78,4 +82,5 @@ def chat_turn_open(
         source=source,
         on_saved=meter,
         client_msg_id=client_msg_id,
+        question=question,
     )

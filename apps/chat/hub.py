@@ -1,0 +1,391 @@
+"""One realtime hub per server process (per event loop): it holds the channel-layer subscriptions of every
+socket of the process, reads from PostgreSQL once per ring for all of them, and does their periodic work.
+
+Without it each socket of a 200-member room was its own channel-layer member (a ring cost 200 Redis pushes and
+200 pops), read the room twice per ring on its own (400 queries, one database thread), and kept two timers
+(an access check every 30 s, a presence refresh every 20 s: 10,000 idle sockets made 800 queries and cache
+writes a second). With it:
+
+- the process's channel joins each room, organization and member group once, whatever the number of its
+  sockets there (`subscribe`/`unsubscribe` count them), so a ring costs one message per process; sockets
+  read no channel of their own (with channels_redis, thousands of idle readers woke every few seconds);
+- a ring for room R up to seq N is coalesced with the rings that follow it while it is being served, and
+  served by one read: the messages after the furthest-behind socket's position and the room's current
+  members, each message encoded once; every socket then sends what it lacks, in order, under its own lock;
+- edits and deletions of a room are served in the same per-room order, after the messages;
+- every REALTIME_ACCESS_CHECK_SECONDS one query checks every socket's member may stay; every third of
+  REALTIME_PRESENCE_SECONDS one cache round trip refreshes every socket's presence; every
+  REALTIME_GROUP_REFRESH_SECONDS the groups are joined again (a channel layer forgets a membership after its
+  group expiry).
+
+The channel layer stays a doorbell: a ring the hub misses costs latency (the next ring, or the client's
+`resume`, catches the socket up from the database), never a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from apps.chat import presence, selectors
+
+if TYPE_CHECKING:
+    from apps.organizations.actors import Actor
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_BATCH = 100  # messages read per query while catching a room up
+
+
+class Socket(Protocol):
+    """What the hub needs of a connected consumer (apps.chat.consumers.RealtimeConsumer)."""
+
+    actor: Actor
+    channel_name: str
+    rooms: dict[str, int]
+    connected_at: float
+
+    # Each hands the socket something to send and returns at once (the socket sends it in order, later).
+    def send_frames(self, conversation: str, frames: list[tuple[int, str]]) -> None: ...
+
+    def send_update(self, conversation: str, seq: int, text: str) -> None: ...
+
+    def send_text(self, text: str, *, conversation: str | None = None) -> None: ...
+
+    def room_gone(self, conversation: str) -> None: ...
+
+    def member_event(self, event: dict[str, Any]) -> None: ...
+
+    async def session_revoke(self, event: dict[str, Any]) -> None: ...
+
+
+def _read(function: Any) -> Any:
+    """Shared reads run on a pooled thread of their own, next to (not behind) the sockets' database thread."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
+@dataclass
+class _Feed:
+    """A room's pending work: deliver up to `wanted` (rings), then the messages in `updated` (edits)."""
+
+    wanted: int = 0
+    updated: set[str] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.sockets: set[Socket] = set()
+        self.subscribers: dict[str, set[Socket]] = {}
+        self.feeds: dict[str, _Feed] = {}
+        self.presence: dict[str, dict[str, str]] = {}  # organization -> user -> status, not yet announced
+        self.presence_tasks: dict[str, asyncio.Task[None]] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self.starting: asyncio.Lock = asyncio.Lock()
+
+    # ---------------------------------------------------------------------------------------------- sockets
+
+    async def attach(self, socket: Socket, groups: list[str]) -> None:
+        async with self.starting:
+            if self.channel is None and self.layer is not None:
+                self.channel = await self.layer.new_channel()
+                self.tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._sweep())]
+        self.sockets.add(socket)
+        for group in groups:
+            await self.subscribe(group, socket)
+
+    async def detach(self, socket: Socket) -> None:
+        self.sockets.discard(socket)
+        for group in [g for g, members in self.subscribers.items() if socket in members]:
+            await self.unsubscribe(group, socket)
+        if not self.sockets:  # the last socket of this loop: stop listening
+            tasks, self.tasks, self.channel = self.tasks, [], None
+            feeds = [f.task for f in self.feeds.values() if f.task is not None]
+            for task in [*tasks, *feeds, *self.presence_tasks.values()]:
+                task.cancel()
+            self.feeds.clear()
+            self.presence.clear()
+            self.presence_tasks.clear()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def subscribe(self, group: str, socket: Socket) -> None:
+        members = self.subscribers.setdefault(group, set())
+        first = not members
+        members.add(socket)
+        if first and self.channel is not None and self.layer is not None:
+            await self.layer.group_add(group, self.channel)
+
+    async def unsubscribe(self, group: str, socket: Socket) -> None:
+        members = self.subscribers.get(group)
+        if members is None:
+            return
+        members.discard(socket)
+        if not members:
+            del self.subscribers[group]
+            if self.channel is not None and self.layer is not None:
+                with contextlib.suppress(Exception):
+                    await self.layer.group_discard(group, self.channel)
+
+    # ---------------------------------------------------------------------------------------------- rings
+
+    async def _receive(self) -> None:
+        assert self.layer is not None and self.channel is not None
+        channel = self.channel
+        while True:
+            try:
+                event = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis restarting: rings are lost meanwhile, never messages
+                logger.warning("the realtime hub could not read its channel", exc_info=True)
+                close_pools = getattr(self.layer, "close_pools", None)
+                if close_pools is not None:  # pooled connections to a Redis that went away are dead: drop them
+                    with contextlib.suppress(Exception):
+                        await close_pools()
+                await asyncio.sleep(1)
+                with contextlib.suppress(Exception):  # a restarted Redis forgot the groups: join them again
+                    await self._rejoin_groups()
+                continue
+            try:
+                await self._dispatch(event)
+            except Exception:
+                logger.exception("the realtime hub failed to dispatch %s", event.get("type"))
+
+    async def _dispatch(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "room.message":
+            self._feed(str(event["conversation"])).wanted = max(
+                self._feed(str(event["conversation"])).wanted, int(event.get("seq", 0))
+            )
+            self._serve(str(event["conversation"]))
+        elif kind == "room.updated":
+            self._feed(str(event["conversation"])).updated.add(str(event["message"]))
+            self._serve(str(event["conversation"]))
+        elif kind in ("session.revoke", "room.membership"):
+            group = member_group(organization_id=event.get("organization"), user_id=event.get("user"))
+            for socket in list(self.subscribers.get(group, ())):
+                socket.member_event(event)
+        elif kind == "handoff.changed":  # a widget conversation that asked for a person (apps.widget rings it)
+            frame = {k: event.get(k) for k in ("conversation", "state", "seq", "agent")}
+            text = encode({"type": event.get("event") or "handoff.changed", **frame})
+            for socket in list(self.subscribers.get(organization_group(event.get("organization")), ())):
+                socket.send_text(text)
+        elif kind == "presence.changed":
+            organization = str(event.get("organization"))
+            self.presence.setdefault(organization, {})[str(event["user"])] = str(event["status"])
+            if organization not in self.presence_tasks:
+                self.presence_tasks[organization] = asyncio.create_task(self._announce_presence(organization))
+        else:
+            frame = room_frame(event)
+            if frame is None:
+                return
+            conversation, text = str(event["conversation"]), encode(frame)
+            for socket in list(self.subscribers.get(room_group(conversation), ())):
+                if conversation in socket.rooms and event.get("from") != socket.channel_name:
+                    socket.send_text(text, conversation=conversation)
+
+    async def _announce_presence(self, organization: str) -> None:
+        """Members who came or went within REALTIME_PRESENCE_BATCH_SECONDS are announced together: a frame per
+        socket per window, not one per member (two hundred colleagues opening the app at nine would otherwise
+        cost forty thousand frames)."""
+        try:
+            await asyncio.sleep(float(settings.REALTIME_PRESENCE_BATCH_SECONDS))
+        finally:
+            self.presence_tasks.pop(organization, None)
+        changes = self.presence.pop(organization, {})
+        texts: dict[str | None, str | None] = {}
+        for socket in list(self.subscribers.get(organization_group(organization), ())):
+            own = str(socket.actor.user_id)
+            key = own if own in changes else None  # one's own presence is not news
+            if key not in texts:
+                texts[key] = presence_frame({u: status for u, status in changes.items() if u != key})
+            text = texts[key]
+            if text is not None:
+                socket.send_text(text)
+
+    def _feed(self, conversation: str) -> _Feed:
+        return self.feeds.setdefault(conversation, _Feed())
+
+    def _serve(self, conversation: str) -> None:
+        feed = self.feeds[conversation]
+        if feed.task is None:
+            feed.task = asyncio.create_task(self._serve_room(conversation, feed))
+
+    async def _serve_room(self, conversation: str, feed: _Feed) -> None:
+        """Rings that arrive while a room is served are coalesced into the next read. A socket busy with a frame
+        of its own takes what it is handed later (its outbox): `handed` keeps the hub from reading for it again."""
+        handed: dict[Socket, int] = {}
+        try:
+            while True:
+                sockets = [s for s in self.subscribers.get(room_group(conversation), ()) if conversation in s.rooms]
+                behind = [s for s in sockets if max(s.rooms[conversation], handed.get(s, 0)) < feed.wanted]
+                if behind:
+                    last = await self._deliver(conversation, behind, feed, handed)
+                    for socket in behind:
+                        handed[socket] = max(handed.get(socket, 0), last)
+                elif feed.updated:
+                    updated, feed.updated = feed.updated, set()
+                    await self._deliver_updates(conversation, sockets, updated)
+                else:
+                    return
+        except Exception:
+            logger.exception("the realtime hub failed to serve room %s", conversation)
+        finally:
+            feed.task = None
+            if self.feeds.get(conversation) is feed and not feed.updated:
+                del self.feeds[conversation]
+
+    async def _deliver(self, conversation: str, behind: list[Socket], feed: _Feed, handed: dict[Socket, int]) -> int:
+        """One read for every socket behind; returns the last seq read."""
+        after = min(max(s.rooms[conversation], handed.get(s, 0)) for s in behind)
+        wanted = feed.wanted
+        read = await _read(selectors.room_messages_after)(
+            organization_id=behind[0].actor.organization_id,
+            conversation_id=conversation,
+            after=after,
+            limit=DELIVERY_BATCH,
+        )
+        frames = [(m["seq"], encode({"type": "message.new", "message": m})) for m in read.messages]
+        for socket in behind:
+            if str(socket.actor.user_id) not in read.members:
+                socket.room_gone(conversation)
+            else:
+                socket.send_frames(conversation, frames)
+        if len(read.messages) < DELIVERY_BATCH and feed.wanted == wanted and read.last_seq < wanted:
+            feed.wanted = read.last_seq  # a ring ahead of the database (a hand-made one): nothing more to read
+        return read.last_seq
+
+    async def _deliver_updates(self, conversation: str, sockets: list[Socket], message_ids: set[str]) -> None:
+        if not sockets:
+            return
+        read = await _read(selectors.room_messages_by_id)(
+            organization_id=sockets[0].actor.organization_id,
+            conversation_id=conversation,
+            message_ids=list(message_ids),
+        )
+        for message in read.messages:
+            kind = "message.deleted" if message["deleted"] else "message.edited"
+            text = encode({"type": kind, "message": message})
+            for socket in sockets:
+                if str(socket.actor.user_id) in read.members:
+                    socket.send_update(conversation, message["seq"], text)
+
+    # ---------------------------------------------------------------------------------------------- periodic
+
+    async def _sweep(self) -> None:
+        now = time.monotonic()
+        due = {"access": now, "presence": now, "groups": now}
+        while True:
+            access = float(settings.REALTIME_ACCESS_CHECK_SECONDS)
+            present = float(settings.REALTIME_PRESENCE_SECONDS) / 3
+            groups = float(settings.REALTIME_GROUP_REFRESH_SECONDS)
+            await asyncio.sleep(min(access, present, groups))
+            now = time.monotonic()
+            try:
+                if now - due["access"] >= access:
+                    due["access"] = now
+                    await self._check_access()
+                if now - due["presence"] >= present:
+                    due["presence"] = now
+                    await self._touch_presence()
+                if now - due["groups"] >= groups:
+                    due["groups"] = now
+                    await self._rejoin_groups()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("the realtime hub's periodic work failed", exc_info=True)
+
+    async def _check_access(self) -> None:
+        sockets = list(self.sockets)
+        if not sockets:
+            return
+        allowed = await _read(selectors.realtime_access_allowed_many)(
+            connections=[(s.actor.organization_id, s.actor.user_id, s.connected_at) for s in sockets]
+        )
+        for socket, ok in zip(sockets, allowed, strict=True):
+            if not ok:
+                await socket.session_revoke({"reason": "access_revoked"})
+
+    async def _touch_presence(self) -> None:
+        entries = [(s.actor.organization_id, s.actor.user_id, s.channel_name) for s in self.sockets]
+        if entries:
+            await _read(presence.presence_touch_many)(entries=entries)
+
+    async def _rejoin_groups(self) -> None:
+        if self.channel is None or self.layer is None:
+            return
+        for group in list(self.subscribers):
+            await self.layer.group_add(group, self.channel)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    """This event loop's hub (the server process's; each test's loop has its own)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = Hub()
+    return _hubs[loop]
+
+
+def member_group(*, organization_id: Any, user_id: Any) -> str:
+    return f"member.{organization_id}.{user_id}"
+
+
+def organization_group(organization_id: Any) -> str:
+    return f"org.{organization_id}"
+
+
+def room_group(conversation_id: Any) -> str:
+    return f"room.{conversation_id}"
+
+
+def encode(frame: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def presence_frame(changes: dict[str, str]) -> str | None:
+    """One member came or went: {"type": "presence", "user", "status"}; several: {"type": "presence",
+    "changes": [{"user", "status"}, ...]}."""
+    if not changes:
+        return None
+    if len(changes) == 1:
+        ((user, status),) = changes.items()
+        return encode({"type": "presence", "user": user, "status": status})
+    return encode({"type": "presence", "changes": [{"user": u, "status": s} for u, s in changes.items()]})
+
+
+def room_frame(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The frame a room event becomes, the same for every socket of the room."""
+    kind, conversation = event.get("type"), event.get("conversation")
+    keys: tuple[str, ...]
+    if kind == "room.bot_token":
+        keys = ("bot", "reply_to", "text")
+        return {"type": "bot.token", "conversation": conversation, **{k: event[k] for k in keys}}
+    if kind == "room.bot_error":
+        keys = ("bot", "reply_to", "code", "message")
+        return {"type": "bot.error", "conversation": conversation, **{k: event[k] for k in keys}}
+    if kind == "room.typing":
+        return {"type": "typing", "conversation": conversation, "user": event["user"]}
+    if kind == "room.read":
+        return {"type": "read", "conversation": conversation, "user": event["user"], "seq": event["seq"]}
+    if kind == "room.changed":
+        return {"type": "conversation.updated", "conversation": conversation}
+    return None
