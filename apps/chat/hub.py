@@ -179,10 +179,10 @@ class Hub:
             for socket in list(self.subscribers.get(group, ())):
                 socket.member_event(event)
         elif kind == "handoff.changed":  # a widget conversation that asked for a person (apps.widget rings it)
-            frame = {k: event.get(k) for k in ("conversation", "state", "seq", "agent")}
-            text = encode({"type": event.get("event") or "handoff.changed", **frame})
+            handoff = {k: event.get(k) for k in ("conversation", "state", "seq", "agent")}
+            handoff_text = encode({"type": event.get("event") or "handoff.changed", **handoff})
             for socket in list(self.subscribers.get(organization_group(event.get("organization")), ())):
-                socket.send_text(text)
+                socket.send_text(handoff_text)
         elif kind == "presence.changed":
             organization = str(event.get("organization"))
             self.presence.setdefault(organization, {})[str(event["user"])] = str(event["status"])

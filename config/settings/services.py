@@ -29,7 +29,8 @@ def channel_layers(redis_url: str) -> dict[str, Any]:
     if redis_url:
         return {
             "default": {
-                "BACKEND": "common.core.channel_layer.ResilientRedisChannelLayer",  # channels_redis, riding out restarts
+                # channels_redis, riding out Redis restarts (ADR 0082)
+                "BACKEND": "common.core.channel_layer.ResilientRedisChannelLayer",
                 "CONFIG": {
                     "hosts": [
                         {
