@@ -23,7 +23,10 @@ class WrongBot(PermissionDeniedError):
 
 
 class WidgetUnauthorized(DomainError):
+    """A widget call whose visitor is not authenticated; the subclasses say why."""
+
     status_code = 401
+    code = "not_authenticated"
 
 
 class IdentityRequired(WidgetUnauthorized):

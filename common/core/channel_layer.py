@@ -11,6 +11,7 @@ a replica that lagged) still rings the sockets that were open before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from typing import Any
@@ -41,6 +42,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
                 if not outage:
                     logger.warning("channel layer unavailable (%s); waiting for Redis", error)
                 outage = True
+                with contextlib.suppress(Exception):  # pooled connections to a Redis that went away are dead
+                    await self.close_pools()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
 

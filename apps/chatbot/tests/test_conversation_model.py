@@ -143,7 +143,7 @@ def test_the_migration_numbers_and_attributes_stored_messages_and_adds_participa
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes("chatbot"))
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
     kinds = {web.pk: "user", api.pk: "api_key", widget.pk: "visitor"}
     for conversation_id, rows in expected.items():
