@@ -102,6 +102,14 @@ class Conversation(OrgScopedModel):
         ROOM = "room", "Room"
         OPENAI = "openai", "OpenAI-compatible API"
 
+    class HandoffState(models.TextChoices):
+        """Who holds a widget conversation (apps.widget keeps the state machine, see docs/widget.md)."""
+
+        BOT = "bot", "The bot answers"
+        WAITING = "waiting", "Waiting for a person"
+        WITH_AGENT = "with_agent", "A person answers"
+        RESOLVED = "resolved", "Resolved"
+
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BOT)
     # The bot a bot conversation is with; rooms may have none (bots in rooms are participants).
     bot = models.ForeignKey(Chatbot, null=True, blank=True, on_delete=models.CASCADE, related_name="conversations")
@@ -118,6 +126,10 @@ class Conversation(OrgScopedModel):
     # so a reconnecting client learns what changed while it was away (docs/realtime.md, resume).
     last_revision = models.PositiveIntegerField(default=0, editable=False)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # Blank while nobody ever asked for a person; else the handoff state of the widget conversation, which
+    # apps.widget.handoff writes with every transition (the inbox filters and badges on it without reading
+    # the widget's tables, which sit above this app).
+    handoff_state = models.CharField(max_length=12, choices=HandoffState.choices, blank=True, default="")
     # A direct room's pair of participants ("user:<id>|user:<id>", sorted): one direct room per pair and
     # organization, enforced by the database. Blank for every other conversation.
     direct_key = models.CharField(max_length=100, blank=True, default="", editable=False)

@@ -60,6 +60,7 @@ class InboxFilters:
     end: date | None = None  # last day, inclusive
     outcome: str = ""  # a key of OUTCOMES: at least one answer with that status
     feedback: str = ""  # "up" | "down": at least one answer rated so
+    handoff: str = ""  # "yes": a person was asked for at least once (widget handoff); "no": never
     q: str = ""  # full-text search in the messages
 
 
@@ -94,6 +95,10 @@ def conversation_inbox(*, organization: Any, filters: InboxFilters) -> QuerySet[
                 )
             )
         )
+    if filters.handoff == "yes":
+        conversations = conversations.exclude(handoff_state="")
+    elif filters.handoff == "no":
+        conversations = conversations.filter(handoff_state="")
     if filters.q.strip():
         query = SearchQuery(filters.q.strip(), search_type="websearch", config=SEARCH_CONFIG)
         matching = messages.annotate(document=message_search_vector()).filter(document=query)

@@ -470,6 +470,7 @@ OUTCOME_CHOICES = [
     ("failed", "Failed"),
 ]
 FEEDBACK_CHOICES = [("", "Any feedback"), ("up", "Thumbs up"), ("down", "Thumbs down")]
+HANDOFF_CHOICES = [("", "Any"), ("yes", "Has handoff"), ("no", "No handoff")]
 
 
 class InboxFilterForm(forms.Form):
@@ -478,6 +479,7 @@ class InboxFilterForm(forms.Form):
     source = forms.ChoiceField(required=False, choices=SOURCE_CHOICES)
     outcome = forms.ChoiceField(required=False, choices=OUTCOME_CHOICES)
     feedback = forms.ChoiceField(required=False, choices=FEEDBACK_CHOICES)
+    handoff = forms.ChoiceField(required=False, choices=HANDOFF_CHOICES, label="Person asked for")
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -498,6 +500,7 @@ class InboxFilterForm(forms.Form):
             end=data["end"],
             outcome=data["outcome"],
             feedback=data["feedback"],
+            handoff=data["handoff"],
             q=data["q"],
         )
 
@@ -598,6 +601,7 @@ CONVERSATION_COLUMNS = [
     "failed",
     "thumbs_up",
     "thumbs_down",
+    "handoff_state",
 ]
 MESSAGE_COLUMNS = [
     "seq",
@@ -631,6 +635,7 @@ def _conversation_row(conversation: Any) -> dict[str, Any]:
         "failed": conversation.failed,
         "thumbs_up": conversation.thumbs_up,
         "thumbs_down": conversation.thumbs_down,
+        "handoff_state": conversation.handoff_state,
     }
 
 

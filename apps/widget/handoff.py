@@ -69,6 +69,8 @@ def _move(
     elif to == State.WITH_AGENT:
         conversation.agent = actor.user
     conversation.save(update_fields=["state", "state_changed_at", "requested_at", "agent", "updated_at"])
+    conversation.conversation.handoff_state = to
+    conversation.conversation.save(update_fields=["handoff_state", "updated_at"])
     data = {"from": previous, "to": to.value, **({"outcome": outcome} if outcome else {})}
     audit_record(actor=actor, action=action, target=conversation.conversation, data=data)
     payload = {

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from apps.chatbot.models import Conversation
 from common.core.models import OrgScopedManager, OrgScopedModel
 
 
@@ -41,11 +42,7 @@ class Visitor(OrgScopedModel):
         return bool(self.external_id)
 
 
-class HandoffState(models.TextChoices):
-    BOT = "bot", "The bot answers"
-    WAITING = "waiting", "Waiting for a person"
-    WITH_AGENT = "with_agent", "A person answers"
-    RESOLVED = "resolved", "Resolved"
+HandoffState = Conversation.HandoffState  # one list of states; the conversation mirrors the latest one
 
 
 class WidgetConversation(OrgScopedModel):

@@ -34,6 +34,7 @@ class WidgetConversationFactory(ModelFactory):
         organization=factory.SelfAttribute("..organization"),
         source="widget",
         visitor_id=factory.SelfAttribute("..visitor.public_id"),
+        handoff_state=factory.SelfAttribute("..state"),  # as apps.widget.handoff keeps it
     )
     state = HandoffState.WAITING
     requested_at = factory.LazyFunction(timezone.now)

@@ -224,3 +224,41 @@ def test_an_agents_reply_sent_twice_with_one_client_msg_id_is_stored_once(visito
     again = agent.post(url, {"text": "On it.", "client_msg_id": "c-1"}).json()["message"]
     assert again["id"] == first["id"]
     assert Message.objects.unscoped().filter(conversation_id=conversation["id"], content="On it.").count() == 1
+
+
+def test_the_inbox_lists_a_conversation_that_asked_for_a_person_under_has_handoff(
+    visitor, shop_bot, organization, other_organization, make_member_client
+):
+    from django.test import Client
+
+    from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory, MessageFactory
+    from apps.organizations.tests.factories import MembershipFactory
+    from apps.widget.tests.conftest import WidgetBrowser
+
+    quiet = WidgetBrowser()
+    assert quiet.open(shop_bot.publishable_key).status_code == 200
+    quiet.send("Do you ship abroad?")
+    conversation = _ask_for_person(visitor)
+    elsewhere = ConversationFactory(
+        bot=ChatbotFactory(organization=other_organization), handoff_state="waiting", title="Other shop"
+    )
+    MessageFactory(conversation=elsewhere, role=Message.Role.USER, content="Where is my parcel from the other shop?")
+    admin = Client()  # the web pages sign in with a session
+    admin.force_login(MembershipFactory(organization=organization, role=Role.ADMIN).user)
+    listed = lambda query: admin.get("/conversations/?" + query).content.decode()  # noqa: E731
+
+    page = listed("handoff=yes")
+    assert "How do returns work?" in page and "Waiting for a person" in page
+    assert "Do you ship abroad?" not in page and "other shop" not in page
+    never = listed("handoff=no")
+    assert "Do you ship abroad?" in never and "How do returns work?" not in never and "other shop" not in never
+    assert '<label for="id_handoff">Handoff</label>' in listed("")
+
+    agent = make_member_client(organization, Role.ADMIN)
+    assert agent.post(f"/api/v1/handoffs/{conversation['id']}/claim").status_code == 200
+    assert agent.post(f"/api/v1/handoffs/{conversation['id']}/release").status_code == 200
+    transcript = admin.get(f"/conversations/{conversation['id']}/").content.decode()
+    assert "Handed back to the bot" in transcript  # a person was asked for once, so it stays under "has handoff"
+    assert "How do returns work?" in listed("handoff=yes")
+    exported = admin.get("/conversations/export.json?handoff=yes").json()["conversations"]
+    assert [(row["id"], row["handoff_state"]) for row in exported] == [(conversation["id"], "bot")]

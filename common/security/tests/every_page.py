@@ -49,6 +49,7 @@ def every_owner_page(capture_on_commit: Any) -> list[tuple[str, Any]]:
     b"".join(client.post(f"/bots/{bot.pk}/chat/ask/", {"message": "How many vacation days?"}).streaming_content)
     answer = Message.objects.for_org(organization).get(role="assistant")
     assert answer.evidence["passages"], "the page walk needs an answer with evidence"
+    Conversation.objects.for_org(organization).update(handoff_state="waiting")  # the inbox shows its badge
     primary_keys = {
         "bots/": bot.pk,
         "conversations/": Conversation.objects.for_org(organization).get().pk,
