@@ -37,7 +37,13 @@
     return rooms.get(id);
   }
 
-  function roomName(meta) { return meta.title || (meta.kind === "direct" ? "Direct conversation" : "Group"); }
+  function roomName(meta) {
+    if (meta.title) return meta.title;
+    if (meta.kind !== "direct") return "Group";
+    // A direct room is named after the one on the other side, once the room's participants are known.
+    const other = room(meta.id).participants.find(p => p.id !== me && names.has(p.id));
+    return other ? names.get(other.id) : "Direct conversation";
+  }
 
   function renderList() {
     list.replaceChildren();
@@ -91,7 +97,7 @@
     if (!current) return;
     const r = room(current);
     [...r.messages.keys()].sort((a, b) => a - b).forEach(seq => log.append(line(r.messages.get(seq))));
-    if (drafts[current]) { const p = document.createElement("p"); p.className = "muted room-draft"; p.textContent = "Bot: " + drafts[current]; log.append(p); }
+    if (drafts[current]) { const p = document.createElement("p"); p.className = "muted room-draft"; p.textContent = drafts[current].who + ": " + drafts[current].text; log.append(p); }
   }
 
   function store(message) {
@@ -116,7 +122,7 @@
     current = id; const r = room(id);
     title.textContent = roomName(r.meta); compose.hidden = false; typing.textContent = ""; stopEdit();
     const [detail, page] = await Promise.all([api("GET", "/rooms/" + id), api("GET", "/rooms/" + id + "/messages?limit=50")]);
-    r.participants = detail.participants;
+    r.participants = detail.participants; title.textContent = roomName(r.meta);
     page.messages.forEach(m => {
       r.messages.set(m.seq, m);
       if (m.seq > r.last) r.last = m.seq;
@@ -159,7 +165,12 @@
         for (const [id, revision] of Object.entries(frame.revisions || {})) if (rooms.has(id)) room(id).revision = Math.max(room(id).revision, revision);
         break;
       case "message.new": case "message.edited": case "message.deleted": store(frame.message); break;
-      case "bot.token": drafts[frame.conversation] = (drafts[frame.conversation] || "") + frame.text; if (frame.conversation === current) renderLog(); break;
+      case "bot.token": {
+        const draft = drafts[frame.conversation] || {who: names.get(frame.bot) || "Bot", text: ""};
+        draft.text += frame.text; drafts[frame.conversation] = draft;
+        if (frame.conversation === current) renderLog();
+        break;
+      }
       case "typing": if (frame.conversation === current) { typing.textContent = "Someone is typing…"; setTimeout(() => { typing.textContent = ""; }, 3000); } break;
       case "conversation.joined": case "conversation.updated": refresh(); break;
       case "conversation.left": rooms.delete(frame.conversation); if (current === frame.conversation) { current = null; compose.hidden = true; title.textContent = "Choose a room"; renderLog(); } renderList(); break;
@@ -172,6 +183,10 @@
     const page = await api("GET", "/rooms?page_size=200");
     page.results.forEach(meta => { const r = room(meta.id); r.meta = meta; });
     renderList();
+    // Direct rooms have no title: read each one's participants once, to show who is on the other side.
+    const unnamed = page.results.filter(meta => meta.kind === "direct" && !room(meta.id).participants.length);
+    await Promise.all(unnamed.map(async meta => { room(meta.id).participants = (await api("GET", "/rooms/" + meta.id)).participants; }));
+    if (unnamed.length) { renderList(); if (current) title.textContent = roomName(room(current).meta); }
   }
 
   compose.addEventListener("submit", e => {

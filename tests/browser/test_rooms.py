@@ -99,11 +99,11 @@ def test_two_members_chat_live_ask_a_bot_and_catch_up_after_a_cut_connection(bro
     # A direct room: Alex opens it with Sam; it appears on Sam's page and both see each other's messages live.
     alex.page.locator("#direct-with").select_option(label="Sam Member")
     alex.page.get_by_role("button", name="Open").click()
-    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'Direct conversation'")
+    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'Sam Member'")
     alex.say("Hi Sam, lunch at noon?")
     alex.sees("You: Hi Sam, lunch at noon?")
-    sam_page.page.locator("#room-list").get_by_role("link", name="Direct conversation").wait_for()
-    sam_page.room("Direct conversation")
+    sam_page.page.locator("#room-list").get_by_role("link", name="Alex Admin").wait_for()  # named after the other
+    sam_page.room("Alex Admin")
     sam_page.sees("Alex Admin: Hi Sam, lunch at noon?")
     sam_page.say("Noon works.")
     alex.sees("Sam Member: Noon works.")
