@@ -1,5 +1,6 @@
 // The rooms page: one WebSocket for all of the member's rooms (docs/realtime.md). The server is the record:
-// after every (re)connect the page sends `resume` with the last seq it holds per room, and shows messages by seq.
+// after every (re)connect the page sends `resume` with the last seq and the last revision it holds per room, so
+// it gets the messages it missed and the edits and deletions made meanwhile, and shows messages by seq.
 (function () {
   const app = document.getElementById("rooms-app");
   const org = app.dataset.org, csrf = app.dataset.csrf;
@@ -7,8 +8,18 @@
   const title = document.getElementById("room-title"), typing = document.getElementById("typing");
   const compose = document.getElementById("compose"), text = document.getElementById("compose-text");
   const connection = document.getElementById("connection");
-  const rooms = new Map();  // id -> {meta, messages: Map(seq -> message), last}
-  let current = null, socket = null, me = null, retry = 0, drafts = {};
+  const status = document.getElementById("compose-status");
+  const rooms = new Map();  // id -> {meta, messages: Map(seq -> message), last, revision, participants}
+  let current = null, socket = null, me = null, retry = 0, drafts = {}, editing = null;
+  // Names of the organization's members and bots, from the page's own choices ("user:<id>" / "bot:<id>").
+  const names = new Map(), bots = new Map();
+  for (const option of document.getElementById("direct-with").options) {
+    const [kind, id] = option.value.split(":");
+    if (!id) continue;
+    const name = option.textContent.replace(/ \(bot\)$/, "");
+    names.set(id, name);
+    if (kind === "bot") bots.set(id, name);
+  }
 
   async function api(method, path, body) {
     const response = await fetch("/api/v1" + path, {
@@ -22,11 +33,17 @@
   }
 
   function room(id) {
-    if (!rooms.has(id)) rooms.set(id, {meta: {id, title: "", kind: "group", unread: 0}, messages: new Map(), last: 0});
+    if (!rooms.has(id)) rooms.set(id, {meta: {id, title: "", kind: "group", unread: 0}, messages: new Map(), last: 0, revision: 0, participants: []});
     return rooms.get(id);
   }
 
-  function roomName(meta) { return meta.title || (meta.kind === "direct" ? "Direct conversation" : "Group"); }
+  function roomName(meta) {
+    if (meta.title) return meta.title;
+    if (meta.kind !== "direct") return "Group";
+    // A direct room is named after the one on the other side, once the room's participants are known.
+    const other = room(meta.id).participants.find(p => p.id !== me && names.has(p.id));
+    return other ? names.get(other.id) : "Direct conversation";
+  }
 
   function renderList() {
     list.replaceChildren();
@@ -44,25 +61,49 @@
     }
   }
 
+  function senderName(sender) {
+    if (sender.id === me) return "You";
+    return names.get(sender.id) || (sender.kind === "bot" ? "Bot" : "Member");
+  }
+
   function line(message) {
     const p = document.createElement("p"), who = document.createElement("strong"), body = document.createElement("span");
-    who.textContent = (message.sender.id === me ? "You" : message.sender.kind === "bot" ? "Bot" : "Member") + ": ";
+    p.className = "room-message"; who.textContent = senderName(message.sender) + ": ";
     if (message.deleted) { body.textContent = "deleted"; body.className = "muted"; }
-    else body.textContent = message.text + (message.edited_at ? " (edited)" : "");
-    p.append(who, body); p.dataset.seq = message.seq; return p;
+    else body.textContent = message.text;
+    p.append(who, body);
+    if (message.edited_at && !message.deleted) {
+      const mark = document.createElement("span"); mark.className = "muted"; mark.textContent = " (edited)"; p.append(mark);
+    }
+    if (message.sender.id === me && !message.deleted) {
+      const edit = document.createElement("button");
+      edit.type = "button"; edit.className = "link"; edit.textContent = "Edit";
+      edit.setAttribute("aria-label", "Edit your message " + message.seq);
+      edit.addEventListener("click", () => startEdit(message));
+      p.append(" ", edit);
+    }
+    p.dataset.seq = message.seq; return p;
   }
+
+  function startEdit(message) {
+    editing = {conversation: message.conversation, id: message.id};
+    text.value = message.text; text.focus(); status.textContent = "Editing your message (Escape cancels)";
+  }
+
+  function stopEdit() { editing = null; status.textContent = ""; }
 
   function renderLog() {
     log.replaceChildren();
     if (!current) return;
     const r = room(current);
     [...r.messages.keys()].sort((a, b) => a - b).forEach(seq => log.append(line(r.messages.get(seq))));
-    if (drafts[current]) { const p = document.createElement("p"); p.className = "muted"; p.textContent = "Bot: " + drafts[current]; log.append(p); }
+    if (drafts[current]) { const p = document.createElement("p"); p.className = "muted room-draft"; p.textContent = drafts[current].who + ": " + drafts[current].text; log.append(p); }
   }
 
   function store(message) {
     const r = room(message.conversation);
     r.messages.set(message.seq, message);
+    if (message.revision > r.revision) r.revision = message.revision;
     if (message.seq > r.last) {
       r.last = message.seq;
       if (message.sender.id !== me && message.conversation !== current) r.meta.unread += 1;
@@ -79,9 +120,14 @@
 
   async function select(id) {
     current = id; const r = room(id);
-    title.textContent = roomName(r.meta); compose.hidden = false; typing.textContent = "";
-    const page = await api("GET", "/rooms/" + id + "/messages?limit=50");
-    page.messages.forEach(m => { r.messages.set(m.seq, m); if (m.seq > r.last) r.last = m.seq; });
+    title.textContent = roomName(r.meta); compose.hidden = false; typing.textContent = ""; stopEdit();
+    const [detail, page] = await Promise.all([api("GET", "/rooms/" + id), api("GET", "/rooms/" + id + "/messages?limit=50")]);
+    r.participants = detail.participants; title.textContent = roomName(r.meta);
+    page.messages.forEach(m => {
+      r.messages.set(m.seq, m);
+      if (m.seq > r.last) r.last = m.seq;
+      if (m.revision > r.revision) r.revision = m.revision;
+    });
     renderLog(); markRead();
   }
 
@@ -104,18 +150,31 @@
     switch (frame.type) {
       case "hello": {
         me = frame.user; retry = 0; connection.textContent = "live";
-        // Catch up the rooms this page holds messages of; the others are read when opened (REST history).
-        const positions = {};
-        for (const id of Object.keys(frame.conversations)) if (room(id).last > 0) positions[id] = room(id).last;
-        if (Object.keys(positions).length) send({type: "resume", conversations: positions});
+        // Catch up the rooms this page holds messages of (new messages after our seq, edits and deletions after
+        // our revision); the others are read when opened (REST history), so they start at the room's revision.
+        const positions = {}, revisions = {};
+        for (const id of Object.keys(frame.conversations)) {
+          const r = room(id);
+          if (r.last > 0) { positions[id] = r.last; revisions[id] = r.revision; }
+          else r.revision = Math.max(r.revision, (frame.revisions || {})[id] || 0);
+        }
+        if (Object.keys(positions).length) send({type: "resume", conversations: positions, revisions});
         break;
       }
+      case "resumed":
+        for (const [id, revision] of Object.entries(frame.revisions || {})) if (rooms.has(id)) room(id).revision = Math.max(room(id).revision, revision);
+        break;
       case "message.new": case "message.edited": case "message.deleted": store(frame.message); break;
-      case "bot.token": drafts[frame.conversation] = (drafts[frame.conversation] || "") + frame.text; if (frame.conversation === current) renderLog(); break;
+      case "bot.token": {
+        const draft = drafts[frame.conversation] || {who: names.get(frame.bot) || "Bot", text: ""};
+        draft.text += frame.text; drafts[frame.conversation] = draft;
+        if (frame.conversation === current) renderLog();
+        break;
+      }
       case "typing": if (frame.conversation === current) { typing.textContent = "Someone is typing…"; setTimeout(() => { typing.textContent = ""; }, 3000); } break;
       case "conversation.joined": case "conversation.updated": refresh(); break;
       case "conversation.left": rooms.delete(frame.conversation); if (current === frame.conversation) { current = null; compose.hidden = true; title.textContent = "Choose a room"; renderLog(); } renderList(); break;
-      case "error": document.getElementById("compose-status").textContent = frame.message; break;
+      case "error": status.textContent = frame.message; break;
       default: break;
     }
   }
@@ -124,29 +183,46 @@
     const page = await api("GET", "/rooms?page_size=200");
     page.results.forEach(meta => { const r = room(meta.id); r.meta = meta; });
     renderList();
+    // Direct rooms have no title: read each one's participants once, to show who is on the other side.
+    const unnamed = page.results.filter(meta => meta.kind === "direct" && !room(meta.id).participants.length);
+    await Promise.all(unnamed.map(async meta => { room(meta.id).participants = (await api("GET", "/rooms/" + meta.id)).participants; }));
+    if (unnamed.length) { renderList(); if (current) title.textContent = roomName(room(current).meta); }
   }
 
   compose.addEventListener("submit", e => {
     e.preventDefault();
     const value = text.value.trim();
     if (!value || !current || !socket || socket.readyState !== WebSocket.OPEN) return;
-    send({type: "send", conversation: current, text: value, client_msg_id: crypto.randomUUID()});
+    if (editing && editing.conversation === current) {
+      send({type: "edit", conversation: current, message: editing.id, text: value});
+      stopEdit();
+    } else {
+      // "@HR bot" asks the room's bot of that name: mentions carry the ids of the participants named.
+      const taking = new Set(room(current).participants.filter(p => p.kind === "bot").map(p => p.id));
+      const mentions = [...bots].filter(([id, name]) => taking.has(id) && value.toLowerCase().includes("@" + name.toLowerCase())).map(([id]) => id);
+      send({type: "send", conversation: current, text: value, client_msg_id: crypto.randomUUID(), mentions});
+    }
     text.value = "";
   });
-  text.addEventListener("keydown", e => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); compose.requestSubmit(); } });
+  text.addEventListener("keydown", e => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); compose.requestSubmit(); }
+    if (e.key === "Escape" && editing) { stopEdit(); text.value = ""; }
+  });
   let lastTyping = 0;
   text.addEventListener("input", () => { const now = Date.now(); if (current && socket && socket.readyState === WebSocket.OPEN && now - lastTyping > 2000) { lastTyping = now; send({type: "typing", conversation: current}); } });
   document.getElementById("new-direct").addEventListener("submit", async e => {
     e.preventDefault();
     const [kind, id] = document.getElementById("direct-with").value.split(":");
     const created = await api("POST", "/rooms", kind === "bot" ? {kind: "direct", bot_id: id} : {kind: "direct", user_id: id});
-    await refresh(); select(created.id);
+    e.target.reset(); await refresh(); select(created.id);
   });
   document.getElementById("new-group").addEventListener("submit", async e => {
     e.preventDefault();
-    const members = [...document.getElementById("group-members").selectedOptions].map(o => o.value);
-    const created = await api("POST", "/rooms", {kind: "group", title: document.getElementById("group-title").value, user_ids: members});
-    await refresh(); select(created.id);
+    const chosen = [...document.getElementById("group-members").selectedOptions].map(o => o.value.split(":"));
+    const ids = kind => chosen.filter(([k]) => k === kind).map(([, id]) => id);
+    const created = await api("POST", "/rooms", {kind: "group", title: document.getElementById("group-title").value, user_ids: ids("user")});
+    if (ids("bot").length) await api("POST", "/rooms/" + created.id + "/members", {bot_ids: ids("bot")});
+    e.target.reset(); await refresh(); select(created.id);
   });
   refresh().then(connect);
 })();

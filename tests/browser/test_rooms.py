@@ -1,0 +1,169 @@
+"""The rooms page in a real Chromium: two members, each in a browser of their own, talk live in a direct room
+and in a group with a bot, read the history after a reload, and catch up on what they missed (a new message
+and an edit) after their socket was cut. Screenshots of every step go to var/screenshots/rooms/."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import handbook_bot, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+# Every change of the bot's draft line while it writes is one mutation of the room's log.
+DRAFT_WATCH = """() => {
+  window.__drafts = 0;
+  new MutationObserver(() => { if (document.querySelector('#room-log .room-draft')) window.__drafts += 1; })
+    .observe(document.getElementById('room-log'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.fixture
+def shots(screenshot_dir: Path) -> Path:
+    folder = screenshot_dir / "rooms"
+    folder.mkdir(parents=True, exist_ok=True)
+    sys.stderr.write(f"\nRooms screenshots: {folder}\n")
+    return folder
+
+
+@pytest.fixture
+def team():
+    from apps.organizations.models import Role
+    from apps.organizations.tests.factories import MembershipFactory
+    from apps.users.tests.factories import UserFactory
+
+    admin, bot = handbook_bot()
+    admin.full_name = "Alex Admin"
+    admin.save(update_fields=["full_name"])
+    sam = UserFactory(email="sam@example.com", full_name="Sam Member")
+    MembershipFactory(organization=bot.organization, user=sam, role=Role.MEMBER)
+    return admin, sam, bot
+
+
+class Member:
+    """One member's browser: a context of its own, signed in, on /rooms/, with its socket routed through
+    Playwright so that the test can cut it."""
+
+    def __init__(self, browser: Any, server: str, email: str, device: dict = DESKTOP) -> None:
+        self.context = browser.new_context(**device)
+        self.context.set_default_timeout(10_000)  # a failure ends in seconds, not the default half minute
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
+        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
+        self.sockets: list[Any] = []
+        self.page.route_web_socket("**/ws/**", self._proxy)
+        sign_in(self.page, server, email)
+        self.server = server
+        self.open()
+
+    def _proxy(self, ws: Any) -> None:
+        ws.connect_to_server()
+        self.sockets.append(ws)
+
+    def open(self) -> None:
+        self.page.goto(f"{self.server}/rooms/")
+        self.live()
+
+    def live(self) -> None:
+        self.page.wait_for_function("() => document.getElementById('connection').textContent === 'live'")
+
+    def room(self, name: str) -> None:
+        self.page.locator("#room-list").get_by_role("link", name=name).click()
+        self.page.wait_for_function("name => document.getElementById('room-title').textContent === name", arg=name)
+
+    def say(self, text: str) -> None:
+        self.page.get_by_role("textbox", name="Message").fill(text)
+        self.page.get_by_role("textbox", name="Message").press("Enter")
+
+    def sees(self, text: str) -> Any:
+        line = self.page.locator("#room-log p.room-message", has_text=text)
+        line.first.wait_for()
+        return line.first
+
+    def shot(self, folder: Path, name: str) -> None:
+        self.page.screenshot(path=str(folder / name), full_page=True)
+
+
+def test_two_members_chat_live_ask_a_bot_and_catch_up_after_a_cut_connection(browser, server, team, shots):
+    admin, sam, _bot = team
+    alex = Member(browser, server, admin.email)
+    sam_page = Member(browser, server, sam.email)
+
+    # A direct room: Alex opens it with Sam; it appears on Sam's page and both see each other's messages live.
+    alex.page.locator("#direct-with").select_option(label="Sam Member")
+    alex.page.get_by_role("button", name="Open").click()
+    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'Sam Member'")
+    alex.say("Hi Sam, lunch at noon?")
+    alex.sees("You: Hi Sam, lunch at noon?")
+    sam_page.page.locator("#room-list").get_by_role("link", name="Alex Admin").wait_for()  # named after the other
+    sam_page.room("Alex Admin")
+    sam_page.sees("Alex Admin: Hi Sam, lunch at noon?")
+    sam_page.say("Noon works.")
+    alex.sees("Sam Member: Noon works.")
+    alex.shot(shots, "01-direct-alex.png")
+    sam_page.shot(shots, "02-direct-sam.png")
+
+    # A group with the bot: a mention of "@HR bot" gets an answer written live, seen by both.
+    alex.page.get_by_label("New group").fill("Onboarding")
+    alex.page.locator("#group-members").select_option(label=["Sam Member", "HR bot (bot)"])
+    alex.page.get_by_role("button", name="Create").click()
+    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'Onboarding'")
+    sam_page.page.locator("#room-list").get_by_role("link", name="Onboarding").wait_for()
+    sam_page.room("Onboarding")
+    sam_page.page.evaluate(DRAFT_WATCH)
+    alex.say("@HR bot how many vacation days do employees get?")
+    answer = sam_page.sees("HR bot:")
+    assert "25" in answer.inner_text()
+    assert sam_page.page.evaluate("window.__drafts") > 0, "the answer arrived in one piece, not written live"
+    assert "25" in alex.sees("HR bot:").inner_text()
+    sam_page.sees("Alex Admin: @HR bot how many vacation days")
+    alex.shot(shots, "03-group-bot-answer-alex.png")
+    sam_page.shot(shots, "04-group-bot-answer-sam.png")
+
+    # A reload reads the history back from the server.
+    sam_page.open()
+    sam_page.room("Onboarding")
+    sam_page.sees("Alex Admin: @HR bot how many vacation days")
+    assert "25" in sam_page.sees("HR bot:").inner_text()
+    sam_page.shot(shots, "05-group-after-reload-sam.png")
+
+    # Sam's connection drops; meanwhile Alex sends a message and edits an earlier one.
+    sam_page.context.set_offline(True)
+    for ws in sam_page.sockets:
+        ws.close()
+    sam_page.page.wait_for_function("() => document.getElementById('connection').textContent !== 'live'")
+    alex.page.get_by_role("button", name="Edit your message 1").click()
+    alex.page.get_by_role("textbox", name="Message").fill("@HR bot how many vacation days do new employees get?")
+    alex.page.get_by_role("textbox", name="Message").press("Enter")
+    alex.sees("new employees get? (edited)")
+    alex.say("Welcome aboard, Sam!")
+    alex.sees("You: Welcome aboard, Sam!")
+    sam_page.shot(shots, "06-group-offline-sam.png")
+    assert not sam_page.page.locator("#room-log", has_text="Welcome aboard").count()
+
+    # Back online, the page reconnects and resumes: the missed message and the edit both appear.
+    sam_page.context.set_offline(False)
+    sam_page.live()
+    sam_page.sees("Alex Admin: Welcome aboard, Sam!")
+    edited = sam_page.sees("new employees get?")
+    assert "(edited)" in edited.inner_text()
+    sam_page.shot(shots, "07-group-resumed-sam.png")
+
+    # On a phone, the page still fits: nothing wider than the screen.
+    phone = Member(browser, server, sam.email, PHONE)
+    phone.room("Onboarding")
+    phone.sees("Alex Admin: Welcome aboard, Sam!")
+    width = phone.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px screen"
+    phone.shot(shots, "08-phone.png")
+
+    for member in (alex, sam_page, phone):
+        member.context.close()
+        assert not member.problems, member.problems
