@@ -13,9 +13,7 @@ and prints medians in microseconds and the ratios. Uses Redis when one answers (
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
+from request_timing import bench_redis_url, median_us  # noqa: E402
+
 N = int(os.environ.get("BENCH_N", "1000"))
 WARMUP = 50
 ORIGIN = "https://bench-shop.example"
 
 
-def _redis_url() -> str:
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"]
-    from config.embedded import ensure_redis
-
-    url = ensure_redis() or ""
-    return url.rsplit("/", 1)[0] + "/15" if url else ""
-
-
 def _median_us(fn: Any) -> float:
-    for _ in range(WARMUP):
-        fn()
-    samples = []
-    for _ in range(N):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e6
+    return median_us(fn, n=N, warmup=WARMUP)
 
 
 def main() -> int:
-    os.environ["REDIS_URL"] = _redis_url()
+    os.environ["REDIS_URL"] = bench_redis_url()
     import django
 
     django.setup()
