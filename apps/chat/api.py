@@ -84,10 +84,16 @@ class RoomMessageSerializer(serializers.Serializer):
     )
 
 
+class RoomOtherSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Participant.Kind.choices)
+    id = serializers.CharField()
+
+
 class RoomSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=ROOM_KIND_CHOICES)
     title = serializers.CharField(allow_blank=True)
+    other = RoomOtherSerializer(allow_null=True, help_text="A direct room's other participant (member or bot).")
     last_seq = serializers.IntegerField()
     last_read_seq = serializers.IntegerField()
     unread = serializers.IntegerField()

@@ -226,8 +226,8 @@ def participants_summary(conversation: Conversation) -> list[dict[str, Any]]:
 
 
 def room_summaries(*, actor: Actor, conversations: list[Conversation]) -> list[dict[str, Any]]:
-    """Rooms as the list shows them: unread count (last_seq minus the member's last_read_seq) and the last
-    message, in two queries whatever the number of rooms."""
+    """Rooms as the list shows them: unread count (last_seq minus the member's last_read_seq), the last
+    message and, for a direct room, who is on the other side; three queries whatever the number of rooms."""
     ids = [c.pk for c in conversations]
     read = dict(
         Participant.objects.for_org(actor.organization_id)
@@ -240,11 +240,21 @@ def room_summaries(*, actor: Actor, conversations: list[Conversation]) -> list[d
         .filter(conversation_id__in=ids, seq=F("conversation__last_seq"))
         .select_related("reply_to")
     }
+    # A direct room has no title: the list names it after the one on the other side (one query for all of them).
+    others: dict[Any, dict[str, str]] = {}
+    for conversation_id, kind, user_id, bot_id in (
+        Participant.objects.for_org(actor.organization_id)
+        .filter(conversation_id__in=[c.pk for c in conversations if c.kind == Conversation.Kind.DIRECT])
+        .exclude(kind=Participant.Kind.USER, user_id=actor.user_id)
+        .values_list("conversation_id", "kind", "user_id", "bot_id")
+    ):
+        others.setdefault(conversation_id, {"kind": kind, "id": str(user_id or bot_id)})
     return [
         {
             "id": str(c.pk),
             "kind": c.kind,
             "title": c.title,
+            "other": others.get(c.pk),
             "last_seq": c.last_seq,
             "last_read_seq": read.get(c.pk, 0),
             "unread": max(0, c.last_seq - read.get(c.pk, 0)),

@@ -40,9 +40,9 @@
   function roomName(meta) {
     if (meta.title) return meta.title;
     if (meta.kind !== "direct") return "Group";
-    // A direct room is named after the one on the other side, once the room's participants are known.
-    const other = room(meta.id).participants.find(p => p.id !== me && names.has(p.id));
-    return other ? names.get(other.id) : "Direct conversation";
+    // A direct room is named after the one on the other side (the list says who that is).
+    const other = meta.other || room(meta.id).participants.find(p => p.id !== me && names.has(p.id));
+    return other && names.has(other.id) ? names.get(other.id) : "Direct conversation";
   }
 
   function renderList() {
@@ -183,10 +183,7 @@
     const page = await api("GET", "/rooms?page_size=200");
     page.results.forEach(meta => { const r = room(meta.id); r.meta = meta; });
     renderList();
-    // Direct rooms have no title: read each one's participants once, to show who is on the other side.
-    const unnamed = page.results.filter(meta => meta.kind === "direct" && !room(meta.id).participants.length);
-    await Promise.all(unnamed.map(async meta => { room(meta.id).participants = (await api("GET", "/rooms/" + meta.id)).participants; }));
-    if (unnamed.length) { renderList(); if (current) title.textContent = roomName(room(current).meta); }
+    if (current) title.textContent = roomName(room(current).meta);
   }
 
   compose.addEventListener("submit", e => {

@@ -262,3 +262,13 @@ def test_a_member_removed_from_the_organization_leaves_its_rooms_and_coming_back
     assert bob.get(f"/api/v1/rooms/{direct}/messages").status_code == 404
     reopened = bob.post("/api/v1/rooms", {"kind": "direct", "user_id": str(alice.user.pk)}, format="json")
     assert reopened.json()["id"] == direct  # the one direct room of the pair, reopened by choice
+
+
+def test_the_room_list_names_who_is_on_the_other_side_of_a_direct_room(alice, bob, carol):
+    direct = alice.post("/api/v1/rooms", {"kind": "direct", "user_id": str(bob.user.pk)}, format="json").json()["id"]
+    group = _group(alice, carol, title="Group")["id"]
+    listed = {r["id"]: r for r in alice.get("/api/v1/rooms").json()["results"]}
+    assert listed[direct]["other"] == {"kind": "user", "id": str(bob.user.pk)}
+    assert listed[group]["other"] is None
+    seen_by_bob = {r["id"]: r for r in bob.get("/api/v1/rooms").json()["results"]}
+    assert seen_by_bob[direct]["other"] == {"kind": "user", "id": str(alice.user.pk)}
