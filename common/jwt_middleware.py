@@ -4,15 +4,20 @@ A client presents either a single-use ticket (`POST /api/v1/realtime/tickets`, t
 subprotocol `docent.ticket.<ticket>`), or its JWT access token as the subprotocol `docent.jwt.<token>` (with
 `?organization=<id or slug>` when it belongs to several). The middleware only extracts the credential; the
 `authenticate` callable given by the project (apps.chat.auth) decides who it is, so `common` imports no app.
-The result lands in `scope["actor"]` (None when absent or refused); the consumer closes with 4401 then.
+The result lands in `scope["actor"]` (None when absent or refused); the consumer closes with 4401 then. When
+deciding fails (the database or cache is short of connections during a connect burst), `scope["actor"]` is None
+and `scope["auth_unavailable"]` True: the consumer refuses with 1013 (try again later), never an HTTP 500.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+logger = logging.getLogger(__name__)
 
 PROTOCOL = "docent.v1"
 TICKET_PREFIX = "docent.ticket."
@@ -56,6 +61,12 @@ class WebSocketAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if scope.get("type") == "websocket":
             credential = credential_from_scope(scope)
-            actor = await self.authenticate(credential) if credential is not None else None
-            scope = {**scope, "actor": actor}
+            actor, unavailable = None, False
+            if credential is not None:
+                try:
+                    actor = await self.authenticate(credential)
+                except Exception:  # an exception here would be the server's HTTP 500 at the handshake
+                    logger.warning("WebSocket authentication failed to run", exc_info=True)
+                    unavailable = True
+            scope = {**scope, "actor": actor, "auth_unavailable": unavailable}
         return await self.inner(scope, receive, send)

@@ -8,8 +8,9 @@ carries a room and a seq, and the socket is sent, from PostgreSQL, every message
 delivered for that room, so lost or coalesced rings cost nothing but latency, and `resume` fills a
 reconnecting client in from its own numbers.
 
-Close codes: 4401 not authenticated, 4403 access revoked (removed from the organization, tokens revoked,
-account deactivated), 4404 unknown path.
+Close codes: 1013 try again later (the server could not serve the connect: database or cache short of
+connections), 4401 not authenticated, 4403 access revoked (removed from the organization, tokens revoked,
+account deactivated), 4404 unknown path, 4408 too far behind (the socket's outgoing queue overflowed).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from common.jwt_middleware import PROTOCOL
 
 logger = logging.getLogger(__name__)
 
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
@@ -92,6 +94,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         actor = self.scope.get("actor")
+        if self.scope.get("auth_unavailable"):
+            await self._refuse("authentication could not run")
+            return
         if not isinstance(actor, Actor) or actor.user is None or actor.organization is None:
             # Accept, then close with a code the client can read (closing before accepting is an HTTP 403).
             await self.accept()
@@ -105,24 +110,33 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.sender: asyncio.Task[None] | None = None
         self.closed = False
         self.channel_name = f"socket.{uuid.uuid4().hex}"  # names this socket in presence entries and typing rings
-        # room id -> the last seq this socket delivered (or the room's last seq when the socket opened: what came
-        # before is the client's to ask for, with `resume` or the history endpoint).
-        positions = await _db(selectors.room_positions_for_member)(actor=actor)
-        self.rooms = {room: seq for room, (seq, _) in positions.items()}
-        await hub().attach(
-            self,
-            [
-                member_group(organization_id=actor.organization_id, user_id=actor.user_id),
-                organization_group(actor.organization_id),
-                *map(room_group, self.rooms),
-            ],
+        try:
+            # room id -> the last seq this socket delivered (or the room's last seq when the socket opened: what
+            # came before is the client's to ask for, with `resume` or the history endpoint).
+            state = await _db(selectors.realtime_connect_state)(actor=actor)
+            self.rooms = {room: seq for room, (seq, _) in state.positions.items()}
+            self.attached = True
+            await hub().attach(
+                self,
+                [
+                    member_group(organization_id=actor.organization_id, user_id=actor.user_id),
+                    organization_group(actor.organization_id),
+                    *map(room_group, self.rooms),
+                ],
+            )
+        except Exception:  # the database or the channel layer could not serve it: the client tries again later
+            logger.warning("realtime connect of %s failed", actor.user_id, exc_info=True)
+            if getattr(self, "attached", False):
+                self.attached = False
+                await hub().detach(self)
+            await self._refuse("the database or channel layer failed")
+            return
+        came_online, online = await _db(presence.presence_arrive)(
+            organization_id=actor.organization_id,
+            user_id=actor.user_id,
+            channel=self.channel_name,
+            member_ids=state.member_ids,
         )
-        self.attached = True
-        came_online = await _db(presence.presence_touch)(
-            organization_id=actor.organization_id, user_id=actor.user_id, channel=self.channel_name
-        )
-        members = await _db(selectors.organization_member_ids)(organization_id=actor.organization_id)
-        online = await _db(presence.presence_online)(organization_id=actor.organization_id, user_ids=members)
         subprotocols = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=PROTOCOL if PROTOCOL in subprotocols else None)
         await self.send_json(
@@ -136,12 +150,18 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                     "max_message_chars": int(settings.ROOM_MESSAGE_MAX_CHARS),
                 },
                 "conversations": dict(self.rooms),
-                "revisions": {room: revision for room, (_, revision) in positions.items()},
+                "revisions": {room: revision for room, (_, revision) in state.positions.items()},
                 "online": online,
             }
         )
         if came_online:
             await self._presence_announce("online")
+
+    async def _refuse(self, reason: str) -> None:
+        """A connect the server cannot serve now: accepted, then closed with 1013 so the client retries later."""
+        logger.warning("realtime connect refused with %s: %s", CLOSE_TRY_AGAIN_LATER, reason)
+        await self.accept()
+        await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "attached", False):

@@ -47,20 +47,29 @@ def _fresh(entries: dict[str, float] | None, now: float) -> dict[str, float]:
     return {channel: until for channel, until in (entries or {}).items() if until > now}
 
 
-@_best_effort(False)
-def presence_touch(*, organization_id: Any, user_id: Any, channel: str) -> bool:
-    """Mark this socket alive for another TTL. True when the member was offline until now."""
-    now, key = time.time(), _key(organization_id, user_id)
-    entries = _fresh(cache.get(key), now)
+_NOBODY: list[str] = []
+
+
+@_best_effort((False, _NOBODY))
+def presence_arrive(
+    *, organization_id: Any, user_id: Any, channel: str, member_ids: list[Any]
+) -> tuple[bool, list[str]]:
+    """A socket opens: mark it alive for a TTL, and tell which of these members are online (its own member
+    included), in one read and one write of the cache. Also whether the member was offline until now."""
+    now, own = time.time(), _key(organization_id, user_id)
+    keys = {_key(organization_id, u): str(u) for u in member_ids}
+    found = cache.get_many([*keys, own])
+    entries = _fresh(found.get(own), now)
     was_offline = not entries
     entries[channel] = now + _ttl()
-    cache.set(key, entries, timeout=_ttl())
-    return was_offline
+    cache.set(own, entries, timeout=_ttl())
+    online = {keys[k] for k, found_entries in found.items() if k in keys and _fresh(found_entries, now)}
+    return was_offline, sorted(online | {str(user_id)})
 
 
 @_best_effort(None)
 def presence_touch_many(*, entries: list[tuple[Any, Any, str]]) -> None:
-    """`presence_touch` for every socket of a server process ((organization id, user id, channel) each), in
+    """Mark every socket of a server process alive for another TTL ((organization id, user id, channel) each), in
     one read and one write of the cache."""
     now, until = time.time(), time.time() + _ttl()
     keys: dict[str, list[str]] = {}
@@ -86,15 +95,3 @@ def presence_leave(*, organization_id: Any, user_id: Any, channel: str) -> bool:
         return False
     cache.delete(key)
     return True
-
-
-_NOBODY: list[str] = []
-
-
-@_best_effort(_NOBODY)
-def presence_online(*, organization_id: Any, user_ids: list[Any]) -> list[str]:
-    """Which of these members have a live socket."""
-    now = time.time()
-    keys = {_key(organization_id, u): str(u) for u in user_ids}
-    found = cache.get_many(list(keys))
-    return sorted(keys[k] for k, entries in found.items() if _fresh(entries, now))

@@ -144,7 +144,9 @@
     socket.addEventListener("close", event => { connection.textContent = "offline"; if (event.code !== 4403) reconnect(); });
   }
 
-  function reconnect() { retry = Math.min(retry + 1, 6); setTimeout(connect, 500 * 2 ** retry); }
+  // After a close (1013: the server is busy), a new ticket, after a wait that grows and is spread out so a
+  // whole office reconnecting after a restart does not arrive at once.
+  function reconnect() { retry = Math.min(retry + 1, 6); setTimeout(connect, 500 * 2 ** retry * (0.5 + Math.random())); }
 
   function handle(frame) {
     switch (frame.type) {

@@ -170,3 +170,26 @@ async def test_without_the_doorbell_a_removed_member_is_still_disconnected_by_th
     await asyncio.sleep(0.5)
     assert (await _frame(communicator))["type"] == "revoked"
     assert (await communicator.receive_output(timeout=5))["code"] == 4403
+
+
+async def test_a_connect_the_database_cannot_serve_is_refused_with_1013_and_the_next_one_works(
+    member_client, monkeypatch
+):
+    from django.db import OperationalError
+
+    from apps.chat import auth, selectors
+
+    def unavailable(**kwargs):
+        raise OperationalError("couldn't get a connection after 10.00 sec")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(auth, "realtime_ticket_redeem", unavailable)  # while the ticket is checked
+        _, connected, code = await _open(f"/ws/?ticket={await _ticket(member_client)}")
+        assert (connected, code) == (False, 1013)
+    with monkeypatch.context() as patched:
+        patched.setattr(selectors, "realtime_connect_state", unavailable)  # while the member's rooms are read
+        _, connected, code = await _open(f"/ws/?ticket={await _ticket(member_client)}")
+        assert (connected, code) == (False, 1013)
+    communicator, connected, _ = await _open(f"/ws/?ticket={await _ticket(member_client)}")
+    assert connected and (await _frame(communicator))["type"] == "hello"
+    await communicator.disconnect()
