@@ -40,6 +40,7 @@ CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_FAR_BEHIND = 4408
 
 
 def widget_conversation_group(conversation_id: Any) -> str:
@@ -392,6 +393,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     # client reads slowly (its send waits for the transport) never holds up the others. The outbox is sent in
     # order by a task of the socket's own, or after the frame or event the socket is handling (`busy`): answers
     # come before the news they cause (the `ack` of a `read` before the `read` frame), `hello` before anything.
+    # The outbox is bounded (REALTIME_SOCKET_QUEUE): a client that falls that far behind is closed with 4408 and
+    # catches up from the database when it reconnects, so a slow reader costs the server a bounded amount.
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         self.busy = True
@@ -404,8 +407,31 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     def _post(self, work: Callable[[], Awaitable[None]]) -> None:
         if getattr(self, "closed", False):
             return
+        if len(self.outbox) >= int(settings.REALTIME_SOCKET_QUEUE):
+            self._too_far_behind()
+            return
         self.outbox.append(work)
         self._flush()
+
+    def _too_far_behind(self) -> None:
+        """The client reads slower than its rooms talk: REALTIME_SOCKET_QUEUE deliveries wait for it. Rather than
+        hold more for it, drop them and close with 4408; the client reconnects and `resume` reads what it missed
+        from the database (the record), at its own pace."""
+        logger.warning(
+            "realtime socket of %s closed with %s: %s deliveries waiting",
+            self.actor.user_id,
+            CLOSE_TOO_FAR_BEHIND,
+            len(self.outbox),
+        )
+        self.closed = True
+        self.outbox.clear()
+        self.closing = asyncio.create_task(self._close_quietly(CLOSE_TOO_FAR_BEHIND))
+
+    async def _close_quietly(self, code: int) -> None:
+        try:
+            await self.close(code=code)
+        except Exception:  # the transport went away meanwhile: its disconnect cleans up
+            logger.debug("closing a socket that fell behind failed", exc_info=True)
 
     def _flush(self) -> None:
         if getattr(self, "outbox", None) and not self.busy and self.sender is None and not self.closed:

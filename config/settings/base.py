@@ -413,6 +413,7 @@ REALTIME_TICKET_SECONDS = 30  # a ticket opens one connection within this many s
 REALTIME_MAX_FRAME_BYTES = 16 * 1024
 REALTIME_FRAMES_PER_SECOND = 10.0  # per connection, with bursts up to REALTIME_FRAME_BURST
 REALTIME_FRAME_BURST = 30
+REALTIME_SOCKET_QUEUE = 500  # deliveries waiting for one socket's client; past it: closed with 4408 (realtime.md)
 ROOM_MESSAGE_MAX_CHARS = 4000  # a room message's text (docs/realtime.md)
 ROOM_BOT_CONCURRENCY = 4  # bot answers in rooms running at once per process (threads, off the event loop)
 REALTIME_PRESENCE_SECONDS = 60  # a socket refreshes its presence at a third of this; silent longer = offline

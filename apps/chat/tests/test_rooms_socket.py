@@ -3,6 +3,7 @@ doorbell does, resume, edits and deletions, read receipts, typing, membership ch
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -394,6 +395,44 @@ async def test_a_failing_channel_layer_loses_no_message_and_no_connection(client
     monkeypatch.setattr(layer, "group_send", real_group_send)
     await bob.send(type="resume", conversations={room: 0})
     assert (await bob.frame())["message"]["text"] == "stored anyway"
+    assert (await bob.frame())["type"] == "resumed"
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_client_that_falls_too_far_behind_is_closed_with_4408_and_catches_up_on_reconnect(
+    clients, settings, monkeypatch
+):
+    from apps.chat.consumers import RealtimeConsumer
+
+    settings.REALTIME_SOCKET_QUEUE = 3
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    # Bob's client stops reading: every send to his socket waits, as it does on a transport whose buffers are full.
+    reading = asyncio.Event()
+    send = RealtimeConsumer.send
+
+    async def stalled_send(self, text_data=None, bytes_data=None, close=False):
+        if str(self.actor.user_id) == bob.user_id:
+            await reading.wait()
+        await send(self, text_data=text_data, bytes_data=bytes_data, close=close)
+
+    monkeypatch.setattr(RealtimeConsumer, "send", stalled_send)
+    await alice.send(type="send", ref=1, conversation=room, text="are you there?", client_msg_id="c1")
+    assert (await alice.frame())["type"] == "ack"
+    for _ in range(settings.REALTIME_SOCKET_QUEUE + 1):  # each typing frame is one more delivery waiting for Bob
+        await alice.send(type="typing", conversation=room)
+
+    closed = await bob.communicator.receive_output(timeout=5)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4408)
+    await bob.close()
+    reading.set()
+
+    bob = await Socket(bob_client).open()
+    await bob.send(type="resume", ref="r", conversations={room: 0})
+    got = await bob.frame()
+    assert (got["type"], got["message"]["seq"], got["message"]["text"]) == ("message.new", 1, "are you there?")
     assert (await bob.frame())["type"] == "resumed"
     await alice.close()
     await bob.close()
