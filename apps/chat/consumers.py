@@ -28,7 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.chat import presence, selectors, services
+from apps.chat import permissions, presence, selectors, services
 from apps.chat.hub import DELIVERY_BATCH, encode, hub, member_group, organization_group, room_group
 from apps.organizations.actors import Actor
 from common.core.errors import DomainError
@@ -300,6 +300,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         """{conversation}: a member answering a widget visitor is typing (the visitor's widget shows it)."""
         conversation = await self._conversation_field(frame, ref)
         if conversation is None:
+            return
+        if not permissions.may_act_on_handoffs(self.actor):
+            await self.send_error("permission_denied", "Your role does not act on handoffs.", ref=ref)
             return
         if not await _db(selectors.widget_conversation_in_organization)(actor=self.actor, conversation_id=conversation):
             await self.send_error("not_found", "Conversation not found.", ref=ref, conversation=conversation)

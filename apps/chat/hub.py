@@ -36,7 +36,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.chat import presence, selectors
+from apps.chat import permissions, presence, selectors
 
 if TYPE_CHECKING:
     from apps.organizations.actors import Actor
@@ -182,7 +182,8 @@ class Hub:
             handoff = {k: event.get(k) for k in ("conversation", "state", "seq", "agent")}
             handoff_text = encode({"type": event.get("event") or "handoff.changed", **handoff})
             for socket in list(self.subscribers.get(organization_group(event.get("organization")), ())):
-                socket.send_text(handoff_text)
+                if permissions.may_act_on_handoffs(socket.actor):  # the members /api/v1/handoffs lets act
+                    socket.send_text(handoff_text)
         elif kind == "presence.changed":
             organization = str(event.get("organization"))
             self.presence.setdefault(organization, {})[str(event["user"])] = str(event["status"])

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.chat.consumers import widget_conversation_group
+from apps.chat.permissions import HANDOFF_AGENT_ROLE
 from apps.chatbot.models import Chatbot, Conversation, Message
 from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView
@@ -22,7 +23,7 @@ from common.core.errors import NotFound
 from common.core.schema import error_responses
 
 HANDOFF_TAGS = ["Handoffs"]
-AGENT_ROLES = {"GET": Role.MEMBER, "POST": Role.MEMBER}
+AGENT_ROLES = {"GET": HANDOFF_AGENT_ROLE, "POST": HANDOFF_AGENT_ROLE}
 
 
 class HandoffAPIView(OrganizationAPIView):

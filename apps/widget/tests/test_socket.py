@@ -142,6 +142,38 @@ async def test_a_members_socket_hears_handoffs_so_the_inbox_updates_live(visitor
     await member.disconnect()
 
 
+async def test_handoff_frames_reach_only_the_members_the_handoff_api_lets_act(
+    visitor, organization, make_member_client, monkeypatch
+):
+    from apps.chat import permissions
+    from apps.organizations.models import Role
+
+    monkeypatch.setattr(permissions, "HANDOFF_AGENT_ROLE", Role.ADMIN)  # were agents admins only
+    sockets = []
+    for role in (Role.ADMIN, Role.MEMBER):
+        client = await database_sync_to_async(make_member_client)(organization, role)
+        ticket = (await database_sync_to_async(client.post)("/api/v1/realtime/tickets")).json()["ticket"]
+        socket = WebsocketCommunicator(application, f"/ws/?ticket={ticket}", headers=[(b"origin", b"http://localhost")])
+        assert (await socket.connect(timeout=5))[0]
+        assert json.loads(await socket.receive_from(timeout=5))["type"] == "hello"
+        sockets.append(socket)
+    admin, member = sockets
+
+    conversation = await _waiting(visitor)
+    while (frame := json.loads(await admin.receive_from(timeout=5)))["type"] != "handoff.requested":
+        pass
+    assert frame["conversation"] == conversation
+    await member.send_to(text_data=json.dumps({"type": "handoff.typing", "ref": 1, "conversation": conversation}))
+    await member.send_to(text_data=json.dumps({"type": "ping", "ref": "barrier"}))
+    heard = []
+    while (frame := json.loads(await member.receive_from(timeout=5))).get("ref") != "barrier":
+        heard.append(frame)
+    assert [f["type"] for f in heard if f["type"].startswith("handoff.")] == []
+    assert [(f["type"], f.get("code")) for f in heard if f["type"] != "presence"] == [("error", "permission_denied")]
+    for socket in sockets:
+        await socket.disconnect()
+
+
 async def test_typing_shows_on_both_sides_while_a_member_holds_the_conversation(visitor, agent):
     conversation = await _waiting(visitor)
     await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/claim")
