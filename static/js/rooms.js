@@ -9,7 +9,8 @@
   const compose = document.getElementById("compose"), text = document.getElementById("compose-text");
   const connection = document.getElementById("connection");
   const status = document.getElementById("compose-status");
-  const rooms = new Map();  // id -> {meta, messages: Map(seq -> message), last, revision, participants}
+  // id -> {meta, messages: Map(seq -> message), last, revision, participants, earlier: older messages to load}
+  const rooms = new Map();
   let current = null, socket = null, me = null, retry = 0, drafts = {}, editing = null;
   // Names of the organization's members and bots, from the page's own choices ("user:<id>" / "bot:<id>").
   const names = new Map(), bots = new Map();
@@ -33,7 +34,7 @@
   }
 
   function room(id) {
-    if (!rooms.has(id)) rooms.set(id, {meta: {id, title: "", kind: "group", unread: 0}, messages: new Map(), last: 0, revision: 0, participants: []});
+    if (!rooms.has(id)) rooms.set(id, {meta: {id, title: "", kind: "group", unread: 0}, messages: new Map(), last: 0, revision: 0, participants: [], earlier: false, oldest: 0});
     return rooms.get(id);
   }
 
@@ -80,7 +81,16 @@
       edit.type = "button"; edit.className = "link"; edit.textContent = "Edit";
       edit.setAttribute("aria-label", "Edit your message " + message.seq);
       edit.addEventListener("click", () => startEdit(message));
-      p.append(" ", edit);
+      // Deleting asks once more on the spot (the button becomes "Confirm delete"); the room sees "deleted".
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.className = "link"; remove.textContent = "Delete";
+      remove.setAttribute("aria-label", "Delete your message " + message.seq);
+      remove.addEventListener("click", () => {
+        if (remove.dataset.confirm) { send({type: "delete", conversation: message.conversation, message: message.id}); return; }
+        remove.dataset.confirm = "1"; remove.textContent = "Confirm delete";
+        remove.setAttribute("aria-label", "Confirm deleting your message " + message.seq);
+      });
+      p.append(" ", edit, " ", remove);
     }
     p.dataset.seq = message.seq; return p;
   }
@@ -96,12 +106,19 @@
     log.replaceChildren();
     if (!current) return;
     const r = room(current);
+    if (r.earlier) {
+      const more = document.createElement("button");
+      more.type = "button"; more.className = "secondary room-earlier"; more.textContent = "Load earlier messages";
+      more.addEventListener("click", loadEarlier);
+      log.append(more);
+    }
     [...r.messages.keys()].sort((a, b) => a - b).forEach(seq => log.append(line(r.messages.get(seq))));
     if (drafts[current]) { const p = document.createElement("p"); p.className = "muted room-draft"; p.textContent = drafts[current].who + ": " + drafts[current].text; log.append(p); }
   }
 
   function store(message) {
     const r = room(message.conversation);
+    if (message.seq < r.oldest) return;  // older than what is shown: "Load earlier" reads it as it is now
     r.messages.set(message.seq, message);
     if (message.revision > r.revision) r.revision = message.revision;
     if (message.seq > r.last) {
@@ -109,7 +126,11 @@
       if (message.sender.id !== me && message.conversation !== current) r.meta.unread += 1;
     }
     if (message.sender.kind === "bot") delete drafts[message.conversation];
-    if (message.conversation === current) { renderLog(); markRead(); } else renderList();
+    if (message.conversation === current) {
+      const following = log.scrollHeight - log.scrollTop - log.clientHeight < 40;  // the reader is at the end
+      renderLog(); markRead();
+      if (following) log.scrollTop = log.scrollHeight;
+    } else renderList();
   }
 
   function markRead() {
@@ -123,12 +144,35 @@
     title.textContent = roomName(r.meta); compose.hidden = false; typing.textContent = ""; stopEdit();
     const [detail, page] = await Promise.all([api("GET", "/rooms/" + id), api("GET", "/rooms/" + id + "/messages?limit=50")]);
     r.participants = detail.participants; title.textContent = roomName(r.meta);
-    page.messages.forEach(m => {
+    // What is shown is one unbroken run of the room's messages, from `oldest` on: anything older that the
+    // socket brought (an edit of an old message) is read again with "Load earlier".
+    r.oldest = page.messages.length ? page.messages[0].seq : r.last + 1;
+    for (const seq of [...r.messages.keys()]) if (seq < r.oldest) r.messages.delete(seq);
+    keep(r, page.messages);
+    r.earlier = page.has_before;
+    renderLog(); markRead();
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function keep(r, messages) {
+    messages.forEach(m => {
       r.messages.set(m.seq, m);
       if (m.seq > r.last) r.last = m.seq;
       if (m.revision > r.revision) r.revision = m.revision;
     });
-    renderLog(); markRead();
+  }
+
+  // History paging: the 50 messages before the oldest one shown; the reader stays where they were.
+  async function loadEarlier() {
+    const id = current, r = room(id);
+    const page = await api("GET", "/rooms/" + id + "/messages?limit=50&before=" + r.oldest);
+    if (current !== id) return;
+    if (page.messages.length) r.oldest = page.messages[0].seq;
+    keep(r, page.messages);
+    r.earlier = page.has_before;
+    const fromBottom = log.scrollHeight - log.scrollTop;
+    renderLog();
+    log.scrollTop = log.scrollHeight - fromBottom;
   }
 
   function send(frame) { socket.send(JSON.stringify(frame)); }

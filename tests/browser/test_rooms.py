@@ -1,6 +1,7 @@
 """The rooms page in a real Chromium: two members, each in a browser of their own, talk live in a direct room
 and in a group with a bot, read the history after a reload, and catch up on what they missed (a new message
-and an edit) after their socket was cut. Screenshots of every step go to var/screenshots/rooms/."""
+and an edit) after their socket was cut; one pages back through a long history ("Load earlier messages") and
+deletes a message of their own. Screenshots of every step go to var/screenshots/rooms/."""
 
 from __future__ import annotations
 
@@ -165,5 +166,55 @@ def test_two_members_chat_live_ask_a_bot_and_catch_up_after_a_cut_connection(bro
     phone.shot(shots, "08-phone.png")
 
     for member in (alex, sam_page, phone):
+        member.context.close()
+        assert not member.problems, member.problems
+
+
+def test_a_member_pages_back_through_a_long_history_and_deletes_a_message_of_their_own(browser, server, team, shots):
+    from apps.chat.services import room_group_create, room_message_send
+    from apps.organizations.actors import Actor
+    from apps.organizations.models import Membership
+
+    admin, sam, bot = team
+    membership = Membership.objects.for_org(bot.organization).select_related("organization").get(user=admin)
+    alex_actor = Actor.for_user(admin).in_organization(membership.organization, membership)
+    room = room_group_create(actor=alex_actor, title="Archive", user_ids=[sam.pk])
+    for n in range(1, 61):  # more than the page reads at first (the latest 50)
+        room_message_send(actor=alex_actor, conversation_id=room.pk, text=f"Note {n:02d}", client_msg_id=f"n{n}")
+
+    sam_page = Member(browser, server, sam.email)
+    alex = Member(browser, server, admin.email)
+    sam_page.room("Archive")
+    sam_page.sees("Alex Admin: Note 60")
+    sam_page.sees("Alex Admin: Note 11")
+    assert not sam_page.page.locator("#room-log", has_text="Note 10").count()
+    assert sam_page.page.locator("#room-log p.room-message").count() == 50
+    sam_page.shot(shots, "09-history-latest-sam.png")
+
+    # "Load earlier" reads the ten before, and then there is nothing earlier to load.
+    sam_page.page.get_by_role("button", name="Load earlier messages").click()
+    sam_page.sees("Alex Admin: Note 01")
+    assert sam_page.page.locator("#room-log p.room-message").count() == 60
+    assert not sam_page.page.get_by_role("button", name="Load earlier messages").count()
+    sam_page.shot(shots, "10-history-earlier-sam.png")
+
+    # Sam deletes a message of their own (asked once more on the spot); both pages show it deleted.
+    sam_page.say("Sent to the wrong room, sorry")
+    sam_page.sees("You: Sent to the wrong room, sorry")
+    alex.room("Archive")
+    alex.sees("Sam Member: Sent to the wrong room, sorry")
+    assert not alex.page.get_by_role("button", name="Delete your message 61").count()  # not Alex's to delete
+    sam_page.page.get_by_role("button", name="Delete your message 61").click()
+    sam_page.shot(shots, "11-delete-confirm-sam.png")
+    assert sam_page.page.locator("#room-log", has_text="Sent to the wrong room").count()  # not yet
+    sam_page.page.get_by_role("button", name="Confirm deleting your message 61").click()
+    sam_page.sees("You: deleted")
+    alex.sees("Sam Member: deleted")
+    assert not alex.page.locator("#room-log", has_text="Sent to the wrong room").count()
+    assert not sam_page.page.get_by_role("button", name="Delete your message 61").count()
+    sam_page.shot(shots, "12-deleted-sam.png")
+    alex.shot(shots, "13-deleted-alex.png")
+
+    for member in (alex, sam_page):
         member.context.close()
         assert not member.problems, member.problems
