@@ -17,8 +17,11 @@ For each level N (1,000 and 5,000 sockets by default; `--sockets 1000,5000,10000
    client's clock; drops are the seqs a member's socket never received (counted from the acknowledged
    sends); duplicates are seqs received twice.
 
-`--max` pushes Docent until it fails: it adds `--step` sockets at a time and reports the most it held (every
-socket greeted, pings answered). Both processes raise their open-file limit to the hard limit.
+Then (`--max`, on unless `--no-max`) it pushes one Docent process until it fails: `--step` more idle sockets
+at a time (up to `--max-sockets`) against the same server, and reports the most it held (every socket
+greeted, 20 of them answering a ping after each step). Both processes raise their open-file limit to the
+hard limit. What the bench's servers leave in Redis (channel-layer groups, presence entries of the bench's
+organizations) is deleted after each server stops.
 """
 
 from __future__ import annotations
@@ -178,42 +181,68 @@ class Member:
             return None
 
 
-async def client(spec: dict[str, Any]) -> dict[str, Any]:
-    from websockets.asyncio.client import connect
-    from websockets.typing import Origin
+class Sockets:
+    """The client's open sockets: opened `connect_concurrency` at a time, each read by a task of its own."""
 
-    raise_fd_limit()
-    server_pid = int(spec["server_pid"])
-    members: list[Member] = []
-    readers: list[asyncio.Task[None]] = []
-    failures: list[str] = []
-    gate = asyncio.Semaphore(int(spec.get("connect_concurrency", 64)))
-    room = str(spec["room"])
+    def __init__(self, room: str, concurrency: int) -> None:
+        self.room = room
+        self.members: list[Member] = []
+        self.readers: list[asyncio.Task[None]] = []
+        self.failures: list[str] = []
+        self.gate = asyncio.Semaphore(concurrency)
 
-    async def open_one(index: int, url: str, in_room: bool) -> None:
-        async with gate:
+    async def open(self, index: int, url: str, in_room: bool) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.typing import Origin
+
+        async with self.gate:
             try:
                 ws = await connect(url, origin=Origin(ORIGIN), open_timeout=60, max_queue=None, max_size=2**20)
                 hello = json.loads(await asyncio.wait_for(ws.recv(), 60))
                 if hello.get("type") != "hello":
                     raise RuntimeError(f"first frame {hello.get('type')}")
-            except Exception as exc:
-                failures.append(f"{type(exc).__name__}: {exc}"[:200])
+            except Exception as exc:  # a refusal (close 1013) or an HTTP status at the handshake
+                self.failures.append(f"{type(exc).__name__}: {exc}"[:200])
                 return
-        member = Member(ws, room if in_room else None)
+        member = Member(ws, self.room if in_room else None)
         member.index = index  # type: ignore[attr-defined]
-        members.append(member)
-        readers.append(asyncio.create_task(member.read()))
+        self.members.append(member)
+        self.readers.append(asyncio.create_task(member.read()))
+
+    async def open_all(self, urls: list[str], first: int = 0) -> float:
+        """Open these sockets (the first GROUP of all are the room's members); returns the seconds it took."""
+        started = time.perf_counter()
+        await asyncio.gather(*(self.open(i, url, i < GROUP) for i, url in enumerate(urls, start=first)))
+        return time.perf_counter() - started
+
+    async def pings(self) -> str:
+        probes = random.sample(self.members, min(20, len(self.members)))
+        pongs = await asyncio.gather(*(m.request({"type": "ping", "ref": f"p{i}"}) for i, m in enumerate(probes)))
+        return f"{sum(p is not None for p in pongs)}/{len(probes)}"
+
+    async def close(self) -> None:
+        for member in self.members:
+            await member.ws.close()
+        for reader in self.readers:
+            reader.cancel()
+
+
+async def client(spec: dict[str, Any]) -> dict[str, Any]:
+    raise_fd_limit()
+    if spec.get("mode") == "max":
+        return await hold_most(spec)
+    server_pid = int(spec["server_pid"])
+    room = str(spec["room"])
+    sockets = Sockets(room, int(spec.get("connect_concurrency", 64)))
+    members = sockets.members
 
     result: dict[str, Any] = {}
     rss_before = proc_rss_mb(server_pid)
-    started = time.perf_counter()
     urls: list[str] = spec["urls"]
-    await asyncio.gather(*(open_one(i, url, i < GROUP) for i, url in enumerate(urls)))
-    result["connect_seconds"] = time.perf_counter() - started
+    result["connect_seconds"] = await sockets.open_all(urls)
     result["connected"] = len(members)
-    result["failures"] = len(failures)
-    result["failure_samples"] = sorted(set(failures))[:3]
+    result["failures"] = len(sockets.failures)
+    result["failure_samples"] = sorted(set(sockets.failures))[:3]
 
     # Idle: every socket open, nothing said. What does holding them cost the server?
     await asyncio.sleep(2)
@@ -224,24 +253,49 @@ async def client(spec: dict[str, Any]) -> dict[str, Any]:
     )
     result["rss_mb"] = proc_rss_mb(server_pid)
     result["kb_per_socket"] = (result["rss_mb"] - rss_before) * 1024 / max(1, len(members))
-    probes = random.sample(members, min(20, len(members)))
-    pongs = await asyncio.gather(*(m.request({"type": "ping", "ref": f"p{i}"}) for i, m in enumerate(probes)))
-    result["pings_answered"] = f"{sum(p is not None for p in pongs)}/{len(probes)}"
+    result["pings_answered"] = await sockets.pings()
 
     group = sorted((m for m in members if m.room is not None), key=lambda m: m.index)  # type: ignore[attr-defined]
     result["group_sockets"] = len(group)
-    if spec.get("fanout", True) and group:
+    if group:
         result["phases"] = {}
         for phase, rate, count, senders in (
             ("moderate", float(spec["rate"]), int(spec["messages"]), 10),
             ("burst", 0.0, int(spec["burst"]), 40),
         ):
             result["phases"][phase] = await fan_out(group, room, rate=rate, count=count, senders=senders)
-    for member in members:
-        await member.ws.close()
-    for reader in readers:
-        reader.cancel()
+    await sockets.close()
     return result
+
+
+async def hold_most(spec: dict[str, Any]) -> dict[str, Any]:
+    """`--max`: against one server, open `step` more sockets at a time, idle, and check that 20 of all of them
+    answer a ping; stop at the first step that loses a connection or a ping. Reports every step."""
+    server_pid = int(spec["server_pid"])
+    sockets = Sockets(str(spec["room"]), int(spec.get("connect_concurrency", 64)))
+    urls: list[str] = spec["urls"]
+    step, steps, held = int(spec["step"]), [], 0
+    for first in range(0, len(urls), step):
+        failed_before = len(sockets.failures)
+        seconds = await sockets.open_all(urls[first : first + step], first)
+        await asyncio.sleep(2)
+        pings = await sockets.pings()
+        failed = len(sockets.failures) - failed_before
+        steps.append(
+            {
+                "sockets": first + min(step, len(urls) - first),
+                "held": len(sockets.members),
+                "failed": failed,
+                "connect_per_second": min(step, len(urls) - first) / max(seconds, 1e-9),
+                "pings": pings,
+                "rss_mb": proc_rss_mb(server_pid),
+            }
+        )
+        if failed or pings.split("/")[0] != pings.split("/")[1]:
+            break
+        held = len(sockets.members)
+    await sockets.close()
+    return {"steps": steps, "held": held, "failure_samples": sorted(set(sockets.failures))[:3]}
 
 
 PER_SENDER_RATE = 8.0  # under Docent's per-connection flood limit (10 frames/s)
@@ -476,7 +530,7 @@ def run_level(
     env: dict[str, str],
     args: argparse.Namespace,
     *,
-    fanout: bool = True,
+    mode: str = "level",
 ) -> dict[str, Any]:
     server, base = start_server(kind, env)
     try:
@@ -493,7 +547,8 @@ def run_level(
             "rate": args.rate,
             "messages": args.messages,
             "burst": args.burst,
-            "fanout": fanout,
+            "mode": mode,
+            "step": args.step,
         }
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump(spec, handle)
@@ -517,27 +572,50 @@ def run_level(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        if kind == "docent":
+            redis_cleanup(env.get("REDIS_URL", ""), {org for _, org in people} | set(rooms))
+
+
+def redis_cleanup(redis_url: str, ids: set[str]) -> int:
+    """Delete what the bench's server left in the shared Redis: channel-layer groups (a day's expiry) and
+    presence entries of the bench's organizations, members and rooms (keys that name one of `ids`)."""
+    if not redis_url:
+        return 0
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    doomed = []
+    for pattern in ("asgi:group:*", "*presence:*"):
+        for key in client.scan_iter(match=pattern, count=1000):
+            name = key.decode(errors="replace")
+            parts = name.replace(":", ".").split(".")
+            if any(part in ids for part in parts):
+                doomed.append(key)
+    for start in range(0, len(doomed), 1000):
+        client.delete(*doomed[start : start + 1000])
+    client.close()
+    return len(doomed)
 
 
 HEADER = (
-    f"{'server':>7} {'sockets':>7} {'held':>6} {'conn s':>7} {'idle CPU':>8} {'KB/sock':>8} "
-    f"{'phase':>8} {'msgs':>5} {'deliv/s':>8} {'p50':>7} {'p99':>7} {'max':>7} {'drops':>5} {'dups':>4}"
+    f"{'server':>7} {'sockets':>7} {'held':>6} {'conn/s':>7} {'idle CPU':>8} {'KB/sock':>8} "
+    f"{'phase':>8} {'msgs':>5} {'msg/s':>6} {'deliv/s':>8} {'p50':>7} {'p99':>7} {'max':>7} {'drops':>5} {'dups':>4}"
 )
 
 
 def print_row(kind: str, n: int, r: dict[str, Any]) -> None:
-    if kind == "docent" and n == int(r.get("_first", n)):
-        pass
     if not getattr(print_row, "header", False):
         print(HEADER)
         print_row.header = True  # type: ignore[attr-defined]
     head = (
-        f"{kind:>7} {n:>7} {r['connected']:>6} {r['connect_seconds']:>7.1f} {r['idle_cpu_percent']:>7.1f}% "
+        f"{kind:>7} {n:>7} {r['connected']:>6} {r['connected'] / max(r['connect_seconds'], 1e-9):>7.0f} "
+        f"{r['idle_cpu_percent']:>7.1f}% "
         f"{r['kb_per_socket']:>8.1f}"
     )
     for phase, p in r.get("phases", {}).items():
         print(
-            f"{head} {phase:>8} {p['messages']:>5} {p['deliveries_per_second']:>8.0f} {p['p50_ms']:>7.1f} "
+            f"{head} {phase:>8} {p['messages']:>5} {p['messages_per_second']:>6.0f} {p['deliveries_per_second']:>8.0f} "
+            f"{p['p50_ms']:>7.1f} "
             f"{p['p99_ms']:>7.1f} {p['max_ms']:>7.1f} {p['drops']:>5} {p['duplicates']:>4}"
             + (f"  errors {p['errors']}" if p["errors"] else "")
             + (f"  unacked sends {p['send_failures']}" if p["send_failures"] else "")
@@ -557,33 +635,33 @@ def print_ratios(levels: list[int], results: dict[tuple[str, int], dict[str, Any
             print(
                 f"  {n:>6} sockets, {phase:>8}: p50 x{d['p50_ms'] / r['p50_ms']:.1f}, "
                 f"p99 x{d['p99_ms'] / r['p99_ms']:.1f}, "
+                f"messages/s x{d['messages_per_second'] / r['messages_per_second']:.2f}, "
                 f"deliveries/s x{d['deliveries_per_second'] / r['deliveries_per_second']:.2f}"
             )
+        rates = [x["connected"] / max(x["connect_seconds"], 1e-9) for x in (docent, raw)]
         print(
             f"  {n:>6} sockets, idle CPU {docent['idle_cpu_percent']:.1f}% vs {raw['idle_cpu_percent']:.1f}%, "
-            f"memory {docent['kb_per_socket']:.0f} vs {raw['kb_per_socket']:.0f} KB/socket"
+            f"memory {docent['kb_per_socket']:.0f} vs {raw['kb_per_socket']:.0f} KB/socket, "
+            f"connects/s {rates[0]:.0f} vs {rates[1]:.0f}"
         )
 
 
 def push_until_failure(
     people: list[tuple[str, str]], rooms: list[str], env: dict[str, str], args: argparse.Namespace
 ) -> None:
-    """Open step, 2*step, ... sockets (idle, no fan-out) until a level loses a connection or a ping."""
-    held = 0
-    n = args.step
-    while n <= min(args.max_sockets, len(people)):
-        r = run_level("docent", n, people, rooms, env, args, fanout=False)
-        ok = r["connected"] == n and r["pings_answered"].split("/")[0] == r["pings_answered"].split("/")[1]
+    """One Docent server: `--step` more idle sockets at a time until a step loses a connection or a ping."""
+    count = min(args.max_sockets, len(people))
+    print(f"\nThe most sockets one Docent process holds ({args.step} more at a time, up to {count}):")
+    r = run_level("docent", count, people, rooms, env, args, mode="max")
+    for step in r["steps"]:
         print(
-            f"  max: {n} sockets -> held {r['connected']}, {r['failures']} failed, pings {r['pings_answered']}, "
-            f"connect {r['connect_seconds']:.1f} s, idle CPU {r['idle_cpu_percent']:.1f}%, RSS {r['rss_mb']:.0f} MB",
+            f"  {step['sockets']:>6} sockets: held {step['held']}, {step['failed']} failed, pings {step['pings']}, "
+            f"{step['connect_per_second']:.0f} connects/s, server RSS {step['rss_mb']:.0f} MB",
             flush=True,
         )
-        if not ok:
-            break
-        held = n
-        n += args.step
-    print(f"Most sockets held by one Docent process: {held}")
+    if r["failure_samples"]:
+        print(f"  failures, e.g. {r['failure_samples']}")
+    print(f"Most sockets held by one Docent process: {r['held']}" + ("" if r["failure_samples"] else " (all asked)"))
 
 
 def main() -> int:
@@ -601,7 +679,12 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=200, help="messages in the moderate phase")
     parser.add_argument("--burst", type=int, default=400, help="messages in the back-to-back phase")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of the idle phase")
-    parser.add_argument("--max", action="store_true", help="then push Docent until it fails")
+    parser.add_argument(
+        "--max",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="then push one Docent process until it fails (--no-max: skip)",
+    )
     parser.add_argument("--step", type=int, default=2000)
     parser.add_argument("--max-sockets", type=int, default=16000)
     parser.add_argument("--keep-db", action="store_true")
