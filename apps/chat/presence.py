@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -33,6 +33,16 @@ def _best_effort(default: _T) -> Callable[[Callable[..., _T]], Callable[..., _T]
         return wrapper
 
     return decorate
+
+
+@functools.cache
+def _cache() -> BaseCache:
+    """One cache client for the process's presence work. `django.core.cache.cache` is one client per asyncio
+    context under ASGI (Django's cache handler is not thread-critical), so every socket made a client of its
+    own, with its own Redis connection pool, and kept a connection open for its lifetime: at 10,000 sockets
+    that was 10,000 Redis connections (Redis's default `maxclients`) and 20,000 open files. A redis-py pool is
+    thread-safe; this one holds as many connections as threads use it at once."""
+    return caches.create_connection("default")
 
 
 def _key(organization_id: Any, user_id: Any) -> str:
@@ -58,11 +68,11 @@ def presence_arrive(
     included), in one read and one write of the cache. Also whether the member was offline until now."""
     now, own = time.time(), _key(organization_id, user_id)
     keys = {_key(organization_id, u): str(u) for u in member_ids}
-    found = cache.get_many([*keys, own])
+    found = _cache().get_many([*keys, own])
     entries = _fresh(found.get(own), now)
     was_offline = not entries
     entries[channel] = now + _ttl()
-    cache.set(own, entries, timeout=_ttl())
+    _cache().set(own, entries, timeout=_ttl())
     online = {keys[k] for k, found_entries in found.items() if k in keys and _fresh(found_entries, now)}
     return was_offline, sorted(online | {str(user_id)})
 
@@ -75,23 +85,23 @@ def presence_touch_many(*, entries: list[tuple[Any, Any, str]]) -> None:
     keys: dict[str, list[str]] = {}
     for organization_id, user_id, channel in entries:
         keys.setdefault(_key(organization_id, user_id), []).append(channel)
-    found = cache.get_many(list(keys))
+    found = _cache().get_many(list(keys))
     fresh = {}
     for key, channels in keys.items():
         current = _fresh(found.get(key), now)
         current.update(dict.fromkeys(channels, until))
         fresh[key] = current
-    cache.set_many(fresh, timeout=_ttl())
+    _cache().set_many(fresh, timeout=_ttl())
 
 
 @_best_effort(False)
 def presence_leave(*, organization_id: Any, user_id: Any, channel: str) -> bool:
     """Forget this socket. True when the member has no other live socket (they are now offline)."""
     now, key = time.time(), _key(organization_id, user_id)
-    entries = _fresh(cache.get(key), now)
+    entries = _fresh(_cache().get(key), now)
     entries.pop(channel, None)
     if entries:
-        cache.set(key, entries, timeout=_ttl())
+        _cache().set(key, entries, timeout=_ttl())
         return False
-    cache.delete(key)
+    _cache().delete(key)
     return True

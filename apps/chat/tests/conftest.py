@@ -57,6 +57,8 @@ class Servers:
                     "127.0.0.1",
                     "--port",
                     str(port),
+                    "--timeout-graceful-shutdown",  # sockets still open at the end do not hold the test up
+                    "5",
                 ],
                 cwd=ROOT,
                 env=env,

@@ -1,11 +1,13 @@
-"""Many sockets opening at once against a real server whose database pool runs short: every handshake is
-answered with the WebSocket, a connect that cannot be served is refused with close code 1013 (try again
-later), and none gets an HTTP 500."""
+"""Many sockets opening at once against a real server: when its database pool runs short, every handshake is
+still answered with the WebSocket, a connect that cannot be served is refused with close code 1013 (try again
+later), and none gets an HTTP 500; and a socket costs the server one open file, not one more per Redis
+connection of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -67,3 +69,34 @@ def test_a_burst_of_connects_on_a_short_database_pool_is_refused_with_1013_never
     log = "".join(p.read_text() for p in servers.tmp_path.glob("server-*.log"))
     refused = outcomes.count("closed 1013")
     assert log.count("realtime connect refused") == refused
+
+
+async def _hold(base: str, tickets: list[str], pid: int) -> list[int]:
+    """Open the sockets in two halves; the server's open files before, after the first half, after the second."""
+    held = []
+
+    async def one(ticket: str) -> None:
+        ws = await connect(f"{base}/ws/?ticket={ticket}", origin="http://localhost", open_timeout=120)
+        assert json.loads(await ws.recv())["type"] == "hello"
+        held.append(ws)
+
+    half = len(tickets) // 2
+    counts = [len(os.listdir(f"/proc/{pid}/fd"))]
+    for part in (tickets[:half], tickets[half:]):
+        await asyncio.gather(*(one(t) for t in part))
+        await asyncio.sleep(0.5)  # let the last presence writes finish (a count, not a timing)
+        counts.append(len(os.listdir(f"/proc/{pid}/fd")))
+    for ws in held:
+        await ws.close()
+    return counts
+
+
+def test_a_socket_costs_the_server_one_open_file_not_a_redis_connection_of_its_own(servers, redis_url):
+    """Presence lives in the Redis cache. Each socket used to get a cache client of its own (Django's cache
+    handler is per asyncio context) and keep its Redis connection open: 10,000 sockets were 20,000 open files
+    and 10,000 Redis clients, past Redis's default maxclients."""
+    tickets = _tickets(120)
+    base = servers.start(DOCENT_LIVE_REDIS_URL=redis_url, DOCENT_LIVE_LAYER_PREFIX=f"burst-{os.getpid()}")
+    _before, first_half, second_half = asyncio.run(_hold(base, tickets, servers.processes[-1].pid))
+    # The second 60 sockets reuse what the first 60 opened (pools, the hub's channel): one file each, plus slack.
+    assert second_half - first_half < 60 * 1.5
