@@ -289,6 +289,7 @@ async def hold_most(spec: dict[str, Any]) -> dict[str, Any]:
                 "connect_per_second": min(step, len(urls) - first) / max(seconds, 1e-9),
                 "pings": pings,
                 "rss_mb": proc_rss_mb(server_pid),
+                "open_files": len(os.listdir(f"/proc/{server_pid}/fd")),
             }
         )
         if failed or pings.split("/")[0] != pings.split("/")[1]:
@@ -656,7 +657,8 @@ def push_until_failure(
     for step in r["steps"]:
         print(
             f"  {step['sockets']:>6} sockets: held {step['held']}, {step['failed']} failed, pings {step['pings']}, "
-            f"{step['connect_per_second']:.0f} connects/s, server RSS {step['rss_mb']:.0f} MB",
+            f"{step['connect_per_second']:.0f} connects/s, server RSS {step['rss_mb']:.0f} MB, "
+            f"{step['open_files']} open files",
             flush=True,
         )
     if r["failure_samples"]:
