@@ -146,7 +146,8 @@
     r.participants = detail.participants; title.textContent = roomName(r.meta);
     // What is shown is one unbroken run of the room's messages, from `oldest` on: anything older that the
     // socket brought (an edit of an old message) is read again with "Load earlier".
-    r.oldest = page.messages.length ? page.messages[0].seq : r.last + 1;
+    // (An empty page: the room had no message when it was read; what the socket brought since is all newer.)
+    r.oldest = page.messages.length ? page.messages[0].seq : 1;
     for (const seq of [...r.messages.keys()]) if (seq < r.oldest) r.messages.delete(seq);
     keep(r, page.messages);
     r.earlier = page.has_before;
