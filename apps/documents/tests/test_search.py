@@ -266,31 +266,20 @@ def test_a_zero_weighted_vector_list_is_not_walked_and_the_ranking_is_unchanged(
     _document(collection, [f"pump {' '.join(rng.choice(words) for _ in range(8))}." for _ in range(70)])
     _document(collection, ["Laminar flow over the wing lowers drag."])
     query = "leaking pump seal on the shaft"
-    both = search_candidates(
-        organization_id=organization.pk, query=query, collections=[collection], mode="hybrid", limit=50
-    )
-    assert any(row["vector_rank"] is not None for row in both.rows)
-    cheap = search_candidates(
-        organization_id=organization.pk,
-        query=query,
-        collections=[collection],
-        mode="hybrid",
-        limit=50,
-        fusion="weighted",
-    )
-    assert cheap.rows and all(row["vector_rank"] is None for row in cheap.rows)
-    assert all(row["vector_similarity"] is not None for row in cheap.rows)  # still scored by the query vector
+
+    def candidates(**fusion):
+        return search_candidates(
+            organization_id=organization.pk, query=query, collections=[collection], mode="hybrid", limit=50, **fusion
+        ).rows
+
+    both = candidates()  # no fusion given: both lists, as the evaluation's sweeps take them
+    assert any(row["vector_rank"] is not None for row in both)
+    cheap = candidates(fusion="weighted")
+    assert cheap and all(row["vector_rank"] is None for row in cheap)
+    assert all(row["vector_similarity"] is not None for row in cheap)  # still scored by the query vector
     hits = search(organization=organization, query=query, mode="hybrid", top_k=10).hits
-    assert [h.chunk_id for h in hits] == [h.chunk_id for h in fuse(both.rows, mode="hybrid")[:10]]
+    assert [h.chunk_id for h in hits] == [h.chunk_id for h in fuse(both, mode="hybrid")[:10]]
     assert all(h.vector_score is not None for h in hits)
     # A weighted vector side (as for a neural embedder) walks the list.
-    weighted = search_candidates(
-        organization_id=organization.pk,
-        query=query,
-        collections=[collection],
-        mode="hybrid",
-        limit=50,
-        fusion="weighted",
-        vector_weight=0.7,
-    )
-    assert any(row["vector_rank"] is not None for row in weighted.rows)
+    weighted = candidates(fusion="weighted", vector_weight=0.7)
+    assert any(row["vector_rank"] is not None for row in weighted)
