@@ -100,9 +100,11 @@ def main() -> int:
                 actor=Actor.system(organization=organization, label="bench"),
                 name=args.dataset.name,
             )
-            for start in range(0, len(corpus), 50):
+            # One upload request carries at most DOCUMENTS_MAX_FILES_PER_UPLOAD files, as through the API.
+            batch = max(1, int(settings.DOCUMENTS_MAX_FILES_PER_UPLOAD))
+            for start in range(0, len(corpus), batch):
                 files = []
-                for row in corpus[start : start + 50]:
+                for row in corpus[start : start + batch]:
                     title, text = (row.get("title") or "").strip(), row.get("text") or ""
                     if (title + text).strip():
                         name = (title[:80] or row["_id"]).replace("/", " ") + ".txt"
