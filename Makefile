@@ -146,9 +146,11 @@ DATASET ?= ../shared/datasets/cranfield
 eval: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_retrieval.py $(DATASET) $(EVAL_ARGS)
 
-# Answers through the real pipeline on PubMedQA: "don't know" rate, citations of the own abstract, off-topic refusals
+# Answers through the real pipeline on PubMedQA (unless DATASET is given): "don't know" rate, citations of the own
+# abstract, off-topic refusals
 eval-answers: $(STAMP)
-	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_answers.py $(DATASET) $(EVAL_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/eval_answers.py \
+		$(if $(filter file,$(origin DATASET)),../shared/datasets/pubmedqa-pqal,$(DATASET)) $(EVAL_ARGS)
 
 bench-relevance: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_relevance.py $(DATASET)

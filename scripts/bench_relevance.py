@@ -100,9 +100,11 @@ def main() -> int:
                 actor=Actor.system(organization=organization, label="bench"),
                 name=args.dataset.name,
             )
-            for start in range(0, len(corpus), 50):
+            # One upload request carries at most DOCUMENTS_MAX_FILES_PER_UPLOAD files, as through the API.
+            batch = max(1, int(settings.DOCUMENTS_MAX_FILES_PER_UPLOAD))
+            for start in range(0, len(corpus), batch):
                 files = []
-                for row in corpus[start : start + 50]:
+                for row in corpus[start : start + batch]:
                     title, text = (row.get("title") or "").strip(), row.get("text") or ""
                     if (title + text).strip():
                         name = (title[:80] or row["_id"]).replace("/", " ") + ".txt"
@@ -121,8 +123,17 @@ def main() -> int:
                 f"embedding: offline {collection.embedding_model}"
             )
 
-            def measure(questions: list[str]) -> tuple[list[float], int]:
+            from apps.chatbot.models import Chatbot
+            from apps.chatbot.services.answer import is_relevant, min_relevance_for, text_evidence_for
+
+            # A bot without its own floor: the answer pipeline's decision for this collection (ADR 0017, ADR 0025).
+            default_bot = Chatbot(min_relevance=None)
+            floor, evidence = min_relevance_for(default_bot, collection), text_evidence_for(default_bot, collection)
+            decided: dict[str, int] = {}
+
+            def measure(questions: list[str], label: str) -> tuple[list[float], int]:
                 best, lexical = [], 0
+                decided[label] = 0
                 for question in questions:
                     hits = search_chunks(
                         organization=organization,
@@ -133,10 +144,11 @@ def main() -> int:
                     )
                     best.append(max((h.vector_score or 0.0 for h in hits), default=0.0))
                     lexical += any((h.text_score or 0.0) > 0 for h in hits)
+                    decided[label] += any(is_relevant(h, floor, evidence) for h in hits)
                 return best, lexical
 
-            on_best, on_lexical = measure(on_topic)
-            off_best, off_lexical = measure(OFF_TOPIC)
+            on_best, on_lexical = measure(on_topic, "on")
+            off_best, off_lexical = measure(OFF_TOPIC, "off")
             print("\nbest hit's cosine (vector_score)   min     p5    p50    p95    max   any text match")
             for label, best, lexical, n in (
                 ("on-topic", on_best, on_lexical, len(on_topic)),
@@ -151,6 +163,11 @@ def main() -> int:
                 answered = sum(b >= threshold for b in on_best) / len(on_best)
                 refused = sum(b < threshold for b in off_best) / len(off_best)
                 print(f"{threshold:13.2f}   {answered:17.1%}   {refused:17.1%}")
+            print(
+                f"the answer pipeline's decision (floor {floor:.2f}"
+                f"{' or text evidence' if evidence else ''}): on-topic answered {decided['on'] / len(on_topic):.1%}, "
+                f"off-topic refused {1 - decided['off'] / len(OFF_TOPIC):.1%}"
+            )
             print("\noff-topic best cosine per question:")
             for question, score in sorted(zip(OFF_TOPIC, off_best, strict=True), key=lambda p: -p[1])[:5]:
                 print(f"  {score:.3f}  {question}")

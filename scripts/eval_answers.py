@@ -51,7 +51,7 @@ def _report(
 ) -> None:
     from bench_relevance import OFF_TOPIC
 
-    from apps.chatbot.services.answer import min_relevance_for
+    from apps.chatbot.services.answer import min_relevance_for, text_evidence_for
     from apps.chatbot.services.bots import bot_create
     from apps.documents.models import Collection
     from apps.documents.services.search import search
@@ -67,10 +67,15 @@ def _report(
     )
     bot = type(bot).objects.for_org(organization).prefetch_related("collections__embedding_provider").get(pk=bot.pk)
     floors = sorted({min_relevance_for(bot, c) for c in collections})
+    evidence = {e for e in (text_evidence_for(bot, c) for c in collections) if e is not None}
     print(
         f"bot: built-in extractive answerer, top_k {bot.top_k}, relevance floor "
         f"{'bot setting' if bot.min_relevance is not None else 'calibrated for the embedder'}: "
         f"{', '.join(f'{f:.2f}' for f in floors)}"
+        + "".join(
+            f", or cosine >= {e.min_cosine:.2f} with >= {e.min_coverage:.0%} of the question's idf (>= {e.min_idf:g})"
+            for e in evidence
+        )
     )
     started = time.perf_counter()
     dont_know = own_cited = answered_own = 0

@@ -334,6 +334,10 @@ SEARCH_TEXT_TERM_DEPTH: int = get("SEARCH_TEXT_TERM_DEPTH", cast=int, default=50
 # (make eval-answers and make bench-relevance, ADR 0017)
 ANSWER_MIN_RELEVANCE_LEXICAL: float = get("ANSWER_MIN_RELEVANCE_LEXICAL", cast=float, default=0.2)
 ANSWER_MIN_RELEVANCE_NEURAL: float = get("ANSWER_MIN_RELEVANCE_NEURAL", cast=float, default=0.3)
+# Under the lexical floor, a passage still counts with this cosine, share of the question's idf and idf (ADR 0025)
+ANSWER_TEXT_EVIDENCE_MIN_COSINE: float = get("ANSWER_TEXT_EVIDENCE_MIN_COSINE", cast=float, default=0.12)
+ANSWER_TEXT_EVIDENCE_MIN_COVERAGE: float = get("ANSWER_TEXT_EVIDENCE_MIN_COVERAGE", cast=float, default=0.4)
+ANSWER_TEXT_EVIDENCE_MIN_IDF: float = get("ANSWER_TEXT_EVIDENCE_MIN_IDF", cast=float, default=10.0)
 
 # Model providers and chat
 PROVIDER_CONNECT_TIMEOUT_SECONDS: float = get("PROVIDER_CONNECT_TIMEOUT_SECONDS", cast=float, default=5.0)

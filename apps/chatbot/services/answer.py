@@ -238,6 +238,38 @@ def min_relevance_for(bot: Chatbot, collection: Any) -> float:
     return float(settings.ANSWER_MIN_RELEVANCE_LEXICAL if lexical else settings.ANSWER_MIN_RELEVANCE_NEURAL)
 
 
+@dataclass(frozen=True)
+class TextEvidence:
+    """What makes a passage usable although its cosine is under the floor: it holds at least `min_coverage` of the
+    question's idf weight and `min_idf` of it in absolute terms, with a cosine of at least `min_cosine`."""
+
+    min_cosine: float
+    min_coverage: float
+    min_idf: float
+
+    def holds(self, hit: Any) -> bool:
+        return bool(
+            (getattr(hit, "vector_score", None) or 0.0) >= self.min_cosine
+            and (getattr(hit, "text_coverage", None) or 0.0) >= self.min_coverage
+            and (getattr(hit, "text_idf", None) or 0.0) >= self.min_idf
+        )
+
+
+def text_evidence_for(bot: Chatbot, collection: Any) -> TextEvidence | None:
+    """The lexical evidence that also admits a passage from `collection` (ADR 0025): for the offline hashing
+    embedder only, whose cosine cannot tell a long passage holding the question's rare words from an unrelated one,
+    and only when the bot sets no floor of its own. A neural model's cosine separates them (make eval-answers)."""
+    from apps.documents.services.embed import embedder_is_lexical
+
+    if bot.min_relevance is not None or not embedder_is_lexical(collection):
+        return None
+    return TextEvidence(
+        min_cosine=float(settings.ANSWER_TEXT_EVIDENCE_MIN_COSINE),
+        min_coverage=float(settings.ANSWER_TEXT_EVIDENCE_MIN_COVERAGE),
+        min_idf=float(settings.ANSWER_TEXT_EVIDENCE_MIN_IDF),
+    )
+
+
 def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     """The bot's relevant passages: hybrid search over its collections, filtered by minimum relevance."""
     collections = _collections(bot)
@@ -248,22 +280,28 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     result = search(
         organization=bot.organization_id, query=question, collections=collections, top_k=bot.top_k, mode="hybrid"
     )
-    floors = {collection.pk: min_relevance_for(bot, collection) for collection in collections}
-    strictest = max(floors.values())
-    return Retrieved([hit for hit in result.hits if is_relevant(hit, floors.get(hit.collection_id, strictest))], result)
+    floors = {
+        collection.pk: (min_relevance_for(bot, collection), text_evidence_for(bot, collection))
+        for collection in collections
+    }
+    strictest = (max(floor for floor, _ in floors.values()), None)
+    return Retrieved(
+        [hit for hit in result.hits if is_relevant(hit, *floors.get(hit.collection_id, strictest))], result
+    )
 
 
-def is_relevant(hit: Any, min_relevance: float) -> bool:
+def is_relevant(hit: Any, min_relevance: float, evidence: TextEvidence | None = None) -> bool:
     """Whether a hit is relevant enough to answer from, judged on an absolute signal.
 
     The fused `score` is relative to the query's candidates (the best hit scores near 1 for any question), so
     it cannot say "nothing relevant". The hit's cosine similarity (`vector_score`) can: it is compared with
-    the bot's minimum relevance. Without a vector score (full-text-only hits), a lexical match decides; a hit
-    that carries neither signal falls back to its score.
+    the bot's minimum relevance; under it, the collection's `evidence` (TextEvidence) may still admit the hit.
+    Without a vector score (full-text-only hits), a lexical match decides; a hit that carries neither signal falls
+    back to its score.
     """
     vector_score = getattr(hit, "vector_score", None)
     if vector_score is not None:
-        return bool(vector_score >= min_relevance)
+        return bool(vector_score >= min_relevance) or (evidence is not None and evidence.holds(hit))
     text_score = getattr(hit, "text_score", None)
     if text_score is not None:
         return bool(text_score > 0)

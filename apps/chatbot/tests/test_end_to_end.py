@@ -195,6 +195,32 @@ def test_a_stricter_minimum_relevance_turns_a_weak_match_into_dont_know(member_c
     assert body["status"] == "dont_know", body
 
 
+def test_under_the_lexical_floor_the_question_s_rare_words_in_a_passage_still_count(
+    member_client, organization, user, indexed, settings
+):
+    # The offline embedder's cosine under its floor: only the lexical evidence (share and amount of the question's
+    # idf weight held by a passage, ADR 0025) can admit the passage, and only for a bot without its own floor.
+    collection = indexed("Employee handbook", HANDBOOK)
+    bot = _bot(organization, user, [collection])
+    question = {"message": "How many vacation days do employees get?"}
+    settings.ANSWER_MIN_RELEVANCE_LEXICAL = 0.99
+    settings.ANSWER_TEXT_EVIDENCE_MIN_COSINE = 0.0
+    settings.ANSWER_TEXT_EVIDENCE_MIN_IDF = 0.0
+    settings.ANSWER_TEXT_EVIDENCE_MIN_COVERAGE = 0.3
+    body = member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()
+    assert body["status"] == "complete", body
+    assert "25 days of paid vacation" in body["answer"]
+    settings.ANSWER_TEXT_EVIDENCE_MIN_COVERAGE = 1.01  # no passage can hold more than all of the question
+    assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "dont_know"
+    settings.ANSWER_TEXT_EVIDENCE_MIN_COVERAGE = 0.3
+    settings.ANSWER_TEXT_EVIDENCE_MIN_IDF = 1000.0  # a handbook's words are worth far less
+    assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "dont_know"
+    settings.ANSWER_TEXT_EVIDENCE_MIN_IDF = 0.0
+    # A bot's own floor is a cosine floor only.
+    bot_services.bot_update(bot=bot, actor=Actor.for_user(user).in_organization(organization), min_relevance=0.99)
+    assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "dont_know"
+
+
 def test_a_bot_without_its_own_floor_judges_passages_by_the_floor_of_their_embedder(
     member_client, organization, user, indexed, settings
 ):

@@ -47,6 +47,10 @@ class SearchHit:
     score: float  # in [0, 1], see docs/search.md
     vector_score: float | None
     text_score: float | None
+    # Full-text and hybrid: the idf of the question's words the chunk holds, and its share of the idf of all of
+    # them (docs/search.md; the answer pipeline's lexical evidence).
+    text_idf: float | None = None
+    text_coverage: float | None = None
 
 
 @dataclass
@@ -155,6 +159,7 @@ def _search_group(
     query: str,
     vector: list[float] | None,
     text: bool,
+    vector_list: bool,
     limit: int,
 ) -> tuple[int, str, list[dict[str, Any]]]:
     """One round trip for one embedding model's collections: (scope, plan, candidate rows).
@@ -163,17 +168,20 @@ def _search_group(
     the vector candidates (exact or HNSW by scope size) and the full-text candidates (documents_text_candidates:
     the first SEARCH_TEXT_TERM_DEPTH postings of each query term from the impact-ordered index, the best
     4 x limit chunks read scored exactly), and returns both signals for every candidate with its rank in each
-    list. Its first row carries only the scope and the plan."""
+    list. Without `vector_list` the vector candidates are only walked when the full-text list is short (a
+    fusion weight of 0), and the query vector scores the full-text candidates. Its first row carries only the scope
+    and the plan (migration 0006)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT * FROM documents_search(%s::uuid, %s::uuid[], %s::text, %s::vector, %s::boolean, %s::int, "
-            "%s::float8, %s::float8, %s::int, %s::int, %s::bigint, %s::int, %s::text, %s::regconfig)",
+            "SELECT * FROM documents_search(%s::uuid, %s::uuid[], %s::text, %s::vector, %s::boolean, %s::boolean, "
+            "%s::int, %s::float8, %s::float8, %s::int, %s::int, %s::bigint, %s::int, %s::text, %s::regconfig)",
             [
                 str(organization_id),
                 collection_ids,
                 query,
                 None if vector is None else Vector(vector),
                 text,
+                vector_list,
                 limit,
                 float(settings.SEARCH_BM25_K1),
                 float(settings.SEARCH_BM25_B),
@@ -224,9 +232,21 @@ class Candidates:
 
 
 def search_candidates(
-    *, organization_id: Any, query: str, collections: Sequence[Collection], mode: SearchMode, limit: int
+    *,
+    organization_id: Any,
+    query: str,
+    collections: Sequence[Collection],
+    mode: SearchMode,
+    limit: int,
+    fusion: str | None = None,
+    vector_weight: float | None = None,
 ) -> Candidates:
-    """The candidates of each list with both signals; one round trip per embedding model (usually one)."""
+    """The candidates of each list with both signals; one round trip per embedding model (usually one).
+
+    With a `fusion` (the search's own), a hybrid search whose vector side weighs 0 for a group (the offline hashing
+    embedder's collections, ADR 0016) does not walk the vector list unless full-text finds too few candidates: the
+    ranking would be the same, at the cost of the HNSW walk or exact scan (ADR 0024). Without one (the
+    evaluation's sweeps, which fuse every way from one fetch) both lists are always taken."""
     # Collections embedded by different models need their own query vector: one group per model.
     groups: dict[tuple[Any, str], list[Collection]] = defaultdict(list)
     for collection in collections:
@@ -239,6 +259,8 @@ def search_candidates(
             t0 = time.perf_counter()
             vector = embed_query(collection=group[0], query=query)
             timings["embed_ms"] = timings.get("embed_ms", 0) + (time.perf_counter() - t0) * 1000
+        weight = fusion_weight(group[0]) if vector_weight is None else vector_weight
+        vector_list = mode == "vector" or fusion is None or fusion != "weighted" or weight > 0
         t0 = time.perf_counter()
         scope, plan, group_rows = _search_group(
             organization_id=organization_id,
@@ -246,15 +268,15 @@ def search_candidates(
             query=query,
             vector=vector,
             text=mode in ("hybrid", "fulltext"),
+            vector_list=vector_list,
             limit=limit,
         )
         timings["sql_ms"] = timings.get("sql_ms", 0) + (time.perf_counter() - t0) * 1000
         result.scope_chunks += scope
         if vector is not None and scope > 0:
             result.plans.add(plan)
-        weight = fusion_weight(group[0])
         for row in group_rows:
-            row["fusion_weight"] = weight
+            row["fusion_weight"] = fusion_weight(group[0])
         result.rows.extend(group_rows)
     return result
 
@@ -291,7 +313,13 @@ def search(
         check_dimensions(collection)
     limit = max(int(settings.SEARCH_CANDIDATES), top_k * 4)
     found = search_candidates(
-        organization_id=organization_id, query=query, collections=collection_list, mode=mode, limit=limit
+        organization_id=organization_id,
+        query=query,
+        collections=collection_list,
+        mode=mode,
+        limit=limit,
+        fusion=fusion,
+        vector_weight=vector_weight,
     )
     hits = fuse(found.rows, mode=mode, fusion=fusion, weight=vector_weight)[:top_k]
     timings = found.timings_ms
@@ -349,6 +377,8 @@ def fuse(
             score=round(_clamp(score), 6),
             vector_score=None if vector_score is None else round(vector_score, 6),
             text_score=None if text_score is None else round(text_score, 6),
+            text_idf=None if row.get("text_idf") is None else round(float(row["text_idf"]), 6),
+            text_coverage=None if row.get("text_coverage") is None else round(_clamp(float(row["text_coverage"])), 6),
         )
         raw_similarity = float(row["vector_similarity"]) if row["vector_similarity"] is not None else -2.0
         if raw_similarity != raw_similarity:

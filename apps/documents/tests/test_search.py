@@ -254,3 +254,32 @@ def test_a_search_reports_its_scope_and_plan_even_when_nothing_matches(organizat
     hybrid = search(organization=organization, query="zeppelin", mode="hybrid")
     assert hybrid.plan == "exact"
     assert hybrid.scope_chunks == len(PASSAGES)
+
+
+def test_a_zero_weighted_vector_list_is_not_walked_and_the_ranking_is_unchanged(organization, collection, settings):
+    from apps.documents.services.search import fuse, search_candidates
+
+    settings.SEARCH_VECTOR_WEIGHT = None
+    settings.SEARCH_VECTOR_WEIGHT_LEXICAL = 0.0
+    rng = random.Random(5)
+    words = "pump seal shaft impeller intake screen valve energy bearing motor".split()  # noqa: SIM905
+    _document(collection, [f"pump {' '.join(rng.choice(words) for _ in range(8))}." for _ in range(70)])
+    _document(collection, ["Laminar flow over the wing lowers drag."])
+    query = "leaking pump seal on the shaft"
+
+    def candidates(**fusion):
+        return search_candidates(
+            organization_id=organization.pk, query=query, collections=[collection], mode="hybrid", limit=50, **fusion
+        ).rows
+
+    both = candidates()  # no fusion given: both lists, as the evaluation's sweeps take them
+    assert any(row["vector_rank"] is not None for row in both)
+    cheap = candidates(fusion="weighted")
+    assert cheap and all(row["vector_rank"] is None for row in cheap)
+    assert all(row["vector_similarity"] is not None for row in cheap)  # still scored by the query vector
+    hits = search(organization=organization, query=query, mode="hybrid", top_k=10).hits
+    assert [h.chunk_id for h in hits] == [h.chunk_id for h in fuse(both, mode="hybrid")[:10]]
+    assert all(h.vector_score is not None for h in hits)
+    # A weighted vector side (as for a neural embedder) walks the list.
+    weighted = candidates(fusion="weighted", vector_weight=0.7)
+    assert any(row["vector_rank"] is not None for row in weighted)

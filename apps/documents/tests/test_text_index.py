@@ -195,3 +195,51 @@ def test_the_rebuild_command_restores_statistics_that_were_lost(organization, co
     CollectionTerm.objects.filter(collection_id=collection.pk).update(df=99)
     call_command("text_index_rebuild", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert _snapshot() == expected
+
+
+def test_chunks_are_scored_exactly_when_the_postings_of_common_terms_are_read_in_part(
+    organization, collection, settings
+):
+    # 36 chunks of 15 words: most words are in more than 12 chunks, so with 12 postings read per term their lists
+    # are cut short; the pooled chunks must still get BM25 over every query term, and their share of the query's
+    # idf weight (text_coverage) must count every term they hold.
+    _corpus(collection)
+    settings.SEARCH_CANDIDATES = 1
+    settings.SEARCH_TEXT_TERM_DEPTH = 1  # raised to the candidate count: 12
+    query = "shock wave on the wing and a flat plate at high pressure near the nozzle"
+    expected = _reference_bm25(organization, [collection.pk], query)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT max(df) FROM documents_collectionterm WHERE collection_id = %s "
+            "AND term = ANY(tsvector_to_array(to_tsvector('english', %s)))",
+            [collection.pk, query],
+        )
+        assert cursor.fetchone()[0] > 12
+    hits = _fulltext(organization, query, top_k=3).hits
+    assert hits
+    best = max(expected[h.chunk_id] for h in hits)
+    for hit in hits:
+        assert hit.text_score == pytest.approx(expected[hit.chunk_id] / best, abs=1e-5)
+    # The exhaustive best chunk is found although its terms' lists were read in part.
+    assert expected[hits[0].chunk_id] == pytest.approx(max(expected.values()))
+
+
+def test_text_coverage_is_the_share_of_the_query_idf_a_chunk_holds(organization, collection):
+    document = DocumentFactory(collection=collection)
+    texts = ["nozzle flutter at the wing root", "wing panel", "cone drag", "jet vortex lift"]
+    chunks = [ChunkFactory(document=document, ordinal=i, text=text) for i, text in enumerate(texts)]
+    n = len(texts)
+
+    def idf(df: int) -> float:
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    # "nozzle" (df 1), "wing" (df 2), "zeppelin" (in no chunk: df 0).
+    hits = {h.chunk_id: h for h in _fulltext(organization, "nozzle wing zeppelin").hits}
+    total = idf(1) + idf(2) + idf(0)
+    assert hits[chunks[0].pk].text_idf == pytest.approx(idf(1) + idf(2), abs=1e-5)
+    assert hits[chunks[0].pk].text_coverage == pytest.approx((idf(1) + idf(2)) / total, abs=1e-5)
+    assert hits[chunks[1].pk].text_coverage == pytest.approx(idf(2) / total, abs=1e-5)
+    assert _fulltext(organization, "nozzle wing").hits[0].text_coverage == pytest.approx(1.0)
+    hybrid = search(organization=organization, query="nozzle wing zeppelin", mode="hybrid", top_k=4).hits
+    assert {h.chunk_id: h.text_coverage for h in hybrid}[chunks[2].pk] == 0.0
+    assert all(h.text_coverage is None for h in search(organization=organization, query="wing", mode="vector").hits)
