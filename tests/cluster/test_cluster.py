@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from tests.cluster.clients import Member
+from tests.cluster.clients import Member, Visitor
 from tests.cluster.conftest import api_headers, member_headers
 from tests.cluster.harness import wait_for
 
@@ -27,6 +27,44 @@ def test_a_socket_on_one_replica_receives_a_message_sent_through_another(cluster
     finally:
         owner.close()
         member.close()
+
+
+def test_a_widget_visitor_reconnecting_to_another_replica_resumes_without_gaps(cluster, seeded):
+    one, two = cluster.replica_urls
+    widget, agent = seeded["widget"], member_headers(seeded, "member")
+    visitor = Visitor(one, widget["key"], widget["origin"])
+    asked = visitor.post(one, "/widget/v1/handoff")
+    assert asked.status_code == 200, asked.text
+    handoff = f"/api/v1/handoffs/{asked.json()['conversation']['id']}"
+    claimed = httpx.post(f"{two}{handoff}/claim", headers=agent, timeout=10)
+    assert claimed.status_code == 200, claimed.text
+
+    def reply(base: str, text: str) -> None:
+        sent = httpx.post(f"{base}{handoff}/messages", headers=agent, json={"text": text}, timeout=10)
+        assert sent.status_code == 201, sent.text
+
+    def created(frame: dict) -> bool:
+        return frame["type"] == "message.created"
+
+    socket = visitor.connect(one)
+    reply(two, "Hello, Sam here.")  # live: written through replica 2, rung to the socket on replica 1
+    last_seq = socket.wait(lambda f: created(f) and f["message"]["text"] == "Hello, Sam here.")["seq"]
+    socket.close()
+
+    missed = [f"While you were away, {i}." for i in range(3)]
+    for text in missed:
+        reply(two, text)
+    socket = visitor.connect(two)
+    socket.send({"type": "resume", "after_seq": last_seq})
+    assert socket.wait(lambda f: f["type"] == "conversation.state")["state"] == "with_agent"
+    reply(one, "Welcome back.")  # after the resume: rung from replica 1 to the socket now on replica 2
+    frames: list[dict] = []
+    socket.wait(lambda f: created(f) and bool(frames.append(f) or f["message"]["text"] == "Welcome back."))
+    socket.close()
+
+    delivered = [(f["seq"], f["message"]["role"], f["message"]["text"]) for f in frames]
+    texts = [*missed, "Welcome back."]
+    assert delivered == [(last_seq + 1 + i, "agent", text) for i, text in enumerate(texts)]
 
 
 def test_a_key_s_rate_limit_counts_its_requests_on_every_replica_together(cluster, seeded):
