@@ -8,8 +8,8 @@ import uuid
 
 import httpx
 
-from tests.cluster.clients import Member, Visitor
-from tests.cluster.conftest import api_headers, member_headers
+from tests.cluster.clients import Member
+from tests.cluster.conftest import api_headers, member_headers, widget_handoff
 from tests.cluster.harness import wait_for
 
 
@@ -31,17 +31,7 @@ def test_a_socket_on_one_replica_receives_a_message_sent_through_another(cluster
 
 def test_a_widget_visitor_reconnecting_to_another_replica_resumes_without_gaps(cluster, seeded):
     one, two = cluster.replica_urls
-    widget, agent = seeded["widget"], member_headers(seeded, "member")
-    visitor = Visitor(one, widget["key"], widget["origin"])
-    asked = visitor.post(one, "/widget/v1/handoff")
-    assert asked.status_code == 200, asked.text
-    handoff = f"/api/v1/handoffs/{asked.json()['conversation']['id']}"
-    claimed = httpx.post(f"{two}{handoff}/claim", headers=agent, timeout=10)
-    assert claimed.status_code == 200, claimed.text
-
-    def reply(base: str, text: str) -> None:
-        sent = httpx.post(f"{base}{handoff}/messages", headers=agent, json={"text": text}, timeout=10)
-        assert sent.status_code == 201, sent.text
+    visitor, reply = widget_handoff(cluster, seeded)
 
     def created(frame: dict) -> bool:
         return frame["type"] == "message.created"
