@@ -15,8 +15,10 @@ replica (r), PostgreSQL and Redis (d), HAProxy and the load generator (c). Unlik
 on the share of the cores the machine's other work leaves, and they bound the speed-up: a replica uses one core
 at most, and on a machine of K cores shared by every tier, n replicas serve at most
 min(n, K·r/(r+d+c)) / min(1, K·r/(r+d+c)) times what one serves (2r/(r+d+c) from 1 to 2 on 2 cores). The row
-prints that bound next to the measured ratio, and how many cores the row kept busy: a ratio at its bound with the
-cores busy is capped by the machine, not by Docent.
+prints that bound next to the measured ratio and how many cores its processes kept busy; a line under the
+2-replica row says what capped the step from 1 to 2, from the whole machine's CPU (/proc/stat): the cores (full
+with our processes), the machine's other work (full, partly with others'), or neither (cores left idle: Docent,
+or too few requests in flight).
 
 The load generator is wrk (Debian's package, C: installed with apt-get when missing and run as root), one thread,
 a Lua script for the method, body and API key; without it, a Python (httpx) generator, which costs several times
@@ -93,6 +95,12 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine used so far (all cores: /proc/stat, less idle and I/O wait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def _postgres_pids() -> list[int]:
     """The embedded PostgreSQL's server processes (the postmaster's children: backends, writers)."""
     from config.embedded import PGDATA
@@ -154,10 +162,11 @@ class CpuMeter:
         return web, sum(_cpu_seconds(pid) for pid in _postgres_pids()), named("redis"), named("haproxy")
 
     def start(self) -> None:
-        self.before = self._sample()
+        self.before, self.machine_before = self._sample(), _machine_busy_seconds()
 
     def stop(self) -> tuple[float, float, float, float]:
         after = self._sample()
+        self.machine = _machine_busy_seconds() - self.machine_before  # every process's, ours included
         web, db, redis, balancer = (a - b for a, b in zip(after, self.before, strict=True))
         return web, db, redis, balancer
 
@@ -340,7 +349,23 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, l
                 f"{each.client * 1000:>4.1f} | {cpu.total / run.seconds:>5.2f} of {cores}",
                 flush=True,
             )
+            if replicas == 2 and baseline:
+                ours, everyone = cpu.total / run.seconds, meter.machine / run.seconds
+                print(f"{'':32}{verdict(throughput / baseline, each, ours, everyone, cores)}", flush=True)
     rotate(cluster, len(cluster.replica_ports))
+
+
+def verdict(ratio: float, each: Cpu, ours: float, everyone: float, cores: int) -> str:
+    """What capped the step from 1 to 2 replicas: the cores (full with our work), other work on the machine, or
+    Docent itself (cores left idle)."""
+    bound = speed_up_bound(each, 2, cores)
+    said = f"1 -> 2 replicas: {ratio:.2f}x of at most {bound:.2f}x; the machine's cores busy {everyone:.2f} of {cores}"
+    others = max(0.0, everyone - ours)
+    if everyone < 0.9 * cores:
+        return f"{said}, not full: the cap is not the cores (Docent, or too few requests in flight)"
+    if others > 0.1 * cores:
+        return f"{said}, {others:.2f} of them other work's: the machine's other work is the cap; re-run it quiet"
+    return f"{said}, all ours: the cores are the cap"
 
 
 async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, rate: float) -> None:
@@ -444,7 +469,7 @@ def main() -> int:
                 f"per row after a 2 s warm-up, through HAProxy; {args.handbooks} documents indexed\n"
                 "CPU ms/req: replica (r), PostgreSQL and Redis (d), HAProxy and the load generator (c); "
                 f"bound: the most the cores allow over 1 replica, min(n, {os.cpu_count()}r/(r+d+c)) / "
-                f"min(1, {os.cpu_count()}r/(r+d+c)); cores busy: CPU of all these per second",
+                f"min(1, {os.cpu_count()}r/(r+d+c)); cores busy: these processes' CPU seconds per second",
                 flush=True,
             )
             web_tier(cluster, data, args, generator)
