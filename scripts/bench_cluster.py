@@ -357,10 +357,12 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, l
 
 def verdict(ratio: float, each: Cpu, ours: float, everyone: float, cores: int) -> str:
     """What capped the step from 1 to 2 replicas: the cores (full with our work), other work on the machine, or
-    Docent itself (cores left idle)."""
+    neither (cores left idle). A ratio above its bound means the 1-replica row itself was slowed."""
     bound = speed_up_bound(each, 2, cores)
     said = f"1 -> 2 replicas: {ratio:.2f}x of at most {bound:.2f}x; the machine's cores busy {everyone:.2f} of {cores}"
     others = max(0.0, everyone - ours)
+    if ratio > 1.05 * bound:
+        return f"{said}: above the bound, so the 1-replica row was slowed (other work then); re-run it quiet"
     if everyone < 0.9 * cores:
         return f"{said}, not full: the cap is not the cores (Docent, or too few requests in flight)"
     if others > 0.1 * cores:
