@@ -331,7 +331,7 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, l
     for name, request in endpoints(data).items():
         if args.only and args.only not in name:
             continue
-        baseline = None
+        baseline, first = None, None
         for replicas in counts:
             rotate(cluster, replicas)
             load.run(cluster.url, request, 2.0, args.concurrency)  # warm-up
@@ -342,6 +342,7 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, l
             baseline = baseline or (throughput if replicas == 1 else None)
             ratio = f"{throughput / baseline:>6.2f}x" if baseline else f"{'':>7}"
             each = cpu.per_request(run.served)
+            first = first if replicas != 1 else each
             print(
                 f"{name:31} {replicas:>4} {throughput:>6.1f} {run.p50 * 1000:>7.1f} {run.p95 * 1000:>7.1f} {ratio} "
                 f"{speed_up_bound(each, replicas, cores):>5.2f}x {run.errors:>3} | {each.web * 1000:>15.1f} "
@@ -349,20 +350,24 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, l
                 f"{each.client * 1000:>4.1f} | {cpu.total / run.seconds:>5.2f} of {cores}",
                 flush=True,
             )
-            if replicas == 2 and baseline:
+            if replicas == 2 and baseline and first:
                 ours, everyone = cpu.total / run.seconds, meter.machine / run.seconds
-                print(f"{'':32}{verdict(throughput / baseline, each, ours, everyone, cores)}", flush=True)
+                print(f"{'':32}{verdict(throughput / baseline, first, each, ours, everyone, cores)}", flush=True)
     rotate(cluster, len(cluster.replica_ports))
 
 
-def verdict(ratio: float, each: Cpu, ours: float, everyone: float, cores: int) -> str:
+def verdict(ratio: float, first: Cpu, each: Cpu, ours: float, everyone: float, cores: int) -> str:
     """What capped the step from 1 to 2 replicas: the cores (full with our work), other work on the machine, or
-    neither (cores left idle). A ratio above its bound means the 1-replica row itself was slowed."""
+    neither (cores left idle). A ratio above its bound (which takes the replica's CPU per request as constant)
+    comes from a 1-replica row that cost more per request, or was slowed."""
     bound = speed_up_bound(each, 2, cores)
     said = f"1 -> 2 replicas: {ratio:.2f}x of at most {bound:.2f}x; the machine's cores busy {everyone:.2f} of {cores}"
     others = max(0.0, everyone - ours)
     if ratio > 1.05 * bound:
-        return f"{said}: above the bound, so the 1-replica row was slowed (other work then); re-run it quiet"
+        return (
+            f"{said}: above the bound, the replica's CPU per request being {first.web * 1000:.1f} ms at 1 replica "
+            f"against {each.web * 1000:.1f} ms at 2 (one process with every request in flight), or other work then"
+        )
     if everyone < 0.9 * cores:
         return f"{said}, not full: the cap is not the cores (Docent, or too few requests in flight)"
     if others > 0.1 * cores:
