@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -185,8 +184,6 @@ class Wrk:
     """wrk, one thread, `concurrency` connections; a Lua script sets the method, body and headers and prints the
     counts and percentiles as JSON when done. Its CPU time comes from its rusage (os.wait4)."""
 
-    name = "wrk"
-
     def __init__(self, binary: str, directory: Path) -> None:
         self.binary, self.directory = binary, directory
         version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
@@ -242,8 +239,7 @@ end"""
 class PythonLoad:
     """httpx on asyncio in this process: the fallback when wrk cannot be had. Its CPU is this process's."""
 
-    name = "Python (httpx)"
-    version = f"httpx {httpx.__version__}"
+    version = f"Python (httpx {httpx.__version__})"
 
     def run(self, url: str, request: dict[str, Any], seconds: float, concurrency: int) -> Run:
         before, started = sum(os.times()[:2]), time.perf_counter()
@@ -258,7 +254,7 @@ def load_generator(args: argparse.Namespace, directory: Path) -> Wrk | PythonLoa
 
     if args.python_load:
         return PythonLoad()
-    binary = shutil.which("wrk") or ensure_binary("wrk", "wrk")
+    binary = ensure_binary("wrk", "wrk")
     if binary:
         return Wrk(binary, directory)
     print(
