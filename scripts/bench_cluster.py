@@ -8,10 +8,21 @@ SECONDS with CONCURRENCY requests in flight through the balancer: search (hybrid
 an authenticated read (GET /api/v1/bots with the key). It prints throughput, p50 and p95, and the speed-up over one
 replica. Last, realtime fan-out: receiving sockets spread over the three replicas, senders on every replica; it
 prints messages/s, deliveries/s, delivery latency p50/p99 and drops (a ring lost or a message never delivered),
-at two sending rates. Each row also shows the CPU time one request cost the web replicas and PostgreSQL (from
-/proc): unlike throughput, it does not depend on the share of the cores the machine's other work leaves.
+at two sending rates.
 
-The load generator runs on the same machine and takes its share of the cores; read the figures as ratios.
+Each row also shows the CPU time one request cost each process (from /proc and the load generator's rusage): the
+replica (r), PostgreSQL and Redis (d), HAProxy and the load generator (c). Unlike throughput, these do not depend
+on the share of the cores the machine's other work leaves, and they bound the speed-up: a replica uses one core
+at most, and on a machine of K cores shared by every tier, n replicas serve at most
+min(n, K·r/(r+d+c)) / min(1, K·r/(r+d+c)) times what one serves (2r/(r+d+c) from 1 to 2 on 2 cores). The row
+prints that bound next to the measured ratio and how many cores its processes kept busy; a line under the
+2-replica row says what capped the step from 1 to 2, from the whole machine's CPU (/proc/stat): the cores (full
+with our processes), the machine's other work (full, partly with others'), or neither (cores left idle: Docent,
+or too few requests in flight).
+
+The load generator is wrk (Debian's package, C: installed with apt-get when missing and run as root), one thread,
+a Lua script for the method, body and API key; without it, a Python (httpx) generator, which costs several times
+the CPU per request and lowers the bound (the output says which ran).
 """
 
 from __future__ import annotations
@@ -21,10 +32,12 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +63,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--senders", type=int, default=6, help="realtime: sending sockets (2 per replica)")
     parser.add_argument("--receivers", type=int, default=9, help="realtime: receiving sockets (3 per replica)")
     parser.add_argument(
-        "--rates", default="2,8", help="realtime: messages/s per sender, one run each (the per-socket limit is 10)"
+        "--rates",
+        default="2,8",
+        help="realtime: messages/s per sender, one run each (the per-socket limit is 10; '' for none)",
     )
+    parser.add_argument("--replica-counts", default="1,2,3", help="rows per endpoint: replicas in rotation")
+    parser.add_argument("--only", default="", help="endpoints whose name contains this (search, chat, read)")
+    parser.add_argument("--python-load", action="store_true", help="the Python load generator even when wrk is here")
     return parser.parse_args()
 
 
@@ -76,6 +94,12 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine used so far (all cores: /proc/stat, less idle and I/O wait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def _postgres_pids() -> list[int]:
     """The embedded PostgreSQL's server processes (the postmaster's children: backends, writers)."""
     from config.embedded import PGDATA
@@ -94,28 +118,151 @@ def _postgres_pids() -> list[int]:
     return children
 
 
+@dataclass
+class Cpu:
+    """CPU seconds per tier over one measured run."""
+
+    web: float
+    db: float
+    redis: float
+    balancer: float
+    client: float
+
+    def per_request(self, served: int) -> Cpu:
+        n = max(served, 1)
+        return Cpu(self.web / n, self.db / n, self.redis / n, self.balancer / n, self.client / n)
+
+    @property
+    def total(self) -> float:
+        return self.web + self.db + self.redis + self.balancer + self.client
+
+
+def speed_up_bound(cpu: Cpu, replicas: int, cores: int) -> float:
+    """The most n replicas can give over one on `cores` cores shared by every tier: a replica is one process (one
+    core at most), and every request also costs the database, Redis, the balancer and the load generator."""
+    share = cores * cpu.web / cpu.total if cpu.total else float("nan")
+    return min(replicas, share) / min(1.0, share)
+
+
 class CpuMeter:
-    """CPU seconds used by the web replicas and by PostgreSQL between start() and stop(): what one request costs
-    each tier (and the balancer with the load generator), whatever share of the cores the machine's other work
-    left us."""
+    """CPU seconds used by the web replicas, PostgreSQL, Redis and HAProxy between start() and stop(): what one
+    request costs each tier, whatever share of the cores the machine's other work left us."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
 
-    def _sample(self) -> tuple[float, float, float]:
+    def _sample(self) -> tuple[float, float, float, float]:
         state = self.cluster.state()
+
+        def named(name: str) -> float:
+            return sum(_cpu_seconds(e["pid"]) for e in state["processes"] if e["name"] == name and e["pid"])
+
         web = sum(_cpu_seconds(entry["pid"]) for entry in state["replicas"] if entry["pid"])
-        balancer = sum(_cpu_seconds(e["pid"]) for e in state["processes"] if e["name"] == "haproxy" and e["pid"])
-        client = sum(os.times()[:2])  # this process: the load generator
-        return web, sum(_cpu_seconds(pid) for pid in _postgres_pids()), balancer + client
+        return web, sum(_cpu_seconds(pid) for pid in _postgres_pids()), named("redis"), named("haproxy")
 
     def start(self) -> None:
-        self.before = self._sample()
+        self.before, self.machine_before = self._sample(), _machine_busy_seconds()
 
-    def stop(self) -> tuple[float, float, float]:
+    def stop(self) -> tuple[float, float, float, float]:
         after = self._sample()
-        web, db, rest = (a - b for a, b in zip(after, self.before, strict=True))
-        return web, db, rest
+        self.machine = _machine_busy_seconds() - self.machine_before  # every process's, ours included
+        web, db, redis, balancer = (a - b for a, b in zip(after, self.before, strict=True))
+        return web, db, redis, balancer
+
+
+@dataclass
+class Run:
+    served: int  # answered 200
+    errors: int
+    p50: float  # seconds
+    p95: float
+    client_cpu: float  # the load generator's CPU seconds
+    seconds: float  # how long it drove
+
+
+class Wrk:
+    """wrk, one thread, `concurrency` connections; a Lua script sets the method, body and headers and prints the
+    counts and percentiles as JSON when done. Its CPU time comes from its rusage (os.wait4)."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary, self.directory = binary, directory
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+        self.version = (version.stdout or version.stderr).split("[")[0].strip()
+
+    @staticmethod
+    def script(request: dict[str, Any]) -> str:
+        def lua(value: str) -> str:
+            assert "]==]" not in value
+            return f"[==[{value}]==]"
+
+        headers = dict(request.get("headers") or {})
+        lines = [f"wrk.method = {lua(request['method'])}"]
+        if "json" in request:
+            lines.append(f"wrk.body = {lua(json.dumps(request['json']))}")
+            headers["Content-Type"] = "application/json"
+        lines += [f"wrk.headers[ {lua(name)} ] = {lua(value)}" for name, value in headers.items()]
+        lines.append(
+            """function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\\nRESULT {"requests": %d, "status": %d, "socket": %d, "p50": %d, "p95": %d, "us": %d}\\n',
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), summary.duration))
+end"""
+        )
+        return "\n".join(lines) + "\n"
+
+    def run(self, url: str, request: dict[str, Any], seconds: float, concurrency: int) -> Run:
+        script = self.directory / "request.lua"
+        script.write_text(self.script(request))
+        output = self.directory / "wrk.out"
+        command = [self.binary, "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "60s"]
+        with output.open("w") as out:
+            process = subprocess.Popen([*command, "-s", str(script), url + request["url"]], stdout=out, stderr=out)
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        text = output.read_text()
+        lines = [line for line in text.splitlines() if line.startswith("RESULT ")]
+        if process.returncode != 0 or not lines:
+            raise RuntimeError(f"wrk failed ({process.returncode}):\n{text[-2000:]}")
+        result = json.loads(lines[-1][len("RESULT ") :])
+        served = int(result["requests"]) - int(result["status"])
+        return Run(
+            served,
+            int(result["status"]) + int(result["socket"]),
+            result["p50"] / 1e6,
+            result["p95"] / 1e6,
+            usage.ru_utime + usage.ru_stime,
+            result["us"] / 1e6,
+        )
+
+
+class PythonLoad:
+    """httpx on asyncio in this process: the fallback when wrk cannot be had. Its CPU is this process's."""
+
+    version = f"Python (httpx {httpx.__version__})"
+
+    def run(self, url: str, request: dict[str, Any], seconds: float, concurrency: int) -> Run:
+        before, started = sum(os.times()[:2]), time.perf_counter()
+        latencies, errors = asyncio.run(drive(url, request, seconds, concurrency))
+        cpu, elapsed = sum(os.times()[:2]) - before, time.perf_counter() - started
+        return Run(len(latencies), errors, percentile(latencies, 50), percentile(latencies, 95), cpu, elapsed)
+
+
+def load_generator(args: argparse.Namespace, directory: Path) -> Wrk | PythonLoad:
+    """wrk when it is installed or can be (apt-get as root); otherwise the Python one, saying why."""
+    from config.embedded import ensure_binary
+
+    if args.python_load:
+        return PythonLoad()
+    binary = ensure_binary("wrk", "wrk")
+    if binary:
+        return Wrk(binary, directory)
+    print(
+        "note: wrk is not installed and cannot be installed here (`sudo apt-get install -y wrk`): the load comes "
+        "from a Python generator, whose CPU per request is several times wrk's and lowers the speed-up bound.",
+        flush=True,
+    )
+    return PythonLoad()
 
 
 def rotate(cluster: Cluster, replicas: int) -> None:
@@ -150,9 +297,9 @@ async def drive(url: str, request: dict[str, Any], seconds: float, concurrency: 
     return latencies, errors
 
 
-def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -> None:
+def endpoints(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     headers = {"Authorization": f"Bearer {data['key']['key']}"}
-    endpoints = {
+    return {
         "search (hybrid, top 8)": {
             "method": "POST",
             "url": "/api/v1/search",
@@ -167,29 +314,61 @@ def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace) -
         },
         "authenticated read (GET /bots)": {"method": "GET", "url": "/api/v1/bots", "headers": headers},
     }
+
+
+def web_tier(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, load: Wrk | PythonLoad) -> None:
+    cores = os.cpu_count() or 1
+    counts = [int(n) for n in args.replica_counts.split(",") if n.strip()]
     print(
-        f"\n{'endpoint':32} {'replicas':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'x 1 rep':>8} {'errors':>6} "
-        f"{'CPU ms/req: web':>15} {'db':>5} {'lb+client':>9}"
+        f"\n{'endpoint':31} {'reps':>4} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'x 1 rep':>7} {'bound':>6} "
+        f"{'err':>3} | {'CPU ms/req: web':>15} {'pg':>4} {'redis':>5} {'lb':>4} {'load':>4} | {'cores busy':>10}"
     )
     meter = CpuMeter(cluster)
-    for name, request in endpoints.items():
-        baseline = None
-        for replicas in range(1, len(cluster.replica_ports) + 1):
+    for name, request in endpoints(data).items():
+        if args.only and args.only not in name:
+            continue
+        baseline, first = None, None
+        for replicas in counts:
             rotate(cluster, replicas)
-            asyncio.run(drive(cluster.url, request, 2.0, args.concurrency))  # warm-up
+            load.run(cluster.url, request, 2.0, args.concurrency)  # warm-up
             meter.start()
-            latencies, errors = asyncio.run(drive(cluster.url, request, args.seconds, args.concurrency))
-            web_cpu, db_cpu, rest_cpu = meter.stop()
-            throughput = len(latencies) / args.seconds
-            baseline = baseline or throughput
-            served = max(len(latencies), 1)
+            run = load.run(cluster.url, request, args.seconds, args.concurrency)
+            cpu = Cpu(*meter.stop(), run.client_cpu)
+            throughput = run.served / run.seconds
+            baseline = baseline or (throughput if replicas == 1 else None)
+            ratio = f"{throughput / baseline:>6.2f}x" if baseline else f"{'':>7}"
+            each = cpu.per_request(run.served)
+            first = first if replicas != 1 else each
             print(
-                f"{name:32} {replicas:>8} {throughput:>7.1f} {percentile(latencies, 50) * 1000:>7.1f} "
-                f"{percentile(latencies, 95) * 1000:>7.1f} {throughput / baseline:>7.2f}x {errors:>6} "
-                f"{web_cpu / served * 1000:>15.1f} {db_cpu / served * 1000:>5.1f} {rest_cpu / served * 1000:>9.1f}",
+                f"{name:31} {replicas:>4} {throughput:>6.1f} {run.p50 * 1000:>7.1f} {run.p95 * 1000:>7.1f} {ratio} "
+                f"{speed_up_bound(each, replicas, cores):>5.2f}x {run.errors:>3} | {each.web * 1000:>15.1f} "
+                f"{each.db * 1000:>4.1f} {each.redis * 1000:>5.1f} {each.balancer * 1000:>4.1f} "
+                f"{each.client * 1000:>4.1f} | {cpu.total / run.seconds:>5.2f} of {cores}",
                 flush=True,
             )
+            if replicas == 2 and baseline and first:
+                ours, everyone = cpu.total / run.seconds, meter.machine / run.seconds
+                print(f"{'':32}{verdict(throughput / baseline, first, each, ours, everyone, cores)}", flush=True)
     rotate(cluster, len(cluster.replica_ports))
+
+
+def verdict(ratio: float, first: Cpu, each: Cpu, ours: float, everyone: float, cores: int) -> str:
+    """What capped the step from 1 to 2 replicas: the cores (full with our work), other work on the machine, or
+    neither (cores left idle). A ratio above its bound (which takes the replica's CPU per request as constant)
+    comes from a 1-replica row that cost more per request, or was slowed."""
+    bound = speed_up_bound(each, 2, cores)
+    said = f"1 -> 2 replicas: {ratio:.2f}x of at most {bound:.2f}x; the machine's cores busy {everyone:.2f} of {cores}"
+    others = max(0.0, everyone - ours)
+    if ratio > 1.05 * bound:
+        return (
+            f"{said}: above the bound, the replica's CPU per request being {first.web * 1000:.1f} ms at 1 replica "
+            f"against {each.web * 1000:.1f} ms at 2 (one process with every request in flight), or other work then"
+        )
+    if everyone < 0.9 * cores:
+        return f"{said}, not full: the cap is not the cores (Docent, or too few requests in flight)"
+    if others > 0.1 * cores:
+        return f"{said}, {others:.2f} of them other work's: the machine's other work is the cap; re-run it quiet"
+    return f"{said}, all ours: the cores are the cap"
 
 
 async def fan_out(cluster: Cluster, data: dict[str, Any], args: argparse.Namespace, rate: float) -> None:
@@ -284,16 +463,20 @@ def main() -> int:
                 return all(status == "ready" for status in statuses)
 
             wait_for(indexed, timeout=300, interval=1, what="the documents to be indexed")
+            generator = load_generator(args, Path(directory))
             load = os.getloadavg()
             print(
                 f"machine: {os.uname().machine} Linux, {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
                 f"cluster ready in {time.perf_counter() - started:.0f} s; load average {load[0]:.1f}, {load[1]:.1f}, "
-                f"{load[2]:.1f}\nload: {args.concurrency} requests in flight, {args.seconds:g} s per row after a "
-                f"2 s warm-up, through HAProxy; {args.handbooks} documents indexed",
+                f"{load[2]:.1f}\nload: {generator.version}, {args.concurrency} requests in flight, {args.seconds:g} s "
+                f"per row after a 2 s warm-up, through HAProxy; {args.handbooks} documents indexed\n"
+                "CPU ms/req: replica (r), PostgreSQL and Redis (d), HAProxy and the load generator (c); "
+                f"bound: the most the cores allow over 1 replica, min(n, {os.cpu_count()}r/(r+d+c)) / "
+                f"min(1, {os.cpu_count()}r/(r+d+c)); cores busy: these processes' CPU seconds per second",
                 flush=True,
             )
-            web_tier(cluster, data, args)
-            for rate in (float(r) for r in args.rates.split(",")):
+            web_tier(cluster, data, args, generator)
+            for rate in (float(r) for r in args.rates.split(",") if r.strip()):
                 asyncio.run(fan_out(cluster, data, args, rate))
             load = os.getloadavg()
             print(f"\nload average after: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} cores")

@@ -200,6 +200,15 @@ backend replicas
 
 # ------------------------------------------------------------------------------------------- processes
 
+# Each replica's uvicorn options (deploy/kubernetes/docent.yaml has the same; a test compares them). Stopped
+# (deploy, scale-down): open streams get 10 s, then they are cut and saved as interrupted.
+REPLICA_ARGS = ("--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "10")
+
+
+def worker_args(concurrency: int = 1) -> list[str]:
+    """A Celery worker's command after `celery -A config`: one pool process by default."""
+    return ["worker", "-l", "warning", "-c", str(concurrency)]
+
 
 def build_children(args: argparse.Namespace, redis_binary: str | None, haproxy: str) -> list[Child]:
     running: list[Child] = []
@@ -231,26 +240,10 @@ def build_children(args: argparse.Namespace, redis_binary: str | None, haproxy: 
         )
     for i in range(1, args.replicas + 1):
         port = str(args.first_replica_port + i - 1)
-        # Stopped (deploy, scale-down): open streams get 10 s, then they are cut and saved as interrupted
-        extra = ["--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "10"]
-        running.append(Child(f"web-{i}", uvicorn_command("127.0.0.1", port, *extra)))
+        running.append(Child(f"web-{i}", uvicorn_command("127.0.0.1", port, *REPLICA_ARGS)))
     for i in range(1, args.workers + 1):
-        running.append(
-            Child(
-                f"worker-{i}",
-                [
-                    *CELERY,
-                    "--quiet",
-                    "worker",
-                    "-l",
-                    "warning",
-                    "-c",
-                    str(args.worker_concurrency),
-                    "-n",
-                    f"worker-{i}@%h",
-                ],
-            )
-        )
+        command = [*CELERY, "--quiet", *worker_args(args.worker_concurrency), "-n", f"worker-{i}@%h"]
+        running.append(Child(f"worker-{i}", command))
     running.append(Child("beat", beat_command(args.dir)))
     running.append(Child("haproxy", [haproxy, "-db", "-f", str(args.dir / "haproxy.cfg")]))
     return running

@@ -11,12 +11,13 @@ the workflow installs both.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.cluster.clients import Visitor
 from tests.cluster.harness import Cluster, start_cluster, tools_missing, wait_for
 
 # Short enough for bounded tests; the production values are in config/settings/base.py and docs/scaling.md.
@@ -86,3 +87,21 @@ def api_headers(data: dict[str, Any], key: str = "key") -> dict[str, str]:
 
 def member_headers(data: dict[str, Any], who: str = "owner") -> dict[str, str]:
     return {"Authorization": f"Bearer {data[who]['jwt']}", "X-Organization": data["organization"]}
+
+
+def widget_handoff(cluster: Cluster, seeded: dict[str, Any]) -> tuple[Visitor, Callable[[str, str], None]]:
+    """A widget visitor (session opened through replica 1) whose conversation the seeded member has claimed, and
+    `reply(base_url, text)`: the member's reply written through that base URL."""
+    widget, agent = seeded["widget"], member_headers(seeded, "member")
+    visitor = Visitor(cluster.replica_urls[0], widget["key"], widget["origin"])
+    asked = visitor.post(cluster.replica_urls[0], "/widget/v1/handoff")
+    assert asked.status_code == 200, asked.text
+    handoff = f"/api/v1/handoffs/{asked.json()['conversation']['id']}"
+    claimed = httpx.post(f"{cluster.replica_urls[1]}{handoff}/claim", headers=agent, timeout=10)
+    assert claimed.status_code == 200, claimed.text
+
+    def reply(base_url: str, text: str) -> None:
+        sent = httpx.post(f"{base_url}{handoff}/messages", headers=agent, json={"text": text}, timeout=10)
+        assert sent.status_code == 201, sent.text
+
+    return visitor, reply

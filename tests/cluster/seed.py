@@ -29,6 +29,7 @@ from apps.organizations.models import Membership, Role  # noqa: E402
 from apps.organizations.services import organization_create  # noqa: E402
 from apps.users.models import User  # noqa: E402
 
+SHOP = "https://shop.example"
 HANDBOOK = """Employee handbook
 
 Vacation. Employees get 25 days of paid vacation per year. Vacation requests go to the team lead at least two
@@ -85,6 +86,16 @@ def main() -> None:
             min_relevance=0.0,
             collections=[collection.pk],
         )
+    # Embedded on a shop's site, handing over to people: the widget's visitors and the members who answer them
+    shop_bot = bot_create(
+        organization=organization,
+        actor=actor,
+        name="Shop",
+        min_relevance=0.0,
+        collections=[collection.pk],
+        allowed_origins=[SHOP],
+        handoff_enabled=True,
+    )
     room = room_group_create(actor=actor, title="Cluster room", user_ids=[member.pk])
 
     def key(name: str, **limits: int) -> dict[str, str]:
@@ -102,6 +113,7 @@ def main() -> None:
                 "bot": str(bot.pk),
                 "slow_bot": str(slow_bot.pk) if slow_bot else None,
                 "room": str(room.pk),
+                "widget": {"bot": str(shop_bot.pk), "key": shop_bot.publishable_key, "origin": SHOP},
                 "key": key("cluster"),
                 "rate_limited_key": key("ten per minute", rate_limit_per_minute=10),
                 "quota_key": key("six a day", daily_request_quota=6),

@@ -9,7 +9,7 @@ import uuid
 import httpx
 
 from tests.cluster.clients import Member
-from tests.cluster.conftest import api_headers, member_headers
+from tests.cluster.conftest import api_headers, member_headers, widget_handoff
 from tests.cluster.harness import wait_for
 
 
@@ -27,6 +27,34 @@ def test_a_socket_on_one_replica_receives_a_message_sent_through_another(cluster
     finally:
         owner.close()
         member.close()
+
+
+def test_a_widget_visitor_reconnecting_to_another_replica_resumes_without_gaps(cluster, seeded):
+    one, two = cluster.replica_urls
+    visitor, reply = widget_handoff(cluster, seeded)
+
+    def created(frame: dict) -> bool:
+        return frame["type"] == "message.created"
+
+    socket = visitor.connect(one)
+    reply(two, "Hello, Sam here.")  # live: written through replica 2, rung to the socket on replica 1
+    last_seq = socket.wait(lambda f: created(f) and f["message"]["text"] == "Hello, Sam here.")["seq"]
+    socket.close()
+
+    missed = [f"While you were away, {i}." for i in range(3)]
+    for text in missed:
+        reply(two, text)
+    socket = visitor.connect(two)
+    socket.send({"type": "resume", "after_seq": last_seq})
+    assert socket.wait(lambda f: f["type"] == "conversation.state")["state"] == "with_agent"
+    reply(one, "Welcome back.")  # after the resume: rung from replica 1 to the socket now on replica 2
+    frames: list[dict] = []
+    socket.wait(lambda f: created(f) and bool(frames.append(f) or f["message"]["text"] == "Welcome back."))
+    socket.close()
+
+    delivered = [(f["seq"], f["message"]["role"], f["message"]["text"]) for f in frames]
+    texts = [*missed, "Welcome back."]
+    assert delivered == [(last_seq + 1 + i, "agent", text) for i, text in enumerate(texts)]
 
 
 def test_a_key_s_rate_limit_counts_its_requests_on_every_replica_together(cluster, seeded):

@@ -16,7 +16,7 @@ import redis
 from websockets.exceptions import ConnectionClosed
 
 from tests.cluster.clients import Member, sse_events
-from tests.cluster.conftest import api_headers, member_headers
+from tests.cluster.conftest import api_headers, member_headers, widget_handoff
 from tests.cluster.harness import wait_for
 
 pytestmark = pytest.mark.cluster_faults
@@ -116,6 +116,29 @@ def test_a_socket_whose_replica_dies_reconnects_through_the_balancer_and_resumes
     assert done["conversations"][room] == sent[-1]
     owner.close()
     member.close()
+    _replica_back(cluster, "web-2", killed)
+
+
+def test_a_widget_visitor_whose_replica_dies_reconnects_through_the_balancer_and_resumes_without_gaps(cluster, seeded):
+    visitor, reply = widget_handoff(cluster, seeded)
+    socket = visitor.connect(cluster.replica_urls[1])
+    reply(cluster.replica_urls[0], "Let me check your order.")
+    last_seq = socket.wait(lambda f: f["type"] == "message.created")["seq"]
+    killed = cluster.kill("web-2")
+    with pytest.raises(ConnectionClosed):
+        socket.wait(lambda frame: False, timeout=10)
+    missed = [f"Found it, part {i}." for i in range(3)]
+    for text in missed:
+        reply(cluster.replica_urls[0], text)
+
+    socket = visitor.connect(cluster.url)
+    socket.send({"type": "resume", "after_seq": last_seq})
+    frames: list[dict] = []
+    socket.wait(
+        lambda f: f["type"] == "message.created" and bool(frames.append(f) or f["message"]["text"] == missed[-1])
+    )
+    socket.close()
+    assert [(f["seq"], f["message"]["text"]) for f in frames] == [(last_seq + 1 + i, t) for i, t in enumerate(missed)]
     _replica_back(cluster, "web-2", killed)
 
 
