@@ -81,6 +81,20 @@ def _is_seq(value: Any, *, minimum: int = 1) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= SEQ_MAX
 
 
+async def connect_refuse(consumer: AsyncWebsocketConsumer, reason: str, *, protocol: str | None = None) -> None:
+    """A connect the server cannot serve now (its database, cache or channel layer failed or is short of
+    connections): accepted, then closed with 1013 (try again later) and logged, where an exception before
+    accepting would be uvicorn's HTTP 500 at the handshake. Accepted with `protocol` when the client offered it
+    (a browser that offered subprotocols drops a handshake that picks none, and its page never sees the code).
+    The members' socket and the widget's visitor socket both refuse this way."""
+    logger.warning(
+        "realtime connect refused with %s on %s: %s", CLOSE_TRY_AGAIN_LATER, consumer.scope.get("path"), reason
+    )
+    offered = consumer.scope.get("subprotocols") or []
+    await consumer.accept(subprotocol=protocol if protocol in offered else None)
+    await consumer.close(code=CLOSE_TRY_AGAIN_LATER)
+
+
 __all__ = ["NotFoundConsumer", "RealtimeConsumer", "member_group", "organization_group", "room_group"]
 
 
@@ -159,10 +173,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self._presence_announce("online")
 
     async def _refuse(self, reason: str) -> None:
-        """A connect the server cannot serve now: accepted, then closed with 1013 so the client retries later."""
-        logger.warning("realtime connect refused with %s: %s", CLOSE_TRY_AGAIN_LATER, reason)
-        await self.accept()
-        await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        await connect_refuse(self, reason, protocol=PROTOCOL)
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "attached", False):

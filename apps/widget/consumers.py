@@ -5,7 +5,8 @@ the URL) from the page the token was issued to; the consumer checks the token an
 does, and re-checks them before every frame it acts on and when the token expires (the widget then reconnects
 with a fresh token). It joins the visitor's doorbell group; a ring carries a seq and the consumer reads the
 messages from PostgreSQL, so `{"type": "resume", "after_seq": N}` after a reconnect fills in whatever was
-missed. Close codes: 4401 no valid token, 4403 origin refused.
+missed. Close codes: 1013 try again later (the server could not serve the connect: its database or channel
+layer failed or was short of connections; the token is still good), 4401 no valid token, 4403 origin refused.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.chat.consumers import SEQ_MAX, TokenBucket, organization_group, widget_conversation_group
+from apps.chat.consumers import (
+    SEQ_MAX,
+    TokenBucket,
+    connect_refuse,
+    organization_group,
+    widget_conversation_group,
+)
 from apps.widget import selectors
 from apps.widget.errors import OriginNotAllowed, WrongBot
 from apps.widget.models import WidgetConversation
@@ -56,23 +63,27 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         self.origin = _header(self.scope, b"origin")
         client = self.scope.get("client") or (None, None)
         self.ip = client[0] if client else None
+        self.conversation_id: str | None = None
         try:
             self.visitor = await self._authenticate()
+            self.group = visitor_group(self.visitor.visitor.pk)
+            conversation = await _db(visitor_conversation)(visitor=self.visitor.visitor)
+            await self._follow(str(conversation.conversation_id) if conversation else None)
+            await self.channel_layer.group_add(self.group, self.channel_name)
         except DomainError as error:
             await self.accept(subprotocol=PROTOCOL if PROTOCOL in protocols else None)
             await self.send_json({"type": "error", "code": error.code, "message": error.message})
             forbidden = isinstance(error, OriginNotAllowed | WrongBot)
             await self.close(code=CLOSE_FORBIDDEN if forbidden else CLOSE_UNAUTHENTICATED)
             return
-        self.group = visitor_group(self.visitor.visitor.pk)
+        except Exception:  # the database or the channel layer could not serve it: the widget tries again later
+            logger.warning("visitor connect failed", exc_info=True)
+            await connect_refuse(self, "the database or channel layer failed", protocol=PROTOCOL)
+            return  # disconnect() leaves whatever group was joined
         self.bucket = TokenBucket(float(settings.REALTIME_FRAMES_PER_SECOND), int(settings.REALTIME_FRAME_BURST))
-        conversation = await _db(visitor_conversation)(visitor=self.visitor.visitor)
-        self.conversation_id: str | None = None
-        await self._follow(str(conversation.conversation_id) if conversation else None)
         # What this socket delivered: it starts at the conversation's end (the widget read the history, or
         # sends `resume` with the seq it has).
         self.last_seq = conversation.conversation.last_seq if conversation else 0
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept(subprotocol=PROTOCOL)
         await self.send_json(
             {

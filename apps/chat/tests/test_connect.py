@@ -190,6 +190,11 @@ async def test_a_connect_the_database_cannot_serve_is_refused_with_1013_and_the_
         patched.setattr(selectors, "realtime_connect_state", unavailable)  # while the member's rooms are read
         _, connected, code = await _open(f"/ws/?ticket={await _ticket(member_client)}")
         assert (connected, code) == (False, 1013)
+        # A browser that offered subprotocols drops a handshake that picks none (its page would see 1006).
+        offered = ["docent.v1", f"docent.ticket.{await _ticket(member_client)}"]
+        communicator = WebsocketCommunicator(application, "/ws/", headers=ORIGIN, subprotocols=offered)
+        assert await communicator.connect(timeout=5) == (True, "docent.v1")
+        assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 1013}
     communicator, connected, _ = await _open(f"/ws/?ticket={await _ticket(member_client)}")
     assert connected and (await _frame(communicator))["type"] == "hello"
     await communicator.disconnect()

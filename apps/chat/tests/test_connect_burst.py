@@ -6,17 +6,18 @@ connection of its own."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import ClientConnection, connect
 
 from apps.chat.models import RealtimeTicket
 from apps.chat.services import TICKET_PREFIX
+from apps.chat.tests.conftest import Open, first_frames, open_files_holding, server_log
 from apps.organizations.models import Membership, Role
 from apps.organizations.tests.factories import OrganizationFactory
 from apps.users.models import User
@@ -43,52 +44,26 @@ def _tickets(count: int) -> list[str]:
     return [t.plaintext for t in issued]
 
 
-async def _open_all(base: str, tickets: list[str]) -> list[str]:
-    """What each socket got first: "hello", "closed <code>", or the handshake's failure."""
-
-    async def one(ticket: str) -> str:
-        try:
-            async with connect(f"{base}/ws/?ticket={ticket}", origin="http://localhost", open_timeout=120) as ws:
-                try:
-                    return str(json.loads(await ws.recv())["type"])
-                except ConnectionClosed as closed:
-                    return f"closed {closed.rcvd.code if closed.rcvd else None}"
-        except Exception as exc:  # an HTTP 500 at the handshake lands here
-            return f"{type(exc).__name__}: {exc}"
-
-    return await asyncio.gather(*(one(t) for t in tickets))
+def _opens(base: str, tickets: list[str]) -> list[Open]:
+    return [
+        functools.partial(connect, f"{base}/ws/?ticket={t}", origin="http://localhost", open_timeout=120)
+        for t in tickets
+    ]
 
 
 def test_a_burst_of_connects_on_a_short_database_pool_is_refused_with_1013_never_a_500(servers):
     tickets = _tickets(SOCKETS)
     # One pooled connection lent for at most 50 ms: most of a simultaneous burst finds none.
     base = servers.start(DOCENT_LIVE_DB_POOL="1", DOCENT_LIVE_DB_POOL_TIMEOUT="0.05")
-    outcomes = asyncio.run(_open_all(base, tickets))
+    outcomes = asyncio.run(first_frames(_opens(base, tickets)))
     unexpected = sorted({o for o in outcomes if o not in ("hello", "closed 1013")})
     assert unexpected == []
-    log = "".join(p.read_text() for p in servers.tmp_path.glob("server-*.log"))
     refused = outcomes.count("closed 1013")
-    assert log.count("realtime connect refused") == refused
+    assert server_log(servers).count("realtime connect refused") == refused
 
 
-async def _hold(base: str, tickets: list[str], pid: int) -> list[int]:
-    """Open the sockets in two halves; the server's open files before, after the first half, after the second."""
-    held = []
-
-    async def one(ticket: str) -> None:
-        ws = await connect(f"{base}/ws/?ticket={ticket}", origin="http://localhost", open_timeout=120)
-        assert json.loads(await ws.recv())["type"] == "hello"
-        held.append(ws)
-
-    half = len(tickets) // 2
-    counts = [len(os.listdir(f"/proc/{pid}/fd"))]
-    for part in (tickets[:half], tickets[half:]):
-        await asyncio.gather(*(one(t) for t in part))
-        await asyncio.sleep(0.5)  # let the last presence writes finish (a count, not a timing)
-        counts.append(len(os.listdir(f"/proc/{pid}/fd")))
-    for ws in held:
-        await ws.close()
-    return counts
+async def _hello(ws: ClientConnection) -> None:
+    assert json.loads(await ws.recv())["type"] == "hello"
 
 
 def test_a_socket_costs_the_server_one_open_file_not_a_redis_connection_of_its_own(servers, redis_url):
@@ -97,6 +72,8 @@ def test_a_socket_costs_the_server_one_open_file_not_a_redis_connection_of_its_o
     and 10,000 Redis clients, past Redis's default maxclients."""
     tickets = _tickets(120)
     base = servers.start(DOCENT_LIVE_REDIS_URL=redis_url, DOCENT_LIVE_LAYER_PREFIX=f"burst-{os.getpid()}")
-    _before, first_half, second_half = asyncio.run(_hold(base, tickets, servers.processes[-1].pid))
+    _before, first_half, second_half = asyncio.run(
+        open_files_holding(_opens(base, tickets), servers.processes[-1].pid, _hello)
+    )
     # The second 60 sockets reuse what the first 60 opened (pools, the hub's channel): one file each, plus slack.
     assert second_half - first_half < 60 * 1.5

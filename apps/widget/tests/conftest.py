@@ -12,6 +12,7 @@ import jwt
 import pytest
 from django.test import Client
 
+from apps.chat.tests.conftest import servers  # noqa: F401  (real servers, for the visitor socket's tests)
 from apps.chatbot.services import bots as bot_services
 from apps.documents.models import Document
 from apps.documents.services.documents import collection_create, document_create_from_text

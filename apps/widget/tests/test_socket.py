@@ -8,6 +8,8 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
+from django.db import OperationalError
+from redis.exceptions import ResponseError
 
 from apps.widget.tests.conftest import SHOP, WidgetBrowser
 from config.asgi import application
@@ -116,6 +118,42 @@ async def test_a_socket_from_another_site_is_refused_with_4403(visitor, shop_bot
 async def test_a_socket_without_a_valid_token_is_refused_with_4401(visitor, subprotocols):
     connected, code, error = await VisitorSocket("", subprotocols=subprotocols).open()
     assert (connected, code, error["code"]) == (False, 4401, "invalid_visitor_token")
+
+
+def _unavailable(*args, **kwargs):
+    raise OperationalError("couldn't get a connection after 10.00 sec")
+
+
+async def _channel_layer_full(*args, **kwargs):
+    raise ResponseError("max number of clients reached")
+
+
+@pytest.mark.parametrize(
+    "where, failure",
+    [
+        ("apps.widget.consumers.visitor_authenticate", _unavailable),  # while the token and origin are checked
+        ("apps.widget.consumers.visitor_conversation", _unavailable),  # while the conversation is read
+        ("channels.layers.InMemoryChannelLayer.group_add", _channel_layer_full),  # while its groups are joined
+    ],
+    ids=["token", "conversation", "groups"],
+)
+async def test_a_connect_the_server_cannot_serve_is_refused_with_1013_and_the_next_one_works(
+    visitor, monkeypatch, caplog, where, failure
+):
+    """Not an HTTP 500 at the handshake: the widget reconnects on 1013 later, with the token it has."""
+    await _waiting(visitor)  # a conversation to read and whose group to join
+    with monkeypatch.context() as patched:
+        patched.setattr(where, failure)
+        socket = VisitorSocket(visitor.token)
+        connected, subprotocol = await socket.communicator.connect(timeout=5)
+        # Accepted with the protocol it offered: a browser drops a handshake that picks none, and never sees 1013.
+        assert (connected, subprotocol) == (True, "docent.visitor")
+        assert await socket.communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 1013}
+    assert "realtime connect refused with 1013 on /ws/widget/" in caplog.text
+    socket = VisitorSocket(visitor.token)
+    connected, _, hello = await socket.open()
+    assert connected and hello["type"] == "hello" and hello["conversation"]["state"] == "waiting"
+    await socket.close()
 
 
 async def test_a_members_socket_hears_handoffs_so_the_inbox_updates_live(visitor, agent):
