@@ -113,8 +113,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self._refuse("authentication could not run")
             return
         if not isinstance(actor, Actor) or actor.user is None or actor.organization is None:
-            # Accept, then close with a code the client can read (closing before accepting is an HTTP 403).
-            await self.accept()
+            # Accept, then close with a code the client can read (closing before accepting is an HTTP 403), with
+            # the subprotocol it offered: a browser drops a handshake that picks none, and never sees the code.
+            subprotocols = self.scope.get("subprotocols") or []
+            await self.accept(subprotocol=PROTOCOL if PROTOCOL in subprotocols else None)
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.actor = actor
@@ -139,19 +141,19 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                     *map(room_group, self.rooms),
                 ],
             )
+            came_online, online = await _db(presence.presence_arrive)(
+                organization_id=actor.organization_id,
+                user_id=actor.user_id,
+                channel=self.channel_name,
+                member_ids=state.member_ids,
+            )
         except Exception:  # the database or the channel layer could not serve it: the client tries again later
             logger.warning("realtime connect of %s failed", actor.user_id, exc_info=True)
             if getattr(self, "attached", False):
                 self.attached = False
                 await hub().detach(self)
-            await self._refuse("the database or channel layer failed")
+            await self._refuse("the database, cache or channel layer failed")
             return
-        came_online, online = await _db(presence.presence_arrive)(
-            organization_id=actor.organization_id,
-            user_id=actor.user_id,
-            channel=self.channel_name,
-            member_ids=state.member_ids,
-        )
         subprotocols = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=PROTOCOL if PROTOCOL in subprotocols else None)
         await self.send_json(

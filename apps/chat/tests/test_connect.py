@@ -198,3 +198,31 @@ async def test_a_connect_the_database_cannot_serve_is_refused_with_1013_and_the_
     communicator, connected, _ = await _open(f"/ws/?ticket={await _ticket(member_client)}")
     assert connected and (await _frame(communicator))["type"] == "hello"
     await communicator.disconnect()
+
+
+async def test_a_connect_whose_presence_cannot_be_recorded_is_refused_with_1013_not_a_server_error(
+    member_client, monkeypatch
+):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from apps.chat import presence
+
+    def unavailable(**kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(presence, "presence_arrive", unavailable)
+        _, connected, code = await _open(f"/ws/?ticket={await _ticket(member_client)}")
+        assert (connected, code) == (False, 1013)
+    communicator, connected, _ = await _open(f"/ws/?ticket={await _ticket(member_client)}")
+    assert connected and (await _frame(communicator))["type"] == "hello"
+    await communicator.disconnect()
+
+
+async def test_a_browser_offering_the_protocol_with_a_forged_jwt_reads_4401_not_a_dropped_handshake(member):
+    offered = ["docent.v1", "docent.jwt.not-a-token"]
+    communicator = WebsocketCommunicator(
+        application, f"/ws/?organization={member.organization_id}", headers=ORIGIN, subprotocols=offered
+    )
+    assert await communicator.connect(timeout=5) == (True, "docent.v1")
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
