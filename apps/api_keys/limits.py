@@ -16,11 +16,10 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.core.cache import cache
 
 from apps.api_keys.principal import APIKeyPrincipal
-from common.core.redis import client_for, redis_client
+from common.core.redis import hot_script, redis_client
 
 WINDOW_SECONDS = 60
 DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
@@ -120,11 +119,6 @@ _ADMIT_WARM = (
 )
 
 
-@lru_cache(maxsize=8)
-def _script(url: str, source: str) -> Any:
-    return client_for(url).register_script(source)
-
-
 _SCRIPT_KEYS = ("window", "key_day", "key_month", "org_day", "org_month", "index", "touch", "org_index")
 
 
@@ -169,7 +163,7 @@ def admit(principal: APIKeyPrincipal, *, now: datetime) -> Admission:
     client = redis_client()
     if client is not None:
         keys, args, quotas = _script_call(principal, now)
-        result = _script(settings.REDIS_URL, _ADMIT)(keys=keys, args=args)
+        result = hot_script(_ADMIT, keys, args)
     else:
         _, _, quotas = _script_call(principal, now)
         result = _admit_with_cache(_keys(principal, now), principal.limits.rate_per_minute, quotas, principal)
@@ -182,7 +176,7 @@ def admit_warm(
     """`admit` for a snapshot held by this process, in the same round trip as the check that it is still
     current: None (and nothing counted) when the key's generation token moved since it was read. Redis only."""
     keys, args, quotas = _script_call(principal, now)
-    result = _script(settings.REDIS_URL, _ADMIT_WARM)(keys=[generation_key, *keys], args=[generation, *args])
+    result = hot_script(_ADMIT_WARM, [generation_key, *keys], [generation, *args])
     if int(result[0]) == GENERATION_MOVED:
         return None
     return _admission(result, principal, quotas, now)
