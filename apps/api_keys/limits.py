@@ -19,7 +19,7 @@ from uuid import UUID
 from django.core.cache import cache
 
 from apps.api_keys.principal import APIKeyPrincipal
-from common.core.redis import hot_script, redis_client
+from common.core.redis import hot_execute, hot_script, redis_client
 
 WINDOW_SECONDS = 60
 DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
@@ -279,12 +279,8 @@ def add_organization_usage(organization_id: Any, *, field: str, amount: int, now
 def organization_token_usage(organization_id: Any, *, now: datetime) -> tuple[int, int]:
     """LLM tokens the organization used so far (its keys and everyone else): today, this month."""
     keys = _org_keys(organization_id, now)
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for key in keys.values():
-            pipe.hget(key, "tokens")
-        day, month = pipe.execute()
+    if redis_client() is not None:
+        day, month = hot_execute(*(("HGET", key, "tokens") for key in keys.values()))
     else:
         day, month = (cache.get(f"{key}:tokens", 0) for key in keys.values())
     return int(day or 0), int(month or 0)
@@ -294,12 +290,8 @@ def token_usage(principal: APIKeyPrincipal, *, now: datetime) -> tuple[int, int,
     """LLM tokens used so far: key today, key this month, organization today, organization this month."""
     keys = _keys(principal, now)
     names = ("key_day", "key_month", "org_day", "org_month")
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for name in names:
-            pipe.hget(keys[name], "tokens")
-        values = pipe.execute()
+    if redis_client() is not None:
+        values = hot_execute(*(("HGET", keys[name], "tokens") for name in names))
     else:
         values = [cache.get(f"{keys[name]}:tokens", 0) for name in names]
     return tuple(int(v or 0) for v in values)  # type: ignore[return-value]

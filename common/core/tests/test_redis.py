@@ -76,3 +76,16 @@ def test_each_thread_has_its_own_connection(redis_url):
     thread.join()
     assert ids[0] != ids[1]
     assert hot_execute(("CLIENT", "ID"), url=redis_url)[0] == ids[0]
+
+
+def test_the_cache_builds_one_redis_client_per_pool_and_still_works(redis_url, settings):
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": {"BACKEND": "common.core.cache.RedisCache", "LOCATION": redis_url}}
+    cache = caches.create_connection("default")
+    name = _name("cache")
+    cache.set(name, {"text": "so far"}, timeout=30)
+    assert cache.get(name) == {"text": "so far"}
+    assert cache._cache.get_client(name, write=True) is cache._cache.get_client(name, write=True)
+    cache.delete(name)
+    assert cache.get(name) is None
