@@ -337,6 +337,14 @@ def main() -> int:
             f"overhead p95 <= 50 ms at 50 conversations"
             + (f" (measured {statistics.median(summary[50]['overhead p95']):.1f} ms)" if 50 in summary else "")
         )
+        if peer is not None:
+            print(
+                "docent/peer overhead p50 (Docent ahead below 1x): "
+                + ", ".join(
+                    f"{level} conversations {statistics.median(row['docent/peer p50']):.2f}x"
+                    for level, row in summary.items()
+                )
+            )
     finally:
         for process in (server, peer, provider):
             if process is not None and process.poll() is None:

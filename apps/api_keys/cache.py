@@ -30,6 +30,7 @@ from django.core.cache import cache
 from apps.api_keys import limits
 from apps.api_keys.models import APIKey, OrganizationAPILimits
 from apps.api_keys.principal import APIKeyPrincipal, Limits
+from common.core.redis import hot_execute
 
 
 def entry_key(prefix: str) -> str:
@@ -58,7 +59,7 @@ class _RedisStore:
         return {k: pickle.loads(v) for k, v in self.get_many_raw(keys).items()}  # noqa: S301
 
     def get_many_raw(self, keys: list[str]) -> dict[str, bytes]:
-        return {k: v for k, v in zip(keys, self.client.mget(keys), strict=True) if v is not None}
+        return {k: v for k, v in zip(keys, hot_execute(("MGET", *keys))[0], strict=True) if v is not None}
 
     def set(self, key: str, value: Any, timeout: int | None) -> None:
         self.client.set(key, pickle.dumps(value), ex=timeout)

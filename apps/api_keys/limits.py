@@ -16,11 +16,10 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.core.cache import cache
 
 from apps.api_keys.principal import APIKeyPrincipal
-from common.core.redis import client_for, redis_client
+from common.core.redis import hot_execute, hot_script, redis_client
 
 WINDOW_SECONDS = 60
 DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
@@ -120,11 +119,6 @@ _ADMIT_WARM = (
 )
 
 
-@lru_cache(maxsize=8)
-def _script(url: str, source: str) -> Any:
-    return client_for(url).register_script(source)
-
-
 _SCRIPT_KEYS = ("window", "key_day", "key_month", "org_day", "org_month", "index", "touch", "org_index")
 
 
@@ -169,7 +163,7 @@ def admit(principal: APIKeyPrincipal, *, now: datetime) -> Admission:
     client = redis_client()
     if client is not None:
         keys, args, quotas = _script_call(principal, now)
-        result = _script(settings.REDIS_URL, _ADMIT)(keys=keys, args=args)
+        result = hot_script(_ADMIT, keys, args)
     else:
         _, _, quotas = _script_call(principal, now)
         result = _admit_with_cache(_keys(principal, now), principal.limits.rate_per_minute, quotas, principal)
@@ -182,7 +176,7 @@ def admit_warm(
     """`admit` for a snapshot held by this process, in the same round trip as the check that it is still
     current: None (and nothing counted) when the key's generation token moved since it was read. Redis only."""
     keys, args, quotas = _script_call(principal, now)
-    result = _script(settings.REDIS_URL, _ADMIT_WARM)(keys=[generation_key, *keys], args=[generation, *args])
+    result = hot_script(_ADMIT_WARM, [generation_key, *keys], [generation, *args])
     if int(result[0]) == GENERATION_MOVED:
         return None
     return _admission(result, principal, quotas, now)
@@ -285,12 +279,8 @@ def add_organization_usage(organization_id: Any, *, field: str, amount: int, now
 def organization_token_usage(organization_id: Any, *, now: datetime) -> tuple[int, int]:
     """LLM tokens the organization used so far (its keys and everyone else): today, this month."""
     keys = _org_keys(organization_id, now)
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for key in keys.values():
-            pipe.hget(key, "tokens")
-        day, month = pipe.execute()
+    if redis_client() is not None:
+        day, month = hot_execute(*(("HGET", key, "tokens") for key in keys.values()))
     else:
         day, month = (cache.get(f"{key}:tokens", 0) for key in keys.values())
     return int(day or 0), int(month or 0)
@@ -300,12 +290,8 @@ def token_usage(principal: APIKeyPrincipal, *, now: datetime) -> tuple[int, int,
     """LLM tokens used so far: key today, key this month, organization today, organization this month."""
     keys = _keys(principal, now)
     names = ("key_day", "key_month", "org_day", "org_month")
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for name in names:
-            pipe.hget(keys[name], "tokens")
-        values = pipe.execute()
+    if redis_client() is not None:
+        values = hot_execute(*(("HGET", keys[name], "tokens") for name in names))
     else:
         values = [cache.get(f"{keys[name]}:tokens", 0) for name in names]
     return tuple(int(v or 0) for v in values)  # type: ignore[return-value]

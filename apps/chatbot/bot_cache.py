@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
-from common.core.redis import redis_client
+from common.core.redis import hot_execute, redis_client
 
 KEEP_SECONDS = 60
 MAX_BOTS = 2_000
@@ -34,7 +34,7 @@ def bot_cached(organization_id: Any, bot_id: Any, load: Callable[[], Any]) -> An
     if client is None:
         return load()
     key = (str(organization_id), str(bot_id))
-    version = client.get(_version_key(organization_id))
+    version = hot_execute(("GET", _version_key(organization_id)))[0]
     if version is None:
         client.set(_version_key(organization_id), secrets.token_hex(8), nx=True)
         version = client.get(_version_key(organization_id))

@@ -1,8 +1,9 @@
 """Chat turns for async code, and as a Server-Sent Events response (an async stream under ASGI, sync under WSGI).
 
 The answer pipeline is synchronous (Django ORM, the SDKs' sync clients). `events_async(turn)` runs it in a
-pooled thread (which keeps its database connection between answers, as CONN_MAX_AGE allows) and hands each
-typed event to the event loop through a queue, so tokens leave as soon as they exist, for any transport:
+pooled thread (which keeps its database connection between answers, as CONN_MAX_AGE allows) and hands the
+typed events to the event loop (one wake-up for all the events made meanwhile), so tokens leave as soon as they
+exist, for any transport (the SSE response writes the events of one wake-up as one chunk):
 it knows no wire format (apps.chatbot.encoders does). If the consumer goes away (client disconnect), the
 producer closes the pipeline, which saves the partial answer. See docs/adr/0020-chat-streaming.md.
 """
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -81,20 +83,27 @@ def release_request_connections() -> None:
             connection.close()
 
 
-async def events_async(turn: ChatTurn) -> AsyncGenerator[ChatEvent, None]:
-    """The turn's events (TokenEvent*, then CitationsEvent + DoneEvent, or ErrorEvent) for async code.
+async def event_batches_async(turn: ChatTurn) -> AsyncGenerator[list[ChatEvent], None]:
+    """The turn's events for async code, in batches: every event the producer has made by the time the event loop
+    gets to them, in order (one event per batch while tokens come slower than they are sent; several when the
+    loop is busy). The producer wakes the loop once per batch, not once per event.
 
     The pipeline runs in a pooled thread; closing this generator (the consumer went away) makes the producer
     close the pipeline at its next event, which saves the partial answer as interrupted. Close it explicitly
     (`contextlib.aclosing`) when wrapping it in another generator.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[ChatEvent | None] = asyncio.Queue()
+    pending: deque[ChatEvent | None] = deque()  # appended by the producer, drained by the loop (both atomic)
+    ready = asyncio.Event()
+    wake = [False]  # a wake-up is on its way to the loop: the producer only appends
     gone = threading.Event()
 
     def put(item: ChatEvent | None) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+        pending.append(item)
+        if not wake[0]:
+            wake[0] = True
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
+                loop.call_soon_threadsafe(ready.set)
 
     def produce() -> None:
         _drop_broken_connections()
@@ -113,10 +122,31 @@ async def events_async(turn: ChatTurn) -> AsyncGenerator[ChatEvent, None]:
 
     _producers().submit(produce)
     try:
-        while (item := await queue.get()) is not None:
-            yield item
+        while True:
+            await ready.wait()
+            ready.clear()
+            wake[0] = False  # before draining: whatever is appended after this wakes the loop again
+            batch: list[ChatEvent] = []
+            while pending:
+                item = pending.popleft()
+                if item is None:
+                    if batch:
+                        yield batch
+                    return
+                batch.append(item)
+            if batch:
+                yield batch
     finally:
         gone.set()
+
+
+async def events_async(turn: ChatTurn) -> AsyncGenerator[ChatEvent, None]:
+    """The turn's events (TokenEvent*, then CitationsEvent + DoneEvent, or ErrorEvent) one by one for async code;
+    see `event_batches_async`. Close it explicitly (`contextlib.aclosing`) when wrapping it in another generator."""
+    async with contextlib.aclosing(event_batches_async(turn)) as batches:
+        async for batch in batches:
+            for event in batch:
+                yield event
 
 
 def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
@@ -125,9 +155,10 @@ def sse_sync(turn: ChatTurn) -> Iterator[bytes]:
 
 
 async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
-    async with contextlib.aclosing(events_async(turn)) as events:
-        async for event in events:
-            yield sse_encode(event)
+    """The events made ready together leave together: one body chunk (one write) per batch."""
+    async with contextlib.aclosing(event_batches_async(turn)) as batches:
+        async for batch in batches:
+            yield b"".join(map(sse_encode, batch))
 
 
 def sse_response(request: HttpRequest, turn: ChatTurn) -> StreamingHttpResponse:

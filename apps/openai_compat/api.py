@@ -39,9 +39,9 @@ from apps.openai_compat.serializers import (
 )
 from apps.openai_compat.services import completion_request_parse, generation_limits_apply
 from apps.organizations.actors import require_access
+from apps.organizations.authentication import MemberJWTAuthentication
 from apps.organizations.models import Organization, Role
 from apps.organizations.views_base import OrganizationAPIView
-from apps.users.authentication import RevocableJWTAuthentication
 from common.core.errors import NotFound
 
 TAGS = ["OpenAI-compatible"]
@@ -75,7 +75,7 @@ class JSONOnly(BaseContentNegotiation):
 class OpenAIAPIView(OrganizationAPIView):
     """API keys (`Authorization: Bearer dk_…`) or a member's JWT; errors in OpenAI's shape."""
 
-    authentication_classes = [APIKeyAuthentication, RevocableJWTAuthentication]
+    authentication_classes = [APIKeyAuthentication, MemberJWTAuthentication]
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnly

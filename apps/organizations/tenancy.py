@@ -25,6 +25,9 @@ from common.core.http import client_ip
 
 SESSION_KEY = "organization_id"
 HEADER = "X-Organization"
+HEADER_META = "HTTP_X_ORGANIZATION"
+# A membership this request's authentication already read with its user (apps.organizations.authentication).
+_READ_WITH_USER = "_membership_read_with_user"
 
 
 class OrganizationRequired(DomainError):
@@ -33,13 +36,26 @@ class OrganizationRequired(DomainError):
     default_message = "You belong to several organizations: name one with the X-Organization header."
 
 
-def _membership(user: Any, ref: str) -> Membership | None:
+def membership_query(user: Any, ref: str) -> Any:
+    """The user's (a user or their id) membership of the organization `ref` (id or slug), with the organization."""
     memberships = Membership.objects.for_user(user).select_related("organization")
     try:
         uuid.UUID(ref)
     except ValueError:
-        return memberships.filter(organization__slug=ref).first()
-    return memberships.filter(organization_id=ref).first()
+        return memberships.filter(organization__slug=ref)
+    return memberships.filter(organization_id=ref)
+
+
+def remember_membership(user: Any, ref: str, membership: Membership) -> None:
+    """Keep on this request's user the membership of `ref` read along with it, for tenancy to use."""
+    setattr(user, _READ_WITH_USER, (ref, membership))
+
+
+def _membership(user: Any, ref: str) -> Membership | None:
+    held = getattr(user, _READ_WITH_USER, None)
+    if held is not None and held[0] == ref:
+        return held[1]  # type: ignore[no-any-return]
+    return membership_query(user, ref).first()
 
 
 def tenant_for(actor: Actor, organization_ref: str | None = None, *, preferred_ref: str | None = None) -> Actor:

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.webhooks.models import WebhookEndpoint
-from common.core.redis import redis_client
+from common.core.redis import hot_execute, redis_client
 
 CACHE_SECONDS = 300
 
@@ -31,7 +31,7 @@ def wanted_event_types(organization_id: Any) -> frozenset[str]:
     if client is None:
         return _read(organization_id)
     version_key, value_key = _keys(organization_id)
-    version, value = client.mget([version_key, value_key])
+    version, value = hot_execute(("MGET", version_key, value_key))[0]
     if version is not None and value is not None:
         stored_version, *types = value.decode().split(" ")
         if stored_version == version.decode():

@@ -11,6 +11,7 @@ from typing import Any
 
 from apps.chat.consumers import organization_group
 from apps.chat.subscribers import ring
+from apps.chatbot.models import Conversation
 from apps.widget.models import HandoffState, WidgetConversation
 from common.events import DomainEvent, EventType, subscribe
 
@@ -33,6 +34,8 @@ def ring_widget_message(event: DomainEvent) -> None:
     members' inboxes hear of it too."""
     if event.payload.get("kind") not in (None, "bot"):
         return  # a room message
+    if event.payload.get("source", Conversation.Source.WIDGET) != Conversation.Source.WIDGET:
+        return  # a conversation of another door (the API, the web UI, the OpenAI-compatible endpoint)
     conversation = _widget_conversation(event)
     if conversation is None:
         return

@@ -1,12 +1,29 @@
-"""One Redis client per process for hot paths that talk to Redis directly (Django's RedisCache builds a client
-object on every call, which costs more than the round trip itself)."""
+"""Redis for hot paths.
+
+`redis_client()`: one redis-py client per process for code that talks to Redis directly (Django's RedisCache
+builds a client object on every call, which costs more than the round trip itself).
+
+`hot_execute()` / `hot_script()`: the commands of a request's hot path (an API key's admission, a turn's cache
+reads) on a connection this thread keeps to itself, packed by hiredis, sent with one write and read back with
+redis-py's parser (hiredis). redis-py's command path (pool checkout and release, retry wrapper, observability
+hooks, argument checks) costs about three times the CPU of the round trip it wraps; see
+docs/adr/0105-redis-hot-path.md.
+Replies are raw (bytes, ints, lists), as Redis sends them.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import hiredis
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
 
 
 @lru_cache(maxsize=4)
@@ -21,3 +38,70 @@ def redis_client() -> Any | None:
     if getattr(settings, "USE_REDIS", False) and settings.REDIS_URL:
         return client_for(settings.REDIS_URL)
     return None
+
+
+_local = threading.local()
+
+
+def _thread_connection(url: str) -> Any:
+    """This thread's own connection to `url` (made again in a forked child), with the shared client's settings."""
+    held = getattr(_local, "connections", None)
+    if held is None or _local.pid != os.getpid():
+        held = _local.connections = {}
+        _local.pid = os.getpid()
+    connection = held.get(url)
+    if connection is None:
+        pool = client_for(url).connection_pool
+        connection = held[url] = pool.connection_class(**pool.connection_kwargs)
+    return connection
+
+
+def _round_trip(connection: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    packed = b"".join(hiredis.pack_command(tuple(command)) for command in commands)
+    connection.send_packed_command([packed], check_health=False)
+    replies: list[Any] = []
+    failure: Exception | None = None
+    for _ in commands:  # every reply is read, even after an error reply, so the connection stays in step
+        try:
+            replies.append(connection.read_response())
+        except ResponseError as error:  # an error reply (NOSCRIPT, WRONGTYPE ...)
+            failure = failure or error
+            replies.append(error)
+    if failure is not None:
+        raise failure
+    return replies
+
+
+def hot_execute(*commands: Sequence[Any], url: str | None = None) -> list[Any]:
+    """Run `commands` (each a tuple like ("GET", name)) in one round trip on this thread's connection and return
+    their raw replies. An error reply raises (after every reply has been read). A connection found broken (Redis
+    restarted since its last use) is made again once; a timeout is not retried, since a command may have run."""
+    url = url or settings.REDIS_URL
+    connection = _thread_connection(url)
+    try:
+        return _round_trip(connection, commands)
+    except RedisConnectionError:
+        connection.disconnect()
+        try:
+            return _round_trip(connection, commands)
+        except Exception:
+            connection.disconnect()
+            raise
+    except ResponseError:
+        raise  # Redis answered: the connection is in step
+    except BaseException:
+        connection.disconnect()  # a timeout, a parse failure, an interrupt: the connection's state is unknown
+        raise
+
+
+@lru_cache(maxsize=32)
+def _sha(source: str) -> str:
+    return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+
+def hot_script(source: str, keys: Sequence[Any], args: Sequence[Any], *, url: str | None = None) -> Any:
+    """EVALSHA of the Lua `source` (loaded with EVAL the first time a server has not seen it), one round trip."""
+    try:
+        return hot_execute(("EVALSHA", _sha(source), len(keys), *keys, *args), url=url)[0]
+    except NoScriptError:
+        return hot_execute(("EVAL", source, len(keys), *keys, *args), url=url)[0]

@@ -171,7 +171,7 @@ EMAIL_USE_TLS: bool = get("EMAIL_USE_TLS", cast=bool, default=True)
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.api_keys.authentication.APIKeyAuthentication",
-        "apps.users.authentication.RevocableJWTAuthentication",
+        "apps.organizations.authentication.MemberJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

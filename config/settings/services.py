@@ -9,7 +9,8 @@ from config.embedded import VAR_DIR
 
 def caches(redis_url: str) -> dict[str, Any]:
     if redis_url:
-        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+        # Django's RedisCache, with one redis-py client per pool instead of one per call (common.core.cache)
+        return {"default": {"BACKEND": "common.core.cache.RedisCache", "LOCATION": redis_url}}
     return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "docent"}}
 
 

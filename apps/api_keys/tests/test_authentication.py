@@ -214,18 +214,25 @@ def test_a_key_stops_working_as_soon_as_its_organization_is_deleted(client, orga
     assert _get(client, key.plaintext).status_code == 401
 
 
-def _count_redis_commands(monkeypatch):
+def _count_redis_round_trips(monkeypatch):
+    """The commands of each round trip to Redis, through the shared client or a thread's hot-path connection."""
     from apps.api_keys import limits
+    from common.core import redis as hot
 
     client = limits.redis_client()
-    sent: list[str] = []
-    original = client.execute_command
+    sent: list[list[str]] = []
+    original, original_round_trip = client.execute_command, hot._round_trip
 
     def counting(*args, **options):
-        sent.append(str(args[0]))
+        sent.append([str(args[0])])
         return original(*args, **options)
 
+    def counting_round_trip(connection, commands):
+        sent.append([str(command[0]) for command in commands])
+        return original_round_trip(connection, commands)
+
     monkeypatch.setattr(client, "execute_command", counting)
+    monkeypatch.setattr(hot, "_round_trip", counting_round_trip)
     return sent
 
 
@@ -237,10 +244,10 @@ def test_a_key_in_use_is_checked_and_counted_in_one_redis_round_trip_without_the
 
     for _ in range(2):  # the first loads the row, the second the cached snapshot: both keep it in this process
         validators.authenticate_and_admit(key.plaintext, now=timezone.now())
-    sent = _count_redis_commands(monkeypatch)
+    sent = _count_redis_round_trips(monkeypatch)
     with django_assert_num_queries(0):
         principal, admission = validators.authenticate_and_admit(key.plaintext, now=timezone.now())
-    assert sent == ["EVALSHA"]
+    assert sent == [["EVALSHA"]]
     assert principal.id == key.pk and admission.admitted and admission.remaining == 97
 
 

@@ -193,7 +193,8 @@ def chat_turn_start(
         client_msg_id=client_msg_id,
         **message_sender(actor),
     )
-    emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=message_event_payload(user_message))
+    payload = message_event_payload(user_message, source=conversation.source)
+    emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=payload)
     # Until its answer is saved, the turn keeps a marker in the shared cache: if this process dies, a sweep
     # saves the answer as interrupted (apps.chatbot.services.interrupted).
     transaction.on_commit(lambda: turn_progress(user_message.pk, ""))
@@ -382,7 +383,8 @@ def _save(
         # In a member room the answer replies to the question (bot conversations alternate, nothing to say).
         reply_to=turn.user_message if turn.conversation.kind != Conversation.Kind.BOT else None,
     )
-    payload = {**message_event_payload(message), "kind": turn.conversation.kind}  # rooms ring their doorbell
+    # rooms ring their doorbell by kind; the widget's subscriber reads only widget conversations
+    payload = {**message_event_payload(message, source=turn.conversation.source), "kind": turn.conversation.kind}
     emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=payload)
     progress.saved = message
     turn_closed(turn.user_message.pk)

@@ -75,9 +75,11 @@ def bot_conversation_open(*, bot: Chatbot, actor: Actor | None, title: str, sour
     return conversation
 
 
-def message_event_payload(message: Message) -> dict[str, Any]:
-    """What subscribers (realtime doorbells, webhooks) hear about a saved message: ids, its seq and sender."""
-    return {
+def message_event_payload(message: Message, *, source: str = "") -> dict[str, Any]:
+    """What subscribers (realtime doorbells, webhooks) hear about a saved message: ids, its seq and sender, and
+    the conversation's door (`source`) when the caller has the conversation at hand (so that a subscriber
+    interested in one door only, the widget's, need not read the conversation)."""
+    payload = {
         "conversation_id": str(message.conversation_id),
         "message_id": str(message.pk),
         "seq": message.seq,
@@ -85,6 +87,9 @@ def message_event_payload(message: Message) -> dict[str, Any]:
         "status": message.status,
         "sender_kind": message.sender_kind,
     }
+    if source:
+        payload["source"] = source
+    return payload
 
 
 @transaction.atomic

@@ -111,7 +111,8 @@ def _interrupt(question_id: Any, text: str) -> bool:
         error_code=SERVER_STOPPED,
         error_message="The answer was cut off: the server writing it stopped.",
     )
-    emit(EventType.MESSAGE_CREATED, organization=conversation.organization_id, payload=message_event_payload(message))
+    payload = message_event_payload(message, source=conversation.source)
+    emit(EventType.MESSAGE_CREATED, organization=conversation.organization_id, payload=payload)
     transaction.on_commit(lambda: turn_closed(question_id))
     logger.warning("saved the cut-off answer to question %s as interrupted (message %s)", question_id, message.pk)
     return True

@@ -42,16 +42,25 @@ def _post_sse(bot, membership, message):
     return async_to_sync(run)()
 
 
-def test_asgi_sse_sends_each_token_as_its_own_chunk_and_saves_the_answer(organization, retrieved):
+def test_asgi_sse_streams_the_tokens_as_they_come_and_saves_the_answer(
+    organization, retrieved, openai_provider, loopback
+):
+    from apps.chatbot_provider.tests.loopback import Behaviour
+
+    loopback.state.reply = "The office opens at 8 am on weekdays."
+    loopback.state.default = Behaviour(token_delay=0.05)
     membership = MembershipFactory(organization=organization, role=Role.MEMBER)
-    bot = ChatbotFactory(organization=organization)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
     response, chunks = _post_sse(bot, membership, "When does the office open?")
     assert response.status_code == 200
     assert response.is_async
     assert len(chunks) > 5, "tokens are not buffered into one body"
     assert chunks[0].startswith(b"event: token\n")
-    assert chunks[-1].startswith(b"event: done\n")
-    done = json.loads(chunks[-1].decode().split("data: ", 1)[1])
+    # Events made ready together leave in one chunk; the frames are the same, in order.
+    frames = b"".join(chunks).decode().split("\n\n")[:-1]
+    names = [frame.split("\n", 1)[0] for frame in frames]
+    assert set(names[:-2]) == {"event: token"} and names[-2:] == ["event: citations", "event: done"]
+    done = json.loads(frames[-1].split("data: ", 1)[1])
     answer = Message.objects.unscoped().get(pk=done["message_id"])
     assert "8 am" in answer.content
 

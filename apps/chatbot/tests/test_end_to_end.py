@@ -235,3 +235,20 @@ def test_a_bot_without_its_own_floor_judges_passages_by_the_floor_of_their_embed
     assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "dont_know"
     bot_services.bot_update(bot=bot, actor=Actor.for_user(user).in_organization(organization), min_relevance=0.1)
     assert member_client.post(f"/api/v1/bots/{bot.id}/chat", question).json()["status"] == "complete"
+
+
+def test_an_answer_through_the_api_does_not_look_for_a_widget_conversation(
+    member_client, organization, user, indexed, django_capture_on_commit_callbacks
+):
+    """The question's and the answer's events say which door the conversation came through, so the widget's
+    doorbell, which only rings for widget conversations, needs no statement to find out."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    collection = indexed("Employee handbook", HANDBOOK)
+    bot = _bot(organization, user, [collection])
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True) as delivered:
+        body = member_client.post(f"/api/v1/bots/{bot.id}/chat", {"message": "How many vacation days?"}).json()
+    assert body["status"] == "complete", body
+    assert delivered  # the events were delivered to their subscribers
+    assert [q["sql"] for q in queries if "widget_widgetconversation" in q["sql"]] == []

@@ -1,4 +1,11 @@
+import threading
+import uuid
+
+import pytest
 import redis
+from redis.exceptions import ResponseError
+
+from common.core.redis import hot_execute, hot_script
 
 
 def test_the_suite_has_a_real_redis(redis_url):
@@ -7,3 +14,78 @@ def test_the_suite_has_a_real_redis(redis_url):
     client.set(key, "1", ex=5)
     assert client.get(key) == b"1"
     client.delete(key)
+
+
+def _name(suffix: str) -> str:
+    return f"docent-test-hot-{uuid.uuid4().hex}-{suffix}"
+
+
+def test_hot_commands_share_one_round_trip_and_return_the_raw_replies(redis_url):
+    name = _name("a")
+    try:
+        commands = [("SET", name, "1"), ("INCR", name), ("GET", name), ("GET", _name("missing"))]
+        replies = hot_execute(*commands, url=redis_url)
+        assert replies == [b"OK", 2, b"2", None]
+    finally:
+        redis.Redis.from_url(redis_url).delete(name)
+
+
+def test_an_error_reply_raises_and_the_connection_stays_in_step(redis_url):
+    name = _name("list")
+    client = redis.Redis.from_url(redis_url)
+    client.rpush(name, "x")
+    try:
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            hot_execute(("INCR", name), ("LLEN", name), url=redis_url)
+        # the reply after the error was read too: the next command gets its own reply
+        assert hot_execute(("LLEN", name), url=redis_url) == [1]
+    finally:
+        client.delete(name)
+
+
+def test_a_script_the_server_forgot_is_sent_again(redis_url):
+    source = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+    name = _name("script")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert hot_script(source, [name], [2], url=redis_url) == 2
+        client.script_flush()
+        assert hot_script(source, [name], [3], url=redis_url) == 5
+    finally:
+        client.delete(name)
+
+
+def test_a_connection_redis_dropped_is_made_again(redis_url):
+    name = _name("reconnect")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        hot_execute(("SET", name, "before"), url=redis_url)
+        own_id = hot_execute(("CLIENT", "ID"), url=redis_url)[0]
+        client.client_kill_filter(_id=own_id)
+        assert hot_execute(("GET", name), url=redis_url) == [b"before"]
+        assert hot_execute(("CLIENT", "ID"), url=redis_url)[0] != own_id
+    finally:
+        client.delete(name)
+
+
+def test_each_thread_has_its_own_connection(redis_url):
+    ids: list[int] = []
+    ids.append(hot_execute(("CLIENT", "ID"), url=redis_url)[0])
+    thread = threading.Thread(target=lambda: ids.append(hot_execute(("CLIENT", "ID"), url=redis_url)[0]))
+    thread.start()
+    thread.join()
+    assert ids[0] != ids[1]
+    assert hot_execute(("CLIENT", "ID"), url=redis_url)[0] == ids[0]
+
+
+def test_the_cache_builds_one_redis_client_per_pool_and_still_works(redis_url, settings):
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": {"BACKEND": "common.core.cache.RedisCache", "LOCATION": redis_url}}
+    cache = caches.create_connection("default")
+    name = _name("cache")
+    cache.set(name, {"text": "so far"}, timeout=30)
+    assert cache.get(name) == {"text": "so far"}
+    assert cache._cache.get_client(name, write=True) is cache._cache.get_client(name, write=True)
+    cache.delete(name)
+    assert cache.get(name) is None
