@@ -166,8 +166,14 @@ class Bench:
         actor = Actor.system(organization=org, label="bench")
         provider = None
         if provider_kind != "offline":
+            from apps.chatbot_provider.clients import CLIENTS
+
             provider = ChatbotProvider.objects.create(
-                organization=org, name="Embedder", kind=provider_kind, base_url=self.args.base_url or ""
+                organization=org,
+                name="Embedder",
+                kind=provider_kind,
+                base_url=self.args.base_url or "",
+                default_embedding_model=CLIENTS[provider_kind].default_embedding_model,
             )
         collection = document_services.collection_create(
             organization=org,
