@@ -524,7 +524,7 @@ def main() -> int:
                 rate = measured["chunks"] / measured["seconds"]
                 results[f"in-process chunks/s{label}"].append(rate)
                 results[f"write stage / raw COPY{label}"].append(measured["write_stage"] / copy_seconds)
-                if embedder == "offline":
+                if embedder == embedders[0]:
                     results["chunks"].append(measured["chunks"])
                     results["write stage s"].append(measured["write_stage"])
                     results["copy in write stage s"].append(measured["copy"])
