@@ -13,8 +13,12 @@ what a developer would build instead, on one generated corpus (PDF, DOCX, HTML, 
 Each mode runs --runs times, alternating; medians are printed, with the ratios taken in the same run. Runs in
 fresh organizations of the dev database (deleted afterwards); LangChain writes into a throwaway database.
 
-Usage: scripts/bench_ingest.py [--documents 60] [--paragraphs 30] [--runs 3] [--provider offline]
-       [--embedding-model NAME] [--burst 100] [--sizes] [--no-worker] [--no-peer]
+Every embedder is measured: the offline one, and the local neural one (provider kind `local`) when installed
+(`make install-local-embedder`); LangChain gets the offline one. Then the in-process pipeline (and LangChain)
+at three document sizes (--sizes, paragraphs a document), and the database statements of one small document.
+
+Usage: scripts/bench_ingest.py [--documents 60] [--paragraphs 30] [--runs 3] [--provider KIND]
+       [--embedding-model NAME] [--burst 100] [--sizes 5,30,150] [--size-documents 20] [--no-worker] [--no-peer]
 """
 
 from __future__ import annotations
@@ -151,7 +155,7 @@ class Bench:
         self.settings = settings
         self.created: list[Any] = []
 
-    def organization(self, label: str) -> tuple[Any, Any, Any]:
+    def organization(self, label: str, provider_kind: str = "offline") -> tuple[Any, Any, Any]:
         from apps.chatbot_provider.models import ChatbotProvider
         from apps.documents.services import documents as document_services
         from apps.organizations.actors import Actor
@@ -161,32 +165,41 @@ class Bench:
         self.created.append(org)
         actor = Actor.system(organization=org, label="bench")
         provider = None
-        if self.args.provider != "offline":
+        if provider_kind != "offline":
+            from apps.chatbot_provider.clients import CLIENTS
+
             provider = ChatbotProvider.objects.create(
-                organization=org, name="Embedder", kind=self.args.provider, base_url=self.args.base_url or ""
+                organization=org,
+                name="Embedder",
+                kind=provider_kind,
+                base_url=self.args.base_url or "",
+                default_embedding_model=CLIENTS[provider_kind].default_embedding_model,
             )
         collection = document_services.collection_create(
             organization=org,
             actor=actor,
             name="Bench",
             embedding_provider=provider,
-            embedding_model=self.args.embedding_model or None,
+            embedding_model=(self.args.embedding_model if provider_kind == self.args.provider else "") or None,
         )
         return org, collection, actor
 
     def cleanup(self) -> None:
-        for org in self.created:
+        from apps.documents.models import Collection
+
+        while self.created:
+            org = self.created.pop()
             org_id = str(org.pk)
+            Collection.objects.for_org(org).delete()  # first: they protect their embedding provider
             org.delete()
             shutil.rmtree(Path(self.settings.MEDIA_ROOT) / "documents" / org_id, ignore_errors=True)
-        self.created.clear()
 
     def chunks_of(self, org: Any) -> int:
         from apps.documents.models import Document
 
         return sum(Document.objects.for_org(org).values_list("chunk_count", flat=True))
 
-    def in_process(self, corpus: list[tuple[str, str, bytes]]) -> dict[str, Any]:
+    def in_process(self, corpus: list[tuple[str, str, bytes]], provider_kind: str = "offline") -> dict[str, Any]:
         """The pipeline in this process; returns chunks/s, the write stage's time and the rows it wrote."""
         from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -194,7 +207,7 @@ class Bench:
         from apps.documents.services import chunk_write, pipeline
         from apps.documents.services import documents as document_services
 
-        org, collection, actor = self.organization("inprocess")
+        org, collection, actor = self.organization("inprocess", provider_kind)
         written: list[tuple[Any, ...]] = []
         timings = {"write_stage": 0.0, "copy": 0.0}
         real_write, real_copy = pipeline._write_chunks, chunk_write.chunks_copy
@@ -252,11 +265,13 @@ class Bench:
             chunks_copy(rows)
         return time.perf_counter() - started
 
-    def real_path(self, corpus: list[tuple[str, str, bytes]], client: Any) -> dict[str, float]:
+    def real_path(
+        self, corpus: list[tuple[str, str, bytes]], client: Any, provider_kind: str = "offline"
+    ) -> dict[str, float]:
         """Upload through the API in requests of DOCUMENTS_MAX_FILES_PER_UPLOAD files; a worker indexes them."""
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        org, collection, _ = self.organization("api")
+        org, collection, _ = self.organization("api", provider_kind)
         headers = self.api_headers(org)
         per_request = int(self.settings.DOCUMENTS_MAX_FILES_PER_UPLOAD)
         started = time.perf_counter()
@@ -270,9 +285,9 @@ class Bench:
         elapsed = time.perf_counter() - started
         return {"chunks": self.chunks_of(org), "seconds": elapsed, "accepted": accepted}
 
-    def burst(self, client: Any, count: int) -> dict[str, float]:
+    def burst(self, client: Any, count: int, provider_kind: str = "offline") -> dict[str, float]:
         """`count` small pasted documents through the API at once; seconds until the last one is ready."""
-        org, collection, _ = self.organization("burst")
+        org, collection, _ = self.organization("burst", provider_kind)
         headers = self.api_headers(org)
         started = time.perf_counter()
         for i in range(count):
@@ -298,6 +313,54 @@ class Bench:
                 waits["broker to worker"].append((begun - dispatched).total_seconds() * 1000)
                 waits["indexing"].append((finished - begun).total_seconds() * 1000)
         return {"seconds": seconds, "accepted": accepted, **{k: _median(v) for k, v in waits.items()}}
+
+    def statements(self, corpus: list[tuple[str, str, bytes]]) -> dict[str, float]:
+        """What one small document costs the database, from upload to ready (in-process, after a warm-up): SQL
+        statements (the chunks' COPY included), transactions, and how many of them wait for the disk."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from apps.documents.services import chunk_write, pipeline
+        from apps.documents.services import documents as document_services
+
+        _org, collection, actor = self.organization("statements")
+        copies = 0
+        real_copy = chunk_write.chunks_copy
+
+        def counted_copy(rows: Any) -> int:
+            nonlocal copies
+            copies += 1
+            return real_copy(rows)
+
+        pipeline.chunks_copy = counted_copy  # type: ignore[assignment]
+        try:
+            for index, (_kind, name, content) in enumerate(corpus[:2]):
+                copies = 0
+                with CaptureQueriesContext(connection) as captured:
+                    document_services.document_create_from_uploads(
+                        collection=collection, actor=actor, files=[SimpleUploadedFile(f"{index}-{name}", content)]
+                    )
+        finally:
+            pipeline.chunks_copy = real_copy  # type: ignore[assignment]
+        sql = [query["sql"] for query in captured.captured_queries]
+        transactions: list[list[str]] = []
+        current: list[str] | None = None
+        for statement in sql:
+            if statement == "BEGIN":
+                current = []
+                transactions.append(current)
+            elif current is not None:
+                current.append(statement)
+                if statement in ("COMMIT", "ROLLBACK"):
+                    current = None
+        committed = [t for t in transactions if t and t[-1] == "COMMIT"]
+        asynchronous = [t for t in committed if any("synchronous_commit" in statement for statement in t)]
+        return {
+            "statements": len([q for q in sql if q not in ("BEGIN", "COMMIT")]) + copies,
+            "transactions": len(committed),
+            "durable commits": len(committed) - len(asynchronous),
+        }
 
     def api_headers(self, org: Any) -> dict[str, str]:
         from apps.api_keys.services import api_key_create
@@ -354,16 +417,27 @@ def _langchain(corpus: list[tuple[str, str, bytes]], dims: int) -> dict[str, Any
         drop_scratch_database(conninfo, name)
 
 
+def _local_available() -> bool:
+    from apps.chatbot_provider import local_model
+
+    return local_model.available()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--documents", type=int, default=60)
     parser.add_argument("--paragraphs", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--provider", default="offline", help="embedding provider kind (offline, local, ...)")
+    parser.add_argument(
+        "--provider",
+        default="",
+        help="one embedding provider kind only (offline, local, ...); default: offline, and local when installed",
+    )
     parser.add_argument("--embedding-model", default="")
     parser.add_argument("--base-url", default="")
     parser.add_argument("--burst", type=int, default=100)
-    parser.add_argument("--sizes", action="store_true", help="also chunks/s in-process at three document sizes")
+    parser.add_argument("--sizes", default="5,30,150", help="paragraphs a document for the size series ('' for none)")
+    parser.add_argument("--size-documents", type=int, default=20)
     parser.add_argument("--no-worker", action="store_true")
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args()
@@ -379,12 +453,18 @@ def main() -> int:
 
     from apps.chatbot_provider.models import ProviderKind
 
-    if args.provider not in ProviderKind.values:
+    if args.provider and args.provider not in ProviderKind.values:
         print(
             f"embedding provider kind {args.provider!r} is not available in this build "
             f"({', '.join(ProviderKind.values)})"
         )
         return 2
+    embedders = [args.provider] if args.provider else ["offline"]
+    if not args.provider:
+        if _local_available():
+            embedders.append(ProviderKind.LOCAL.value)
+        else:
+            print("local neural embedder: not installed (make install-local-embedder), not measured")
     call_command("migrate", verbosity=0)
     logging.getLogger("celery").setLevel(logging.WARNING)
     rng = random.Random(5)
@@ -403,11 +483,14 @@ def main() -> int:
     print(
         f"corpus: {len(corpus)} documents ({', '.join(kinds)}), {total_bytes / 1e6:.1f} MB; "
         f"chunking {settings.DOCUMENTS_CHUNK_TOKENS} tokens / overlap {settings.DOCUMENTS_CHUNK_OVERLAP_TOKENS}; "
-        f"embedding {args.provider} {args.embedding_model or ''} ({dims} dims), "
-        f"batch {settings.DOCUMENTS_EMBED_BATCH_SIZE}; "
+        f"embedding {', '.join(embedders)} ({dims} dims), batch {settings.DOCUMENTS_EMBED_BATCH_SIZE}; "
         f"{args.runs} runs, medians"
     )
     storages = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+
+    def in_memory() -> Any:
+        return override_settings(STORAGES=storages, DOCUMENTS_MAX_PER_ORG=10**7, DOCUMENTS_MAX_BYTES_PER_ORG=10**12)
+
     bench = Bench(args)
     results: dict[str, list[float]] = defaultdict(list)
     per_kind: dict[str, list[float]] = defaultdict(list)
@@ -418,66 +501,94 @@ def main() -> int:
         worker = _worker(log)
     try:
         client = Client()
+        current_app.conf.task_always_eager = True
+        with in_memory():
+            for embedder in embedders:  # first use loads code (and the local model): not part of any run
+                bench.in_process(corpus[:5], embedder)
+            statements = bench.statements(corpus)
+            bench.cleanup()
+        current_app.conf.task_always_eager = False
         if worker is not None:  # the worker's first task also imports everything: not part of any run
-            bench.burst(client, 1)
+            for embedder in embedders:
+                bench.burst(client, 1, embedder)
+            bench.cleanup()
         for run in range(args.runs):
-            current_app.conf.task_always_eager = True
-            with override_settings(STORAGES=storages, DOCUMENTS_MAX_PER_ORG=10**7, DOCUMENTS_MAX_BYTES_PER_ORG=10**12):
-                measured = bench.in_process(corpus)
-                copy_seconds = bench.raw_copy(measured["org"], measured["rows"])
-            current_app.conf.task_always_eager = False
-            results["in-process chunks/s"].append(measured["chunks"] / measured["seconds"])
-            results["chunks"].append(measured["chunks"])
-            results["write stage s"].append(measured["write_stage"])
-            results["copy in write stage s"].append(measured["copy"])
-            results["raw COPY s"].append(copy_seconds)
-            results["write stage / raw COPY"].append(measured["write_stage"] / copy_seconds)
-            for kind, seconds in measured["per_kind"].items():
-                per_kind[kind].append(seconds)
-            line = (
-                f"run {run + 1}: in-process {measured['ready']}/{len(corpus)} ready, {measured['chunks']} chunks in "
-                f"{measured['seconds']:.1f} s ({measured['chunks'] / measured['seconds']:.0f} chunks/s); write stage "
-                f"{measured['write_stage']:.2f} s (COPY {measured['copy']:.2f} s), raw COPY {copy_seconds:.2f} s"
-            )
+            line = f"run {run + 1}:"
+            for embedder in embedders:
+                label = "" if embedder == "offline" else f" ({embedder})"
+                current_app.conf.task_always_eager = True
+                with in_memory():
+                    measured = bench.in_process(corpus, embedder)
+                    copy_seconds = bench.raw_copy(measured["org"], measured["rows"])
+                current_app.conf.task_always_eager = False
+                rate = measured["chunks"] / measured["seconds"]
+                results[f"in-process chunks/s{label}"].append(rate)
+                results[f"write stage / raw COPY{label}"].append(measured["write_stage"] / copy_seconds)
+                if embedder == embedders[0]:
+                    results["chunks"].append(measured["chunks"])
+                    results["write stage s"].append(measured["write_stage"])
+                    results["copy in write stage s"].append(measured["copy"])
+                    results["raw COPY s"].append(copy_seconds)
+                    results["raw COPY chunks/s (the physical limit)"].append(measured["chunks"] / copy_seconds)
+                    for kind, seconds in measured["per_kind"].items():
+                        per_kind[kind].append(seconds)
+                line += (
+                    f" [{embedder}] in-process {measured['ready']}/{len(corpus)} ready, {measured['chunks']} chunks in "
+                    f"{measured['seconds']:.1f} s ({rate:.0f} chunks/s); write stage {measured['write_stage']:.2f} s "
+                    f"(COPY {measured['copy']:.2f} s), raw COPY {copy_seconds:.2f} s"
+                )
+                if worker is not None:
+                    api = bench.real_path(corpus, client, embedder)
+                    results[f"real path chunks/s{label}"].append(api["chunks"] / api["seconds"])
+                    line += f"; real path {api['chunks'] / api['seconds']:.0f} chunks/s ({api['seconds']:.1f} s)"
+                if not args.no_peer and embedder == "offline":
+                    peer = _langchain(corpus, dims)
+                    if peer is not None:
+                        peer_rate = peer["chunks"] / peer["seconds"]
+                        results["LangChain chunks/s"].append(peer_rate)
+                        results["Docent / LangChain (in-process)"].append(rate / peer_rate)
+                        if worker is not None:
+                            results["Docent / LangChain (real path)"].append(
+                                results["real path chunks/s"][-1] / peer_rate
+                            )
+                        steps = ", ".join(f"{k} {v:.1f} s" for k, v in peer["steps"].items())
+                        line += f"; LangChain {peer['chunks']} chunks in {peer['seconds']:.1f} s ({steps})"
+                bench.cleanup()
             if worker is not None:
-                api = bench.real_path(corpus, client)
-                results["real path chunks/s"].append(api["chunks"] / api["seconds"])
                 burst = bench.burst(client, args.burst)
                 results[f"burst of {args.burst}: all ready after, s"].append(burst["seconds"])
                 results[f"burst of {args.burst}: accepted by the API after, s"].append(burst["accepted"])
+                results[f"burst of {args.burst}: last ready after the last accepted, s"].append(
+                    burst["seconds"] - burst["accepted"]
+                )
                 for stage in ("in line (fair dispatch)", "broker to worker", "indexing"):
                     results[f"burst: {stage} per document, median ms"].append(burst[stage])
-                line += (
-                    f"; real path {api['chunks'] / api['seconds']:.0f} chunks/s ({api['seconds']:.1f} s); "
-                    f"burst of {args.burst}: all ready after {burst['seconds']:.1f} s"
-                )
-            if not args.no_peer and args.provider == "offline":
-                peer = _langchain(corpus, dims)
-                if peer is not None:
-                    results["LangChain chunks/s"].append(peer["chunks"] / peer["seconds"])
-                    results["Docent / LangChain"].append(
-                        (measured["chunks"] / measured["seconds"]) / (peer["chunks"] / peer["seconds"])
-                    )
-                    steps = ", ".join(f"{k} {v:.1f} s" for k, v in peer["steps"].items())
-                    line += f"; LangChain {peer['chunks']} chunks in {peer['seconds']:.1f} s ({steps})"
+                line += f"; burst of {args.burst}: all ready after {burst['seconds']:.1f} s"
+                bench.cleanup()
             print(line, flush=True)
-            bench.cleanup()
-        if args.sizes:
-            current_app.conf.task_always_eager = True
-            with override_settings(STORAGES=storages, DOCUMENTS_MAX_PER_ORG=10**7, DOCUMENTS_MAX_BYTES_PER_ORG=10**12):
-                for paragraphs in (5, 30, 150):
-                    sized = [
-                        (kind, *_document(kind, i, paragraphs, rng))
-                        for i, kind in enumerate(["txt", "md", "html", "pdf", "docx"] * 4)
-                    ]
-                    rates = []
-                    for _ in range(args.runs):
-                        measured = bench.in_process(sized)
-                        rates.append(measured["chunks"] / measured["seconds"])
-                        bench.cleanup()
-                    results[
-                        f"size {paragraphs:>3} paragraphs ({measured['chunks'] // len(sized)} chunks/doc) chunks/s"
-                    ] = rates
+        sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+        for paragraphs in sizes:
+            sized = [
+                (kind, *_document(kind, i, paragraphs, rng))
+                for i, kind in enumerate(kinds * max(1, args.size_documents // len(kinds)))
+            ]
+            for _ in range(args.runs):
+                current_app.conf.task_always_eager = True
+                with in_memory():
+                    measured = bench.in_process(sized)
+                    copy_seconds = bench.raw_copy(measured["org"], measured["rows"])
+                current_app.conf.task_always_eager = False
+                per_document = measured["chunks"] // len(sized)
+                name = f"size {paragraphs:>3} paragraphs ({per_document} chunks/doc)"
+                rate = measured["chunks"] / measured["seconds"]
+                results[f"{name} in-process chunks/s"].append(rate)
+                results[f"{name} ms per document"].append(1000 * measured["seconds"] / len(sized))
+                results[f"{name} write stage / raw COPY"].append(measured["write_stage"] / copy_seconds)
+                if not args.no_peer and "offline" in embedders:
+                    peer = _langchain(sized, dims)
+                    if peer is not None:
+                        results[f"{name} Docent / LangChain"].append(rate / (peer["chunks"] / peer["seconds"]))
+                bench.cleanup()
     finally:
         bench.cleanup()
         if worker is not None:
@@ -487,10 +598,15 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
     print()
+    print(
+        f"one small document, upload to ready: {statements['statements']:.0f} SQL statements, "
+        f"{statements['transactions']:.0f} transactions of which {statements['durable commits']:.0f} wait for the disk"
+    )
     print(f"broker of the real path: {settings.CELERY_BROKER_URL} (worker -c 2); medians of {args.runs} runs")
     for name, values in results.items():
-        print(f"  {name:58} {_median(values):10.2f}   ({', '.join(f'{v:.2f}' for v in values)})")
+        print(f"  {name:66} {_median(values):10.2f}   ({', '.join(f'{v:.2f}' for v in values)})")
     print("  seconds per format, in-process: " + ", ".join(f"{k} {_median(v):.1f}" for k, v in per_kind.items()))
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         "targets: write stage <= 1.5x raw COPY; Docent >= 3x LangChain; >= 1,000 chunks/s in-process (offline); "
         f"a burst of {args.burst} small documents ready in a few seconds"

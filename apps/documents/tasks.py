@@ -9,7 +9,7 @@ from django.conf import settings
 
 from apps.documents.services import pipeline
 from apps.documents.services.embed import is_transient
-from apps.documents.services.queue import INDEX_TASK, SWEEP_TASK, documents_dispatch
+from apps.documents.services.queue import INDEX_TASK, SWEEP_TASK, documents_dispatch, documents_dispatch_if_waiting
 
 
 @shared_task(
@@ -54,7 +54,7 @@ def document_index_task(self: Task, *, organization_id: str, document_id: str) -
         raise self.retry(exc=exc, countdown=countdown) from exc
     finally:
         # A slot is free (or this document is done): send the next one in line.
-        documents_dispatch()
+        documents_dispatch_if_waiting()
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)

@@ -9,7 +9,7 @@ from langchain_core.embeddings import Embeddings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from apps.chatbot_provider.offline import hashing_embed  # pure Python, no Django
+from apps.chatbot_provider.offline import hashing_embed  # NumPy, no Django
 
 
 class OfflineEmbeddings(Embeddings):

@@ -57,8 +57,8 @@ def document_event_payload(document: Document) -> dict[str, Any]:
     }
 
 
-def _enqueue(document: Document) -> None:
-    enqueue_index(organization_id=str(document.organization_id), document_id=str(document.pk))
+def _enqueue(document: Document, *, new: bool = False) -> None:
+    enqueue_index(organization_id=str(document.organization_id), document_id=str(document.pk), new=new)
 
 
 # --- collections ---------------------------------------------------------------------------------------
@@ -155,10 +155,16 @@ def organization_usage(*, organization: Organization) -> dict[str, int]:
     return {"documents": int(usage["documents"] or 0), "bytes": int(usage["bytes"] or 0)}
 
 
-def _check_quota(*, organization: Organization, new_documents: int, new_bytes: int) -> None:
+def _lock_organization(organization_id: Any) -> Organization:
     # Lock the organization row so concurrent uploads cannot both squeeze under the limit (NO KEY UPDATE:
     # rows referencing the organization can still be inserted meanwhile).
-    org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
+    return Organization.objects.select_for_update(no_key=True).get(pk=organization_id)
+
+
+def _check_quota(*, organization: Organization, new_documents: int, new_bytes: int, locked: bool = False) -> None:
+    """Refuse what would exceed the organization's limits; `locked`: the caller holds the organization's lock
+    (and `organization` was read under it)."""
+    org = organization if locked else _lock_organization(organization.pk)
     max_documents = org.max_documents if org.max_documents is not None else settings.DOCUMENTS_MAX_PER_ORG
     max_bytes = org.max_document_bytes if org.max_document_bytes is not None else settings.DOCUMENTS_MAX_BYTES_PER_ORG
     usage = organization_usage(organization=org)
@@ -295,7 +301,7 @@ def _store(
         if existing is None:
             raise
         return DocumentCreated(existing, created=False)
-    _enqueue(document)
+    _enqueue(document, new=True)
     audit_record(
         actor=actor,
         action=AuditAction.DOCUMENT_CREATED,
@@ -311,7 +317,7 @@ def _create_many(
 ) -> list[DocumentCreated]:
     # Look for existing content only once the organization is locked, so that two requests carrying the same
     # content cannot both miss each other; the unique constraint (collection, sha256) backs this up.
-    Organization.objects.select_for_update(no_key=True).get(pk=collection.organization_id)
+    organization = _lock_organization(collection.organization_id)
     results: list[DocumentCreated] = []
     fresh: list[tuple[_Incoming, str]] = []
     seen: set[str] = set()
@@ -326,9 +332,10 @@ def _create_many(
             fresh.append((incoming, title))
     if fresh:
         _check_quota(
-            organization=collection.organization,
+            organization=organization,
             new_documents=len(fresh),
             new_bytes=sum(incoming.size for incoming, _ in fresh),
+            locked=True,
         )
     for incoming, title in fresh:
         results.append(_store(collection=collection, actor=actor, incoming=incoming, source=source, title=title))
@@ -407,7 +414,7 @@ def document_create_from_url(*, collection: Collection, actor: Actor, url: str) 
         data={"url": url, "source": DocumentSource.URL},
     )
     emit(EventType.DOCUMENT_CREATED, organization=document.organization_id, payload=document_event_payload(document))
-    _enqueue(document)
+    _enqueue(document, new=True)
     return DocumentCreated(document, created=True)
 
 

@@ -40,10 +40,31 @@ WAITING = Q(status=DocumentStatus.QUEUED, dispatched_at__isnull=True)
 _local = threading.local()
 
 
-def enqueue_index(*, organization_id: str, document_id: str) -> None:
-    """Put the document in line for indexing; the dispatcher sends its task once the transaction commits."""
-    Document.objects.for_org(organization_id).filter(pk=document_id).update(dispatched_at=None)
-    transaction.on_commit(documents_dispatch)
+def enqueue_index(*, organization_id: str, document_id: str, new: bool = False) -> None:
+    """Put the document in line for indexing; the dispatcher sends its task once the transaction commits. A
+    document created in this transaction (`new`) is already in line: it was never dispatched."""
+    if not new:
+        Document.objects.for_org(organization_id).filter(pk=document_id).update(dispatched_at=None)
+    dispatch_on_commit()
+
+
+def dispatch_on_commit() -> None:
+    """Dispatch once the current transaction commits: once per transaction, however many documents it queued
+    (one dispatch sends them all). A dispatch already registered counts only if it cannot be rolled back
+    without this call being rolled back too (its savepoints all enclose this one)."""
+    active = set(connection.savepoint_ids)
+    registered = (entry[0] for entry in connection.run_on_commit if entry[1] is documents_dispatch)
+    if not any(savepoints <= active for savepoints in registered):
+        transaction.on_commit(documents_dispatch)
+
+
+def documents_dispatch_if_waiting() -> int:
+    """documents_dispatch() when a document is waiting for a slot. After each indexing task: usually none is,
+    and then this is one index-only query instead of a locked transaction. A document queued after the query
+    is dispatched by whoever queued it, after their commit."""
+    if not Document.objects.unscoped().filter(WAITING).exists():
+        return 0
+    return documents_dispatch()
 
 
 def documents_dispatch() -> int:
@@ -51,7 +72,8 @@ def documents_dispatch() -> int:
 
     Called after documents are queued, after each indexing task and by the periodic sweep. A call made while
     this thread is already dispatching (a task executed eagerly finishing inside the send) is folded into the
-    running one, which then looks again.
+    running one, which then looks again. Otherwise one pass suffices: whatever frees a slot or queues a
+    document after it dispatches again itself.
     """
     if getattr(_local, "active", False):
         _local.again = True
@@ -61,9 +83,8 @@ def documents_dispatch() -> int:
     try:
         while True:
             _local.again = False
-            batch = _dispatch_once()
-            sent += batch
-            if not batch and not _local.again:
+            sent += _dispatch_once()
+            if not _local.again:
                 return sent
     finally:
         _local.active = False
@@ -73,9 +94,15 @@ def _dispatch_once() -> int:
     limit = int(settings.DOCUMENTS_DISPATCH_MAX_IN_FLIGHT)
     per_organization = int(settings.DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION)
     chosen: list[tuple[str, str]] = []
+    # A dispatch of its own does not wait for the disk at commit: one lost in a crash leaves its documents
+    # waiting (dispatched again) or, when the message went out, claimed by the worker all the same (ADR 0107).
+    # Inside a caller's transaction, the caller's commit stays as it is.
+    lock = "SELECT pg_advisory_xact_lock(%s)"
+    if not connection.in_atomic_block:
+        lock += ", set_config('synchronous_commit', 'off', true)"
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DISPATCH_LOCK])
+            cursor.execute(lock, [_DISPATCH_LOCK])
         documents = Document.objects.unscoped()
         in_flight: dict[Any, int] = {
             organization_id: n
