@@ -170,11 +170,14 @@ def _search_group(
     4 x limit chunks read scored exactly), and returns both signals for every candidate with its rank in each
     list. Without `vector_list` the vector candidates are only walked when the full-text list is short (a
     fusion weight of 0), and the query vector scores the full-text candidates. Its first row carries only the scope
-    and the plan (migration 0006)."""
+    and the plan (migration 0006). A hybrid search walks HNSW with SEARCH_HNSW_EF_SEARCH_HYBRID over the scope's
+    share of the chunk table, within [limit, SEARCH_HNSW_EF_SEARCH] (migration 0007, ADR 0026)."""
+    ef_search = int(settings.SEARCH_HNSW_EF_SEARCH)
+    ef_min = min(int(settings.SEARCH_HNSW_EF_SEARCH_HYBRID), ef_search) if text and vector is not None else ef_search
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT * FROM documents_search(%s::uuid, %s::uuid[], %s::text, %s::vector, %s::boolean, %s::boolean, "
-            "%s::int, %s::float8, %s::float8, %s::int, %s::int, %s::bigint, %s::int, %s::text, %s::regconfig)",
+            "%s::int, %s::float8, %s::float8, %s::int, %s::int, %s::bigint, %s::int, %s::text, %s::regconfig, %s::int)",
             [
                 str(organization_id),
                 collection_ids,
@@ -188,9 +191,10 @@ def _search_group(
                 int(settings.SEARCH_TEXT_TERM_DEPTH),
                 MAX_QUERY_TERMS,
                 int(settings.SEARCH_EXACT_MAX_CHUNKS),
-                int(settings.SEARCH_HNSW_EF_SEARCH),
+                ef_search,
                 DocumentStatus.READY.value,
                 TEXT_SEARCH_CONFIG,
+                ef_min,
             ],
         )
         columns = [col.name for col in cursor.description or []]
