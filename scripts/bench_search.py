@@ -324,7 +324,7 @@ def _run_one_organization(args: argparse.Namespace) -> None:
     from django.db import connection
 
     from apps.documents.models import Chunk, Collection, Document
-    from apps.documents.services.search import search
+    from apps.documents.services.search import SearchMode, search
     from apps.organizations.models import Organization
 
     sentences = _sentences(args.datasets)
@@ -412,14 +412,24 @@ def _run_one_organization(args: argparse.Namespace) -> None:
                 cutoff = (full[-1].text_score or 0.0) - 1e-6
                 exhaustive_overlap.append(sum(1 for h in bounded if (h.text_score or 0.0) >= cutoff) / len(full))
         # How much HNSW loses against the exact scan (only when the scope takes the HNSW plan).
-        vector_recall = []
+        # And hybrid with both lists (its own, smaller ef_search, ADR 0026) against hybrid over the exact scan.
+        vector_recall: list[float] = []
+        hybrid_recall: list[float] = []
+        checks: list[tuple[SearchMode, float | None, list[float]]] = [
+            ("vector", None, vector_recall),
+            ("hybrid", 0.7, hybrid_recall),
+        ]
         if size > int(settings.SEARCH_EXACT_MAX_CHUNKS):
             for query in queries[: args.exhaustive_queries]:
-                approximate = {h.chunk_id for h in search(organization=org, query=query, mode="vector", top_k=10).hits}
-                with override_settings(SEARCH_EXACT_MAX_CHUNKS=10**9):
-                    exact = [h.chunk_id for h in search(organization=org, query=query, mode="vector", top_k=10).hits]
-                if exact:
-                    vector_recall.append(len(approximate & set(exact)) / len(exact))
+                for mode, weight, recall in checks:
+                    approximate = {
+                        h.chunk_id
+                        for h in search(organization=org, query=query, mode=mode, top_k=10, vector_weight=weight).hits
+                    }
+                    with override_settings(SEARCH_EXACT_MAX_CHUNKS=10**9):
+                        exact = search(organization=org, query=query, mode=mode, top_k=10, vector_weight=weight).hits
+                    if exact:
+                        recall.append(len(approximate & {h.chunk_id for h in exact}) / len(exact))
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
         print(f"  load average while measuring (1, 5, 15 min): {load} on {os.cpu_count()} cores")
         reference_p50 = statistics.median(results["tantivy"])
@@ -450,6 +460,12 @@ def _run_one_organization(args: argparse.Namespace) -> None:
                 f"  vector top 10 (HNSW, ef_search {int(settings.SEARCH_HNSW_EF_SEARCH)}) shared with the exact scan's "
                 f"({len(vector_recall)} queries): {statistics.mean(vector_recall):.1%}"
             )
+        if hybrid_recall:
+            print(
+                f"  hybrid top 10, both lists (HNSW, ef_search {int(settings.SEARCH_HNSW_EF_SEARCH_HYBRID)} over the "
+                f"scope's share of the table) shared with hybrid over the exact scan ({len(hybrid_recall)} queries): "
+                f"{statistics.mean(hybrid_recall):.1%}"
+            )
 
 
 def main() -> int:
@@ -465,6 +481,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="--tenants: only 10k/20 and 100k/100")
     parser.add_argument("--configs", default="", help="--tenants: comma-separated CHUNKSxORGS, e.g. 100000x20")
     parser.add_argument("--ef-search", type=int, default=0, help="override SEARCH_HNSW_EF_SEARCH")
+    parser.add_argument(
+        "--ef-search-hybrid", type=int, default=0, help="override SEARCH_HNSW_EF_SEARCH_HYBRID (hybrid's vector list)"
+    )
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database for inspection")
     args = parser.parse_args()
     args.queries = args.queries or (200 if args.tenants else 100)
@@ -493,7 +512,12 @@ def main() -> int:
         )
         from django.test.utils import override_settings
 
-        with override_settings(**({"SEARCH_HNSW_EF_SEARCH": args.ef_search} if args.ef_search else {})):
+        overrides: dict[str, int] = {}
+        if args.ef_search:
+            overrides["SEARCH_HNSW_EF_SEARCH"] = args.ef_search
+        if args.ef_search_hybrid:
+            overrides["SEARCH_HNSW_EF_SEARCH_HYBRID"] = args.ef_search_hybrid
+        with override_settings(**overrides):
             if not args.tenants:
                 _run_one_organization(args)
             else:

@@ -318,6 +318,8 @@ DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION: int = get("DOCUMENTS_DISPATCH_MAX_PER_O
 # Search: exact scan when the filter keeps at most this many chunks, else HNSW with iterative scans
 SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=5_000)
 SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)
+# Hybrid's vector list (ADR 0026): ef_search when the scope is the whole chunk table, raised as its share shrinks
+SEARCH_HNSW_EF_SEARCH_HYBRID: int = get("SEARCH_HNSW_EF_SEARCH_HYBRID", cast=int, default=100)
 SEARCH_CANDIDATES: int = get("SEARCH_CANDIDATES", cast=int, default=50)
 # Fusion of vector and full-text candidates: "weighted" (convex combination) or "rrf"
 SEARCH_FUSION: str = get("SEARCH_FUSION", default="weighted")

@@ -170,11 +170,14 @@ def _search_group(
     4 x limit chunks read scored exactly), and returns both signals for every candidate with its rank in each
     list. Without `vector_list` the vector candidates are only walked when the full-text list is short (a
     fusion weight of 0), and the query vector scores the full-text candidates. Its first row carries only the scope
-    and the plan (migration 0006)."""
+    and the plan (migration 0006). A hybrid search walks HNSW with SEARCH_HNSW_EF_SEARCH_HYBRID over the scope's
+    share of the chunk table, within [limit, SEARCH_HNSW_EF_SEARCH] (migration 0007, ADR 0026)."""
+    ef_search = int(settings.SEARCH_HNSW_EF_SEARCH)
+    ef_min = min(int(settings.SEARCH_HNSW_EF_SEARCH_HYBRID), ef_search) if text and vector is not None else ef_search
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT * FROM documents_search(%s::uuid, %s::uuid[], %s::text, %s::vector, %s::boolean, %s::boolean, "
-            "%s::int, %s::float8, %s::float8, %s::int, %s::int, %s::bigint, %s::int, %s::text, %s::regconfig)",
+            "%s::int, %s::float8, %s::float8, %s::int, %s::int, %s::bigint, %s::int, %s::text, %s::regconfig, %s::int)",
             [
                 str(organization_id),
                 collection_ids,
@@ -188,9 +191,10 @@ def _search_group(
                 int(settings.SEARCH_TEXT_TERM_DEPTH),
                 MAX_QUERY_TERMS,
                 int(settings.SEARCH_EXACT_MAX_CHUNKS),
-                int(settings.SEARCH_HNSW_EF_SEARCH),
+                ef_search,
                 DocumentStatus.READY.value,
                 TEXT_SEARCH_CONFIG,
+                ef_min,
             ],
         )
         columns = [col.name for col in cursor.description or []]
@@ -321,7 +325,7 @@ def search(
         fusion=fusion,
         vector_weight=vector_weight,
     )
-    hits = fuse(found.rows, mode=mode, fusion=fusion, weight=vector_weight)[:top_k]
+    hits = fuse(found.rows, mode=mode, fusion=fusion, weight=vector_weight, limit=top_k)
     timings = found.timings_ms
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     plan = "+".join(sorted(found.plans)) if found.plans else ("none" if mode == "fulltext" else "empty")
@@ -329,9 +333,15 @@ def search(
 
 
 def fuse(
-    rows: list[dict[str, Any]], *, mode: SearchMode, fusion: str = "weighted", weight: float | None = None
+    rows: list[dict[str, Any]],
+    *,
+    mode: SearchMode,
+    fusion: str = "weighted",
+    weight: float | None = None,
+    limit: int | None = None,
 ) -> list[SearchHit]:
-    """Rank the candidates. `weight` overrides each collection's fusion weight (evaluation sweeps)."""
+    """Rank the candidates (the best `limit` of them when given). `weight` overrides each collection's fusion
+    weight (evaluation sweeps)."""
     max_text = max((float(r["text_raw"] or 0.0) for r in rows), default=0.0)
     max_vector = max(
         (_clamp(float(r["vector_similarity"])) for r in rows if r["vector_similarity"] is not None), default=0.0
@@ -340,7 +350,7 @@ def fuse(
     min_vector = min(
         (_clamp(float(r["vector_similarity"])) for r in rows if r["vector_similarity"] is not None), default=0.0
     )
-    scored: list[tuple[tuple[float, float, str, int], SearchHit]] = []
+    scored: list[tuple[tuple[float, float, str, int], dict[str, Any], float, float | None, float | None]] = []
     for row in rows:
         vector_score = None if row["vector_similarity"] is None else _clamp(float(row["vector_similarity"]))
         text_score = None
@@ -366,7 +376,16 @@ def fuse(
             w = float(row.get("fusion_weight", 0.3) if weight is None else weight)
             relative_vector = (vector_score or 0.0) / max_vector if max_vector > 0 else 0.0
             score = w * relative_vector + (1 - w) * (text_score or 0.0)
-        hit = SearchHit(
+        raw_similarity = float(row["vector_similarity"]) if row["vector_similarity"] is not None else -2.0
+        if raw_similarity != raw_similarity:
+            raw_similarity = -2.0
+        # Ties (e.g. similarities clamped to 0) keep the true cosine order, then document order.
+        key = (-_clamp(score), -raw_similarity, str(row["document_id"]), row["ordinal"])
+        scored.append((key, row, score, vector_score, text_score))
+    scored.sort(key=lambda item: item[0])
+    # The hits are built for the ranks returned only (a search keeps top_k of about 50 to 100 candidates).
+    return [
+        SearchHit(
             chunk_id=row["id"],
             document_id=row["document_id"],
             collection_id=row["collection_id"],
@@ -380,13 +399,8 @@ def fuse(
             text_idf=None if row.get("text_idf") is None else round(float(row["text_idf"]), 6),
             text_coverage=None if row.get("text_coverage") is None else round(_clamp(float(row["text_coverage"])), 6),
         )
-        raw_similarity = float(row["vector_similarity"]) if row["vector_similarity"] is not None else -2.0
-        if raw_similarity != raw_similarity:
-            raw_similarity = -2.0
-        # Ties (e.g. similarities clamped to 0) keep the true cosine order, then document order.
-        scored.append(((-_clamp(score), -raw_similarity, str(row["document_id"]), row["ordinal"]), hit))
-    scored.sort(key=lambda item: item[0])
-    return [hit for _, hit in scored]
+        for _, row, score, vector_score, text_score in scored[:limit]
+    ]
 
 
 def search_chunks(

@@ -283,3 +283,20 @@ def test_a_zero_weighted_vector_list_is_not_walked_and_the_ranking_is_unchanged(
     # A weighted vector side (as for a neural embedder) walks the list.
     weighted = candidates(fusion="weighted", vector_weight=0.7)
     assert any(row["vector_rank"] is not None for row in weighted)
+
+
+def test_hybrid_walks_with_a_smaller_ef_search_only_when_its_scope_is_most_of_the_table(organization, collection):
+    """ADR 0026: SEARCH_HNSW_EF_SEARCH_HYBRID over the scope's share of the chunk table, within
+    [candidate count, SEARCH_HNSW_EF_SEARCH]; a tenant that shares the index keeps the full ef_search."""
+    _document(collection, [f"pump seal {i}" for i in range(6)])
+    other = CollectionFactory(organization=OrganizationFactory())
+    _document(other, ["pump seal 6", "pump seal 7"])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE documents_chunk")  # reltuples: 8
+        cursor.execute(
+            "SELECT documents_walk_ef_search(8, 50, 200, 100), documents_walk_ef_search(6, 50, 200, 100), "
+            "documents_walk_ef_search(2, 50, 200, 100), documents_walk_ef_search(8, 50, 200, 20), "
+            "documents_walk_ef_search(20, 50, 200, 100)"
+        )
+        whole, most, small, below_limit, grown = cursor.fetchone()
+    assert (whole, most, small, below_limit, grown) == (100, 134, 200, 50, 100)
