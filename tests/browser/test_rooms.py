@@ -83,9 +83,9 @@ class Member:
         self.page.get_by_role("textbox", name="Message").fill(text)
         self.page.get_by_role("textbox", name="Message").press("Enter")
 
-    def sees(self, text: str) -> Any:
+    def sees(self, text: str, *, timeout: float = 10_000) -> Any:
         line = self.page.locator("#room-log p.room-message", has_text=text)
-        line.first.wait_for()
+        line.first.wait_for(timeout=timeout)
         return line.first
 
     def shot(self, folder: Path, name: str) -> None:
@@ -120,7 +120,7 @@ def test_two_members_chat_live_ask_a_bot_and_catch_up_after_a_cut_connection(bro
     sam_page.room("Onboarding")
     sam_page.page.evaluate(DRAFT_WATCH)
     alex.say("@HR bot how many vacation days do employees get?")
-    answer = sam_page.sees("HR bot:")
+    answer = sam_page.sees("HR bot:", timeout=30_000)  # a whole answer: retrieval and the provider's stream
     assert "25" in answer.inner_text()
     assert sam_page.page.evaluate("window.__drafts") > 0, "the answer arrived in one piece, not written live"
     assert "25" in alex.sees("HR bot:").inner_text()

@@ -150,7 +150,11 @@ def test_the_bot_page_previews_the_widget_live_and_offers_the_embed_snippet(brow
         "() => getComputedStyle(document.querySelector('#widget-preview docent-widget').shadowRoot"
         ".querySelector('.head')).backgroundColor === 'rgb(10, 125, 79)'"
     )
-    assert preview.locator("h2").inner_text() == "Handbook helper"
+    # The name and the colour may reach the preview in two redraws: wait for the name's too.
+    page.wait_for_function(
+        "() => document.querySelector('#widget-preview docent-widget').shadowRoot"
+        ".querySelector('h2').textContent === 'Handbook helper'"
+    )
     page.locator("#id_dark_mode").select_option("dark")
     page.locator("#id_position").select_option("left")
     page.wait_for_function(
