@@ -36,7 +36,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.chat import permissions, presence, selectors
+from apps.chat import permissions, presence, selectors, trace
 
 if TYPE_CHECKING:
     from apps.organizations.actors import Actor
@@ -70,7 +70,7 @@ class Socket(Protocol):
 
 def _read(function: Any) -> Any:
     """Shared reads run on a pooled thread of their own, next to (not behind) the sockets' database thread."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    return database_sync_to_async(trace.threaded(function), thread_sensitive=False)
 
 
 @dataclass
@@ -101,6 +101,7 @@ class Hub:
             if self.channel is None and self.layer is not None:
                 self.channel = await self.layer.new_channel()
                 self.tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._sweep())]
+        trace.watch_loop()
         self.sockets.add(socket)
         for group in groups:
             await self.subscribe(group, socket)
@@ -167,6 +168,7 @@ class Hub:
     async def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "room.message":
+            trace.mark(int(event.get("seq", 0)), "hub_rang")
             self._feed(str(event["conversation"])).wanted = max(
                 self._feed(str(event["conversation"])).wanted, int(event.get("seq", 0))
             )
@@ -253,18 +255,24 @@ class Hub:
         """One read for every socket behind; returns the last seq read."""
         after = min(max(s.rooms[conversation], handed.get(s, 0)) for s in behind)
         wanted = feed.wanted
+        asked = time.perf_counter()
         read = await _read(selectors.room_messages_after)(
             organization_id=behind[0].actor.organization_id,
             conversation_id=conversation,
             after=after,
             limit=DELIVERY_BATCH,
         )
+        for m in read.messages:
+            trace.mark(m["seq"], "read_asked", asked)
+            trace.mark(m["seq"], "read_done")
         frames = [(m["seq"], encode({"type": "message.new", "message": m})) for m in read.messages]
         for socket in behind:
             if str(socket.actor.user_id) not in read.members:
                 socket.room_gone(conversation)
             else:
                 socket.send_frames(conversation, frames)
+        for seq, _ in frames:
+            trace.mark(seq, "handed")
         if len(read.messages) < DELIVERY_BATCH and feed.wanted == wanted and read.last_seq < wanted:
             feed.wanted = read.last_seq  # a ring ahead of the database (a hand-made one): nothing more to read
         return read.last_seq
