@@ -675,6 +675,12 @@ def print_trace(result: dict[str, Any]) -> None:
     gcs, stalls = server["gc"], server["stalls"]
     calls = [[name, queued, began - queued, end - began] for name, queued, began, end in server["calls"]]
     print(f"        trace (gc thresholds {server['gc_thresholds']}, frozen objects {server['gc_frozen']}):")
+    full = [x for x in gcs if x[2] == 2]
+    print(
+        f"        whole run: {len(full)} full collections, pauses "
+        f"{', '.join(f'{x[1] * 1000:.0f}' for x in full[:12])} ms; objects tracked after the first: "
+        f"{', '.join(f'{x[4]:,}' for x in full if len(x) > 4 and x[4])}"
+    )
     for phase, p in result.get("phases", {}).items():
         rows = []
         for seq, (sent, first, last) in p["timeline"].items():
@@ -705,6 +711,9 @@ def print_trace(result: dict[str, Any]) -> None:
                 for g, v in by_gen.items()
             )
         )
+        walked = [x[4] for x in pauses if len(x) > 4 and x[4]]
+        if walked:
+            print(f"          objects tracked after full collections: {', '.join(f'{n:,}' for n in walked)}")
         lags = [x[1] for x in _window(stalls, start, end, duration=1)]
         print(
             f"          event-loop stalls >= 10 ms: {len(lags)} (max {max(lags, default=0) * 1000:.0f} ms, "

@@ -28,7 +28,7 @@ LOOP_STALL = 0.010
 def start() -> None:
     """Record from now on (the bench's traced server calls this before serving)."""
     global _state
-    _state = {"marks": {}, "gc": [], "stalls": [], "calls": [], "watched": set()}
+    _state = {"marks": {}, "gc": [], "stalls": [], "calls": [], "watched": set(), "full": 0}
     gc_started: dict[str, float] = {}
 
     def on_gc(phase: str, info: dict[str, Any]) -> None:
@@ -38,7 +38,12 @@ def start() -> None:
         elif _state is not None and "at" in gc_started:
             pause = now - gc_started["at"]
             if pause >= 0.001:
-                _state["gc"].append([gc_started["at"], pause, info.get("generation"), info.get("collected")])
+                generation = info.get("generation")
+                # How many objects a full collection walked (counted after it, for the first few only: counting
+                # them takes a while too).
+                walked = len(gc.get_objects()) if generation == 2 and _state["full"] < 3 else None
+                _state["full"] += generation == 2
+                _state["gc"].append([gc_started["at"], pause, generation, info.get("collected"), walked])
 
     _state["on_gc"] = on_gc
     gc.callbacks.append(on_gc)
