@@ -735,12 +735,12 @@ def print_trace(result: dict[str, Any]) -> None:
             lag_hits = [f"{x[1] * 1000:.0f}" for x in _window(stalls, sent, last, duration=1)]
             slow_calls = [
                 f"{c[0]} waited {c[2] * 1000:.0f} ran {c[3] * 1000:.0f}"
-                for c in calls
+                for c in sorted(calls, key=lambda c: -(c[2] + c[3]))
                 if c[1] <= last and c[1] + c[2] + c[3] >= sent and c[2] + c[3] > 0.02
-            ]
+            ][:6]
             print(f"            seq {r['seq']}: {at}")
             print(f"              gc [{', '.join(gc_hits)}] loop stalls [{', '.join(lag_hits)}]")
-            print(f"              thread-pool calls over 20 ms: {', '.join(slow_calls) or 'none'}")
+            print(f"              longest thread-pool calls over 20 ms: {', '.join(slow_calls) or 'none'}")
 
 
 def print_ratios(levels: list[int], results: dict[tuple[str, int], dict[str, Any]]) -> None:

@@ -252,15 +252,16 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "ack", "ref": ref, "duplicate": not sent.created, "message": message})
         if conversation not in self.rooms:  # a room this socket had not heard of (its ring was lost): join it
             await self._join(conversation, after=sent.message.seq - 1)
-        # The sender's socket does not wait for the doorbell: its message is the next one it delivers, or it
-        # reads what came before it from the database.
+        # The sender's socket does not wait for the doorbell: its message is the next one it delivers, or the
+        # process's hub is rung at once, and reads the room for this socket with the others behind (one read
+        # for all of them, on the hub's threads, where a read of its own per send queued behind the sends).
         async with self.delivering:
             following = self.rooms.get(conversation) == sent.message.seq - 1
             if following:
                 self.rooms[conversation] = sent.message.seq
                 await self.send_json({"type": "message.new", "message": message})
         if not following:
-            await self.deliver(conversation)
+            hub().ring(conversation, sent.message.seq)
 
     async def frame_edit(self, frame: dict[str, Any], ref: Any) -> None:
         """{conversation, message, text}: edit one's own message; everyone gets `message.edited`."""
