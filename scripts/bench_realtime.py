@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -311,6 +312,7 @@ async def fan_out(group: list[Member], room: str, *, rate: float, count: int, se
         member.duplicates = 0
     senders_list = group[:senders]
     acked: list[int] = []
+    sent_at: dict[int, float] = {}
     lost_sends = 0
     tag = f"{time.time_ns()}"
 
@@ -323,19 +325,21 @@ async def fan_out(group: list[Member], room: str, *, rate: float, count: int, se
             delay = start + n * interval + (k * interval / len(senders_list)) - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            sent = time.perf_counter()
             answer = await member.request(
                 {
                     "type": "send",
                     "ref": f"{tag}-{i}",
                     "conversation": room,
                     "client_msg_id": f"{tag}-{i}",
-                    "text": f"bench {i} {time.perf_counter():.6f}",
+                    "text": f"bench {i} {sent:.6f}",
                 }
             )
             if answer is None or answer.get("type") != "ack":
                 lost_sends += 1
             else:
                 acked.append(int(answer["message"]["seq"]))
+                sent_at[acked[-1]] = sent
 
     started = time.perf_counter()
     await asyncio.gather(*(sender(k, m) for k, m in enumerate(senders_list)))
@@ -347,7 +351,12 @@ async def fan_out(group: list[Member], room: str, *, rate: float, count: int, se
     last_delivery = max((t for m in group for s, t in m.received.items() if s in expected), default=started)
     delivered = sum(len(expected & m.received.keys()) for m in group)
     latencies = [v for m in group for v in m.latencies]
+    timeline = {}  # seq -> [sent, first delivery, last delivery] on the machine's monotonic clock (--trace)
+    for seq, sent in sent_at.items():
+        times = [m.received[seq] for m in group if seq in m.received]
+        timeline[seq] = [sent, min(times, default=None), max(times, default=None)]
     return {
+        "timeline": timeline,
         "messages": len(expected),
         "send_failures": lost_sends,
         "offered_rate": rate or None,
@@ -413,6 +422,8 @@ def orchestrate(args: argparse.Namespace) -> int:
             for kind in ("docent", "raw"):
                 results[(kind, n)] = run_level(kind, n, people, rooms, env, args)
                 print_row(kind, n, results[(kind, n)])
+                if "trace" in results[(kind, n)]:
+                    print_trace(results[(kind, n)])
         print_ratios(levels, results)
         if args.max:
             push_until_failure(people, rooms, env, args)
@@ -480,18 +491,20 @@ def tickets(people: list[tuple[str, str]]) -> list[str]:
     return [t.plaintext for t in issued]
 
 
-def start_server(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(kind: str, env: dict[str, str], trace: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     if kind == "raw":
         command = [sys.executable, __file__, "raw", "--port", str(port)]
     else:
         profile = os.environ.get("BENCH_PROFILE")  # a file: where the server's profile is written (pyinstrument)
+        if trace:
+            runner = [sys.executable, __file__, "traced", trace]
+        elif profile:
+            runner = [sys.executable, __file__, "profiled", profile]
+        else:
+            runner = [str(Path(sys.executable).parent / "uvicorn")]
         command = [
-            *(
-                [sys.executable, __file__, "profiled", profile]
-                if profile
-                else [str(Path(sys.executable).parent / "uvicorn")]
-            ),
+            *runner,
             "config.asgi:application",
             "--host",
             "127.0.0.1",
@@ -533,7 +546,9 @@ def run_level(
     *,
     mode: str = "level",
 ) -> dict[str, Any]:
-    server, base = start_server(kind, env)
+    trace = str(Path(tempfile.gettempdir()) / f"bench-realtime-trace-{os.getpid()}.json") if args.trace else None
+    server, base = start_server(kind, env, trace if kind == "docent" else None)
+    result: dict[str, Any] = {}
     try:
         chosen = people[:n]
         if kind == "docent":
@@ -562,7 +577,8 @@ def run_level(
             preexec_fn=raise_fd_limit,
         )
         os.unlink(handle.name)
-        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        return result
     finally:
         if kind == "docent":
             server.send_signal(signal.SIGINT)  # uvicorn stops gracefully (and a profiler writes its report)
@@ -575,6 +591,9 @@ def run_level(
             server.wait()
         if kind == "docent":
             redis_cleanup(env.get("REDIS_URL", ""), {org for _, org in people} | set(rooms))
+        if trace and kind == "docent" and Path(trace).exists():
+            result["trace"] = json.loads(Path(trace).read_text())
+            os.unlink(trace)
 
 
 def redis_cleanup(redis_url: str, ids: set[str]) -> int:
@@ -627,6 +646,103 @@ def print_row(kind: str, n: int, r: dict[str, Any]) -> None:
     print(f"{'':>7} {'':>7} pings answered after the idle phase: {r['pings_answered']}", flush=True)
 
 
+STAGES = (
+    ("sent", "the client sent the frame"),
+    ("received", "the server's socket took it"),
+    ("committed", "stored and committed"),
+    ("rung", "the channel layer took the ring"),
+    ("hub_rang", "the hub read the ring"),
+    ("read_asked", "the hub asked the database"),
+    ("read_done", "the hub's read came back"),
+    ("handed", "every socket was handed its frames"),
+    ("written_first", "the first socket's send completed"),
+    ("written_last", "the last socket's send completed"),
+    ("delivered_first", "the first member's client read it"),
+    ("delivered_last", "the last member's client read it"),
+)
+
+
+def _window(rows: list[list[Any]], start: float, end: float, *, duration: int) -> list[list[Any]]:
+    """The rows (each [start, ..., duration at index `duration`...]) that overlap [start, end]."""
+    return [r for r in rows if r[0] <= end and r[0] + r[duration] >= start]
+
+
+def print_trace(result: dict[str, Any]) -> None:
+    """--trace: per phase, how long each stage took (p50/p99/max over the messages), the slowest messages stage by
+    stage, and what the server's process did meanwhile: GC pauses, event-loop stalls, thread-pool waits."""
+    server = result["trace"]
+    marks: dict[str, dict[str, float]] = server["marks"]
+    gcs, stalls = server["gc"], server["stalls"]
+    calls = [[name, queued, began - queued, end - began] for name, queued, began, end in server["calls"]]
+    print(f"        trace (gc thresholds {server['gc_thresholds']}, frozen objects {server['gc_frozen']}):")
+    full = [x for x in gcs if x[2] == 2]
+    print(
+        f"        whole run: {len(full)} full collections, pauses "
+        f"{', '.join(f'{x[1] * 1000:.0f}' for x in full[:12])} ms; objects tracked after the first: "
+        f"{', '.join(f'{x[4]:,}' for x in full if len(x) > 4 and x[4])}"
+    )
+    for phase, p in result.get("phases", {}).items():
+        rows = []
+        for seq, (sent, first, last) in p["timeline"].items():
+            if last is None:
+                continue
+            row = {**marks.get(seq, {}), "sent": sent, "delivered_first": first, "delivered_last": last}
+            row["seq"] = int(seq)
+            rows.append(row)
+        if not rows:
+            continue
+        start = min(r["sent"] for r in rows)
+        end = max(r["delivered_last"] for r in rows)
+        print(f"        {phase}: {len(rows)} messages over {end - start:.1f} s; ms per stage, p50 / p99 / max")
+        names = [name for name, _ in STAGES]
+        for (a, _), (b, what) in itertools.pairwise(STAGES):
+            deltas = [(r[b] - r[a]) * 1000 for r in rows if a in r and b in r]
+            if deltas:
+                print(
+                    f"          {a:>15} -> {b:<15} {pct(deltas, 0.5):8.1f} {pct(deltas, 0.99):8.1f} "
+                    f"{max(deltas):8.1f}  ({what})"
+                )
+        pauses = _window(gcs, start, end, duration=1)
+        by_gen = {g: [x[1] for x in pauses if x[2] == g] for g in (0, 1, 2)}
+        print(
+            "          GC pauses >= 1 ms: "
+            + ", ".join(
+                f"gen{g} {len(v)} (max {max(v, default=0) * 1000:.0f} ms, total {sum(v) * 1000:.0f} ms)"
+                for g, v in by_gen.items()
+            )
+        )
+        walked = [x[4] for x in pauses if len(x) > 4 and x[4]]
+        if walked:
+            print(f"          objects tracked after full collections: {', '.join(f'{n:,}' for n in walked)}")
+        lags = [x[1] for x in _window(stalls, start, end, duration=1)]
+        print(
+            f"          event-loop stalls >= 10 ms: {len(lags)} (max {max(lags, default=0) * 1000:.0f} ms, "
+            f"total {sum(lags) * 1000:.0f} ms)"
+        )
+        during = [c for c in calls if start <= c[1] <= end]
+        for name in sorted({c[0] for c in during}):
+            waits = [c[2] * 1000 for c in during if c[0] == name]
+            runs = [c[3] * 1000 for c in during if c[0] == name]
+            print(
+                f"          thread pool {name}: {len(runs)} calls, waited p50 {pct(waits, 0.5):.1f} max "
+                f"{max(waits):.1f} ms, ran p50 {pct(runs, 0.5):.1f} p99 {pct(runs, 0.99):.1f} max {max(runs):.1f} ms"
+            )
+        print("          slowest messages (ms from the send at each stage; what overlapped them):")
+        for r in sorted(rows, key=lambda r: r["delivered_last"] - r["sent"], reverse=True)[:5]:
+            at = " ".join(f"{n}={(r[n] - r['sent']) * 1000:.0f}" for n in names[1:] if n in r)
+            sent, last = r["sent"], r["delivered_last"]
+            gc_hits = [f"gen{x[2]} {x[1] * 1000:.0f}" for x in _window(gcs, sent, last, duration=1)]
+            lag_hits = [f"{x[1] * 1000:.0f}" for x in _window(stalls, sent, last, duration=1)]
+            slow_calls = [
+                f"{c[0]} waited {c[2] * 1000:.0f} ran {c[3] * 1000:.0f}"
+                for c in sorted(calls, key=lambda c: -(c[2] + c[3]))
+                if c[1] <= last and c[1] + c[2] + c[3] >= sent and c[2] + c[3] > 0.02
+            ][:6]
+            print(f"            seq {r['seq']}: {at}")
+            print(f"              gc [{', '.join(gc_hits)}] loop stalls [{', '.join(lag_hits)}]")
+            print(f"              longest thread-pool calls over 20 ms: {', '.join(slow_calls) or 'none'}")
+
+
 def print_ratios(levels: list[int], results: dict[tuple[str, int], dict[str, Any]]) -> None:
     print("\nDocent / raw websockets (lower latency ratio and higher throughput ratio are better):")
     for n in levels:
@@ -674,6 +790,9 @@ def main() -> int:
     profiled = sub.add_parser("profiled")  # uvicorn's command line, under pyinstrument
     profiled.add_argument("out")
     profiled.add_argument("uvicorn_args", nargs=argparse.REMAINDER)
+    traced = sub.add_parser("traced")  # uvicorn's command line, recording apps.chat.trace
+    traced.add_argument("out")
+    traced.add_argument("uvicorn_args", nargs=argparse.REMAINDER)
     one = sub.add_parser("client")
     one.add_argument("spec")
     parser.add_argument("--sockets", default="1000,5000", help="levels, comma-separated")
@@ -690,6 +809,11 @@ def main() -> int:
     parser.add_argument("--step", type=int, default=2000)
     parser.add_argument("--max-sockets", type=int, default=16000)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="record where each message's time goes in the Docent server (apps.chat.trace) and print it",
+    )
     args = parser.parse_args()
     if args.mode == "raw":
         raw_server(args.port)
@@ -706,6 +830,18 @@ def main() -> int:
         finally:
             profiler.stop()
             Path(args.out).write_text(profiler.output_text(show_all=False))
+        return 0
+    if args.mode == "traced":
+        sys.path.insert(0, str(ROOT))
+        from uvicorn.main import main as uvicorn_main
+
+        from apps.chat import trace
+
+        trace.start()
+        try:
+            uvicorn_main(args.uvicorn_args, standalone_mode=False)
+        finally:
+            trace.dump(args.out)
         return 0
     if args.mode == "client":
         spec = json.loads(Path(args.spec).read_text())

@@ -28,7 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.chat import permissions, presence, selectors, services
+from apps.chat import permissions, presence, selectors, services, trace
 from apps.chat.hub import DELIVERY_BATCH, encode, hub, member_group, organization_group, room_group
 from apps.organizations.actors import Actor
 from common.core.errors import DomainError
@@ -54,7 +54,7 @@ RESUME_MAX_ROOMS = 500
 def _db(function: Any) -> Any:
     """Database work off the event loop, on the pooled threads: sockets do not queue behind one thread (each
     socket still awaits its own calls one at a time, so its frames keep their order)."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    return database_sync_to_async(trace.threaded(function), thread_sensitive=False)
 
 
 class TokenBucket:
@@ -222,6 +222,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def frame_send(self, frame: dict[str, Any], ref: Any) -> None:
         """{conversation, text, client_msg_id?, reply_to?, mentions?} -> `ack` with the stored message (the
         same one for a resend of the same client_msg_id), then `message.new` in the room's order."""
+        received = time.perf_counter()
         conversation = await self._conversation_field(frame, ref)
         if conversation is None:
             return
@@ -246,19 +247,21 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         )
         if sent is None:
             return
+        trace.mark(sent.message.seq, "received", received)
         message = selectors.message_summary(sent.message)
         await self.send_json({"type": "ack", "ref": ref, "duplicate": not sent.created, "message": message})
         if conversation not in self.rooms:  # a room this socket had not heard of (its ring was lost): join it
             await self._join(conversation, after=sent.message.seq - 1)
-        # The sender's socket does not wait for the doorbell: its message is the next one it delivers, or it
-        # reads what came before it from the database.
+        # The sender's socket does not wait for the doorbell: its message is the next one it delivers, or the
+        # process's hub is rung at once, and reads the room for this socket with the others behind (one read
+        # for all of them, on the hub's threads, where a read of its own per send queued behind the sends).
         async with self.delivering:
             following = self.rooms.get(conversation) == sent.message.seq - 1
             if following:
                 self.rooms[conversation] = sent.message.seq
                 await self.send_json({"type": "message.new", "message": message})
         if not following:
-            await self.deliver(conversation)
+            hub().ring(conversation, sent.message.seq)
 
     async def frame_edit(self, frame: dict[str, Any], ref: Any) -> None:
         """{conversation, message, text}: edit one's own message; everyone gets `message.edited`."""
@@ -478,6 +481,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                     for seq, text in pending:
                         self.rooms[conversation] = seq
                         await self.send(text_data=text)
+                        trace.mark_written(seq)
             if gap:
                 await self.deliver(conversation)
 

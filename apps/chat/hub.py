@@ -29,6 +29,7 @@ import contextlib
 import logging
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,7 +37,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.chat import permissions, presence, selectors
+from apps.chat import permissions, presence, selectors, trace
 
 if TYPE_CHECKING:
     from apps.organizations.actors import Actor
@@ -68,9 +69,19 @@ class Socket(Protocol):
     async def session_revoke(self, event: dict[str, Any]) -> None: ...
 
 
+# The hub's reads of rooms have threads of their own: on the shared pool they queued behind the sockets' sends (a
+# burst of sends kept a room's read waiting 200 ms and more before it ran; ADR 0075).
+_READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="realtime-hub")
+
+
 def _read(function: Any) -> Any:
-    """Shared reads run on a pooled thread of their own, next to (not behind) the sockets' database thread."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    """A read for a room's sockets, on the hub's own threads (never behind the sockets' database work)."""
+    return database_sync_to_async(trace.threaded(function), thread_sensitive=False, executor=_READERS)
+
+
+def _periodic(function: Any) -> Any:
+    """The periodic work for every socket (access, presence), on the shared pool: it never delays a room's read."""
+    return database_sync_to_async(trace.threaded(function), thread_sensitive=False)
 
 
 @dataclass
@@ -101,6 +112,7 @@ class Hub:
             if self.channel is None and self.layer is not None:
                 self.channel = await self.layer.new_channel()
                 self.tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._sweep())]
+        trace.watch_loop()
         self.sockets.add(socket)
         for group in groups:
             await self.subscribe(group, socket)
@@ -167,10 +179,8 @@ class Hub:
     async def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "room.message":
-            self._feed(str(event["conversation"])).wanted = max(
-                self._feed(str(event["conversation"])).wanted, int(event.get("seq", 0))
-            )
-            self._serve(str(event["conversation"]))
+            trace.mark(int(event.get("seq", 0)), "hub_rang")
+            self.ring(str(event["conversation"]), int(event.get("seq", 0)))
         elif kind == "room.updated":
             self._feed(str(event["conversation"])).updated.add(str(event["message"]))
             self._serve(str(event["conversation"]))
@@ -217,6 +227,14 @@ class Hub:
             if text is not None:
                 socket.send_text(text)
 
+    def ring(self, conversation: str, seq: int) -> None:
+        """Room `conversation` has messages up to `seq`: serve this process's sockets that lack them. The channel
+        layer's ring calls it, and so does a socket of this process right after storing its member's message
+        (its process need not wait for the ring, and the sender's socket reads with the others, not alone)."""
+        feed = self._feed(conversation)
+        feed.wanted = max(feed.wanted, seq)
+        self._serve(conversation)
+
     def _feed(self, conversation: str) -> _Feed:
         return self.feeds.setdefault(conversation, _Feed())
 
@@ -253,18 +271,24 @@ class Hub:
         """One read for every socket behind; returns the last seq read."""
         after = min(max(s.rooms[conversation], handed.get(s, 0)) for s in behind)
         wanted = feed.wanted
+        asked = time.perf_counter()
         read = await _read(selectors.room_messages_after)(
             organization_id=behind[0].actor.organization_id,
             conversation_id=conversation,
             after=after,
             limit=DELIVERY_BATCH,
         )
+        for m in read.messages:
+            trace.mark(m["seq"], "read_asked", asked)
+            trace.mark(m["seq"], "read_done")
         frames = [(m["seq"], encode({"type": "message.new", "message": m})) for m in read.messages]
         for socket in behind:
             if str(socket.actor.user_id) not in read.members:
                 socket.room_gone(conversation)
             else:
                 socket.send_frames(conversation, frames)
+        for seq, _ in frames:
+            trace.mark(seq, "handed")
         if len(read.messages) < DELIVERY_BATCH and feed.wanted == wanted and read.last_seq < wanted:
             feed.wanted = read.last_seq  # a ring ahead of the database (a hand-made one): nothing more to read
         return read.last_seq
@@ -314,7 +338,7 @@ class Hub:
         sockets = list(self.sockets)
         if not sockets:
             return
-        allowed = await _read(selectors.realtime_access_allowed_many)(
+        allowed = await _periodic(selectors.realtime_access_allowed_many)(
             connections=[(s.actor.organization_id, s.actor.user_id, s.connected_at) for s in sockets]
         )
         for socket, ok in zip(sockets, allowed, strict=True):
@@ -324,7 +348,7 @@ class Hub:
     async def _touch_presence(self) -> None:
         entries = [(s.actor.organization_id, s.actor.user_id, s.channel_name) for s in self.sockets]
         if entries:
-            await _read(presence.presence_touch_many)(entries=entries)
+            await _periodic(presence.presence_touch_many)(entries=entries)
 
     async def _rejoin_groups(self) -> None:
         if self.channel is None or self.layer is None:

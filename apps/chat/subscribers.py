@@ -7,6 +7,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from apps.chat import trace
 from apps.chat.bots import room_bot_answer_schedule
 from apps.chat.consumers import member_group, room_group
 from apps.chat.services import room_participations_end
@@ -46,10 +47,12 @@ ROOM_KINDS = ("direct", "group")
 def ring_room_message(event: DomainEvent) -> None:
     """The doorbell carries the room and the seq only; sockets read the messages from the database."""
     if event.payload.get("kind") in ROOM_KINDS:
+        trace.mark(event.payload["seq"], "committed")
         ring(
             room_group(event.payload["conversation_id"]),
             {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
         )
+        trace.mark(event.payload["seq"], "rung")
 
 
 def answer_in_room(event: DomainEvent) -> None:

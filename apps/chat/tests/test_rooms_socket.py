@@ -436,3 +436,31 @@ async def test_a_client_that_falls_too_far_behind_is_closed_with_4408_and_catche
     assert (await bob.frame())["type"] == "resumed"
     await alice.close()
     await bob.close()
+
+
+async def test_a_traced_server_records_each_stage_of_a_message_in_order(clients, tmp_path):
+    """`make bench-realtime --trace` reads these stages to find where a slow delivery spent its time."""
+    from apps.chat import trace
+
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    trace.start()
+    try:
+        await alice.send(type="send", ref=1, conversation=room, text="traced", client_msg_id="t1")
+        assert (await alice.frame())["type"] == "ack"
+        assert (await bob.frame())["message"]["seq"] == 1
+        await bob.nothing_more()
+        trace.dump(tmp_path / "trace.json")
+    finally:
+        trace.stop()
+    recorded = json.loads((tmp_path / "trace.json").read_text())
+    stages = recorded["marks"]["1"]
+    order = ["received", "committed", "hub_rang", "read_asked", "read_done", "handed", "written_first"]
+    assert [stages[name] for name in order] == sorted(stages[name] for name in order)
+    assert stages["committed"] <= stages["rung"]  # the hub may hear the ring before the ringing thread resumes
+    assert stages["written"] == 1  # bob's socket, through the hub (alice's own socket sends hers at once)
+    assert "room_message_send" in {name for name, *_ in recorded["calls"]}
+    assert not trace.enabled()
+    await alice.close()
+    await bob.close()
