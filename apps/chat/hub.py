@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from apps.chat import permissions, presence, selectors, trace
 
@@ -76,7 +77,27 @@ _READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="realtime-hub")
 
 def _read(function: Any) -> Any:
     """A read for a room's sockets, on the hub's own threads (never behind the sockets' database work)."""
-    return database_sync_to_async(trace.threaded(function), thread_sensitive=False, executor=_READERS)
+    return database_sync_to_async(
+        trace.threaded(_once_more_on_a_new_connection(function)), thread_sensitive=False, executor=_READERS
+    )
+
+
+def _once_more_on_a_new_connection(function: Any) -> Any:
+    """The hub's threads live as long as the process, and so do their connections: one that PostgreSQL ended (a
+    restart, a failover, an administrator) fails its next query. A read is safe to repeat, so it is repeated once
+    on a fresh connection instead of leaving the room's sockets without the messages they were rung for."""
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            logger.warning("a realtime hub read failed on its connection; reading again on a new one", exc_info=True)
+            for connection in connections.all(initialized_only=True):
+                with contextlib.suppress(DatabaseError):
+                    connection.close()
+            return function(*args, **kwargs)
+
+    return read
 
 
 def _periodic(function: Any) -> Any:

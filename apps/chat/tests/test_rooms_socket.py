@@ -464,3 +464,35 @@ async def test_a_traced_server_records_each_stage_of_a_message_in_order(clients,
     assert not trace.enabled()
     await alice.close()
     await bob.close()
+
+
+async def test_a_room_is_still_served_after_postgresql_ended_the_hubs_connections(clients):
+    """The hub's reader threads outlive their connections: after a PostgreSQL restart or an administrator ending
+    them, the next message still reaches the room live."""
+    import threading
+
+    from apps.chat import hub
+
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    await alice.send(type="send", ref=1, conversation=room, text="before", client_msg_id="c1")
+    assert (await bob.frame())["message"]["text"] == "before"
+
+    barrier = threading.Barrier(2)
+
+    def end_this_threads_connection() -> None:
+        from django.db import connection
+
+        connection.ensure_connection()
+        barrier.wait(timeout=5)  # both reader threads hold a connection at once: each one's is ended
+        connection.connection.close()  # gone underneath Django, as when the server ends it
+
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(hub._READERS, end_this_threads_connection) for _ in range(2)))
+
+    await alice.send(type="send", ref=2, conversation=room, text="after", client_msg_id="c2")
+    frame = await bob.frame()
+    assert (frame["type"], frame["message"]["seq"], frame["message"]["text"]) == ("message.new", 2, "after")
+    await alice.close()
+    await bob.close()
