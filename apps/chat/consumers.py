@@ -90,9 +90,13 @@ async def connect_refuse(consumer: AsyncWebsocketConsumer, reason: str, *, proto
     logger.warning(
         "realtime connect refused with %s on %s: %s", CLOSE_TRY_AGAIN_LATER, consumer.scope.get("path"), reason
     )
-    offered = consumer.scope.get("subprotocols") or []
-    await consumer.accept(subprotocol=protocol if protocol in offered else None)
+    await consumer.accept(subprotocol=agreed_protocol(consumer, protocol))
     await consumer.close(code=CLOSE_TRY_AGAIN_LATER)
+
+
+def agreed_protocol(consumer: AsyncWebsocketConsumer, protocol: str | None) -> str | None:
+    """`protocol` when the client offered it, else none: the subprotocol every accept of this socket agrees."""
+    return protocol if protocol in (consumer.scope.get("subprotocols") or []) else None
 
 
 __all__ = ["NotFoundConsumer", "RealtimeConsumer", "member_group", "organization_group", "room_group"]
@@ -115,8 +119,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if not isinstance(actor, Actor) or actor.user is None or actor.organization is None:
             # Accept, then close with a code the client can read (closing before accepting is an HTTP 403), with
             # the subprotocol it offered: a browser drops a handshake that picks none, and never sees the code.
-            subprotocols = self.scope.get("subprotocols") or []
-            await self.accept(subprotocol=PROTOCOL if PROTOCOL in subprotocols else None)
+            await self.accept(subprotocol=agreed_protocol(self, PROTOCOL))
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.actor = actor
@@ -154,8 +157,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await hub().detach(self)
             await self._refuse("the database, cache or channel layer failed")
             return
-        subprotocols = self.scope.get("subprotocols") or []
-        await self.accept(subprotocol=PROTOCOL if PROTOCOL in subprotocols else None)
+        await self.accept(subprotocol=agreed_protocol(self, PROTOCOL))
         await self.send_json(
             {
                 "type": "hello",
