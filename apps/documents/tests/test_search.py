@@ -300,3 +300,27 @@ def test_hybrid_walks_with_a_smaller_ef_search_only_when_its_scope_is_most_of_th
         )
         whole, most, small, below_limit, grown = cursor.fetchone()
     assert (whole, most, small, below_limit, grown) == (100, 134, 200, 50, 100)
+
+
+def test_a_small_tenant_keeps_the_full_ef_search_when_the_table_grew_since_it_was_analysed(organization, collection):
+    """The table's rows are estimated as the planner does (rows per page at the last ANALYZE times the pages now):
+    a tenant that was most of the table when it was analysed and is a small part of it now walks HNSW with the
+    full SEARCH_HNSW_EF_SEARCH, not the smaller one of a whole-table tenant."""
+    _document(collection, [f"pump seal {i}" for i in range(6)])
+    other = CollectionFactory(organization=OrganizationFactory())
+    grown = _document(other, ["pump seal 6", "pump seal 7"])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE documents_chunk")  # reltuples: 8, the tenant's 6 chunks are three quarters
+        cursor.execute("SELECT documents_walk_ef_search(6, 50, 200, 100)")
+        assert cursor.fetchone()[0] == 134
+        # The other organization's document grows to 2,002 chunks, without an ANALYZE.
+        cursor.execute(
+            "INSERT INTO documents_chunk (id, created_at, updated_at, ordinal, text, page_number, heading_path,"
+            " char_start, char_end, token_count, embedding, organization_id, collection_id, document_id)"
+            " SELECT gen_random_uuid(), c.created_at, c.updated_at, 1 + g, c.text, c.page_number, c.heading_path,"
+            " c.char_start, c.char_end, c.token_count, c.embedding, c.organization_id, c.collection_id, c.document_id"
+            " FROM documents_chunk c CROSS JOIN generate_series(1, 2000) g WHERE c.document_id = %s AND c.ordinal = 1",
+            [grown.pk],
+        )
+        cursor.execute("SELECT documents_walk_ef_search(6, 50, 200, 100)")
+        assert cursor.fetchone()[0] == 200
