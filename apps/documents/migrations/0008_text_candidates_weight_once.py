@@ -11,8 +11,9 @@ from django.db import migrations
 #   The sums add the same values in the same order (a term that was cut adds 0.0), so the scores are bit for bit
 #   those of migration 0006.
 # - documents_walk_ef_search estimates the chunk table's rows as the planner does (reltuples per page times the
-#   table's pages now) instead of reltuples alone, which is only as fresh as the last ANALYZE: a table that grew
-#   tenfold since then made a whole-table tenant look like a tenth of it and walk with twice the ef_search.
+#   table's pages now) instead of reltuples alone, which is only as fresh as the last ANALYZE: in a table that grew
+#   tenfold under other tenants since then, a tenant of a tenth of it looked like the whole table and walked with
+#   the smaller ef_search meant for a whole-table tenant.
 _PREVIOUS_CANDIDATES = importlib.import_module(
     "apps.documents.migrations.0006_text_candidates_rescore_truncated_terms"
 ).CANDIDATES_FUNCTION
@@ -20,20 +21,11 @@ _PREVIOUS_EF_SEARCH = importlib.import_module(
     "apps.documents.migrations.0007_hybrid_ef_search_by_scope_share"
 ).EF_SEARCH_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
-CANDIDATES_FUNCTION = """
-CREATE OR REPLACE FUNCTION documents_text_candidates(
-  p_organization uuid, p_collections uuid[], p_terms text[], p_idf float8[],
-  p_k1 float8, p_b float8, p_average_length float8, p_depth integer, p_pool integer, p_limit integer
-) RETURNS TABLE (hit uuid, score float8, matched_idf float8) LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-  v_cut text[];
-BEGIN
-  -- The terms whose postings are not all read in some chosen collection.
-  SELECT COALESCE(array_agg(DISTINCT t.term), '{}') INTO v_cut FROM documents_collectionterm t
-   WHERE t.organization_id = p_organization AND t.collection_id = ANY(p_collections) AND t.term = ANY(p_terms)
-     AND t.df > p_depth;
-  RETURN QUERY
-  WITH terms AS MATERIALIZED (
+# Migration 0006's function with its first CTE rewritten (the rescoring of the pooled chunks stays as it was).
+_SEEN_BEFORE = _PREVIOUS_CANDIDATES[
+    _PREVIOUS_CANDIDATES.index("  WITH seen AS (") : _PREVIOUS_CANDIDATES.index("     GROUP BY x.chunk_id")
+]
+_SEEN_NOW = """  WITH terms AS MATERIALIZED (
     SELECT u.term, u.idf, u.term = ANY(v_cut) AS cut FROM unnest(p_terms, p_idf) AS u(term, idf)),
   seen AS (
     SELECT x.chunk_id,
@@ -49,22 +41,18 @@ BEGIN
              FROM documents_chunkterm p
             WHERE p.organization_id = p_organization AND p.collection_id = c.id AND p.term = t.term
             ORDER BY p.impact DESC LIMIT p_depth) x
-     GROUP BY x.chunk_id
-     ORDER BY 2 DESC, 1
-     LIMIT p_pool)
-  SELECT seen.chunk_id, seen.whole + COALESCE(cut.score, 0), seen.whole_idf + COALESCE(cut.idf, 0)
-    FROM seen
-    LEFT JOIN LATERAL (
-         SELECT sum(p_idf[array_position(p_terms, y.term)] * y.tf * (p_k1 + 1)
-                    / (y.tf + p_k1 * (1 - p_b) + p_k1 * p_b / p_average_length * y.length)) AS score,
-                sum(p_idf[array_position(p_terms, y.term)]) AS idf
-           FROM documents_chunkterm y
-          WHERE cardinality(v_cut) > 0 AND y.chunk_id = seen.chunk_id AND y.term = ANY(v_cut)) cut ON true
-   ORDER BY 2 DESC, 1
-   LIMIT p_limit;
-END
-$fn$;
 """
+_HEADER_BEFORE = _PREVIOUS_CANDIDATES[: _PREVIOUS_CANDIDATES.index("CREATE FUNCTION")]
+CANDIDATES_FUNCTION = (
+    _PREVIOUS_CANDIDATES.replace(_HEADER_BEFORE, "\n", 1)
+    .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    .replace(_SEEN_BEFORE, _SEEN_NOW)
+)
+assert (
+    "FILTER" not in CANDIDATES_FUNCTION
+    and "x.weight" in CANDIDATES_FUNCTION
+    and "DROP FUNCTION" not in CANDIDATES_FUNCTION
+), "migration 0006 changed"
 
 # The table's rows now: reltuples / relpages (as of the last VACUUM or ANALYZE) times its pages now, as the planner
 # estimates them; the scope itself when the table was never analysed or is larger.
