@@ -4,8 +4,8 @@ chunks, seconds (load + split + embed + write), and the seconds of each step.
 
 With --docent-indexes, LangChain's table first gets what Docent's chunk table maintains on every write and
 LangChain's does not: the same HNSW index (cosine, m 16, ef_construction 64), the same generated full-text
-vector, and the same BM25 postings and statistics, kept by a trigger like Docent's (migration 0003 of
-apps/documents). It measures LangChain doing the same work, which is the fair comparison of the write.
+vector, and the same BM25 postings and statistics, kept by Docent's own trigger function (read from
+migration 0003 of apps/documents). It measures LangChain doing the same work, which is the fair comparison of the write.
 
 Usage (the peer virtualenv): langchain_ingest.py CORPUS_DIR POSTGRES_URL --dimensions 768 [--docent-indexes]
 """
@@ -13,6 +13,7 @@ Usage (the peer virtualenv): langchain_ingest.py CORPUS_DIR POSTGRES_URL --dimen
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import time
 from pathlib import Path
@@ -25,56 +26,45 @@ from offline_embeddings import OfflineEmbeddings
 LOADERS = {".pdf": PyPDFLoader, ".docx": Docx2txtLoader, ".html": BSHTMLLoader, ".txt": TextLoader, ".md": TextLoader}
 
 # Docent's chunk table's extra work, on LangChain's table (organization = collection: LangChain has no tenants).
+# The postings and statistics are kept by Docent's own trigger function, read from its migration.
 DOCENT_INDEXES = """
 CREATE INDEX peer_embedding_hnsw ON langchain_pg_embedding
   USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
-ALTER TABLE langchain_pg_embedding ADD COLUMN search_vector tsvector
-  GENERATED ALWAYS AS (to_tsvector('english', coalesce(document, ''))) STORED;
-CREATE TABLE peer_collectiontextstats (collection_id uuid PRIMARY KEY, organization_id uuid NOT NULL,
+ALTER TABLE langchain_pg_embedding
+  ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(document, ''))) STORED,
+  ADD COLUMN organization_id uuid GENERATED ALWAYS AS (collection_id) STORED;
+CREATE TABLE documents_collectiontextstats (collection_id uuid PRIMARY KEY, organization_id uuid NOT NULL,
   chunks bigint NOT NULL, length bigint NOT NULL);
-CREATE TABLE peer_collectionterm (collection_id uuid, term text, organization_id uuid NOT NULL, df int NOT NULL,
-  PRIMARY KEY (collection_id, term));
-CREATE TABLE peer_chunkterm (chunk_id varchar, term text, organization_id uuid NOT NULL, collection_id uuid NOT NULL,
-  tf int NOT NULL, length int NOT NULL, impact float8 NOT NULL, PRIMARY KEY (chunk_id, term));
-CREATE INDEX peer_chunkterm_scope_term_impact ON peer_chunkterm (organization_id, collection_id, term, impact DESC)
+CREATE TABLE documents_collectionterm (collection_id uuid, term text, organization_id uuid NOT NULL,
+  df int NOT NULL, PRIMARY KEY (collection_id, term));
+CREATE TABLE documents_chunkterm (chunk_id varchar, term text, organization_id uuid NOT NULL,
+  collection_id uuid NOT NULL, tf int NOT NULL, length int NOT NULL, impact float8 NOT NULL,
+  PRIMARY KEY (chunk_id, term));
+CREATE INDEX chunkterm_scope_term_impact ON documents_chunkterm (organization_id, collection_id, term, impact DESC)
   INCLUDE (chunk_id, tf, length);
-CREATE FUNCTION peer_text_index() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  INSERT INTO peer_collectiontextstats (collection_id, organization_id, chunks, length)
-  SELECT n.collection_id, n.collection_id, count(*),
-         COALESCE(sum((SELECT sum(GREATEST(cardinality(u.positions), 1)) FROM unnest(n.search_vector) u)), 0)
-    FROM new_rows n GROUP BY n.collection_id ORDER BY n.collection_id
-  ON CONFLICT (collection_id) DO UPDATE
-     SET chunks = peer_collectiontextstats.chunks + EXCLUDED.chunks,
-         length = peer_collectiontextstats.length + EXCLUDED.length;
-  INSERT INTO peer_collectionterm (collection_id, term, organization_id, df)
-  SELECT n.collection_id, u.lexeme, n.collection_id, count(*)
-    FROM new_rows n CROSS JOIN LATERAL unnest(n.search_vector) u
-   GROUP BY n.collection_id, u.lexeme ORDER BY n.collection_id, u.lexeme
-  ON CONFLICT (collection_id, term) DO UPDATE SET df = peer_collectionterm.df + EXCLUDED.df;
-  INSERT INTO peer_chunkterm (chunk_id, term, organization_id, collection_id, tf, length, impact)
-  SELECT n.id, u.lexeme, n.collection_id, n.collection_id, GREATEST(cardinality(u.positions), 1), l.length,
-         GREATEST(cardinality(u.positions), 1) * 2.2
-           / (GREATEST(cardinality(u.positions), 1)
-              + 1.2 * (0.25 + 0.75 * l.length / GREATEST(s.length::float8 / GREATEST(s.chunks, 1), 1)))
-    FROM new_rows n
-    JOIN peer_collectiontextstats s ON s.collection_id = n.collection_id
-    CROSS JOIN LATERAL (SELECT COALESCE(sum(GREATEST(cardinality(x.positions), 1)), 0)::int AS length
-                          FROM unnest(n.search_vector) x) l
-    CROSS JOIN LATERAL unnest(n.search_vector) u;
-  RETURN NULL;
-END
-$fn$;
-CREATE TRIGGER peer_text_index AFTER INSERT ON langchain_pg_embedding
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION peer_text_index();
 """
+TRIGGER = """
+CREATE TRIGGER peer_text_index AFTER INSERT ON langchain_pg_embedding
+  REFERENCING NEW TABLE AS new_chunks FOR EACH STATEMENT EXECUTE FUNCTION documents_chunk_text_index();
+"""
+POSTINGS_MIGRATION = Path(__file__).resolve().parents[2] / "apps/documents/migrations/0003_text_index_postings.py"
+
+
+def _docent_trigger_function() -> str:
+    """Docent's postings trigger function (the module-level TRIGGER_FUNCTION of the migration), read without
+    importing Django."""
+    tree = ast.parse(POSTINGS_MIGRATION.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "TRIGGER_FUNCTION" for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    raise SystemExit(f"no TRIGGER_FUNCTION in {POSTINGS_MIGRATION}")
 
 
 def _add_docent_indexes(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(DOCENT_INDEXES)
+        conn.execute(DOCENT_INDEXES + _docent_trigger_function() + TRIGGER)
 
 
 def main() -> None:
