@@ -65,6 +65,7 @@ def test_a_worker_looks_again_soon_while_messages_come_and_at_the_configured_int
         "data_folder_in": str(folder),
         "data_folder_out": str(folder),
         "store_processed": False,
+        "control_folder": str(tmp_path / "control"),
         "polling_interval": 1.0,
     }
     clock = [1000.0]
