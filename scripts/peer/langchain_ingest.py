@@ -5,7 +5,7 @@ chunks, seconds (load + split + embed + write), and the seconds of each step.
 With --docent-indexes, LangChain's table first gets what Docent's chunk table maintains on every write and
 LangChain's does not: the same HNSW index (cosine, m 16, ef_construction 64), the same generated full-text
 vector, and the same BM25 postings and statistics, kept by Docent's own trigger function (read from
-migration 0003 of apps/documents). It measures LangChain doing the same work, which is the fair comparison of the write.
+migration 0003 of apps/documents): LangChain doing the same work, the fair comparison of the write.
 
 Usage (the peer virtualenv): langchain_ingest.py CORPUS_DIR POSTGRES_URL --dimensions 768 [--docent-indexes]
 """
