@@ -8,7 +8,14 @@ what a developer would build instead, on one generated corpus (PDF, DOCX, HTML, 
   real path      the upload API → the queue (the dev broker: filesystem under var/ unless REDIS_URL answers)
                  → a Celery worker process (-c 2) → chunks; then a burst of --burst small pasted documents
   LangChain      the same files through LangChain's loaders, RecursiveCharacterTextSplitter and
-                 PGVector.add_texts with the same embedder (the virtualenv of requirements/peer.txt)
+                 PGVector.add_texts with the same embedder (the virtualenv of requirements/peer.txt), twice: as a
+                 developer would run it (no vector index, no full-text postings), and with its table maintaining
+                 what Docent's chunk table does on every write (the same HNSW index, full-text vector, BM25
+                 postings and statistics): the comparison of the same work
+  stages         of the in-process run, milliseconds per chunk in claim, extract, chunk, embed, the write's COPY,
+                 the rest of the write (document row, commit, events), and the rest (upload, dispatch, Celery)
+  COPY shares    the raw COPY again without each thing the chunk table maintains (HNSW index, postings trigger,
+                 GIN index), each in a transaction rolled back: what each costs a chunk on this table
 
 Each mode runs --runs times, alternating; medians are printed, with the ratios taken in the same run. Runs in
 fresh organizations of the dev database (deleted afterwards); LangChain writes into a throwaway database.
@@ -138,6 +145,9 @@ def _document(kind: str, index: int, paragraphs: int, rng: random.Random) -> tup
 
 
 PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
+# The pipeline's stages timed in the in-process run (functions of apps.documents.services.pipeline).
+STAGES = ("_claim", "extract", "chunk_sections", "embed_for_collection")
+STAGE_NAMES = {"_claim": "claim", "extract": "extract", "chunk_sections": "chunk", "embed_for_collection": "embed"}
 BIN = Path(sys.executable).parent
 
 
@@ -211,6 +221,18 @@ class Bench:
         written: list[tuple[Any, ...]] = []
         timings = {"write_stage": 0.0, "copy": 0.0}
         real_write, real_copy = pipeline._write_chunks, chunk_write.chunks_copy
+        stages: dict[str, float] = defaultdict(float)
+        timed_stages = {name: getattr(pipeline, name) for name in STAGES}
+
+        def timer(name: str, function: Any) -> Any:
+            def timed(*a: Any, **k: Any) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return function(*a, **k)
+                finally:
+                    stages[name] += time.perf_counter() - t0
+
+            return timed
 
         def timed_write(*a: Any, **k: Any) -> None:
             t0 = time.perf_counter()
@@ -228,6 +250,8 @@ class Bench:
                 timings["copy"] += time.perf_counter() - t0
 
         pipeline._write_chunks, pipeline.chunks_copy = timed_write, timed_copy  # type: ignore[assignment]
+        for name, function in timed_stages.items():
+            setattr(pipeline, name, timer(name, function))
         per_kind: dict[str, float] = defaultdict(float)
         try:
             started = time.perf_counter()
@@ -240,6 +264,8 @@ class Bench:
             elapsed = time.perf_counter() - started
         finally:
             pipeline._write_chunks, pipeline.chunks_copy = real_write, real_copy  # type: ignore[assignment]
+            for name, function in timed_stages.items():
+                setattr(pipeline, name, function)
         ready = Document.objects.for_org(org).filter(status=DocumentStatus.READY).count()
         chunks = self.chunks_of(org)
         return {
@@ -249,6 +275,7 @@ class Bench:
             "seconds": elapsed,
             "per_kind": per_kind,
             "rows": written,
+            "stages": dict(stages),
             **timings,
         }
 
@@ -264,6 +291,70 @@ class Bench:
         with transaction.atomic():
             chunks_copy(rows)
         return time.perf_counter() - started
+
+    def raw_copy_per_document(self, org: Any, rows: list[tuple[Any, ...]]) -> float:
+        """The same rows again, one COPY and one transaction per document, as the pipeline writes them: what
+        the database alone costs a write that commits each document as it is ready."""
+        from django.db import transaction
+
+        from apps.documents.models import Chunk
+        from apps.documents.services.chunk_write import COLUMNS, chunks_copy
+
+        document = COLUMNS.index("document_id")
+        by_document: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in rows:
+            by_document[row[document]].append(row)
+        Chunk.objects.for_org(org).delete()
+        started = time.perf_counter()
+        for document_rows in by_document.values():
+            with transaction.atomic():
+                chunks_copy(document_rows)
+        return time.perf_counter() - started
+
+    def copy_shares(self, org: Any, rows: list[tuple[Any, ...]]) -> dict[str, float]:
+        """Milliseconds per chunk of the raw COPY with the chunk table as it is and without each thing it
+        maintains on every write (an index dropped, the postings trigger disabled), each in a transaction
+        rolled back afterwards: what each of them costs a write, on this server and this table."""
+        from django.db import connection, transaction
+
+        from apps.documents.models import Chunk
+        from apps.documents.services.chunk_write import chunks_copy
+
+        table = Chunk._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+            indexes = dict(cursor.fetchall())
+        hnsw = [name for name, definition in indexes.items() if "USING hnsw" in definition]
+        gin = [name for name, definition in indexes.items() if "USING gin" in definition]
+        variants = {
+            "as it is": [],
+            "without the HNSW index": [f"DROP INDEX {name}" for name in hnsw],
+            "without the postings trigger": [f"ALTER TABLE {table} DISABLE TRIGGER documents_chunk_text_index_insert"],
+            "without the full-text GIN index": [f"DROP INDEX {name}" for name in gin],
+            "without all three": [
+                *(f"DROP INDEX {name}" for name in hnsw + gin),
+                f"ALTER TABLE {table} DISABLE TRIGGER documents_chunk_text_index_insert",
+            ],
+        }
+        shares: dict[str, float] = {}
+
+        class Rollback(Exception):
+            pass
+
+        for label, statements in variants.items():
+            try:
+                with transaction.atomic():
+                    Chunk.objects.for_org(org).delete()
+                    with connection.cursor() as cursor:
+                        for statement in statements:
+                            cursor.execute(statement)
+                    started = time.perf_counter()
+                    chunks_copy(rows)
+                    shares[label] = 1000 * (time.perf_counter() - started) / max(len(rows), 1)
+                    raise Rollback
+            except Rollback:
+                pass
+        return shares
 
     def real_path(
         self, corpus: list[tuple[str, str, bytes]], client: Any, provider_kind: str = "offline"
@@ -392,8 +483,11 @@ def _worker(log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT)
 
 
-def _langchain(corpus: list[tuple[str, str, bytes]], dims: int) -> dict[str, Any] | None:
-    """The LangChain pipeline over the same files, in the peer virtualenv, into a throwaway database."""
+def _langchain(
+    corpus: list[tuple[str, str, bytes]], dims: int, *, docent_indexes: bool = False
+) -> dict[str, Any] | None:
+    """The LangChain pipeline over the same files, in the peer virtualenv, into a throwaway database; with
+    `docent_indexes`, its table also maintains what Docent's does (HNSW index, BM25 postings and statistics)."""
     from throwaway_db import drop_scratch_database, scratch_database
 
     if not PEER_PYTHON.exists():
@@ -406,7 +500,15 @@ def _langchain(corpus: list[tuple[str, str, bytes]], dims: int) -> dict[str, Any
                 (Path(folder) / file_name).write_bytes(content)
             script = ROOT / "scripts" / "peer" / "langchain_ingest.py"
             out = subprocess.run(
-                [str(PEER_PYTHON), str(script), folder, url, "--dimensions", str(dims)],
+                [
+                    str(PEER_PYTHON),
+                    str(script),
+                    folder,
+                    url,
+                    "--dimensions",
+                    str(dims),
+                    *(["--docent-indexes"] if docent_indexes else []),
+                ],
                 capture_output=True,
                 text=True,
             )
@@ -520,16 +622,37 @@ def main() -> int:
                 with in_memory():
                     measured = bench.in_process(corpus, embedder)
                     copy_seconds = bench.raw_copy(measured["org"], measured["rows"])
+                    per_document_seconds = bench.raw_copy_per_document(measured["org"], measured["rows"])
+                    shares = bench.copy_shares(measured["org"], measured["rows"]) if embedder == embedders[0] else {}
                 current_app.conf.task_always_eager = False
                 rate = measured["chunks"] / measured["seconds"]
+                per_chunk = 1000 / max(measured["chunks"], 1)
+                staged = 0.0
+                for function, seconds in measured["stages"].items():
+                    results[f"in-process ms per chunk: {STAGE_NAMES[function]}{label}"].append(seconds * per_chunk)
+                    staged += seconds
+                write_rest = measured["write_stage"] - measured["copy"]
+                results[f"in-process ms per chunk: write, COPY{label}"].append(measured["copy"] * per_chunk)
+                results[f"in-process ms per chunk: write, the rest and commit{label}"].append(write_rest * per_chunk)
+                results[f"in-process ms per chunk: upload, dispatch, events{label}"].append(
+                    (measured["seconds"] - staged - measured["write_stage"]) * per_chunk
+                )
+                for variant, ms in shares.items():
+                    results[f"raw COPY ms per chunk, {variant}"].append(ms)
                 results[f"in-process chunks/s{label}"].append(rate)
                 results[f"write stage / raw COPY{label}"].append(measured["write_stage"] / copy_seconds)
+                results[f"write stage / raw COPY a document at a time{label}"].append(
+                    measured["write_stage"] / per_document_seconds
+                )
                 if embedder == embedders[0]:
                     results["chunks"].append(measured["chunks"])
                     results["write stage s"].append(measured["write_stage"])
                     results["copy in write stage s"].append(measured["copy"])
                     results["raw COPY s"].append(copy_seconds)
                     results["raw COPY chunks/s (the physical limit)"].append(measured["chunks"] / copy_seconds)
+                    results["raw COPY a document at a time (one transaction each) chunks/s"].append(
+                        measured["chunks"] / per_document_seconds
+                    )
                     for kind, seconds in measured["per_kind"].items():
                         per_kind[kind].append(seconds)
                 line += (
@@ -542,17 +665,24 @@ def main() -> int:
                     results[f"real path chunks/s{label}"].append(api["chunks"] / api["seconds"])
                     line += f"; real path {api['chunks'] / api['seconds']:.0f} chunks/s ({api['seconds']:.1f} s)"
                 if not args.no_peer and embedder == "offline":
-                    peer = _langchain(corpus, dims)
-                    if peer is not None:
+                    for same_work in (False, True):
+                        peer = _langchain(corpus, dims, docent_indexes=same_work)
+                        if peer is None:
+                            break
+                        variant = " + Docent's HNSW and postings" if same_work else ""
                         peer_rate = peer["chunks"] / peer["seconds"]
-                        results["LangChain chunks/s"].append(peer_rate)
-                        results["Docent / LangChain (in-process)"].append(rate / peer_rate)
+                        results[f"LangChain{variant} chunks/s"].append(peer_rate)
+                        results[f"Docent / LangChain{variant} (in-process)"].append(rate / peer_rate)
+                        # The two split the same files into different numbers of chunks: also by time for the corpus.
+                        results[f"Docent / LangChain{variant} (in-process), corpus time"].append(
+                            peer["seconds"] / measured["seconds"]
+                        )
                         if worker is not None:
-                            results["Docent / LangChain (real path)"].append(
+                            results[f"Docent / LangChain{variant} (real path)"].append(
                                 results["real path chunks/s"][-1] / peer_rate
                             )
                         steps = ", ".join(f"{k} {v:.1f} s" for k, v in peer["steps"].items())
-                        line += f"; LangChain {peer['chunks']} chunks in {peer['seconds']:.1f} s ({steps})"
+                        line += f"; LangChain{variant} {peer['chunks']} chunks in {peer['seconds']:.1f} s ({steps})"
                 bench.cleanup()
             if worker is not None:
                 burst = bench.burst(client, args.burst)
@@ -585,9 +715,12 @@ def main() -> int:
                 results[f"{name} ms per document"].append(1000 * measured["seconds"] / len(sized))
                 results[f"{name} write stage / raw COPY"].append(measured["write_stage"] / copy_seconds)
                 if not args.no_peer and "offline" in embedders:
-                    peer = _langchain(sized, dims)
-                    if peer is not None:
-                        results[f"{name} Docent / LangChain"].append(rate / (peer["chunks"] / peer["seconds"]))
+                    for same_work in (False, True):
+                        peer = _langchain(sized, dims, docent_indexes=same_work)
+                        if peer is None:
+                            break
+                        variant = " + HNSW, postings" if same_work else ""
+                        results[f"{name} Docent / LangChain{variant}"].append(rate / (peer["chunks"] / peer["seconds"]))
                 bench.cleanup()
     finally:
         bench.cleanup()

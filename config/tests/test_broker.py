@@ -1,4 +1,5 @@
-"""The embedded default's filesystem broker: a worker never reads a message that is still being written."""
+"""The embedded default's filesystem broker: a worker never reads a message that is still being written, and
+looks for the next message soon while they are coming."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from queue import Empty
 import pytest
 from kombu import Connection
 
+from config import broker
 from config.broker import FILESYSTEM_TRANSPORT
 
 
@@ -54,3 +56,42 @@ def test_every_message_published_while_a_worker_drains_arrives_whole(channel):
         channel._put("celery", {"n": n, "padding": "x" * 4096})
     worker.join(timeout=60)
     assert sorted(message["n"] for message in received) == list(range(count))
+
+
+def test_a_worker_looks_again_soon_while_messages_come_and_at_the_configured_interval_when_idle(tmp_path, monkeypatch):
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "store_processed": False,
+        "control_folder": str(tmp_path / "control"),
+        "polling_interval": 1.0,
+    }
+    clock = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the transport's clock moves only when it sleeps
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr("config.broker.monotonic", lambda: clock[0])
+    monkeypatch.setattr("config.broker.sleep", sleep)
+    with Connection("filesystem://", transport=FILESYSTEM_TRANSPORT, transport_options=options) as connection:
+        queue = connection.SimpleQueue("celery")
+        with pytest.raises(Empty):
+            queue.get(timeout=2)
+        assert set(slept) == {1.0}  # idle: the configured interval
+
+        queue.put({"document": 1})
+        assert queue.get(timeout=2).payload == {"document": 1}
+        slept.clear()
+        with pytest.raises(Empty):
+            queue.get(timeout=2)
+        assert set(slept) == {broker.BUSY_POLLING_INTERVAL}  # a message just came: the next is looked for soon
+
+        clock[0] += broker.BUSY_SECONDS
+        slept.clear()
+        with pytest.raises(Empty):
+            queue.get(timeout=2)
+        assert set(slept) == {1.0}  # quiet again

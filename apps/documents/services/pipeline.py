@@ -274,10 +274,12 @@ def _write_chunks(
         )
         if not held:
             return  # reindexed, finished, or re-queued after this claim's lease lapsed: the other one wins
-        previous = Chunk.objects.for_org(document.organization_id).filter(document_id=document.pk)
         # Usually there is nothing to replace; a DELETE would still run the postings trigger's five statements.
-        if previous.exists():
-            previous.delete()
+        # The claim read the count under the row lock, and every path that writes or removes a document's
+        # chunks sets it in the same transaction (a reindex and a failure zero it as they delete them), so
+        # while this claim holds the document a count of zero means there are none: no query to find out.
+        if document.chunk_count:
+            Chunk.objects.for_org(document.organization_id).filter(document_id=document.pk).delete()
         chunks_copy(
             chunk_rows(
                 organization_id=document.organization_id,
