@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
@@ -140,9 +139,18 @@ class Document(OrgScopedModel):
 
 
 class Chunk(OrgScopedModel):
-    """A passage of a ready document. Organization and collection are denormalised so search filters in SQL."""
+    """A passage of a ready document. Organization and collection are denormalised so search filters in SQL.
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    Every index here is paid on each chunk written, so the table keeps only those a query uses (ADR 0113):
+    `organization` and `document` are the first columns of `chunk_org_collection` and `uniq_chunk_ordinal`,
+    nothing reads chunks by `created_at`, and full-text search reads the postings, never `search_vector`'s GIN.
+    """
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks", db_index=False)
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+", db_index=False)
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
@@ -166,7 +174,6 @@ class Chunk(OrgScopedModel):
         constraints = [models.UniqueConstraint(fields=["document", "ordinal"], name="uniq_chunk_ordinal")]
         indexes = [
             models.Index(fields=["organization", "collection"], name="chunk_org_collection"),
-            GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
             HnswIndex(
                 name="chunk_embedding_hnsw",
                 fields=["embedding"],

@@ -65,3 +65,19 @@ def test_documents_in_flight_when_the_dispatcher_arrives_are_not_sent_again():
         assert dispatched == {"queued": True, "processing": True, "ready": False, "failed": False}
     finally:
         MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+def test_the_chunk_table_carries_only_the_indexes_a_search_or_a_delete_uses():
+    """Each index costs every chunk written (docs/adr/0113); a new one should be a decision, not a default."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "documents_chunk")
+    indexed = sorted(tuple(spec["columns"]) for spec in constraints.values() if spec["index"] or spec["unique"])
+    assert indexed == [
+        ("document_id", "ordinal"),
+        ("embedding",),
+        ("id",),
+        ("organization_id", "collection_id"),
+    ]
