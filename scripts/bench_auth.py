@@ -5,6 +5,11 @@ middleware stack:
   healthz        GET /healthz: no authentication, plain Django view (the floor)
   same view      one DRF view that does nothing and accepts both: anonymous (no header), then with an API key;
                  the difference is what API-key authentication + rate limiting add (the target: <= 100 us)
+  floor          the same view, anonymous, making one bare EVALSHA round trip to the same Redis (a script that
+                 returns 1): what one round trip adds to a request on this machine, the least a key can cost
+                 while its limit is counted in Redis; and the same round trip back to back, outside a request
+  same view, ASGI  the same two requests through Django's ASGI handler (the production server's path without its
+                 socket: each request's synchronous code runs on a thread of its own)
   no-op, anon    a DRF view that does nothing, no authentication
   no-op, key     an organization-scoped DRF view that does nothing, with an API key (needs a scope)
   no-op, JWT     the same view with a member's JWT
@@ -26,15 +31,31 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
-from request_timing import bench_redis_url, median_us  # noqa: E402
+from request_timing import asgi_get, bench_redis_url, median_us, median_us_async  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WARMUP = 100
+FLOOR_SCRIPT = "return 1"
 
 
 def _median_us(fn: Any) -> float:
     return median_us(fn, n=N, warmup=WARMUP)
+
+
+N_ASGI = max(100, N // 4)  # each request starts a thread under the ASGI handler: slower, so fewer
+
+
+async def _asgi_rounds(application: Any, plaintext: str) -> tuple[list[float], list[float]]:
+    anonymous = asgi_get(application, "/bench/noop-either", {})
+    key = asgi_get(application, "/bench/noop-either", {"Authorization": f"Bearer {plaintext}"})
+    assert await key() == 200
+    anonymous_rounds: list[float] = []
+    key_rounds: list[float] = []
+    for _ in range(ROUNDS):
+        anonymous_rounds.append(await median_us_async(anonymous, n=N_ASGI, warmup=WARMUP // 4))
+        key_rounds.append(await median_us_async(key, n=N_ASGI, warmup=WARMUP // 4))
+    return anonymous_rounds, key_rounds
 
 
 def main() -> int:
@@ -42,9 +63,11 @@ def main() -> int:
     import django
 
     django.setup()
+    import asyncio
     import types
 
     from django.conf import settings
+    from django.core.handlers.asgi import ASGIHandler
     from django.core.management import call_command
     from django.test import Client
     from django.test.utils import override_settings
@@ -62,6 +85,7 @@ def main() -> int:
     from apps.organizations.models import Membership, Organization, Role
     from apps.organizations.views_base import OrganizationAPIView
     from apps.users.models import User
+    from common.core.redis import hot_script
 
     class NoopAnonymous(APIView):
         authentication_classes: list[Any] = []
@@ -79,6 +103,13 @@ def main() -> int:
         def get(self, request: Any) -> Response:
             return Response({})
 
+    class NoopEitherRoundTrip(NoopEither):
+        """The same view making one bare EVALSHA round trip: the floor of what a key counted in Redis adds."""
+
+        def get(self, request: Any) -> Response:
+            hot_script(FLOOR_SCRIPT, [], [])
+            return Response({})
+
     class NoopScoped(OrganizationAPIView):
         required_scopes = {"GET": "analytics:read"}
 
@@ -89,6 +120,7 @@ def main() -> int:
     bench_urls.urlpatterns = [  # type: ignore[attr-defined]
         path("bench/noop-anonymous", NoopAnonymous.as_view()),
         path("bench/noop-either", NoopEither.as_view()),
+        path("bench/noop-either-round-trip", NoopEitherRoundTrip.as_view()),
         path("bench/noop", NoopScoped.as_view()),
         path("", include("config.urls")),
     ]
@@ -135,9 +167,13 @@ def main() -> int:
             # The two sides of the target alternate, round after round, so drifting load hits both alike.
             same_anonymous: list[float] = []
             same_key: list[float] = []
+            same_round_trip: list[float] = []
             for _ in range(ROUNDS):
                 same_anonymous.append(_median_us(lambda: client.get("/bench/noop-either")))
                 same_key.append(_median_us(lambda: client.get("/bench/noop-either", **key_headers)))
+                same_round_trip.append(_median_us(lambda: client.get("/bench/noop-either-round-trip")))
+            bare_round_trip = _median_us(lambda: hot_script(FLOOR_SCRIPT, [], []))
+            asgi_anonymous, asgi_key = asyncio.run(_asgi_rounds(ASGIHandler(), issued.plaintext))
             healthz = _median_us(lambda: client.get("/healthz"))
             anonymous = _median_us(lambda: client.get("/bench/noop-anonymous"))
             key = _median_us(lambda: client.get("/bench/noop", **key_headers))
@@ -161,6 +197,22 @@ def main() -> int:
     print(
         f"  added by the API key            {statistics.median(added):8.0f} us "
         f"(rounds: {', '.join(f'{a:.0f}' for a in added)}); ratio {key_same / anonymous_same:.2f}x; target <= 100 us"
+    )
+    floor_added = [f - a for f, a in zip(same_round_trip, same_anonymous, strict=True)]
+    print(
+        f"  floor: anonymous + one bare EVALSHA round trip {statistics.median(same_round_trip):5.0f} us, adding "
+        f"{statistics.median(floor_added):.0f} us (rounds: {', '.join(f'{a:.0f}' for a in floor_added)}); "
+        f"the key adds {statistics.median(added) - statistics.median(floor_added):.0f} us more"
+    )
+    print(f"  the same bare EVALSHA round trip, back to back outside a request: {bare_round_trip:.0f} us")
+    asgi_added = [k - a for k, a in zip(asgi_key, asgi_anonymous, strict=True)]
+    print(f"same no-op view through Django's ASGI handler, {ROUNDS} alternating rounds of {N_ASGI}:")
+    print(f"  anonymous                       {statistics.median(asgi_anonymous):8.0f} us")
+    print(f"  API key (auth + rate limit)     {statistics.median(asgi_key):8.0f} us")
+    print(
+        f"  added by the API key            {statistics.median(asgi_added):8.0f} us "
+        f"(rounds: {', '.join(f'{a:.0f}' for a in asgi_added)}); "
+        f"ratio {statistics.median(asgi_key) / statistics.median(asgi_anonymous):.2f}x"
     )
     print(f"GET /healthz (no auth)            {healthz:8.0f} us")
     print(f"no-op DRF view, anonymous         {anonymous:8.0f} us")

@@ -4,10 +4,12 @@
 builds a client object on every call, which costs more than the round trip itself).
 
 `hot_execute()` / `hot_script()`: the commands of a request's hot path (an API key's admission, a turn's cache
-reads) on a connection this thread keeps to itself, packed by hiredis, sent with one write and read back with
-redis-py's parser (hiredis). redis-py's command path (pool checkout and release, retry wrapper, observability
-hooks, argument checks) costs about three times the CPU of the round trip it wraps; see
-docs/adr/0105-redis-hot-path.md.
+reads) on a connection taken from this process's idle ones for the call, packed by hiredis, sent with one write and
+read back with redis-py's parser (hiredis). redis-py's command path (pool checkout and release, retry wrapper,
+observability hooks, argument checks) costs about three times the CPU of the round trip it wraps; see
+docs/adr/0105-redis-hot-path.md. The connections belong to the process, not to a thread: Django's ASGI handler runs
+each request's synchronous code on a thread of its own, so a connection per thread was a new connection per
+request (docs/adr/0115-api-key-request-cost.md).
 Replies are raw (bytes, ints, lists), as Redis sends them.
 """
 
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -40,20 +41,30 @@ def redis_client() -> Any | None:
     return None
 
 
-_local = threading.local()
+# url → connections no call is using; list.pop() and list.append() are atomic, so taking and giving back need no lock
+_idle: dict[str, list[Any]] = {}
+_idle_pid = os.getpid()
+MAX_IDLE = 32  # per URL; a process rarely has more calls on the hot path at once than it has threads
 
 
-def _thread_connection(url: str) -> Any:
-    """This thread's own connection to `url` (made again in a forked child), with the shared client's settings."""
-    held = getattr(_local, "connections", None)
-    if held is None or _local.pid != os.getpid():
-        held = _local.connections = {}
-        _local.pid = os.getpid()
-    connection = held.get(url)
-    if connection is None:
+def _checkout(url: str) -> Any:
+    """A connection to `url` that no other call is using (made when none is idle; forgotten in a forked child)."""
+    global _idle, _idle_pid
+    if _idle_pid != os.getpid():
+        _idle, _idle_pid = {}, os.getpid()  # the parent's sockets stay the parent's
+    try:
+        return _idle[url].pop()
+    except (KeyError, IndexError):
         pool = client_for(url).connection_pool
-        connection = held[url] = pool.connection_class(**pool.connection_kwargs)
-    return connection
+        return pool.connection_class(**pool.connection_kwargs)
+
+
+def _checkin(url: str, connection: Any) -> None:
+    idle = _idle.setdefault(url, [])
+    if len(idle) < MAX_IDLE:
+        idle.append(connection)
+    else:
+        connection.disconnect()
 
 
 def _round_trip(connection: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
@@ -73,11 +84,11 @@ def _round_trip(connection: Any, commands: Sequence[Sequence[Any]]) -> list[Any]
 
 
 def hot_execute(*commands: Sequence[Any], url: str | None = None) -> list[Any]:
-    """Run `commands` (each a tuple like ("GET", name)) in one round trip on this thread's connection and return
+    """Run `commands` (each a tuple like ("GET", name)) in one round trip on a connection of this process and return
     their raw replies. An error reply raises (after every reply has been read). A connection found broken (Redis
     restarted since its last use) is made again once; a timeout is not retried, since a command may have run."""
     url = url or settings.REDIS_URL
-    connection = _thread_connection(url)
+    connection = _checkout(url)
     try:
         return _round_trip(connection, commands)
     except RedisConnectionError:
@@ -92,6 +103,8 @@ def hot_execute(*commands: Sequence[Any], url: str | None = None) -> list[Any]:
     except BaseException:
         connection.disconnect()  # a timeout, a parse failure, an interrupt: the connection's state is unknown
         raise
+    finally:
+        _checkin(url, connection)  # a disconnected one connects again when next used
 
 
 @lru_cache(maxsize=32)

@@ -141,6 +141,26 @@ def test_refused_requests_are_not_counted_as_usage(organization, pinned_now):
 
 
 @pytest.mark.django_db
+def test_a_request_the_organization_quota_refuses_counts_against_neither_the_key_nor_the_minute(
+    organization, pinned_now
+):
+    organization_api_limits_update(
+        organization=organization, actor=Actor.system(organization=organization), daily_request_quota=2
+    )
+    key = APIKeyFactory(organization=organization, rate_limit_per_minute=3)
+    assert [_get(key).status_code for _ in range(4)] == [200, 200, 429, 429]
+    organization_api_limits_update(
+        organization=organization, actor=Actor.system(organization=organization), daily_request_quota=0
+    )
+    # the two refused requests took nothing from the minute's three, nor from the key's day
+    third = _get(key)
+    assert third.status_code == 200 and third["X-RateLimit-Remaining"] == "0"
+    assert _get(key).json()["error"]["code"] == "rate_limited"
+    usage_flush(days=[pinned_now.date()])
+    assert APIKeyUsageDaily.objects.for_org(organization).get(api_key=key).requests == 3
+
+
+@pytest.mark.django_db
 def test_llm_tokens_are_metered_and_their_quota_enforced(organization, pinned_now):
     key = APIKeyFactory(organization=organization, daily_token_quota=1000)
     principal = load_principal(key.prefix)

@@ -83,14 +83,30 @@ def test_a_connection_redis_dropped_is_made_again(redis_url):
         client.delete(name)
 
 
-def test_each_thread_has_its_own_connection(redis_url):
-    ids: list[int] = []
-    ids.append(hot_execute(("CLIENT", "ID"), url=redis_url)[0])
-    thread = threading.Thread(target=lambda: ids.append(hot_execute(("CLIENT", "ID"), url=redis_url)[0]))
-    thread.start()
-    thread.join()
-    assert ids[0] != ids[1]
-    assert hot_execute(("CLIENT", "ID"), url=redis_url)[0] == ids[0]
+def test_a_request_on_a_new_thread_reuses_the_process_connection_instead_of_connecting_again(redis_url):
+    """Django's ASGI handler runs each request's synchronous code on a new thread: a connection per thread was a
+    new connection to Redis per request."""
+    ids: list[int] = [hot_execute(("CLIENT", "ID"), url=redis_url)[0]]
+    for _ in range(3):
+        thread = threading.Thread(target=lambda: ids.append(hot_execute(("CLIENT", "ID"), url=redis_url)[0]))
+        thread.start()
+        thread.join()
+    assert len(ids) == 4
+    assert set(ids) == {ids[0]}
+
+
+def test_calls_at_the_same_time_never_share_a_connection(redis_url):
+    from common.core import redis as hot
+
+    held = hot._checkout(redis_url)  # a call in progress on another thread holds this one
+    try:
+        held.send_command("CLIENT", "ID")
+        held_id = held.read_response()
+        other = hot_execute(("CLIENT", "ID"), url=redis_url)[0]
+        assert other != held_id
+    finally:
+        hot._checkin(redis_url, held)
+    assert {hot_execute(("CLIENT", "ID"), url=redis_url)[0] for _ in range(2)} <= {held_id, other}
 
 
 def test_the_cache_builds_one_redis_client_per_pool_and_still_works(redis_url, settings):
