@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -499,6 +500,15 @@ def _existing(conversation: Conversation, actor: Actor, client_msg_id: str) -> M
     )
 
 
+def _own_transaction_unless_nested() -> contextlib.AbstractContextManager[Any]:
+    """A message is stored by one INSERT, whose trigger numbers it under the room's row lock: on its own (autocommit)
+    that statement is its own transaction, so PostgreSQL holds the lock only while it inserts and commits. In an
+    explicit transaction the lock was also held across the round trips back to this process (the insert's answer,
+    then COMMIT), each waiting for the GIL while the event loop wrote to hundreds of sockets: a room's senders queued
+    behind that (ADR 0077). Inside a caller's transaction, a savepoint as before (a duplicate rolls back only it)."""
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
+
+
 def room_message_send(
     *,
     actor: Actor,
@@ -532,7 +542,7 @@ def room_message_send(
     mentioned = _mentions(conversation, mentions or [])
     answering = _answering_bots(conversation, mentioned)
     try:
-        with transaction.atomic():
+        with _own_transaction_unless_nested():
             message = Message.objects.create(
                 organization_id=conversation.organization_id,
                 conversation=conversation,
