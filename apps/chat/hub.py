@@ -230,7 +230,6 @@ class Hub:
     async def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "room.message":
-            trace.mark(int(event.get("seq", 0)), "hub_rang")
             self.ring(str(event["conversation"]), int(event.get("seq", 0)))
         elif kind == "room.updated":
             self._feed(str(event["conversation"])).updated.add(str(event["message"]))
@@ -282,6 +281,7 @@ class Hub:
         """Room `conversation` has messages up to `seq`: serve this process's sockets that lack them. The channel
         layer's ring calls it, and so does a socket of this process right after storing its member's message
         (its process need not wait for the ring, and the sender's socket reads with the others, not alone)."""
+        trace.mark(seq, "hub_rang")
         feed = self._feed(conversation)
         feed.wanted = max(feed.wanted, seq)
         self._serve(conversation)
