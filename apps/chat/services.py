@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from apps.chat.models import RealtimeTicket
@@ -130,8 +130,10 @@ def _participant(conversation: Conversation, user_id: Any) -> Participant | None
     )
 
 
-def room_for_member(*, actor: Actor, conversation_id: Any, lock: bool = False) -> Conversation:
-    """A direct or group conversation of this organization that the member takes part in (else 404)."""
+def room_for_member(*, actor: Actor, conversation_id: Any, lock: bool = False, resent: str = "") -> Conversation:
+    """A direct or group conversation of this organization that the member takes part in (else 404). With
+    `resent` (a client_msg_id), the same statement looks up the member's message of that key in the room
+    (`conversation.resent_id`, None if they sent none): a send is then two statements, not three."""
     queryset = Conversation.objects.for_org(actor.organization_id).filter(
         pk=conversation_id,
         kind__in=ROOM_KINDS,
@@ -140,6 +142,11 @@ def room_for_member(*, actor: Actor, conversation_id: Any, lock: bool = False) -
     )
     if lock:
         queryset = queryset.select_for_update(of=("self",))
+    if resent:
+        same_key = Message.objects.for_org(actor.organization_id).filter(
+            conversation=OuterRef("pk"), sender_user_id=actor.user_id, client_msg_id=resent
+        )
+        queryset = queryset.annotate(resent_id=Subquery(same_key.values("pk")[:1]))
     conversation = queryset.first()
     if conversation is None:
         raise RoomNotFound()
@@ -523,10 +530,10 @@ def room_message_send(
     client_msg_id = (client_msg_id or "").strip()
     if len(client_msg_id) > 64:
         raise ValidationFailed("client_msg_id is at most 64 characters.", details={"client_msg_id": ["Too long."]})
-    conversation = room_for_member(actor=actor, conversation_id=conversation_id)
-    already = _existing(conversation, actor, client_msg_id)
-    if already is not None:
-        return Sent(already, created=False)
+    conversation = room_for_member(actor=actor, conversation_id=conversation_id, resent=client_msg_id)
+    resent_id = getattr(conversation, "resent_id", None)
+    if resent_id is not None:
+        return Sent(Message.objects.for_org(conversation.organization_id).get(pk=resent_id), created=False)
     text = _check_text(text)
     replied = None
     if reply_to is not None:

@@ -189,6 +189,24 @@ def test_members_sending_at_once_get_numbers_without_gaps_and_a_raced_resend_sto
     assert Conversation.objects.unscoped().get(pk=room["id"]).last_seq == 7
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_send_is_two_statements_and_so_is_its_resend(organization, make_member_client, django_assert_num_queries):
+    from apps.chat.services import room_message_send
+    from apps.organizations.actors import Actor
+    from apps.organizations.models import Membership
+
+    alice, bob = make_member_client(organization), make_member_client(organization)
+    room = _group(alice, bob)["id"]
+    membership = Membership.objects.for_org(organization).get(user=alice.user)
+    actor = Actor.for_user(alice.user).in_organization(organization, membership)
+    # The room (with the member's message of that key, if any), then the insert, which commits on its own.
+    with django_assert_num_queries(2):
+        sent = room_message_send(actor=actor, conversation_id=room, text="hello", client_msg_id="k-1")
+    with django_assert_num_queries(2):  # a resend finds it in the room's statement, then reads it
+        again = room_message_send(actor=actor, conversation_id=room, text="hello", client_msg_id="k-1")
+    assert (sent.created, again.created, again.message.pk) == (True, False, sent.message.pk)
+
+
 def test_a_message_too_long_or_empty_is_refused_and_nothing_is_stored(alice, bob, settings):
     settings.ROOM_MESSAGE_MAX_CHARS = 10
     room = _group(alice, bob)
