@@ -23,6 +23,9 @@ except ImportError:  # pragma: no cover - uvicorn without websockets: every fram
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
 
 
+_USED = ("writable", "disconnected", "handshake_complete", "close_sent", "initial_response", "transport", "conn")
+
+
 def direct_writer(send: Any) -> Callable[[str], bool] | None:
     """For the ASGI `send` a consumer was given: a function writing a text frame at once (True), or declining
     (False: use `send`); None when the server is not one it knows."""
@@ -30,6 +33,8 @@ def direct_writer(send: Any) -> Callable[[str], bool] | None:
     if WebSocketsSansIOProtocol is None or not isinstance(protocol, WebSocketsSansIOProtocol):
         return None
     if getattr(send, "__func__", None) is not WebSocketsSansIOProtocol.send:
+        return None
+    if not all(hasattr(protocol, name) for name in _USED):  # another uvicorn than the one this was written for
         return None
 
     def write(text: str) -> bool:
