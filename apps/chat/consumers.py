@@ -132,7 +132,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.sender: asyncio.Task[None] | None = None
         self.closed = False
         self.channel_name = f"socket.{uuid.uuid4().hex}"  # names this socket in presence entries and typing rings
-        self.write_now = direct_writer(self.base_send)
+        self.write_now = direct_writer(self.base_send) if settings.REALTIME_DIRECT_WRITE else None
         try:
             # room id -> the last seq this socket delivered (or the room's last seq when the socket opened: what
             # came before is the client's to ask for, with `resume` or the history endpoint).
