@@ -30,7 +30,6 @@ from django.conf import settings
 
 from apps.chat import permissions, presence, selectors, services, trace
 from apps.chat.hub import DELIVERY_BATCH, encode, hub, member_group, organization_group, room_group
-from apps.chat.wire import direct_writer
 from apps.organizations.actors import Actor
 from common.core.errors import DomainError
 from common.jwt_middleware import PROTOCOL
@@ -106,7 +105,6 @@ __all__ = ["NotFoundConsumer", "RealtimeConsumer", "member_group", "organization
 class RealtimeConsumer(AsyncWebsocketConsumer):
     busy = False
     closed = False
-    write_now: Callable[[str], bool] | None = None  # apps.chat.wire: uvicorn's write, without a task
     actor: Actor
     rooms: dict[str, int]
     delivering: asyncio.Lock
@@ -132,7 +130,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.sender: asyncio.Task[None] | None = None
         self.closed = False
         self.channel_name = f"socket.{uuid.uuid4().hex}"  # names this socket in presence entries and typing rings
-        self.write_now = direct_writer(self.base_send) if settings.REALTIME_DIRECT_WRITE else None
         try:
             # room id -> the last seq this socket delivered (or the room's last seq when the socket opened: what
             # came before is the client's to ask for, with `resume` or the history endpoint).
@@ -471,34 +468,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         finally:
             self.sender = None
 
-    def _idle(self) -> bool:
-        """Nothing is being sent to this socket or waiting to be: a frame written now goes out in order."""
-        return not (self.outbox or self.busy or self.sender is not None or self.closed or self.delivering.locked())
-
-    def _written_at_once(self, conversation: str, frames: list[tuple[int, str]]) -> bool:
-        """A fan-out's frames for an idle socket, written without a task when the server allows it (apps.chat.wire,
-        ADR 0078). False: whatever is left goes the ordinary way (the socket's position says what was written)."""
-        write = self.write_now
-        if write is None or not self._idle():
-            return False
-        position = self.rooms.get(conversation)
-        if position is None:
-            return True  # no longer in the room: nothing to send, as the ordinary way would find
-        pending = [(seq, text) for seq, text in frames if seq > position]
-        if pending and pending[0][0] != position + 1:
-            return False  # a gap: the socket reads it from the database
-        for seq, text in pending:
-            if not write(text):
-                return False
-            self.rooms[conversation] = seq
-            trace.mark_written(seq)
-        return True
-
     def send_frames(self, conversation: str, frames: list[tuple[int, str]]) -> None:
         """The hub read the room for every socket of the process: send the messages this socket lacks (frames
         encoded once, in seq order). A gap (this socket went back with `resume`) is read by the socket itself."""
-        if self._written_at_once(conversation, frames):
-            return
 
         async def send() -> None:
             async with self.delivering:
@@ -530,9 +502,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     def send_text(self, text: str, *, conversation: str | None = None) -> None:
         """News for this socket (of a room it is still in, when `conversation` is given)."""
-        wanted = conversation is None or conversation in self.rooms
-        if self.write_now is not None and wanted and self._idle() and self.write_now(text):
-            return
 
         async def send() -> None:
             if conversation is None or conversation in self.rooms:

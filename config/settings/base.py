@@ -428,9 +428,6 @@ REALTIME_ACCESS_CHECK_SECONDS = (
 )
 REALTIME_GROUP_REFRESH_SECONDS = 3600.0  # how often a server process joins its channel-layer groups again
 REALTIME_PRESENCE_BATCH_SECONDS = 1.0  # members who come or go within this window are announced in one frame
-# Under uvicorn, a fan-out writes an idle socket's frame at once rather than through a task (ADR 0078); off: always
-# through ASGI's send (the way every other server goes).
-REALTIME_DIRECT_WRITE: bool = get("REALTIME_DIRECT_WRITE", cast=bool, default=True)
 
 _longest_wait = max(
     [float(CELERY_TASK_TIME_LIMIT), *(d * (1 + WEBHOOK_RETRY_JITTER) for d in WEBHOOK_RETRY_DELAYS_SECONDS)]
