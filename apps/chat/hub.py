@@ -13,8 +13,9 @@ writes a second). With it:
   served by one read: the messages after the furthest-behind socket's position and the room's current
   members, each message encoded once; every socket then sends what it lacks, in order, under its own lock;
 - edits and deletions of a room are served in the same per-room order, after the messages;
-- every REALTIME_ACCESS_CHECK_SECONDS one query checks every socket's member may stay; every third of
-  REALTIME_PRESENCE_SECONDS one cache round trip refreshes every socket's presence; every
+- every REALTIME_ACCESS_CHECK_SECONDS each socket's member is checked again (may they stay?), and every third of
+  REALTIME_PRESENCE_SECONDS each socket's presence is refreshed, spread over the interval: every second (the
+  sweep's tick) one query and one cache round trip serve the sockets whose turn it is (ADR 0076); every
   REALTIME_GROUP_REFRESH_SECONDS the groups are joined again (a channel layer forgets a membership after its
   group expiry).
 
@@ -27,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import random
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DELIVERY_BATCH = 100  # messages read per query while catching a room up
+SWEEP_TICK = 1.0  # seconds between the hub's periodic turns (shorter when an interval is shorter)
+TURNS = 60  # every socket takes one of this many turns, at random, for its periodic work
 
 
 class Socket(Protocol):
@@ -105,6 +110,24 @@ def _periodic(function: Any) -> Any:
     return database_sync_to_async(trace.threaded(function), thread_sensitive=False)
 
 
+class _Rota:
+    """A periodic job spread over its interval: the sockets are shared out over TURNS turns at random (when they
+    attach), and each tick the job serves the turns that the elapsed share of its interval covers. Every socket
+    still comes up once per interval, but a tick costs 1/TURNS of the job instead of all of it at once: with
+    thousands of sockets, the whole job (a query or cache round trip over every socket, and the Python work to
+    build and read it, about 100 ms at 5,000 sockets) held the GIL long enough to delay every delivery in flight
+    (ADR 0076). Each process starts at a random turn, so processes do not tick in step."""
+
+    def __init__(self) -> None:
+        self.position = random.uniform(0, TURNS)
+
+    def due(self, turns: list[set[Socket]], *, elapsed: float, interval: float) -> list[Socket]:
+        start = self.position
+        end = start + TURNS * min(elapsed / interval, 1.0) if interval > 0 else start + TURNS
+        self.position = end % TURNS
+        return [socket for turn in range(math.floor(start), math.floor(end)) for socket in turns[turn % TURNS]]
+
+
 @dataclass
 class _Feed:
     """A room's pending work: deliver up to `wanted` (rings), then the messages in `updated` (edits)."""
@@ -119,6 +142,8 @@ class Hub:
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.sockets: set[Socket] = set()
+        self.turns: list[set[Socket]] = [set() for _ in range(TURNS)]  # the sockets, shared out for periodic work
+        self.turn_of: dict[Socket, int] = {}
         self.subscribers: dict[str, set[Socket]] = {}
         self.feeds: dict[str, _Feed] = {}
         self.presence: dict[str, dict[str, str]] = {}  # organization -> user -> status, not yet announced
@@ -135,11 +160,16 @@ class Hub:
                 self.tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._sweep())]
         trace.watch_loop()
         self.sockets.add(socket)
+        self.turn_of[socket] = turn = random.randrange(TURNS)
+        self.turns[turn].add(socket)
         for group in groups:
             await self.subscribe(group, socket)
 
     async def detach(self, socket: Socket) -> None:
         self.sockets.discard(socket)
+        turn = self.turn_of.pop(socket, None)
+        if turn is not None:
+            self.turns[turn].discard(socket)
         for group in [g for g, members in self.subscribers.items() if socket in members]:
             await self.unsubscribe(group, socket)
         if not self.sockets:  # the last socket of this loop: stop listening
@@ -200,7 +230,6 @@ class Hub:
     async def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "room.message":
-            trace.mark(int(event.get("seq", 0)), "hub_rang")
             self.ring(str(event["conversation"]), int(event.get("seq", 0)))
         elif kind == "room.updated":
             self._feed(str(event["conversation"])).updated.add(str(event["message"]))
@@ -252,6 +281,7 @@ class Hub:
         """Room `conversation` has messages up to `seq`: serve this process's sockets that lack them. The channel
         layer's ring calls it, and so does a socket of this process right after storing its member's message
         (its process need not wait for the ring, and the sender's socket reads with the others, not alone)."""
+        trace.mark(seq, "hub_rang")
         feed = self._feed(conversation)
         feed.wanted = max(feed.wanted, seq)
         self._serve(conversation)
@@ -332,42 +362,40 @@ class Hub:
     # ---------------------------------------------------------------------------------------------- periodic
 
     async def _sweep(self) -> None:
-        now = time.monotonic()
-        due = {"access": now, "presence": now, "groups": now}
+        access, presence_rota = _Rota(), _Rota()
+        last = time.monotonic()
+        groups_due = last
         while True:
-            access = float(settings.REALTIME_ACCESS_CHECK_SECONDS)
-            present = float(settings.REALTIME_PRESENCE_SECONDS) / 3
-            groups = float(settings.REALTIME_GROUP_REFRESH_SECONDS)
-            await asyncio.sleep(min(access, present, groups))
+            access_every = float(settings.REALTIME_ACCESS_CHECK_SECONDS)
+            presence_every = float(settings.REALTIME_PRESENCE_SECONDS) / 3
+            groups_every = float(settings.REALTIME_GROUP_REFRESH_SECONDS)
+            await asyncio.sleep(min(SWEEP_TICK, access_every, presence_every))
             now = time.monotonic()
+            elapsed, last = now - last, now
             try:
-                if now - due["access"] >= access:
-                    due["access"] = now
-                    await self._check_access()
-                if now - due["presence"] >= present:
-                    due["presence"] = now
-                    await self._touch_presence()
-                if now - due["groups"] >= groups:
-                    due["groups"] = now
+                await self._check_access(access.due(self.turns, elapsed=elapsed, interval=access_every))
+                await self._touch_presence(presence_rota.due(self.turns, elapsed=elapsed, interval=presence_every))
+                if now - groups_due >= groups_every:
+                    groups_due = now
                     await self._rejoin_groups()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("the realtime hub's periodic work failed", exc_info=True)
 
-    async def _check_access(self) -> None:
-        sockets = list(self.sockets)
+    async def _check_access(self, sockets: list[Socket]) -> None:
+        sockets = [s for s in sockets if s in self.sockets]
         if not sockets:
             return
         allowed = await _periodic(selectors.realtime_access_allowed_many)(
             connections=[(s.actor.organization_id, s.actor.user_id, s.connected_at) for s in sockets]
         )
         for socket, ok in zip(sockets, allowed, strict=True):
-            if not ok:
+            if not ok and socket in self.sockets:
                 await socket.session_revoke({"reason": "access_revoked"})
 
-    async def _touch_presence(self) -> None:
-        entries = [(s.actor.organization_id, s.actor.user_id, s.channel_name) for s in self.sockets]
+    async def _touch_presence(self, sockets: list[Socket]) -> None:
+        entries = [(s.actor.organization_id, s.actor.user_id, s.channel_name) for s in sockets if s in self.sockets]
         if entries:
             await _periodic(presence.presence_touch_many)(entries=entries)
 

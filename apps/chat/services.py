@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from apps.chat.models import RealtimeTicket
@@ -129,8 +130,10 @@ def _participant(conversation: Conversation, user_id: Any) -> Participant | None
     )
 
 
-def room_for_member(*, actor: Actor, conversation_id: Any, lock: bool = False) -> Conversation:
-    """A direct or group conversation of this organization that the member takes part in (else 404)."""
+def room_for_member(*, actor: Actor, conversation_id: Any, lock: bool = False, resent: str = "") -> Conversation:
+    """A direct or group conversation of this organization that the member takes part in (else 404). With
+    `resent` (a client_msg_id), the same statement looks up the member's message of that key in the room
+    (`conversation.resent_id`, None if they sent none): a send is then two statements, not three."""
     queryset = Conversation.objects.for_org(actor.organization_id).filter(
         pk=conversation_id,
         kind__in=ROOM_KINDS,
@@ -139,6 +142,11 @@ def room_for_member(*, actor: Actor, conversation_id: Any, lock: bool = False) -
     )
     if lock:
         queryset = queryset.select_for_update(of=("self",))
+    if resent:
+        same_key = Message.objects.for_org(actor.organization_id).filter(
+            conversation=OuterRef("pk"), sender_user_id=actor.user_id, client_msg_id=resent
+        )
+        queryset = queryset.annotate(resent_id=Subquery(same_key.values("pk")[:1]))
     conversation = queryset.first()
     if conversation is None:
         raise RoomNotFound()
@@ -499,6 +507,15 @@ def _existing(conversation: Conversation, actor: Actor, client_msg_id: str) -> M
     )
 
 
+def _own_transaction_unless_nested() -> contextlib.AbstractContextManager[Any]:
+    """A message is stored by one INSERT, whose trigger numbers it under the room's row lock: on its own (autocommit)
+    that statement is its own transaction, so PostgreSQL holds the lock only while it inserts and commits. In an
+    explicit transaction the lock was also held across the round trips back to this process (the insert's answer,
+    then COMMIT), each waiting for the GIL while the event loop wrote to hundreds of sockets: a room's senders queued
+    behind that (ADR 0077). Inside a caller's transaction, a savepoint as before (a duplicate rolls back only it)."""
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
+
+
 def room_message_send(
     *,
     actor: Actor,
@@ -513,10 +530,10 @@ def room_message_send(
     client_msg_id = (client_msg_id or "").strip()
     if len(client_msg_id) > 64:
         raise ValidationFailed("client_msg_id is at most 64 characters.", details={"client_msg_id": ["Too long."]})
-    conversation = room_for_member(actor=actor, conversation_id=conversation_id)
-    already = _existing(conversation, actor, client_msg_id)
-    if already is not None:
-        return Sent(already, created=False)
+    conversation = room_for_member(actor=actor, conversation_id=conversation_id, resent=client_msg_id)
+    resent_id = getattr(conversation, "resent_id", None)
+    if resent_id is not None:
+        return Sent(Message.objects.for_org(conversation.organization_id).get(pk=resent_id), created=False)
     text = _check_text(text)
     replied = None
     if reply_to is not None:
@@ -532,7 +549,7 @@ def room_message_send(
     mentioned = _mentions(conversation, mentions or [])
     answering = _answering_bots(conversation, mentioned)
     try:
-        with transaction.atomic():
+        with _own_transaction_unless_nested():
             message = Message.objects.create(
                 organization_id=conversation.organization_id,
                 conversation=conversation,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import functools
 import logging
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 from apps.chat import trace
@@ -25,6 +28,29 @@ def ring(group: str, message: dict[str, object]) -> None:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # the doorbell may fail; clients resume from the database
         logger.warning("channel layer send to %s failed", group, exc_info=True)
+
+
+def ring_without_waiting(group: str, message: dict[str, object]) -> None:
+    """Ring a doorbell group and return at once, for rings whose order does not matter (a room's seq: rings are
+    coalesced by the highest). `ring` from one of the server's database threads waits until the event loop has
+    run the channel layer's send, and under a fan-out that took up to 100 ms during which the thread, and the
+    sender's `ack`, waited with it (ADR 0077). Outside a server (a Celery task, a test), `ring`."""
+    layer = get_channel_layer()
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if layer is None or loop is None or loop.is_closed() or not loop.is_running():
+        ring(group, message)
+        return
+    try:
+        sent = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+    except RuntimeError:  # the loop stopped meanwhile
+        ring(group, message)
+        return
+    sent.add_done_callback(functools.partial(_log_failed_ring, group))
+
+
+def _log_failed_ring(group: str, sent: concurrent.futures.Future[None]) -> None:
+    if not sent.cancelled() and sent.exception() is not None:
+        logger.warning("channel layer send to %s failed", group, exc_info=sent.exception())
 
 
 def close_removed_member(event: DomainEvent) -> None:
@@ -48,7 +74,7 @@ def ring_room_message(event: DomainEvent) -> None:
     """The doorbell carries the room and the seq only; sockets read the messages from the database."""
     if event.payload.get("kind") in ROOM_KINDS:
         trace.mark(event.payload["seq"], "committed")
-        ring(
+        ring_without_waiting(
             room_group(event.payload["conversation_id"]),
             {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
         )

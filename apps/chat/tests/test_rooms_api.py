@@ -159,6 +159,54 @@ def test_sending_with_the_same_client_msg_id_stores_one_message(alice, bob):
     assert _send(bob, room["id"], "hello", client_msg_id="c-1").json()["seq"] == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_members_sending_at_once_get_numbers_without_gaps_and_a_raced_resend_stores_one(
+    organization, make_member_client
+):
+    alice, bob = make_member_client(organization), make_member_client(organization)
+    room = _group(alice, bob)
+    barrier, answers = threading.Barrier(8), []
+
+    def send(client, index):
+        barrier.wait()
+        try:
+            # Two of alice's sends race with the same key: one message, the same for both.
+            key = "same" if index in (0, 2) else f"k-{index}"
+            answers.append(_send(client, room["id"], f"message {index}", client_msg_id=key))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(alice if i % 2 == 0 else bob, i)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [200, *[201] * 7]
+    assert len({a.json()["id"] for a in answers}) == 7
+    stored = Message.objects.unscoped().filter(conversation_id=room["id"])
+    assert sorted(stored.values_list("seq", flat=True)) == list(range(1, 8))
+    assert stored.filter(client_msg_id="same").count() == 1
+    assert Conversation.objects.unscoped().get(pk=room["id"]).last_seq == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_is_two_statements_and_so_is_its_resend(organization, make_member_client, django_assert_num_queries):
+    from apps.chat.services import room_message_send
+    from apps.organizations.actors import Actor
+    from apps.organizations.models import Membership
+
+    alice, bob = make_member_client(organization), make_member_client(organization)
+    room = _group(alice, bob)["id"]
+    membership = Membership.objects.for_org(organization).get(user=alice.user)
+    actor = Actor.for_user(alice.user).in_organization(organization, membership)
+    # The room (with the member's message of that key, if any), then the insert, which commits on its own.
+    with django_assert_num_queries(2):
+        sent = room_message_send(actor=actor, conversation_id=room, text="hello", client_msg_id="k-1")
+    with django_assert_num_queries(2):  # a resend finds it in the room's statement, then reads it
+        again = room_message_send(actor=actor, conversation_id=room, text="hello", client_msg_id="k-1")
+    assert (sent.created, again.created, again.message.pk) == (True, False, sent.message.pk)
+
+
 def test_a_message_too_long_or_empty_is_refused_and_nothing_is_stored(alice, bob, settings):
     settings.ROOM_MESSAGE_MAX_CHARS = 10
     room = _group(alice, bob)

@@ -400,6 +400,31 @@ async def test_a_failing_channel_layer_loses_no_message_and_no_connection(client
     await bob.close()
 
 
+async def test_a_slow_channel_layer_does_not_hold_up_the_senders_ack(clients, monkeypatch):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+    let_through = asyncio.Event()
+
+    async def slow_group_send(group, message):
+        if message["type"] == "room.message":
+            await let_through.wait()  # Redis answering slowly, or an event loop busy with a fan-out
+        await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", slow_group_send)
+    await alice.send(type="send", ref=1, conversation=room, text="not held up", client_msg_id="c1")
+    ack = await alice.frame()
+    assert (ack["type"], ack["message"]["seq"]) == ("ack", 1)
+    assert (await alice.frame())["message"]["seq"] == 1
+    await bob.nothing_more()  # the ring has not gone out yet
+    let_through.set()
+    assert (await bob.frame())["message"]["text"] == "not held up"
+    await alice.close()
+    await bob.close()
+
+
 async def test_a_client_that_falls_too_far_behind_is_closed_with_4408_and_catches_up_on_reconnect(
     clients, settings, monkeypatch
 ):
