@@ -16,6 +16,7 @@ import pstats
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def main() -> int:
     args = parser.parse_args()
 
     # bench_chat sets Django up with Redis as the cache when one answers, as in production (and as bench-chat)
-    from bench_chat import QUESTION, setup
+    from bench_chat import QUESTION, cpu_split, setup
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -67,10 +68,11 @@ def main() -> int:
         with connection.execute_wrapper(record):
             ask()
         # CPU time without a profiler first (a profiler inflates it several times over)
-        plain_started = time.process_time()
+        plain_started, since = time.process_time(), datetime.now(UTC)
         for _ in range(args.answers):
             ask()
         plain_cpu = (time.process_time() - plain_started) * 1000 / args.answers
+        sdk_cpu, retrieval_cpu = cpu_split(org_id, since)
         started = time.perf_counter()
         cpu_started = time.process_time()
         if args.cpu:
@@ -95,6 +97,10 @@ def main() -> int:
             if args.html:
                 args.html.write_text(profiler.output_html())
         print(f"{args.answers} answers: {plain_cpu:.2f} ms CPU of this process per answer (not profiled)")
+        print(
+            f"  = provider's client {sdk_cpu:.2f} + retrieval {retrieval_cpu:.2f} "
+            f"+ Docent {plain_cpu - sdk_cpu - retrieval_cpu:.2f} (with the test client's own work)"
+        )
         print(f"{args.answers} answers: {wall:.1f} ms wall, {cpu:.1f} ms CPU of this process per answer (profiled)")
         print(f"cache: {'Redis' if settings.USE_REDIS else 'in-process'}; load average {os.getloadavg()[0]:.1f}")
         print(f"statements per answer: {len(statements)}")
