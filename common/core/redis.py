@@ -4,7 +4,9 @@
 builds a client object on every call, which costs more than the round trip itself).
 
 `hot_execute()` / `hot_script()`: the commands of a request's hot path (an API key's admission, a turn's cache
-reads) on a connection this thread keeps to itself, packed by hiredis, sent with one write and read back with
+reads) on a connection the thread holds alone for the round trip (lent from the process's idle ones, and given
+back after: under ASGI every request runs in a thread of its own, so a connection kept per thread was a new
+connection per request), packed by hiredis, sent with one write and read back with
 redis-py's parser (hiredis). redis-py's command path (pool checkout and release, retry wrapper, observability
 hooks, argument checks) costs about three times the CPU of the round trip it wraps; see
 docs/adr/0105-redis-hot-path.md.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -40,20 +42,18 @@ def redis_client() -> Any | None:
     return None
 
 
-_local = threading.local()
+_idle: dict[tuple[int, str], deque[Any]] = defaultdict(deque)  # (process id, url) → connections not in use
 
 
-def _thread_connection(url: str) -> Any:
-    """This thread's own connection to `url` (made again in a forked child), with the shared client's settings."""
-    held = getattr(_local, "connections", None)
-    if held is None or _local.pid != os.getpid():
-        held = _local.connections = {}
-        _local.pid = os.getpid()
-    connection = held.get(url)
-    if connection is None:
+def _lend_connection(url: str) -> tuple[deque[Any], Any]:
+    """A connection to `url` that no other thread uses until it is given back (a new one when none is idle; a
+    forked child makes its own), with the shared client's settings, and the idle list it goes back to."""
+    idle = _idle[(os.getpid(), url)]
+    try:
+        return idle, idle.pop()  # deque.pop and append are atomic: no lock
+    except IndexError:
         pool = client_for(url).connection_pool
-        connection = held[url] = pool.connection_class(**pool.connection_kwargs)
-    return connection
+        return idle, pool.connection_class(**pool.connection_kwargs)
 
 
 def _round_trip(connection: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
@@ -77,7 +77,7 @@ def hot_execute(*commands: Sequence[Any], url: str | None = None) -> list[Any]:
     their raw replies. An error reply raises (after every reply has been read). A connection found broken (Redis
     restarted since its last use) is made again once; a timeout is not retried, since a command may have run."""
     url = url or settings.REDIS_URL
-    connection = _thread_connection(url)
+    idle, connection = _lend_connection(url)
     try:
         return _round_trip(connection, commands)
     except RedisConnectionError:
@@ -92,6 +92,8 @@ def hot_execute(*commands: Sequence[Any], url: str | None = None) -> list[Any]:
     except BaseException:
         connection.disconnect()  # a timeout, a parse failure, an interrupt: the connection's state is unknown
         raise
+    finally:
+        idle.append(connection)  # a disconnected one connects again on its next use
 
 
 @lru_cache(maxsize=32)

@@ -1,4 +1,5 @@
 import threading
+import time
 import uuid
 
 import pytest
@@ -83,14 +84,29 @@ def test_a_connection_redis_dropped_is_made_again(redis_url):
         client.delete(name)
 
 
-def test_each_thread_has_its_own_connection(redis_url):
+def test_a_request_thread_reuses_the_connection_an_earlier_thread_gave_back(redis_url):
+    """Under ASGI every request runs in a new thread: it must not open a new Redis connection each time."""
     ids: list[int] = []
     ids.append(hot_execute(("CLIENT", "ID"), url=redis_url)[0])
     thread = threading.Thread(target=lambda: ids.append(hot_execute(("CLIENT", "ID"), url=redis_url)[0]))
     thread.start()
     thread.join()
-    assert ids[0] != ids[1]
-    assert hot_execute(("CLIENT", "ID"), url=redis_url)[0] == ids[0]
+    assert ids[0] == ids[1]
+
+
+def test_threads_talking_to_redis_at_once_each_hold_a_connection_of_their_own(redis_url):
+    key, ids = _name("queue"), []
+    waiter = threading.Thread(
+        target=lambda: ids.append(hot_execute(("CLIENT", "ID"), ("BLPOP", key, 10), url=redis_url))
+    )
+    waiter.start()
+    observer = redis.Redis.from_url(redis_url)
+    while b"cmd=blpop" not in observer.execute_command("CLIENT", "LIST"):  # the waiter's connection is busy
+        time.sleep(0.01)
+    mine = hot_execute(("CLIENT", "ID"), ("RPUSH", key, "go"), url=redis_url)[0]
+    waiter.join()
+    theirs, popped = ids[0]
+    assert popped == [key.encode(), b"go"] and mine != theirs
 
 
 def test_the_cache_builds_one_redis_client_per_pool_and_still_works(redis_url, settings):
@@ -104,3 +120,24 @@ def test_the_cache_builds_one_redis_client_per_pool_and_still_works(redis_url, s
     assert cache._cache.get_client(name, write=True) is cache._cache.get_client(name, write=True)
     cache.delete(name)
     assert cache.get(name) is None
+
+
+def test_a_request_thread_s_cache_reuses_the_process_s_redis_connections(redis_url, settings):
+    """Django's caches are per thread, and under ASGI every request has a thread of its own: the thread's first
+    cache call must not build a pool and open a connection of its own."""
+    settings.CACHES = {"default": {"BACKEND": "common.core.cache.RedisCache", "LOCATION": redis_url}}
+    from django.core.cache import caches
+
+    mine = caches.create_connection("default")
+    mine.set(_name("warm"), 1, timeout=5)
+    clients = []
+
+    def request() -> None:
+        theirs = caches.create_connection("default")  # what a new thread gets
+        theirs.get(_name("cold"))
+        clients.append(theirs._cache.get_client(write=True))
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join()
+    assert clients[0] is mine._cache.get_client(write=True)  # the same client, over the same pool
