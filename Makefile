@@ -103,7 +103,8 @@ BENCH_CHAT_ARGS ?= --peer --rounds 3
 bench-chat: $(STAMP) $(PEER_STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) scripts/bench_chat.py $(BENCH_CHAT_ARGS)
 
-# Where an answer's server time goes (pyinstrument call tree; --cpu for a CPU-time cProfile)
+# Where an answer's server time goes (pyinstrument call tree; --cpu for a CPU-time cProfile; --server: a uvicorn
+# worker answering SSE at --concurrency conversations, every thread profiled on its CPU clock)
 profile-chat: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings.dev DEBUG=false $(PY) scripts/profile_chat.py $(PROFILE_ARGS)
 

@@ -9,6 +9,7 @@ If the consumer goes away (client disconnect), the partial answer is saved as in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -21,7 +22,12 @@ from django.db import connections, transaction
 from django.db.models import Prefetch
 
 from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
-from apps.chatbot.services.conversations import bot_conversation_open, message_event_payload, message_sender
+from apps.chatbot.services.conversations import (
+    bot_conversation_opened,
+    bot_conversation_rows,
+    message_event_payload,
+    message_sender,
+)
 from apps.chatbot.services.interrupted import turn_closed, turn_progress
 from apps.chatbot.services.prompting import (
     PassageLike,
@@ -35,6 +41,7 @@ from apps.chatbot_provider.clients import ChatMessage, TextDelta, Usage, stream_
 from apps.chatbot_provider.errors import ProviderError
 from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
 from common.core.errors import DomainError, NotFound, ValidationFailed
+from common.core.inserts import insert_rows
 from common.events import EventType, emit
 
 if TYPE_CHECKING:
@@ -135,7 +142,6 @@ def _supplied_history(history: SuppliedHistory) -> list[tuple[str, str]]:
     return rows
 
 
-@transaction.atomic
 def chat_turn_start(
     *,
     bot: Chatbot,
@@ -155,6 +161,9 @@ def chat_turn_start(
 
     With `history`, the prompt's earlier turns are the caller's, and the stored conversation's are not read
     (the conversation is still opened, or continued, and the question saved, so analytics and export see it).
+
+    A new conversation, its participants and the question are saved in one round trip (one statement string,
+    all or nothing); a question in an existing conversation locks the conversation first, in a transaction.
     """
     started = time.perf_counter()
     question_text = (message or "").strip()
@@ -169,35 +178,47 @@ def chat_turn_start(
     if question is not None:  # a stored message of a member room: the answer goes there, replying to it
         window = history_window(_supplied_history(history or []), budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
         return ChatTurn(bot, question.conversation, question, question_text, window, started, on_saved)
-    if conversation_id:
-        conversation = (
-            Conversation.objects.for_org(bot.organization_id)
-            .select_for_update()
-            .filter(pk=conversation_id, bot=bot)
-            .first()
+
+    def user_message_in(conversation: Conversation) -> Message:
+        return Message(
+            organization_id=bot.organization_id,
+            conversation=conversation,
+            role=Message.Role.USER,
+            content=question_text,
+            client_msg_id=client_msg_id,
+            **message_sender(actor),
         )
-        if conversation is None:
-            raise NotFound("Conversation not found.")
-        history_rows = _load_history(conversation, None) if history is None else []
-    else:
-        conversation = bot_conversation_open(bot=bot, actor=actor, title=question_text[:200], source=source)
-        history_rows = []
-    if history is not None:
-        history_rows = _supplied_history(history)
-    # The database numbers the message and stamps the conversation's last_message_at (ADR 0023).
-    user_message = Message.objects.create(
-        organization_id=bot.organization_id,
-        conversation=conversation,
-        role=Message.Role.USER,
-        content=question_text,
-        client_msg_id=client_msg_id,
-        **message_sender(actor),
-    )
-    payload = message_event_payload(user_message, source=conversation.source)
-    emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=payload)
-    # Until its answer is saved, the turn keeps a marker in the shared cache: if this process dies, a sweep
-    # saves the answer as interrupted (apps.chatbot.services.interrupted).
-    transaction.on_commit(lambda: turn_progress(user_message.pk, ""))
+
+    # The database numbers the message and stamps the conversation's last_message_at (ADR 0023). A new
+    # conversation needs no transaction of its own: its one statement string is one (implicit) transaction.
+    with transaction.atomic() if conversation_id else contextlib.nullcontext():
+        if conversation_id:
+            conversation = (
+                Conversation.objects.for_org(bot.organization_id)
+                .select_for_update()
+                .filter(pk=conversation_id, bot=bot)
+                .first()
+            )
+            if conversation is None:
+                raise NotFound("Conversation not found.")
+            history_rows = _load_history(conversation, None) if history is None else []
+            user_message = user_message_in(conversation)
+            insert_rows(user_message, returning=("seq",))
+        else:
+            conversation, participants = bot_conversation_rows(
+                bot=bot, actor=actor, title=question_text[:200], source=source
+            )
+            user_message = user_message_in(conversation)
+            insert_rows(conversation, *participants, user_message, returning=("seq",))
+            bot_conversation_opened(conversation)
+            history_rows = []
+        if history is not None:
+            history_rows = _supplied_history(history)
+        payload = message_event_payload(user_message, source=conversation.source)
+        emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=payload)
+        # Until its answer is saved, the turn keeps a marker in the shared cache: if this process dies, a sweep
+        # saves the answer as interrupted (apps.chatbot.services.interrupted).
+        transaction.on_commit(lambda: turn_progress(user_message.pk, ""))
     window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
     return ChatTurn(bot, conversation, user_message, question_text, window, started, on_saved)
 
@@ -345,6 +366,10 @@ class _Progress:
     search: Any = None  # the SearchResult retrieval read, when the bot has collections
     passages: Sequence[PassageLike] = ()
     attempts: list[dict[str, str]] = field(default_factory=list)  # each provider tried: name, model, error
+    # CPU time of this thread (seconds) in retrieval (embedding the question, the search) and in the provider's
+    # client (building the request, reading the stream): what the rest of an answer's CPU is measured against.
+    retrieval_cpu: float = 0.0
+    provider_cpu: float = 0.0
 
     @property
     def text(self) -> str:
@@ -361,7 +386,7 @@ def _save(
     error: DomainError | None = None,
 ) -> Message:
     usage = progress.usage
-    message = Message.objects.create(
+    message = Message(
         organization_id=turn.bot.organization_id,
         conversation=turn.conversation,
         role=Message.Role.ASSISTANT,
@@ -383,6 +408,7 @@ def _save(
         # In a member room the answer replies to the question (bot conversations alternate, nothing to say).
         reply_to=turn.user_message if turn.conversation.kind != Conversation.Kind.BOT else None,
     )
+    insert_rows(message, returning=("seq",))
     # rooms ring their doorbell by kind; the widget's subscriber reads only widget conversations
     payload = {**message_event_payload(message, source=turn.conversation.source), "kind": turn.conversation.kind}
     emit(EventType.MESSAGE_CREATED, organization=turn.bot.organization_id, payload=payload)
@@ -441,6 +467,10 @@ def evidence_of(turn: ChatTurn, progress: _Progress, citations: list[dict[str, A
             for hit in hits
         ],
         "attempts": list(progress.attempts),
+        "cpu_ms": {
+            "retrieval": round(progress.retrieval_cpu * 1000, 3),
+            "provider": round(progress.provider_cpu * 1000, 3),
+        },
         "fallback_used": len(progress.attempts) > 1,
     }
 
@@ -491,7 +521,7 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
         attempt = {"provider": progress.provider_name, "model": model, "error": ""}
         progress.attempts.append(attempt)
         try:
-            for event in stream_chat(
+            stream = stream_chat(
                 provider=provider,
                 messages=messages,
                 model=model,
@@ -499,7 +529,8 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
                 max_tokens=bot.max_answer_tokens,
                 passages=texts,
                 question=turn.question,
-            ):
+            )
+            for event in _cpu_counted(stream, progress):
                 if isinstance(event, TextDelta):
                     if progress.ttft_ms is None:
                         progress.ttft_ms = _ms(turn.started)
@@ -521,6 +552,20 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
             )
 
 
+def _cpu_counted(stream: Iterator[Any], progress: _Progress) -> Iterator[Any]:
+    """The provider's events, counting the CPU its client spends producing them into `progress.provider_cpu`."""
+    clock = time.thread_time
+    while True:
+        started = clock()
+        try:
+            event = next(stream)
+        except StopIteration:
+            return
+        finally:
+            progress.provider_cpu += clock() - started
+        yield event
+
+
 def _answered_meanwhile(turn: ChatTurn) -> bool:
     return (
         Message.objects.for_org(turn.bot.organization_id)
@@ -534,8 +579,9 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
     progress = _Progress()
     bot = turn.bot
     try:
-        retrieval_started = time.perf_counter()
+        retrieval_started, retrieval_cpu_started = time.perf_counter(), time.thread_time()
         passages = retrieve(bot=bot, question=turn.question)
+        progress.retrieval_cpu = time.thread_time() - retrieval_cpu_started
         progress.passages, progress.search = passages, getattr(passages, "search", None)
         progress.retrieval_ms = _ms(retrieval_started)
         _lend_pooled_connections()

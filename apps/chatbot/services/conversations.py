@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.chatbot.models import Chatbot, Conversation, Feedback, Message, Participant, SenderKind
 from apps.organizations.actors import Actor, ActorKind
 from common.core.errors import ValidationFailed
+from common.core.inserts import insert_rows
 from common.events import EventType, emit
 
 _SENDER_KIND = {
@@ -34,13 +35,15 @@ def message_sender(actor: Actor | None) -> dict[str, Any]:
     }
 
 
-def bot_conversation_open(*, bot: Chatbot, actor: Actor | None, title: str, source: str) -> Conversation:
-    """A new conversation with `bot`: the bot takes part, and so does the member or widget visitor who opened
-    it (as its owner); an API client is recorded on its messages, not as a participant."""
+def bot_conversation_rows(
+    *, bot: Chatbot, actor: Actor | None, title: str, source: str
+) -> tuple[Conversation, list[Participant]]:
+    """A new conversation with `bot`, unsaved: the bot takes part, and so does the member or widget visitor who
+    opened it (as its owner); an API client is recorded on its messages, not as a participant."""
     user = actor.user if actor is not None and getattr(actor.user, "is_authenticated", False) else None
     visitor_id = actor.visitor_id if actor is not None and actor.kind == ActorKind.VISITOR else ""
     now = timezone.now()
-    conversation = Conversation.objects.create(
+    conversation = Conversation(
         organization_id=bot.organization_id,
         kind=Conversation.Kind.BOT,
         bot=bot,
@@ -61,17 +64,28 @@ def bot_conversation_open(*, bot: Chatbot, actor: Actor | None, title: str, sour
         participant.organization_id = bot.organization_id
         participant.conversation = conversation
         participant.joined_at = now
-    Participant.objects.bulk_create(participants)
+    return conversation, participants
+
+
+def bot_conversation_opened(conversation: Conversation) -> None:
+    """Tell subscribers about a bot conversation just saved."""
     emit(
         EventType.CONVERSATION_CREATED,
-        organization=bot.organization_id,
+        organization=conversation.organization_id,
         payload={
             "conversation_id": str(conversation.pk),
             "kind": conversation.kind,
-            "bot_id": str(bot.pk),
-            "source": source,
+            "bot_id": str(conversation.bot_id),
+            "source": conversation.source,
         },
     )
+
+
+def bot_conversation_open(*, bot: Chatbot, actor: Actor | None, title: str, source: str) -> Conversation:
+    """A new conversation with `bot`, saved with its participants (see `bot_conversation_rows`)."""
+    conversation, participants = bot_conversation_rows(bot=bot, actor=actor, title=title, source=source)
+    insert_rows(conversation, *participants)
+    bot_conversation_opened(conversation)
     return conversation
 
 

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from apps.chatbot.models import Message
+from apps.chatbot.models import Message, Participant
 from apps.chatbot.tests.conftest import HANDBOOK, sse_events
 from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory
 from apps.chatbot_provider.tests.loopback import Behaviour
@@ -101,6 +101,30 @@ def test_network_provider_answer_is_cited_and_metered(
     assert body["usage"]["completion_tokens"] == 5
     assert body["usage"]["prompt_tokens"] > 0
     assert loopback.requests[-1].body["model"] == "gpt-bot"
+
+
+def test_an_answer_records_the_cpu_its_retrieval_and_its_provider_took(
+    member_client, organization, openai_provider, loopback, retrieved
+):
+    loopback.state.reply = "You get 25 days [1]."
+    bot = ChatbotFactory(organization=organization, provider=openai_provider, model="gpt-bot")
+    body = member_client.post(chat_url(bot), {"message": "How many vacation days?"}).json()
+    cpu = Message.objects.unscoped().get(pk=body["message_id"]).evidence["cpu_ms"]
+    assert set(cpu) == {"retrieval", "provider"}
+    assert cpu["provider"] > 0 and cpu["retrieval"] >= 0
+
+
+def test_a_new_conversation_is_saved_with_its_participants_and_the_numbered_question(member_client, bot, retrieved):
+    body = member_client.post(chat_url(bot), {"message": "How many vacation days do employees get?"}).json()
+    question = Message.objects.unscoped().get(pk=body["user_message_id"])
+    assert (question.seq, question.role, question.conversation.title) == (
+        1,
+        "user",
+        "How many vacation days do employees get?",
+    )
+    participants = Participant.objects.unscoped().filter(conversation_id=question.conversation_id)
+    kinds = sorted(participants.values_list("kind", flat=True))
+    assert kinds == ["bot", "user"] and question.conversation.last_seq == 2
 
 
 @pytest.mark.parametrize("message", ["", "   "])

@@ -120,3 +120,24 @@ def test_the_cache_builds_one_redis_client_per_pool_and_still_works(redis_url, s
     assert cache._cache.get_client(name, write=True) is cache._cache.get_client(name, write=True)
     cache.delete(name)
     assert cache.get(name) is None
+
+
+def test_a_request_thread_s_cache_reuses_the_process_s_redis_connections(redis_url, settings):
+    """Django's caches are per thread, and under ASGI every request has a thread of its own: the thread's first
+    cache call must not build a pool and open a connection of its own."""
+    settings.CACHES = {"default": {"BACKEND": "common.core.cache.RedisCache", "LOCATION": redis_url}}
+    from django.core.cache import caches
+
+    mine = caches.create_connection("default")
+    mine.set(_name("warm"), 1, timeout=5)
+    clients = []
+
+    def request() -> None:
+        theirs = caches.create_connection("default")  # what a new thread gets
+        theirs.get(_name("cold"))
+        clients.append(theirs._cache.get_client(write=True))
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join()
+    assert clients[0] is mine._cache.get_client(write=True)  # the same client, over the same pool
