@@ -15,7 +15,8 @@ what a developer would build instead, on one generated corpus (PDF, DOCX, HTML, 
   stages         of the in-process run, milliseconds per chunk in claim, extract, chunk, embed, the write's COPY,
                  the rest of the write (document row, commit, events), and the rest (upload, dispatch, Celery)
   COPY shares    the raw COPY again without each thing the chunk table maintains (HNSW index, postings trigger,
-                 GIN index), each in a transaction rolled back: what each costs a chunk on this table
+                 both), each in a transaction rolled back: what each costs a chunk on this table (the table
+                 keeps no other index than these and the b-trees its constraints and filters need, ADR 0113)
 
 Each mode runs --runs times, alternating; medians are printed, with the ratios taken in the same run. Runs in
 fresh organizations of the dev database (deleted afterwards); LangChain writes into a throwaway database.
@@ -325,14 +326,12 @@ class Bench:
             cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
             indexes = dict(cursor.fetchall())
         hnsw = [name for name, definition in indexes.items() if "USING hnsw" in definition]
-        gin = [name for name, definition in indexes.items() if "USING gin" in definition]
         variants = {
             "as it is": [],
             "without the HNSW index": [f"DROP INDEX {name}" for name in hnsw],
             "without the postings trigger": [f"ALTER TABLE {table} DISABLE TRIGGER documents_chunk_text_index_insert"],
-            "without the full-text GIN index": [f"DROP INDEX {name}" for name in gin],
-            "without all three": [
-                *(f"DROP INDEX {name}" for name in hnsw + gin),
+            "without both": [
+                *(f"DROP INDEX {name}" for name in hnsw),
                 f"ALTER TABLE {table} DISABLE TRIGGER documents_chunk_text_index_insert",
             ],
         }
