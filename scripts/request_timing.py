@@ -1,5 +1,5 @@
 """Shared by the per-request benchmarks (bench-auth, bench-widget): a Redis of their own, a median timer, and a GET
-through Django's ASGI handler (what the production server runs, without the socket)."""
+through an ASGI handler (what the production server runs, without the socket), and the thread hops of a call."""
 
 from __future__ import annotations
 
@@ -80,3 +80,29 @@ def asgi_get(application: Any, path: str, headers: dict[str, str]) -> Callable[[
         return int(sent[0]["status"])
 
     return get
+
+
+async def thread_hops(fn: Callable[[], Awaitable[Any]]) -> str:
+    """How many times one call of `fn` crosses between the event loop and a thread: asgiref's sync_to_async and
+    async_to_sync calls, counted while it runs."""
+    from asgiref import sync
+
+    counts = {"sync_to_async": 0, "async_to_sync": 0}
+    to_async, to_sync = sync.SyncToAsync.__call__, sync.AsyncToSync.__call__
+
+    async def counted_to_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counts["sync_to_async"] += 1
+        return await to_async(self, *args, **kwargs)
+
+    def counted_to_sync(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counts["async_to_sync"] += 1
+        return to_sync(self, *args, **kwargs)
+
+    sync.SyncToAsync.__call__ = counted_to_async  # type: ignore[method-assign]
+    sync.AsyncToSync.__call__ = counted_to_sync  # type: ignore[method-assign]
+    try:
+        await fn()
+    finally:
+        sync.SyncToAsync.__call__ = to_async  # type: ignore[method-assign]
+        sync.AsyncToSync.__call__ = to_sync  # type: ignore[method-assign]
+    return ", ".join(f"{name} {count}" for name, count in counts.items())
