@@ -4,15 +4,24 @@ thread once, the threads are used again, and everything the middleware adds stil
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref import sync
 
 from common.core.asgi import DocentASGIHandler, RequestThreads
 from common.core.tests import asgi_urls
 from config.asgi import application
+
+# The benchmarks' ASGI request and hop counter (scripts/ is not a package).
+_spec = importlib.util.spec_from_file_location(
+    "request_timing", Path(__file__).resolve().parents[3] / "scripts" / "request_timing.py"
+)
+assert _spec is not None and _spec.loader is not None
+timing = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(timing)
 
 
 @pytest.fixture(autouse=True)
@@ -22,33 +31,7 @@ def _urls(settings):
 
 
 async def _request(app: Any, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())],
-        "client": ("127.0.0.1", 40000),
-        "server": ("testserver", 80),
-    }
-    pending = [{"type": "http.request", "body": b"", "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if pending:
-            return pending.pop()
-        await asyncio.Event().wait()  # the client stays
-        return {}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
+    sent = await timing.asgi_call(app, timing.http_scope(path, headers or {}, host="testserver"))
     start, bodies = sent[0], [m["body"] for m in sent[1:] if m.get("body")]
     return {
         "status": start["status"],
@@ -61,22 +44,9 @@ def get(path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return asyncio.run(_request(application, path, headers))
 
 
-def test_a_request_to_a_sync_view_crosses_to_its_thread_once_for_the_whole_middleware_chain(monkeypatch):
-    counts = {"sync_to_async": 0, "async_to_sync": 0}
-    to_async, to_sync = sync.SyncToAsync.__call__, sync.AsyncToSync.__call__
-
-    async def counted_to_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counts["sync_to_async"] += 1
-        return await to_async(self, *args, **kwargs)
-
-    def counted_to_sync(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counts["async_to_sync"] += 1
-        return to_sync(self, *args, **kwargs)
-
-    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted_to_async)
-    monkeypatch.setattr(sync.AsyncToSync, "__call__", counted_to_sync)
-
-    response = get("/t/noop")
+def test_a_request_to_a_sync_view_crosses_to_its_thread_once_for_the_whole_middleware_chain():
+    with timing.counted_thread_hops() as counts:
+        response = get("/t/noop")
 
     assert response["status"] == 200
     # Django's request_started receivers, then the middleware chain with the view, then response.close(): one
