@@ -59,10 +59,11 @@ class RequestThreads:
         self.started = 0
 
     def take(self) -> RequestThread:
-        if self._idle:
-            return self._idle.pop()
-        self.started += 1
-        return RequestThread()
+        try:
+            return self._idle.pop()  # atomic: a process serving from two event loops needs no lock
+        except IndexError:
+            self.started += 1
+            return RequestThread()
 
     def give_back(self, thread: RequestThread) -> None:
         if thread.idle and len(self._idle) < self.keep:
