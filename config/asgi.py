@@ -1,5 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSocket through Channels (apps.chat.routing).
 
+HTTP goes through common.core.asgi's handler: Django's synchronous middleware chain and a sync view in one thread
+hop per request, on request threads that are used again (ADR 0116).
+
 WebSockets pass the allowed-origins check (ALLOWED_HOSTS), then common.jwt_middleware reads the ticket or JWT
 from the handshake and apps.chat.auth decides who connected; apps.chat.routing sends `/ws/` to the realtime
 consumer and closes any other path with code 4404. `/ws/widget/` (the widget's visitors, on other sites' pages)
@@ -13,7 +16,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
-from django.core.asgi import get_asgi_application
+from common.core.asgi import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 

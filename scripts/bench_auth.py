@@ -8,8 +8,10 @@ middleware stack:
   floor          the same view, anonymous, making one bare EVALSHA round trip to the same Redis (a script that
                  returns 1): what one round trip adds to a request on this machine, the least a key can cost
                  while its limit is counted in Redis; and the same round trip back to back, outside a request
-  same view, ASGI  the same two requests through Django's ASGI handler (the production server's path without its
-                 socket: each request's synchronous code runs on a thread of its own)
+  same view, ASGI  the same two requests through the ASGI handler config.asgi serves (the production server's path
+                 without its socket), the same with a new thread per request, Django's stock ASGIHandler (what it
+                 replaced, ADR 0116), and the stock handler with an all-async chain; with the thread hops each
+                 makes per request (sync_to_async / async_to_sync calls)
   no-op, anon    a DRF view that does nothing, no authentication
   no-op, key     an organization-scoped DRF view that does nothing, with an API key (needs a scope)
   no-op, JWT     the same view with a member's JWT
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
-from request_timing import asgi_get, bench_redis_url, median_us, median_us_async  # noqa: E402
+from request_timing import asgi_get, bench_redis_url, median_us, median_us_async, thread_hops  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -43,19 +45,30 @@ def _median_us(fn: Any) -> float:
     return median_us(fn, n=N, warmup=WARMUP)
 
 
-N_ASGI = max(100, N // 4)  # each request starts a thread under the ASGI handler: slower, so fewer
+# Docent's and WhiteNoise's middleware, which can only run synchronously: without them Django's stock handler builds
+# an all-async chain, what making them async-capable would at best give.
+SYNC_ONLY_MIDDLEWARE = {
+    "common.core.middleware.RequestIdMiddleware",
+    "common.security.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.core.middleware.StoreUnavailableMiddleware",
+}
+N_ASGI = max(100, N // 4)  # Django's stock handler starts a thread per request: slower, so fewer
 
 
-async def _asgi_rounds(application: Any, plaintext: str) -> tuple[list[float], list[float]]:
-    anonymous = asgi_get(application, "/bench/noop-either", {})
-    key = asgi_get(application, "/bench/noop-either", {"Authorization": f"Bearer {plaintext}"})
-    assert await key() == 200
-    anonymous_rounds: list[float] = []
-    key_rounds: list[float] = []
+async def _asgi_rounds(applications: dict[str, Any], plaintext: str) -> dict[str, dict[str, Any]]:
+    """Per handler: anonymous and key medians per round (the handlers alternate too), and the hops of one request."""
+    runs: dict[str, dict[str, Any]] = {}
+    for name, application in applications.items():
+        anonymous = asgi_get(application, "/bench/noop-either", {})
+        key = asgi_get(application, "/bench/noop-either", {"Authorization": f"Bearer {plaintext}"})
+        assert await key() == 200
+        runs[name] = {"anonymous": anonymous, "key": key, "hops": await thread_hops(anonymous), "rounds": ([], [])}
     for _ in range(ROUNDS):
-        anonymous_rounds.append(await median_us_async(anonymous, n=N_ASGI, warmup=WARMUP // 4))
-        key_rounds.append(await median_us_async(key, n=N_ASGI, warmup=WARMUP // 4))
-    return anonymous_rounds, key_rounds
+        for run in runs.values():
+            run["rounds"][0].append(await median_us_async(run["anonymous"], n=N_ASGI, warmup=WARMUP // 4))
+            run["rounds"][1].append(await median_us_async(run["key"], n=N_ASGI, warmup=WARMUP // 4))
+    return runs
 
 
 def main() -> int:
@@ -85,6 +98,7 @@ def main() -> int:
     from apps.organizations.models import Membership, Organization, Role
     from apps.organizations.views_base import OrganizationAPIView
     from apps.users.models import User
+    from common.core.asgi import DocentASGIHandler
     from common.core.redis import hot_script
 
     class NoopAnonymous(APIView):
@@ -173,7 +187,19 @@ def main() -> int:
                 same_key.append(_median_us(lambda: client.get("/bench/noop-either", **key_headers)))
                 same_round_trip.append(_median_us(lambda: client.get("/bench/noop-either-round-trip")))
             bare_round_trip = _median_us(lambda: hot_script(FLOOR_SCRIPT, [], []))
-            asgi_anonymous, asgi_key = asyncio.run(_asgi_rounds(ASGIHandler(), issued.plaintext))
+            with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m not in SYNC_ONLY_MIDDLEWARE]):
+                async_chain = ASGIHandler()
+            asgi_runs = asyncio.run(
+                _asgi_rounds(
+                    {
+                        "config.asgi (ADR 0116)": DocentASGIHandler(),
+                        "config.asgi's chain, a new thread per request": DocentASGIHandler(keep_threads=0),
+                        "Django's stock ASGIHandler": ASGIHandler(),
+                        "the stock handler, the sync-only middleware left out (an async chain)": async_chain,
+                    },
+                    issued.plaintext,
+                )
+            )
             healthz = _median_us(lambda: client.get("/healthz"))
             anonymous = _median_us(lambda: client.get("/bench/noop-anonymous"))
             key = _median_us(lambda: client.get("/bench/noop", **key_headers))
@@ -205,15 +231,20 @@ def main() -> int:
         f"the key adds {statistics.median(added) - statistics.median(floor_added):.0f} us more"
     )
     print(f"  the same bare EVALSHA round trip, back to back outside a request: {bare_round_trip:.0f} us")
-    asgi_added = [k - a for k, a in zip(asgi_key, asgi_anonymous, strict=True)]
-    print(f"same no-op view through Django's ASGI handler, {ROUNDS} alternating rounds of {N_ASGI}:")
-    print(f"  anonymous                       {statistics.median(asgi_anonymous):8.0f} us")
-    print(f"  API key (auth + rate limit)     {statistics.median(asgi_key):8.0f} us")
-    print(
-        f"  added by the API key            {statistics.median(asgi_added):8.0f} us "
-        f"(rounds: {', '.join(f'{a:.0f}' for a in asgi_added)}); "
-        f"ratio {statistics.median(asgi_key) / statistics.median(asgi_anonymous):.2f}x"
-    )
+    for name, run in asgi_runs.items():
+        asgi_anonymous, asgi_key = run["rounds"]
+        asgi_added = [k - a for k, a in zip(asgi_key, asgi_anonymous, strict=True)]
+        print(f"same no-op view through {name}, {ROUNDS} alternating rounds of {N_ASGI}:")
+        print(f"  thread hops per request         {run['hops']}")
+        print(f"  anonymous                       {statistics.median(asgi_anonymous):8.0f} us")
+        print(f"  API key (auth + rate limit)     {statistics.median(asgi_key):8.0f} us")
+        print(
+            f"  added by the API key            {statistics.median(asgi_added):8.0f} us "
+            f"(rounds: {', '.join(f'{a:.0f}' for a in asgi_added)}); "
+            f"ratio {statistics.median(asgi_key) / statistics.median(asgi_anonymous):.2f}x"
+        )
+    docent, _, stock, _ = (statistics.median(run["rounds"][0]) for run in asgi_runs.values())
+    print(f"anonymous through config.asgi / through Django's stock handler: {docent / stock:.2f}x")
     print(f"GET /healthz (no auth)            {healthz:8.0f} us")
     print(f"no-op DRF view, anonymous         {anonymous:8.0f} us")
     print(f"no-op org view, API key           {key:8.0f} us")

@@ -76,8 +76,9 @@ def broker(redis_url: str, visibility_timeout: int = 3600) -> tuple[str, dict[st
 def with_pool(database: dict[str, Any], max_size: int) -> dict[str, Any]:
     """A psycopg connection pool per process instead of a connection per request (max_size 0: no pool).
 
-    Not CONN_MAX_AGE under ASGI: every request runs in its own thread, so persistent connections pile up,
-    one per thread, until PostgreSQL refuses clients.
+    Not CONN_MAX_AGE under ASGI: requests run on many threads (the handler keeps 32 idle ones per process, and a
+    burst starts more, ADR 0116), so persistent connections pile up, one per thread, until PostgreSQL refuses
+    clients.
     """
     database.setdefault("OPTIONS", {})
     if max_size > 0:

@@ -1,0 +1,105 @@
+"""Django's HTTP side under ASGI with one thread hop per request for the middleware chain and a sync view, on
+request threads that are kept and used again (ADR 0116).
+
+Django's own ASGIHandler builds the middleware chain for an async handler: the sync-only middleware in it (and every
+async-capable one that is only MiddlewareMixin: its hooks each go to a thread) make it hop between the event loop and
+the request's thread five to sixteen times per request, and it starts a new thread (plus a second one to join it) for
+every request. Here the chain is Django's synchronous one, as under WSGI, run on the request's thread in one call: the
+middleware, the view middleware, a sync view and its exception handling run there, and an async view (the streaming
+answers) is run back on the event loop by Django's own adapter, as it already was.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+
+# How many idle request threads a process keeps for the next requests; more concurrent requests than this start
+# threads that end when their request does (as every request's did before).
+IDLE_REQUEST_THREADS = 32
+
+
+class RequestThread(ThreadPoolExecutor):
+    """One thread that runs one request's synchronous code at a time, and knows whether it is still busy: a request
+    whose client went away can leave its view running after the request is over, and such a thread is not handed
+    to the next request."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="request")
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    @property
+    def idle(self) -> bool:
+        return self._pending == 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._lock:
+            self._pending += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._finished)  # before the event loop is told: run in order, on this thread
+        return future
+
+    def _finished(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._pending -= 1
+
+
+class RequestThreads:
+    """Idle request threads, taken by a request and given back when it is over."""
+
+    def __init__(self, *, keep: int = IDLE_REQUEST_THREADS) -> None:
+        self.keep = keep
+        self._idle: list[RequestThread] = []
+        self.started = 0
+
+    def take(self) -> RequestThread:
+        try:
+            return self._idle.pop()  # atomic: a process serving from two event loops needs no lock
+        except IndexError:
+            self.started += 1
+            return RequestThread()
+
+    def give_back(self, thread: RequestThread) -> None:
+        if thread.idle and len(self._idle) < self.keep:
+            self._idle.append(thread)
+        else:
+            thread.shutdown(wait=False)  # it finishes what it was given, then ends
+
+
+class DocentASGIHandler(ASGIHandler):
+    """Django's ASGIHandler with the synchronous middleware chain behind one sync_to_async, and request threads
+    used again."""
+
+    def __init__(self, *, keep_threads: int = IDLE_REQUEST_THREADS) -> None:
+        self.threads = RequestThreads(keep=keep_threads)
+        super().__init__()
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+        chain: Callable[..., Any] | None = self._middleware_chain  # type: ignore[has-type]
+        assert chain is not None
+        self._middleware_chain = sync_to_async(chain, thread_sensitive=True)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        thread = self.threads.take()
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            self.threads.give_back(thread)
+
+
+def get_asgi_application() -> DocentASGIHandler:
+    """django.core.asgi.get_asgi_application with this handler."""
+    import django
+
+    django.setup(set_prefix=False)
+    return DocentASGIHandler()
