@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from common.core.asgi import DocentASGIHandler, RequestThreads
-from common.core.tests import asgi_urls
+from config.tests import asgi_urls
 from config.asgi import application
 
 # The benchmarks' ASGI request and hop counter (scripts/ is not a package).
 _spec = importlib.util.spec_from_file_location(
-    "request_timing", Path(__file__).resolve().parents[3] / "scripts" / "request_timing.py"
+    "request_timing", Path(__file__).resolve().parents[2] / "scripts" / "request_timing.py"
 )
 assert _spec is not None and _spec.loader is not None
 timing = importlib.util.module_from_spec(_spec)
@@ -26,7 +26,7 @@ _spec.loader.exec_module(timing)
 
 @pytest.fixture(autouse=True)
 def _urls(settings):
-    settings.ROOT_URLCONF = "common.core.tests.asgi_urls"
+    settings.ROOT_URLCONF = "config.tests.asgi_urls"
     asgi_urls.threads_seen.clear()
 
 

@@ -1,4 +1,4 @@
-"""Views for the tests of the HTTP side of config.asgi (common/core/tests/test_asgi.py)."""
+"""Views for the tests of the HTTP side of config.asgi (config/tests/test_asgi_handler.py)."""
 
 import threading
 
