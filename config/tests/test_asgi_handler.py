@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from common.core.asgi import DocentASGIHandler, RequestThreads
-from config.tests import asgi_urls
 from config.asgi import application
+from config.tests import asgi_urls
 
 # The benchmarks' ASGI request and hop counter (scripts/ is not a package).
 _spec = importlib.util.spec_from_file_location(
