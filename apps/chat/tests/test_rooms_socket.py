@@ -88,6 +88,20 @@ async def _group(owner, *others) -> str:
     return response.json()["id"]
 
 
+def _dropping(monkeypatch, kind: str):
+    """From now on the channel layer drops every ring of this `kind` (the doorbell is silent for it); returns the
+    real `group_send`, to ring by hand or to put back."""
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def dropping_group_send(group, message):
+        if message["type"] != kind:
+            await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    return real_group_send
+
+
 async def _stored(room: str) -> list[tuple[int, str]]:
     return await database_sync_to_async(
         lambda: list(
@@ -144,13 +158,7 @@ async def test_lost_doorbells_are_filled_in_by_resume_without_duplicates(clients
     room = await _group(alice_client, bob_client)
     alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
     layer = get_channel_layer()
-    real_group_send = layer.group_send
-
-    async def dropping_group_send(group, message):
-        if message["type"] != "room.message":
-            await real_group_send(group, message)
-
-    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    real_group_send = _dropping(monkeypatch, "room.message")
     for n in (1, 2):
         await alice.send(type="send", ref=n, conversation=room, text=f"lost {n}", client_msg_id=f"c{n}")
         assert (await alice.frame())["type"] == "ack"
@@ -190,13 +198,7 @@ async def test_a_client_that_takes_batches_gets_the_messages_it_lacks_in_one_fra
     room = await _group(alice_client, bob_client, carol_client)
     bob, carol = await Socket(bob_client).open(batch=True), await Socket(carol_client).open()
     layer = get_channel_layer()
-    real_group_send = layer.group_send
-
-    async def dropping_group_send(group, message):
-        if message["type"] != "room.message":
-            await real_group_send(group, message)
-
-    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    real_group_send = _dropping(monkeypatch, "room.message")
     for text in ("one", "two", "three"):  # stored while the doorbell is silent: nobody is sent anything yet
         await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": text}, format="json")
     await bob.nothing_more()
@@ -379,14 +381,7 @@ async def test_a_member_added_while_connected_joins_the_room_and_one_removed_sto
     assert (await carol.frame())["message"]["text"] == "welcome"
 
     # removed, and the ring telling carol's socket so is lost: the database still decides
-    layer = get_channel_layer()
-    real_group_send = layer.group_send
-
-    async def dropping_group_send(group, message):
-        if message["type"] != "room.membership":
-            await real_group_send(group, message)
-
-    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    _dropping(monkeypatch, "room.membership")
     await database_sync_to_async(alice_client.delete)(f"/api/v1/rooms/{room}/members/{carol_client.user.pk}")
     assert await carol.frame() == {"type": "conversation.updated", "conversation": room}
     await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": "secret"}, format="json")
