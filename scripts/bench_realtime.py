@@ -13,9 +13,10 @@ For each level N (1,000 and 5,000 sockets by default; `--sockets 1000,5000,10000
    memory;
 3. with all N sockets still open, fans out messages in the first organization's 200-member group: senders
    among its members send at a moderate rate (`--rate`, messages/s), then back to back (`--burst`); every
-   member's socket records each `message.new` it receives. Latency is from the send to the delivery, on the
-   client's clock; drops are the seqs a member's socket never received (counted from the acknowledged
-   sends); duplicates are seqs received twice.
+   member's socket records each `message.new` it receives (Docent's sockets open with `batch=1`, so a socket
+   behind by several messages gets them in one `messages.new`, each recorded as it arrives: docs/realtime.md).
+   Latency is from the send to the delivery, on the client's clock; drops are the seqs a member's socket never
+   received (counted from the acknowledged sends); duplicates are seqs received twice.
 
 Then (`--max`, on unless `--no-max`) it pushes one Docent process until it fails: `--step` more idle sockets
 at a time (up to `--max-sockets`) against the same server, and reports the most it held (every socket
@@ -151,17 +152,10 @@ class Member:
                 now = time.perf_counter()
                 frame = json.loads(raw)
                 kind = frame.get("type")
-                if kind == "message.new" and self.room is not None:
-                    message = frame["message"]
-                    if message.get("conversation", self.room) != self.room:
-                        continue
-                    if message["seq"] in self.received:
-                        self.duplicates += 1
-                        continue
-                    self.received[message["seq"]] = now
-                    text = message.get("text") or ""
-                    if text.startswith("bench "):
-                        self.latencies.append((now - float(text.split()[-1])) * 1000)
+                if kind in ("message.new", "messages.new") and self.room is not None:
+                    # Docent sends a socket that is behind several messages in one `messages.new` (batch=1).
+                    for message in frame["messages"] if kind == "messages.new" else [frame["message"]]:
+                        self.record(message, now)
                 elif kind in ("ack", "pong", "error") and frame.get("ref") in self.acks:
                     future = self.acks.pop(frame["ref"])
                     if not future.done():
@@ -170,6 +164,17 @@ class Member:
                     self.errors[frame.get("code", "?")] = self.errors.get(frame.get("code", "?"), 0) + 1
         except websockets.ConnectionClosed:
             pass
+
+    def record(self, message: dict[str, Any], now: float) -> None:
+        if message.get("conversation", self.room) != self.room:
+            return
+        if message["seq"] in self.received:
+            self.duplicates += 1
+            return
+        self.received[message["seq"]] = now
+        text = message.get("text") or ""
+        if text.startswith("bench "):
+            self.latencies.append((now - float(text.split()[-1])) * 1000)
 
     async def request(self, frame: dict[str, Any], timeout: float = 30) -> dict[str, Any] | None:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -552,7 +557,7 @@ def run_level(
     try:
         chosen = people[:n]
         if kind == "docent":
-            urls = [f"{base}/ws/?ticket={t}" for t in tickets(chosen)]
+            urls = [f"{base}/ws/?batch=1&ticket={t}" for t in tickets(chosen)]
         else:
             urls = [f"{base}/ws/?{'member=1' if i < GROUP else 'idle=1'}" for i in range(n)]
         spec = {

@@ -29,7 +29,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.chat import permissions, presence, selectors, services, trace
-from apps.chat.hub import DELIVERY_BATCH, encode, hub, member_group, organization_group, room_group
+from apps.chat.hub import DELIVERY_BATCH, Frames, encode, hub, member_group, organization_group, room_group
 from apps.organizations.actors import Actor
 from common.core.errors import DomainError
 from common.jwt_middleware import PROTOCOL
@@ -105,6 +105,7 @@ __all__ = ["NotFoundConsumer", "RealtimeConsumer", "member_group", "organization
 class RealtimeConsumer(AsyncWebsocketConsumer):
     busy = False
     closed = False
+    batched = False
     actor: Actor
     rooms: dict[str, int]
     delivering: asyncio.Lock
@@ -130,6 +131,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.sender: asyncio.Task[None] | None = None
         self.closed = False
         self.channel_name = f"socket.{uuid.uuid4().hex}"  # names this socket in presence entries and typing rings
+        # `batch=1` on the URL: the client takes several messages of a room in one `messages.new` frame (ADR 0079).
+        self.batched = b"batch=1" in (self.scope.get("query_string") or b"").split(b"&")
         try:
             # room id -> the last seq this socket delivered (or the room's last seq when the socket opened: what
             # came before is the client's to ask for, with `resume` or the history endpoint).
@@ -468,21 +471,29 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         finally:
             self.sender = None
 
-    def send_frames(self, conversation: str, frames: list[tuple[int, str]]) -> None:
+    def send_frames(self, conversation: str, frames: Frames) -> None:
         """The hub read the room for every socket of the process: send the messages this socket lacks (frames
-        encoded once, in seq order). A gap (this socket went back with `resume`) is read by the socket itself."""
+        encoded once, in seq order; several in one `messages.new` frame for a socket that takes batches). A gap
+        (this socket went back with `resume`) is read by the socket itself."""
 
         async def send() -> None:
             async with self.delivering:
                 position = self.rooms.get(conversation)
                 if position is None:
                     return
-                pending = [(seq, text) for seq, text in frames if seq > position]
-                gap = bool(pending) and pending[0][0] != position + 1
-                if not gap:
-                    for seq, text in pending:
-                        self.rooms[conversation] = seq
+                start = frames.after(position)
+                pending = frames.seqs[start:]
+                gap = bool(pending) and pending[0] != position + 1
+                if not gap and len(pending) > 1 and self.batched:
+                    for last, text in frames.batches(start):
+                        self.rooms[conversation] = last
                         await self.send(text_data=text)
+                    for seq in pending:
+                        trace.mark_written(seq)
+                elif not gap:
+                    for index, seq in enumerate(pending, start):
+                        self.rooms[conversation] = seq
+                        await self.send(text_data=frames.singles[index])
                         trace.mark_written(seq)
             if gap:
                 await self.deliver(conversation)

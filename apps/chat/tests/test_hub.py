@@ -1,12 +1,14 @@
 """The hub's periodic work (access checks, presence refresh) is spread over its interval: each socket comes up once
-per interval, a share of the sockets at each tick, never all of them at once."""
+per interval, a share of the sockets at each tick, never all of them at once. A room's messages read once for all
+its sockets are framed once, several to a frame for sockets that take batches."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 
-from apps.chat.hub import TURNS, _Rota
+from apps.chat.hub import BATCH_CHARS, TURNS, Frames, _Rota
 
 
 def _shared_out(count: int) -> list[set[object]]:
@@ -42,3 +44,32 @@ def test_uneven_ticks_still_cover_every_socket_within_the_interval():
     for elapsed in [0.5, 1.75, 0.75, 3.25, 1.0, 2.75] * 2 + [0.0]:  # 20 s in all, ticks late and early
         served.update(id(socket) for socket in rota.due(turns, elapsed=elapsed, interval=20.0))
     assert len(served) == 3000 and set(served.values()) == {1}
+
+
+def _messages(*sizes: int) -> list[dict[str, object]]:
+    return [{"seq": seq, "text": "x" * size} for seq, size in enumerate(sizes, start=1)]
+
+
+def test_a_socket_behind_by_several_messages_gets_them_in_one_frame_from_its_own_position():
+    frames = Frames("room-1", _messages(10, 10, 10))
+    (last, text), *more = frames.batches(frames.after(1))
+    assert not more and last == 3
+    assert json.loads(text) == {"type": "messages.new", "conversation": "room-1", "messages": _messages(10, 10, 10)[1:]}
+    assert frames.batches(frames.after(2)) == [(3, frames.singles[2])]  # one message alone: its `message.new`
+    assert json.loads(frames.singles[2]) == {"type": "message.new", "message": _messages(10, 10, 10)[2]}
+    assert frames.batches(frames.after(3)) == []
+
+
+def test_long_messages_are_split_over_frames_a_client_can_take_in_order():
+    sizes = (BATCH_CHARS // 2, BATCH_CHARS // 2, 10, BATCH_CHARS * 2, 10)
+    frames = Frames("room-1", _messages(*sizes))
+    sent = frames.batches(0)
+    assert all(len(text) <= BATCH_CHARS * 2 + 200 for _, text in sent)
+    assert len(sent) > 1
+    seqs = []
+    for last, text in sent:
+        frame = json.loads(text)
+        got = [m["seq"] for m in frame["messages"]] if frame["type"] == "messages.new" else [frame["message"]["seq"]]
+        assert got[-1] == last
+        seqs += got
+    assert seqs == [1, 2, 3, 4, 5]

@@ -27,10 +27,10 @@ class Socket:
         self.client = client
         self.user_id = str(client.user.pk)
 
-    async def open(self) -> Socket:
+    async def open(self, *, batch: bool = False) -> Socket:
         response = await database_sync_to_async(self.client.post)("/api/v1/realtime/tickets")
         self.communicator = WebsocketCommunicator(
-            application, f"/ws/?ticket={response.json()['ticket']}", headers=ORIGIN
+            application, f"/ws/?{'batch=1&' if batch else ''}ticket={response.json()['ticket']}", headers=ORIGIN
         )
         connected, _ = await self.communicator.connect(timeout=5)
         assert connected
@@ -86,6 +86,20 @@ async def _group(owner, *others) -> str:
     )
     assert response.status_code == 201, response.content
     return response.json()["id"]
+
+
+def _dropping(monkeypatch, kind: str):
+    """From now on the channel layer drops every ring of this `kind` (the doorbell is silent for it); returns the
+    real `group_send`, to ring by hand or to put back."""
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def dropping_group_send(group, message):
+        if message["type"] != kind:
+            await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    return real_group_send
 
 
 async def _stored(room: str) -> list[tuple[int, str]]:
@@ -144,13 +158,7 @@ async def test_lost_doorbells_are_filled_in_by_resume_without_duplicates(clients
     room = await _group(alice_client, bob_client)
     alice, bob = await Socket(alice_client).open(), await Socket(bob_client).open()
     layer = get_channel_layer()
-    real_group_send = layer.group_send
-
-    async def dropping_group_send(group, message):
-        if message["type"] != "room.message":
-            await real_group_send(group, message)
-
-    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    real_group_send = _dropping(monkeypatch, "room.message")
     for n in (1, 2):
         await alice.send(type="send", ref=n, conversation=room, text=f"lost {n}", client_msg_id=f"c{n}")
         assert (await alice.frame())["type"] == "ack"
@@ -183,6 +191,36 @@ async def test_a_ring_that_arrives_late_or_twice_delivers_each_message_once(clie
     assert seen == [1, 2]
     await bob.nothing_more()
     await bob.close()
+
+
+async def test_a_client_that_takes_batches_gets_the_messages_it_lacks_in_one_frame_in_order(clients, monkeypatch):
+    alice_client, bob_client, carol_client = clients
+    room = await _group(alice_client, bob_client, carol_client)
+    bob, carol = await Socket(bob_client).open(batch=True), await Socket(carol_client).open()
+    layer = get_channel_layer()
+    real_group_send = _dropping(monkeypatch, "room.message")
+    for text in ("one", "two", "three"):  # stored while the doorbell is silent: nobody is sent anything yet
+        await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": text}, format="json")
+    await bob.nothing_more()
+    monkeypatch.setattr(layer, "group_send", real_group_send)
+    await layer.group_send(f"room.{room}", {"type": "room.message", "conversation": room, "seq": 3})
+
+    batch = await bob.frame()
+    assert (batch["type"], batch["conversation"]) == ("messages.new", room)
+    assert [(m["seq"], m["text"]) for m in batch["messages"]] == [(1, "one"), (2, "two"), (3, "three")]
+    assert batch["messages"][0]["sender"] == {"kind": "user", "id": str(alice_client.user.pk)}
+    singles = [await carol.frame() for _ in range(3)]  # a client that did not ask: one frame per message
+    assert [(f["type"], f["message"]["seq"]) for f in singles] == [("message.new", s) for s in (1, 2, 3)]
+
+    await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": "four"}, format="json")
+    alone = await bob.frame()  # one message at a time comes as `message.new`, never sent twice
+    assert (alone["type"], alone["message"]["seq"]) == ("message.new", 4)
+    await bob.nothing_more()
+    await bob.send(type="resume", ref="r", conversations={room: 0})  # the record is PostgreSQL's, as for anyone
+    assert [(await bob.frame())["message"]["seq"] for _ in range(4)] == [1, 2, 3, 4]
+    assert await bob.frame() == {"type": "resumed", "ref": "r", "conversations": {room: 4}}
+    await bob.close()
+    await carol.close()
 
 
 async def test_a_reconnecting_client_resumes_from_its_own_numbers(clients):
@@ -343,14 +381,7 @@ async def test_a_member_added_while_connected_joins_the_room_and_one_removed_sto
     assert (await carol.frame())["message"]["text"] == "welcome"
 
     # removed, and the ring telling carol's socket so is lost: the database still decides
-    layer = get_channel_layer()
-    real_group_send = layer.group_send
-
-    async def dropping_group_send(group, message):
-        if message["type"] != "room.membership":
-            await real_group_send(group, message)
-
-    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    _dropping(monkeypatch, "room.membership")
     await database_sync_to_async(alice_client.delete)(f"/api/v1/rooms/{room}/members/{carol_client.user.pk}")
     assert await carol.frame() == {"type": "conversation.updated", "conversation": room}
     await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": "secret"}, format="json")
