@@ -184,7 +184,7 @@
     try { ticket = (await api("POST", "/realtime/tickets")).ticket; }
     catch (err) { return reconnect(); }
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/ws/?ticket=" + encodeURIComponent(ticket));
+    socket = new WebSocket(scheme + location.host + "/ws/?batch=1&ticket=" + encodeURIComponent(ticket));
     socket.addEventListener("message", event => handle(JSON.parse(event.data)));
     socket.addEventListener("close", event => { connection.textContent = "offline"; if (event.code !== 4403) reconnect(); });
   }
@@ -212,6 +212,7 @@
         for (const [id, revision] of Object.entries(frame.revisions || {})) if (rooms.has(id)) room(id).revision = Math.max(room(id).revision, revision);
         break;
       case "message.new": case "message.edited": case "message.deleted": store(frame.message); break;
+      case "messages.new": for (const message of frame.messages) store(message); break;  // batch=1: a room we were behind on
       case "bot.token": {
         const draft = drafts[frame.conversation] || {who: names.get(frame.bot) || "Bot", text: ""};
         draft.text += frame.text; drafts[frame.conversation] = draft;
