@@ -482,19 +482,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 if position is None:
                     return
                 start = frames.after(position)
-                pending = frames.seqs[start:]
-                gap = bool(pending) and pending[0] != position + 1
-                if not gap and len(pending) > 1 and self.batched:
-                    for last, text in frames.batches(start):
+                gap = start < len(frames.seqs) and frames.seqs[start] != position + 1
+                if not gap:
+                    for last, text in frames.for_socket(start, batched=self.batched):
                         self.rooms[conversation] = last
                         await self.send(text_data=text)
-                    for seq in pending:
-                        trace.mark_written(seq)
-                elif not gap:
-                    for index, seq in enumerate(pending, start):
-                        self.rooms[conversation] = seq
-                        await self.send(text_data=frames.singles[index])
-                        trace.mark_written(seq)
+                        written = frames.after(last)
+                        for seq in frames.seqs[start:written]:
+                            trace.mark_written(seq)
+                        start = written
             if gap:
                 await self.deliver(conversation)
 

@@ -148,6 +148,13 @@ class Frames:
         """The index of the first message after seq `position` (len(self.seqs) if none)."""
         return bisect.bisect_right(self.seqs, position)
 
+    def for_socket(self, start: int, *, batched: bool) -> list[tuple[int, str]]:
+        """The frames of the messages from index `start` on, each with the last seq it carries: batched for a
+        socket that takes batches and lacks several, else one `message.new` each."""
+        if batched and len(self.seqs) - start > 1:
+            return self.batches(start)
+        return list(zip(self.seqs[start:], self.singles[start:], strict=True))
+
     def batches(self, start: int) -> list[tuple[int, str]]:
         """The messages from index `start` on as frames of at most BATCH_CHARS each (a message alone as its
         `message.new`, several as one `messages.new`), each with the last seq it carries."""

@@ -73,3 +73,10 @@ def test_long_messages_are_split_over_frames_a_client_can_take_in_order():
         assert got[-1] == last
         seqs += got
     assert seqs == [1, 2, 3, 4, 5]
+
+
+def test_a_socket_that_takes_no_batches_gets_one_message_new_per_message():
+    frames = Frames("room-1", _messages(10, 10, 10))
+    assert frames.for_socket(0, batched=False) == list(zip([1, 2, 3], frames.singles, strict=True))
+    assert frames.for_socket(0, batched=True) == frames.batches(0) and len(frames.batches(0)) == 1
+    assert frames.for_socket(2, batched=True) == [(3, frames.singles[2])]
