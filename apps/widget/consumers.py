@@ -117,9 +117,13 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         return context
 
     async def _close_on_expiry(self) -> None:
+        from apps.widget.errors import VisitorTokenExpired
         from apps.widget.tokens import visitor_token_read
 
-        expires_at = visitor_token_read(self.token).expires_at
+        try:
+            expires_at = float(visitor_token_read(self.token).expires_at)
+        except VisitorTokenExpired:
+            expires_at = 0.0  # it expired between the handshake and this task's first step: close now
         await asyncio.sleep(max(0.0, expires_at - time.time()))
         await self.send_json({"type": "error", "code": "visitor_token_expired", "message": "Reconnect."})
         await self.close(code=CLOSE_UNAUTHENTICATED)

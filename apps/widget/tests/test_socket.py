@@ -243,6 +243,42 @@ async def test_the_socket_closes_with_4401_when_the_token_expires(shop_bot, sett
     assert (await socket.communicator.receive_output(timeout=5))["code"] == 4401
 
 
+async def test_a_token_that_expired_before_the_watch_began_closes_the_socket_at_once(shop_bot):
+    """The handshake accepted the token; on a slow server it can expire before the expiry watch takes its first
+    step. The watch then closes the socket at once instead of dying silently and leaving it open."""
+    from types import SimpleNamespace
+
+    from apps.widget.consumers import CLOSE_UNAUTHENTICATED, WidgetConsumer
+    from apps.widget.tokens import visitor_token_issue
+
+    token, _ = await database_sync_to_async(_expired_token)(shop_bot, visitor_token_issue)
+    sent: list = []
+
+    async def send_json(frame):
+        sent.append(frame)
+
+    async def close(code):
+        sent.append(code)
+
+    await WidgetConsumer._close_on_expiry(SimpleNamespace(token=token, send_json=send_json, close=close))
+    assert sent[0]["code"] == "visitor_token_expired"
+    assert sent[1] == CLOSE_UNAUTHENTICATED
+
+
+def _expired_token(bot, issue):
+    from django.test import override_settings
+
+    with override_settings(WIDGET_VISITOR_TOKEN_SECONDS=-5):
+        return issue(
+            bot_id=bot.pk,
+            organization_id=bot.organization_id,
+            visitor_id="v_expired",
+            origin=SHOP,
+            publishable_key=bot.publishable_key,
+            verified=False,
+        )
+
+
 async def test_a_visitor_never_hears_another_visitors_conversation(visitor, shop_bot):
     other = WidgetBrowser()
     assert (await database_sync_to_async(other.open)(shop_bot.publishable_key)).status_code == 200
