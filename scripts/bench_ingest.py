@@ -444,6 +444,8 @@ class Bench:
                 current.append(statement)
                 if statement in ("COMMIT", "ROLLBACK"):
                     current = None
+            elif statement.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE", "WITH")):
+                transactions.append([statement, "COMMIT"])  # a write outside a block commits on its own
         committed = [t for t in transactions if t and t[-1] == "COMMIT"]
         asynchronous = [t for t in committed if any("synchronous_commit" in statement for statement in t)]
         return {

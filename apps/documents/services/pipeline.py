@@ -21,7 +21,8 @@ from django.db import InterfaceError, OperationalError, connection, connections,
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.documents.models import Chunk, Document, DocumentSource, DocumentStage, DocumentStatus
+from apps.chatbot_provider.models import ChatbotProvider
+from apps.documents.models import Chunk, Collection, Document, DocumentSource, DocumentStage, DocumentStatus
 from apps.documents.services.chunk import chunk_sections
 from apps.documents.services.chunk_write import chunk_rows, chunks_copy
 from apps.documents.services.documents import document_event_payload, organization_usage
@@ -75,41 +76,82 @@ def _claim(*, organization_id: str, document_id: str, lease_owner: str) -> Docum
     """Mark the document processing under a lease held by `lease_owner`, or None when there is nothing to do:
     ready, failed, deleted, or processing under another owner's live lease (a second delivery of a document
     a live worker is indexing). The same owner may claim again (a retry, or the broker redelivering the
-    message of a worker that died)."""
+    message of a worker that died).
+
+    One statement (ADR 0120): an `UPDATE … WHERE` the document may be claimed, returning the document as
+    updated with its collection and the collection's embedding provider. The row lock it takes and the
+    re-check of the conditions on the newest row version after a wait are PostgreSQL's, as a `SELECT … FOR
+    UPDATE` and an `UPDATE` in one transaction did (five round trips: BEGIN, the commit setting, the read,
+    the write, COMMIT)."""
     now = timezone.now()
+    # A claim of its own does not wait for the disk: one lost in a crash leaves the document as it was, and
+    # the sweep sends it again (ADR 0107). Inside a caller's transaction, the caller's commit stays as it is.
     asynchronous = not connection.in_atomic_block
-    with transaction.atomic():
-        if asynchronous:
-            # The claim does not wait for the disk: one lost in a crash leaves the document as it was, and
-            # the sweep sends it again (ADR 0107). The write of the chunks is durable.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        document = (
-            Document.objects.for_org(organization_id)
-            .select_for_update(of=("self",))
-            .select_related("collection", "collection__embedding_provider")
-            .filter(pk=document_id)
-            .first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _claim_sql(asynchronous=asynchronous),
+            {
+                "processing": DocumentStatus.PROCESSING,
+                "done": [DocumentStatus.READY, DocumentStatus.FAILED],
+                "now": now,
+                "until": _lease_until(now),
+                "owner": lease_owner,
+                "document": document_id,
+                "organization": organization_id,
+            },
         )
-        if document is None or document.status in (DocumentStatus.READY, DocumentStatus.FAILED):
-            return None
-        if (
-            document.status == DocumentStatus.PROCESSING
-            and document.lease_expires_at is not None
-            and document.lease_expires_at > now
-            and document.lease_owner != lease_owner
-        ):
-            logger.info("Document %s is held by a live claim; this delivery leaves it alone", document_id)
-            return None
-        document.status = DocumentStatus.PROCESSING
-        document.attempts += 1
-        document.started_at = now
-        document.lease_owner = lease_owner
-        document.lease_expires_at = _lease_until(now)
-        document.save(
-            update_fields=["status", "attempts", "started_at", "lease_owner", "lease_expires_at", "updated_at"]
+        row = cursor.fetchone()
+    if row is None:
+        logger.info(
+            "Document %s is not claimed: ready, failed, deleted, or held by a live claim of another delivery",
+            document_id,
         )
-        return document
+        return None
+    values = list(row)
+    document = _instance_from_row(Document, values)
+    collection = _instance_from_row(Collection, values)
+    provider = _instance_from_row(ChatbotProvider, values)
+    collection.embedding_provider = provider if provider.pk is not None else None
+    document.collection = collection
+    return document
+
+
+_CLAIMED_MODELS = ((Document, "d"), (Collection, "c"), (ChatbotProvider, "p"))
+_claim_statements: dict[bool, str] = {}
+
+
+def _claim_sql(*, asynchronous: bool) -> str:
+    if asynchronous not in _claim_statements:
+        qn = connection.ops.quote_name
+        returning = ", ".join(
+            f"{alias}.{qn(field.column)}" for model, alias in _CLAIMED_MODELS for field in model._meta.concrete_fields
+        )
+        setting = ", (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous" if asynchronous else ""
+        _claim_statements[asynchronous] = f"""
+            UPDATE {qn(Document._meta.db_table)} d
+               SET status = %(processing)s, attempts = d.attempts + 1, started_at = %(now)s,
+                   lease_owner = %(owner)s, lease_expires_at = %(until)s, updated_at = %(now)s
+              FROM {qn(Collection._meta.db_table)} c
+                   LEFT JOIN {qn(ChatbotProvider._meta.db_table)} p ON p.id = c.embedding_provider_id{setting}
+             WHERE d.id = %(document)s AND d.organization_id = %(organization)s AND c.id = d.collection_id
+               AND d.status <> ALL(%(done)s)
+               AND NOT (d.status = %(processing)s AND d.lease_expires_at IS NOT NULL
+                        AND d.lease_expires_at > %(now)s AND d.lease_owner <> %(owner)s)
+            RETURNING {returning}"""
+    return _claim_statements[asynchronous]
+
+
+def _instance_from_row(model: type[Any], values: list[Any]) -> Any:
+    """The model instance of the first len(concrete fields) values (consumed), converted as the ORM would."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values[: len(fields)], strict=True):
+        column = field.get_col(model._meta.db_table)
+        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]:
+            value = converter(value, column, connection)
+        converted.append(value)
+    del values[: len(fields)]
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def _lease_renew(document: Document, *, seconds: float | None = None) -> bool:

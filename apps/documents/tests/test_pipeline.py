@@ -240,6 +240,61 @@ def test_the_same_claim_may_take_its_document_back(upload):
     assert (document.status, document.attempts) == (DocumentStatus.READY, 2)
 
 
+def test_a_claim_takes_the_document_with_its_collection_and_provider_in_one_statement(
+    organization, django_assert_num_queries
+):
+    from apps.chatbot_provider.tests.factories import ChatbotProviderFactory
+    from apps.documents.tests.factories import CollectionFactory, DocumentFactory
+
+    provider = ChatbotProviderFactory(organization=organization, api_key="sk-secret-key", name="Embedder")
+    collection = CollectionFactory(organization=organization, embedding_provider=provider)
+    document = DocumentFactory(organization=organization, collection=collection, status=DocumentStatus.QUEUED)
+    with django_assert_num_queries(1):
+        claimed = pipeline._claim(
+            organization_id=str(organization.pk), document_id=str(document.pk), lease_owner="the-task"
+        )
+        assert claimed is not None
+        assert (claimed.status, claimed.attempts, claimed.lease_owner) == (DocumentStatus.PROCESSING, 1, "the-task")
+        assert claimed.collection.embedding_provider.api_key == "sk-secret-key"  # decrypted, as the ORM reads it
+        assert claimed.diagnostics == document.diagnostics
+    stored = Document.objects.for_org(organization).get(pk=document.pk)
+    assert (stored.status, stored.attempts, stored.lease_expires_at) == (
+        DocumentStatus.PROCESSING,
+        1,
+        claimed.lease_expires_at,
+    )
+
+
+def test_a_claim_of_a_document_in_a_collection_without_a_provider_embeds_offline(organization):
+    from apps.documents.tests.factories import CollectionFactory, DocumentFactory
+
+    collection = CollectionFactory(organization=organization, embedding_provider=None)
+    document = DocumentFactory(organization=organization, collection=collection, status=DocumentStatus.QUEUED)
+    claimed = pipeline._claim(organization_id=str(organization.pk), document_id=str(document.pk), lease_owner="t")
+    assert claimed is not None
+    assert claimed.collection == collection
+    assert claimed.collection.embedding_provider is None
+
+
+@pytest.mark.parametrize("status", [DocumentStatus.READY, DocumentStatus.FAILED])
+def test_a_claim_leaves_a_finished_document_alone(organization, status):
+    from apps.documents.tests.factories import DocumentFactory
+
+    document = DocumentFactory(collection__organization=organization, status=status)
+    claimed = pipeline._claim(organization_id=str(organization.pk), document_id=str(document.pk), lease_owner="t")
+    assert claimed is None
+    assert Document.objects.for_org(organization).get(pk=document.pk).status == status
+
+
+def test_a_claim_in_another_organization_finds_nothing(organization, other_organization):
+    from apps.documents.tests.factories import DocumentFactory
+
+    document = DocumentFactory(collection__organization=organization, status=DocumentStatus.QUEUED)
+    claimed = pipeline._claim(organization_id=str(other_organization.pk), document_id=str(document.pk), lease_owner="t")
+    assert claimed is None
+    assert Document.objects.for_org(organization).get(pk=document.pk).status == DocumentStatus.QUEUED
+
+
 def test_sweep_requeues_a_document_whose_lease_lapsed(upload, django_capture_on_commit_callbacks):
     (document,) = upload(("notes.txt", b"Stuck notes about compressors."))
     Chunk.objects.for_org(document.organization).all().delete()
