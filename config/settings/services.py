@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.core.db import pooled_connection_check
 from config.embedded import VAR_DIR
 
 
@@ -86,11 +85,8 @@ def with_pool(database: dict[str, Any], max_size: int) -> dict[str, Any]:
         database["CONN_MAX_AGE"] = 0
         # The pool checks a connection before lending it, so after a database restart the dead connections are
         # dropped and replaced instead of failing one request each: with a round trip only when the connection's
-        # socket shows the server said something while it was idle (ADR 0123). Django's own check
-        # (CONN_HEALTH_CHECKS) would be a round trip on every checkout, and cannot be combined with this one.
-        database["CONN_HEALTH_CHECKS"] = False
-        database["OPTIONS"] = {
-            **database["OPTIONS"],
-            "pool": {"min_size": 1, "max_size": max_size, "timeout": 10, "check": pooled_connection_check},
-        }
+        # socket shows the server said something while it was idle (common.core.postgresql, ADR 0123).
+        database["ENGINE"] = "common.core.postgresql"
+        database["CONN_HEALTH_CHECKS"] = True
+        database["OPTIONS"] = {**database["OPTIONS"], "pool": {"min_size": 1, "max_size": max_size, "timeout": 10}}
     return database

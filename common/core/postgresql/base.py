@@ -1,4 +1,5 @@
-"""The database connection pool's check before it lends a connection, without a round trip when nothing happened.
+"""Django's PostgreSQL backend whose connection pool checks a connection before lending it without a round trip
+when nothing happened on it.
 
 psycopg_pool's own check (`ConnectionPool.check_connection`, what Django installs with CONN_HEALTH_CHECKS) sends an
 empty query and waits for the answer on every checkout: a round trip, and the CPU of a statement, for each of the
@@ -18,6 +19,9 @@ import select
 from typing import Any
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.postgresql import base
 from psycopg import pq
 from psycopg_pool import ConnectionPool
 
@@ -40,3 +44,34 @@ def _readable(fd: int) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
     return bool(poller.poll(0))
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    """Django's, except that the pool's check (CONN_HEALTH_CHECKS) is `pooled_connection_check`.
+
+    Django builds the pool itself and passes psycopg_pool's own check; the pool's options cannot name another (the
+    keyword would be passed twice), so the property is Django's (5.2) with that one argument changed.
+    """
+
+    @property
+    def pool(self) -> ConnectionPool[Any] | None:
+        pool_options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias == NO_DB_ALIAS or not pool_options:
+            return None
+        pools: dict[str, ConnectionPool[Any]] = self._connection_pools  # type: ignore[attr-defined]
+        if self.alias not in pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
+            if pool_options is True:
+                pool_options = {}
+            connect_kwargs = self.get_connection_params()
+            connect_kwargs["autocommit"] = True  # Django sets it properly later on
+            pool = ConnectionPool(
+                kwargs=connect_kwargs,
+                open=False,  # not during start-up
+                configure=self._configure_connection,  # type: ignore[attr-defined]
+                check=pooled_connection_check if self.settings_dict["CONN_HEALTH_CHECKS"] else None,
+                **pool_options,
+            )
+            pools.setdefault(self.alias, pool)  # the first of racing threads wins
+        return pools[self.alias]

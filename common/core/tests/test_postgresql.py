@@ -8,18 +8,27 @@ import pytest
 from django.db import connection
 from psycopg_pool import ConnectionPool
 
-from common.core.db import pooled_connection_check
+from common.core.postgresql.base import DatabaseWrapper
 
 
 @pytest.fixture
 def pool() -> Iterator[ConnectionPool]:
-    params: dict[str, Any] = {**connection.get_connection_params(), "autocommit": True}
-    params.pop("cursor_factory", None)
-    pool = ConnectionPool(kwargs=params, min_size=1, max_size=1, timeout=10, check=pooled_connection_check, open=True)
+    """The pool of a pooled database as the settings configure it (ENGINE common.core.postgresql)."""
+    settings_dict: dict[str, Any] = {
+        **connection.settings_dict,
+        "ENGINE": "common.core.postgresql",
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**connection.settings_dict["OPTIONS"], "pool": {"min_size": 1, "max_size": 1, "timeout": 10}},
+    }
+    database = DatabaseWrapper(settings_dict, alias="pool_check_test")
+    pool = database.pool
+    assert pool is not None
+    pool.open()
     try:
         yield pool
     finally:
-        pool.close()
+        database.close_pool()
 
 
 def _backend_pid(pool: ConnectionPool) -> int:
