@@ -122,21 +122,22 @@ def main() -> int:
 
 # The steps of an answer under uvicorn: the request's thread (DRF), the stream's thread, the event loop's share.
 SERVER_STEPS = (
-    "asgiref/sync.py:261(__call__)",
-    "rest_framework/views.py:490(dispatch)",
-    "organizations/authentication.py:27(authenticate)",
-    "services/turns.py:44(chat_turn_open)",
-    "core/inserts.py:28(insert_rows)",
-    "chatbot/streaming.py:108(produce)",
-    "services/answer.py:295(retrieve)",
-    "clients/openai.py:38(open_stream)",
-    "(_save)",
-    "(turn_progress)",
-    "(emit)",
-    "psycopg_pool/pool.py:194(getconn)",
-    "redis/connection.py:802(__init__)",
-    "django/core/handlers/asgi.py:306(send_response)",
-    "chatbot/streaming.py:157(sse_async)",
+    "asgiref/sync.py(__call__)",
+    "rest_framework/views.py(dispatch)",
+    "organizations/authentication.py(authenticate)",
+    "services/turns.py(chat_turn_open)",
+    "core/inserts.py(insert_rows)",
+    "chatbot/streaming.py(stream_handover)",
+    "chatbot/streaming.py(produce)",
+    "services/answer.py(retrieve)",
+    "clients/openai.py(open_stream)",
+    "services/answer.py(_save)",
+    "interrupted.py(turn_progress)",
+    "common/events.py(emit)",
+    "psycopg_pool/pool.py(getconn)",
+    "redis/connection.py(__init__)",
+    "django/core/handlers/asgi.py(send_response)",
+    "chatbot/streaming.py(sse_async)",
 )
 
 
@@ -184,7 +185,7 @@ def profile_server(*, answers: int, concurrency: int) -> int:
         )
         for (path, line, name), (_, calls, _, cumulative, _) in sorted(stats.items(), key=lambda item: -item[1][3]):
             where = f"{path}:{line}({name})"
-            if any(step in where for step in SERVER_STEPS):
+            if any(step in f"{path}({name})" for step in SERVER_STEPS):
                 shown = where.split("site-packages/")[-1].replace(f"{ROOT}/", "")
                 print(f"  {cumulative * 1000 / asked:7.2f} ms  {calls:6d} calls  {shown}")
     finally:

@@ -27,7 +27,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
 from apps.chatbot.encoders import sse_encode, sse_frame
-from apps.chatbot.services.answer import ChatEvent, ChatTurn, chat_turn_stream
+from apps.chatbot.services.answer import ChatEvent, ChatTurn, chat_turn_retrieve, chat_turn_stream
 
 logger = logging.getLogger(__name__)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -81,6 +81,14 @@ def release_request_connections() -> None:
             continue
         if getattr(connection, "pool", None) is not None or connection.settings_dict.get("CONN_MAX_AGE") == 0:
             connection.close()
+
+
+def stream_handover(turn: ChatTurn) -> None:
+    """What an ASGI view does on the request's thread before it hands `turn` to a stream thread: the retrieval on
+    the connection that saved the question (chat_turn_retrieve, ADR 0124), then that connection given back
+    (release_request_connections). The stream's thread then takes a connection only to save the answer."""
+    chat_turn_retrieve(turn)
+    release_request_connections()
 
 
 async def event_batches_async(turn: ChatTurn) -> AsyncGenerator[list[ChatEvent], None]:
@@ -165,7 +173,7 @@ def sse_response(request: HttpRequest, turn: ChatTurn) -> StreamingHttpResponse:
     """The turn as Server-Sent Events: from the async bridge under ASGI, from the generator under WSGI."""
     stream: Iterator[bytes] | AsyncIterator[bytes]
     if isinstance(request, ASGIRequest):
-        release_request_connections()
+        stream_handover(turn)
         stream = sse_async(turn)
     else:
         stream = sse_sync(turn)

@@ -27,7 +27,7 @@ from apps.api_keys.authentication import APIKeyAuthentication
 from apps.chatbot.models import Chatbot, Conversation
 from apps.chatbot.services.answer import ChatTurn, chat_turn_stream
 from apps.chatbot.services.turns import chat_turn_open
-from apps.chatbot.streaming import SSE_HEADERS, events_async, release_request_connections
+from apps.chatbot.streaming import SSE_HEADERS, events_async, stream_handover
 from apps.openai_compat.encoders import ChunkEncoder, completion_collect
 from apps.openai_compat.errors import ModelNotFound, openai_exception_handler
 from apps.openai_compat.serializers import (
@@ -222,7 +222,7 @@ def _stream(request: HttpRequest, turn: ChatTurn, encoder: ChunkEncoder) -> Stre
     answer saved as interrupted), from the generator under WSGI."""
     frames: Iterator[bytes] | AsyncIterator[bytes]
     if isinstance(request, ASGIRequest):
-        release_request_connections()
+        stream_handover(turn)
         frames = _frames_async(turn, encoder)
     else:
         frames = _frames_sync(turn, encoder)

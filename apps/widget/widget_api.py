@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 from apps.chatbot.encoders import sse_frame
 from apps.chatbot.models import Chatbot, Message
 from apps.chatbot.services.answer import ChatEvent, CitationsEvent, DoneEvent, ErrorEvent, TokenEvent, chat_turn_stream
-from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, events_async, release_request_connections
+from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, events_async, stream_handover
 from apps.widget import selectors, serializers
 from apps.widget.handoff import handoff_request
 from apps.widget.limits import read_rate_check
@@ -262,7 +262,7 @@ class SendAPI(WidgetAPIView):
         if sent.turn is None:
             stream = _replay(sent, bot, first)
         elif isinstance(request._request, ASGIRequest):
-            release_request_connections()
+            stream_handover(sent.turn)
             stream = _stream_async(sent, bot, first)
         else:
             stream = _stream_sync(sent, bot, first)

@@ -14,6 +14,14 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import NOT_PROVIDED, Field, Model
+from psycopg import _queries as psycopg_queries
+
+# psycopg keeps the parse of a query's placeholders (for binding them on the client) only for queries of at most 50
+# parameters; a new conversation's rows are about 70, so their statement string was parsed again for every
+# question. Our statement strings are few and fixed per combination of models, so they are kept too (ADR 0125).
+CACHED_STATEMENT_PARAMS = 128
+if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_PARAMS", CACHED_STATEMENT_PARAMS) < CACHED_STATEMENT_PARAMS:
+    psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = CACHED_STATEMENT_PARAMS
 
 
 @cache

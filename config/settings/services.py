@@ -84,7 +84,9 @@ def with_pool(database: dict[str, Any], max_size: int) -> dict[str, Any]:
     if max_size > 0:
         database["CONN_MAX_AGE"] = 0
         # The pool checks a connection before lending it, so after a database restart the dead connections are
-        # dropped and replaced instead of failing one request each.
+        # dropped and replaced instead of failing one request each: with a round trip only when the connection's
+        # socket shows the server said something while it was idle (common.core.postgresql, ADR 0123).
+        database["ENGINE"] = "common.core.postgresql"
         database["CONN_HEALTH_CHECKS"] = True
         database["OPTIONS"] = {**database["OPTIONS"], "pool": {"min_size": 1, "max_size": max_size, "timeout": 10}}
     return database

@@ -90,6 +90,19 @@ class ChatTurn:
     # Settings changed for this turn only (the playground's "try with other settings"): name → value. The
     # bot above already carries them, unsaved; the evidence records which ones were changed.
     overrides: dict[str, Any] = field(default_factory=dict)
+    # The retrieval already run for this turn by `chat_turn_retrieve` (on the thread that saved the question),
+    # else None: chat_turn_stream runs it.
+    retrieval: Retrieval | None = None
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """A turn's retrieval run ahead of its stream: the passages, or the error the stream meets in their place."""
+
+    passages: Sequence[PassageLike]
+    wall_ms: int
+    cpu: float  # seconds of the running thread's CPU
+    error: Exception | None = None
 
 
 class HistoryMessage(Protocol):
@@ -310,6 +323,25 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     return Retrieved(
         [hit for hit in result.hits if is_relevant(hit, *floors.get(hit.collection_id, strictest))], result
     )
+
+
+def chat_turn_retrieve(turn: ChatTurn) -> None:
+    """Run the turn's retrieval now, on this thread and its database connection, instead of in the stream.
+
+    The SSE doors under ASGI call it on the request's thread, which has just saved the question: the search
+    uses the connection already checked out for it, where the stream's thread would take one from the pool only
+    for the search and another for the answer's save (ADR 0124). An error is kept and raised where the stream
+    would have met it, so the answer is saved as failed and the client gets the same error event.
+    """
+    if turn.retrieval is not None:
+        return
+    started, cpu_started = time.perf_counter(), time.thread_time()
+    try:
+        passages = retrieve(bot=turn.bot, question=turn.question)
+    except Exception as error:
+        turn.retrieval = Retrieval((), _ms(started), time.thread_time() - cpu_started, error)
+    else:
+        turn.retrieval = Retrieval(passages, _ms(started), time.thread_time() - cpu_started)
 
 
 def is_relevant(hit: Any, min_relevance: float, evidence: TextEvidence | None = None) -> bool:
@@ -578,13 +610,20 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
     """Answer the turn. Yields TokenEvent*, then CitationsEvent and DoneEvent, or an ErrorEvent. Never raises."""
     progress = _Progress()
     bot = turn.bot
+    passages: Sequence[PassageLike]
     try:
-        retrieval_started, retrieval_cpu_started = time.perf_counter(), time.thread_time()
-        passages = retrieve(bot=bot, question=turn.question)
-        progress.retrieval_cpu = time.thread_time() - retrieval_cpu_started
+        if turn.retrieval is None:
+            retrieval_started, retrieval_cpu_started = time.perf_counter(), time.thread_time()
+            passages = retrieve(bot=bot, question=turn.question)
+            progress.retrieval_cpu = time.thread_time() - retrieval_cpu_started
+            progress.retrieval_ms = _ms(retrieval_started)
+            _lend_pooled_connections()
+        else:  # run ahead by chat_turn_retrieve
+            progress.retrieval_cpu, progress.retrieval_ms = turn.retrieval.cpu, turn.retrieval.wall_ms
+            if turn.retrieval.error is not None:
+                raise turn.retrieval.error
+            passages = turn.retrieval.passages
         progress.passages, progress.search = passages, getattr(passages, "search", None)
-        progress.retrieval_ms = _ms(retrieval_started)
-        _lend_pooled_connections()
         if passages:
             yield from _generate(turn, progress, passages)
         answer = progress.text.strip()

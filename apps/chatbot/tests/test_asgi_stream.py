@@ -107,3 +107,50 @@ def test_asgi_client_that_disconnects_mid_answer_leaves_an_interrupted_record(
     assert answer.status == "interrupted"
     assert answer.content.startswith("one")
     assert "eight" not in answer.content
+
+
+def test_asgi_sse_searches_before_the_stream_starts_and_records_the_search_with_the_answer(
+    organization, openai_provider, loopback, monkeypatch
+):
+    import threading
+
+    searched_on: list[str] = []
+
+    def retrieve(*, bot, question):
+        searched_on.append(threading.current_thread().name)
+        return list(HANDBOOK)
+
+    monkeypatch.setattr("apps.chatbot.services.answer.retrieve", retrieve)
+    loopback.state.reply = "The office opens at 8 am on weekdays [1]."
+    membership = MembershipFactory(organization=organization, role=Role.MEMBER)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    _, chunks = _post_sse(bot, membership, "When does the office open?")
+    frames = b"".join(chunks).decode().split("\n\n")[:-1]
+    done = json.loads(frames[-1].split("data: ", 1)[1])
+    # Once, on the request's thread (which saved the question), not on the stream's.
+    assert len(searched_on) == 1 and not searched_on[0].startswith("chat-stream")
+    answer = Message.objects.unscoped().get(pk=done["message_id"])
+    assert answer.status == "complete" and answer.citations
+    assert answer.retrieval_ms is not None and done["latency_ms"]["retrieval"] == answer.retrieval_ms
+    assert len(answer.evidence["passages"]) == len(HANDBOOK)
+    assert set(answer.evidence["cpu_ms"]) == {"retrieval", "provider"}
+
+
+def test_asgi_sse_search_that_fails_ends_with_an_error_event_and_a_failed_answer(
+    organization, openai_provider, loopback, monkeypatch
+):
+    def retrieve(*, bot, question):
+        raise RuntimeError("the search broke")
+
+    monkeypatch.setattr("apps.chatbot.services.answer.retrieve", retrieve)
+    membership = MembershipFactory(organization=organization, role=Role.MEMBER)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    response, chunks = _post_sse(bot, membership, "When does the office open?")
+    assert response.status_code == 200
+    frames = b"".join(chunks).decode().split("\n\n")[:-1]
+    assert [frame.split("\n", 1)[0] for frame in frames] == ["event: error"]
+    error = json.loads(frames[0].split("data: ", 1)[1])
+    assert error["code"] == "answer_failed"
+    answer = Message.objects.unscoped().get(conversation__bot=bot, role="assistant")
+    assert answer.status == "failed" and answer.error_code == "answer_failed"
+    assert loopback.state.requests == []  # no provider was asked

@@ -49,3 +49,16 @@ def test_rows_saved_together_are_saved_all_or_none():
         insert_rows(conversation, participant, message, returning=("seq",))
     assert not Conversation.objects.unscoped().filter(pk=conversation.pk).exists()
     assert not Participant.objects.unscoped().filter(conversation_id=conversation.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_statement_string_of_a_new_conversation_is_parsed_once_and_then_reused():
+    from psycopg._queries import _query2pg_client
+
+    bot = ChatbotFactory(organization=Organization.objects.create(name="Acme", slug="acme-inserts-3"))
+    insert_rows(*_rows(bot), returning=("seq",))  # more than 50 parameters
+    hits = _query2pg_client.cache_info().hits
+    conversation, participant, message = _rows(bot, content="And now?")
+    insert_rows(conversation, participant, message, returning=("seq",))
+    assert _query2pg_client.cache_info().hits == hits + 1
+    assert Message.objects.unscoped().get(pk=message.pk).content == "And now?"
