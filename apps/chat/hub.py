@@ -196,7 +196,8 @@ class Hub:
         self.sockets: set[Socket] = set()
         self.turns: list[set[Socket]] = [set() for _ in range(TURNS)]  # the sockets, shared out for periodic work
         self.turn_of: dict[Socket, int] = {}
-        self.subscribers: dict[str, set[Socket]] = {}
+        self.subscribers: dict[str, set[Socket]] = {}  # group -> the sockets of this process in it
+        self.groups_of: dict[Socket, set[str]] = {}  # socket -> its groups (a detach walks its own, not every one)
         self.feeds: dict[str, _Feed] = {}
         self.presence: dict[str, dict[str, str]] = {}  # organization -> user -> status, not yet announced
         self.presence_tasks: dict[str, asyncio.Task[None]] = {}
@@ -222,7 +223,7 @@ class Hub:
         turn = self.turn_of.pop(socket, None)
         if turn is not None:
             self.turns[turn].discard(socket)
-        for group in [g for g, members in self.subscribers.items() if socket in members]:
+        for group in list(self.groups_of.pop(socket, ())):
             await self.unsubscribe(group, socket)
         if not self.sockets:  # the last socket of this loop: stop listening
             tasks, self.tasks, self.channel = self.tasks, [], None
@@ -237,13 +238,21 @@ class Hub:
                     await task
 
     async def subscribe(self, group: str, socket: Socket) -> None:
+        if socket not in self.sockets:  # it closed meanwhile (a room joined as its disconnect ran): nothing to hear
+            return
         members = self.subscribers.setdefault(group, set())
         first = not members
         members.add(socket)
+        self.groups_of.setdefault(socket, set()).add(group)
         if first and self.channel is not None and self.layer is not None:
             await self.layer.group_add(group, self.channel)
 
     async def unsubscribe(self, group: str, socket: Socket) -> None:
+        groups = self.groups_of.get(socket)
+        if groups is not None:
+            groups.discard(group)
+            if not groups:
+                del self.groups_of[socket]
         members = self.subscribers.get(group)
         if members is None:
             return

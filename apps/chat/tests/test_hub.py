@@ -8,7 +8,7 @@ import json
 import random
 from collections import Counter
 
-from apps.chat.hub import BATCH_CHARS, TURNS, Frames, _Rota
+from apps.chat.hub import BATCH_CHARS, TURNS, Frames, Hub, _Rota
 
 
 def _shared_out(count: int) -> list[set[object]]:
@@ -80,3 +80,45 @@ def test_a_socket_that_takes_no_batches_gets_one_message_new_per_message():
     assert frames.for_socket(0, batched=False) == list(zip([1, 2, 3], frames.singles, strict=True))
     assert frames.for_socket(0, batched=True) == frames.batches(0) and len(frames.batches(0)) == 1
     assert frames.for_socket(2, batched=True) == [(3, frames.singles[2])]
+
+
+class _Layer:
+    """The channel layer's group calls, recorded."""
+
+    def __init__(self) -> None:
+        self.groups: set[str] = set()
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.groups.add(group)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        self.groups.discard(group)
+
+
+def _hub() -> Hub:
+    hub = Hub()
+    hub.layer, hub.channel = _Layer(), "process-channel"  # listening already: no reader task in these tests
+    return hub
+
+
+async def test_a_socket_that_closes_leaves_its_own_groups_and_the_others_keep_theirs():
+    hub = _hub()
+    alice, bob = object(), object()
+    await hub.attach(alice, ["member.o.alice", "org.o", "room.r"])
+    await hub.attach(bob, ["member.o.bob", "org.o", "room.r", "room.s"])
+    await hub.detach(bob)
+    assert hub.layer.groups == {"member.o.alice", "org.o", "room.r"}
+    assert hub.subscribers == {"member.o.alice": {alice}, "org.o": {alice}, "room.r": {alice}}
+    await hub.unsubscribe("room.r", alice)  # the member left the room, the socket stays
+    await hub.detach(alice)
+    assert hub.layer.groups == set() and hub.subscribers == {} and hub.groups_of == {}
+
+
+async def test_a_room_joined_after_the_socket_closed_is_not_listened_to():
+    hub = _hub()
+    alice, bob = object(), object()
+    await hub.attach(alice, ["org.o"])
+    await hub.attach(bob, ["org.o"])
+    await hub.detach(bob)
+    await hub.subscribe("room.r", bob)
+    assert "room.r" not in hub.layer.groups and "room.r" not in hub.subscribers and bob not in hub.groups_of
