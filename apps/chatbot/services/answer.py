@@ -325,23 +325,23 @@ def retrieve(*, bot: Chatbot, question: str) -> list[PassageLike]:
     )
 
 
-def chat_turn_retrieve(turn: ChatTurn) -> None:
-    """Run the turn's retrieval now, on this thread and its database connection, instead of in the stream.
+def chat_turn_retrieve(turn: ChatTurn) -> Retrieval:
+    """The turn's retrieval, run now on this thread and its database connection unless it already ran (once).
 
     The SSE doors under ASGI call it on the request's thread, which has just saved the question: the search
     uses the connection already checked out for it, where the stream's thread would take one from the pool only
     for the search and another for the answer's save (ADR 0124). An error is kept and raised where the stream
     would have met it, so the answer is saved as failed and the client gets the same error event.
     """
-    if turn.retrieval is not None:
-        return
-    started, cpu_started = time.perf_counter(), time.thread_time()
-    try:
-        passages = retrieve(bot=turn.bot, question=turn.question)
-    except Exception as error:
-        turn.retrieval = Retrieval((), _ms(started), time.thread_time() - cpu_started, error)
-    else:
-        turn.retrieval = Retrieval(passages, _ms(started), time.thread_time() - cpu_started)
+    if turn.retrieval is None:
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        try:
+            passages = retrieve(bot=turn.bot, question=turn.question)
+        except Exception as error:
+            turn.retrieval = Retrieval((), _ms(started), time.thread_time() - cpu_started, error)
+        else:
+            turn.retrieval = Retrieval(passages, _ms(started), time.thread_time() - cpu_started)
+    return turn.retrieval
 
 
 def is_relevant(hit: Any, min_relevance: float, evidence: TextEvidence | None = None) -> bool:
@@ -610,19 +610,13 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
     """Answer the turn. Yields TokenEvent*, then CitationsEvent and DoneEvent, or an ErrorEvent. Never raises."""
     progress = _Progress()
     bot = turn.bot
-    passages: Sequence[PassageLike]
     try:
-        if turn.retrieval is None:
-            retrieval_started, retrieval_cpu_started = time.perf_counter(), time.thread_time()
-            passages = retrieve(bot=bot, question=turn.question)
-            progress.retrieval_cpu = time.thread_time() - retrieval_cpu_started
-            progress.retrieval_ms = _ms(retrieval_started)
-            _lend_pooled_connections()
-        else:  # run ahead by chat_turn_retrieve
-            progress.retrieval_cpu, progress.retrieval_ms = turn.retrieval.cpu, turn.retrieval.wall_ms
-            if turn.retrieval.error is not None:
-                raise turn.retrieval.error
-            passages = turn.retrieval.passages
+        retrieval = chat_turn_retrieve(turn)  # here, unless a door ran it ahead on the request's thread
+        _lend_pooled_connections()
+        progress.retrieval_cpu, progress.retrieval_ms = retrieval.cpu, retrieval.wall_ms
+        if retrieval.error is not None:
+            raise retrieval.error
+        passages = retrieval.passages
         progress.passages, progress.search = passages, getattr(passages, "search", None)
         if passages:
             yield from _generate(turn, progress, passages)
