@@ -141,7 +141,8 @@ async def room_bot_answer(*, organization_id: str, conversation_id: str, message
 async def _answer(*, organization_id: str, conversation_id: str, message_id: str, bot_id: str) -> None:
     frame: dict[str, Any] = {"conversation": conversation_id, "bot": bot_id}
     try:
-        prepared = await database_sync_to_async(_prepare)(
+        # Not thread-sensitive: outside a request asgiref would queue it on the one thread of the process.
+        prepared = await database_sync_to_async(_prepare, thread_sensitive=False)(
             organization_id=organization_id, conversation_id=conversation_id, message_id=message_id, bot_id=bot_id
         )
     except DomainError as error:  # quota used up, bot gone ...

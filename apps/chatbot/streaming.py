@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
@@ -31,6 +32,7 @@ from apps.chatbot.services.answer import ChatEvent, ChatTurn, chat_turn_retrieve
 
 logger = logging.getLogger(__name__)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_producing: set[asyncio.Future[None]] = set()  # producers still running after their consumer went away
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -128,7 +130,12 @@ async def event_batches_async(turn: ChatTurn) -> AsyncGenerator[list[ChatEvent],
             put(None)
             _release_connections()
 
-    _producers().submit(produce)
+    # Through asgiref, so that the producer's thread knows this event loop: what the pipeline rings (the stored
+    # answer's doorbell, a handoff) is sent on it, not on a loop of the thread's own. The in-memory channel layer
+    # is not thread-safe: a ring sent from another loop could leave the hub's receive asleep with the ring queued.
+    producer = asyncio.ensure_future(sync_to_async(produce, thread_sensitive=False, executor=_producers())())
+    _producing.add(producer)
+    producer.add_done_callback(_producing.discard)
     try:
         while True:
             await ready.wait()

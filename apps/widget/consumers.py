@@ -43,7 +43,9 @@ BATCH = 100
 
 
 def _db(function: Any) -> Any:
-    return database_sync_to_async(function)
+    """Database work off the event loop on the pooled threads: a thread-sensitive call outside a request would
+    queue every visitor socket of the process behind one thread (each socket still awaits its own calls in order)."""
+    return database_sync_to_async(function, thread_sensitive=False)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

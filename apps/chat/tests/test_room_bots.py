@@ -4,8 +4,11 @@ other (its own seq, replying to the question). Bots answer only when asked."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from apps.chat.tests.test_rooms_socket import Socket
 from apps.chatbot.models import Conversation, Message
@@ -128,3 +131,29 @@ async def test_a_bot_of_another_organization_cannot_be_added_or_talked_to(client
         "/api/v1/rooms", {"kind": "direct", "bot_id": str(foreign_bot.pk)}, format="json"
     )
     assert response.status_code == 400 and "bot_id" in response.json()["error"]["details"]
+
+
+async def test_every_ring_of_a_bot_answer_is_sent_on_the_servers_event_loop(bot, clients, monkeypatch):
+    """The in-memory channel layer (the embedded default) is not thread-safe: the stored answer's doorbell sent
+    from a stream thread's own event loop could leave the hub asleep with the ring in its queue, and the answer
+    would reach nobody until the next ring. Every ring of a bot's answer goes through the server's loop."""
+    layer = get_channel_layer()
+    loop = asyncio.get_running_loop()
+    rings: list[tuple[str, bool]] = []
+    group_send = layer.group_send
+
+    async def recorded(group, message):
+        rings.append((message["type"], asyncio.get_running_loop() is loop))
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recorded)
+    alice_client = clients[0]
+    room = await _post(alice_client, "/api/v1/rooms", {"kind": "direct", "bot_id": str(bot.pk)})
+    alice = await Socket(alice_client).open()
+    await alice.send(type="send", conversation=room["id"], text="How many vacation days?", client_msg_id="v1")
+    _, answer = await _answer(alice, bot_id=str(bot.pk), question_seq=1)
+    assert answer["seq"] == 2
+    await alice.close()
+    assert [kind for kind, _ in rings].count("room.message") == 2  # the question's and the stored answer's
+    assert "room.bot_token" in [kind for kind, _ in rings]
+    assert all(on_loop for _, on_loop in rings), rings
