@@ -19,8 +19,9 @@ writes a second). With it:
   REALTIME_GROUP_REFRESH_SECONDS the groups are joined again (a channel layer forgets a membership after its
   group expiry).
 
-The channel layer stays a doorbell: a ring the hub misses costs latency (the next ring, or the client's
-`resume`, catches the socket up from the database), never a message.
+The channel layer stays a doorbell: a ring the hub misses costs latency (the next ring, the hub's catch-up
+every REALTIME_CATCH_UP_SECONDS — one query for the last seq of every room of the process — or the client's
+`resume` catches the socket up from the database), never a message.
 """
 
 from __future__ import annotations
@@ -425,17 +426,21 @@ class Hub:
     async def _sweep(self) -> None:
         access, presence_rota = _Rota(), _Rota()
         last = time.monotonic()
-        groups_due = last
+        groups_due = catch_up_due = last
         while True:
             access_every = float(settings.REALTIME_ACCESS_CHECK_SECONDS)
             presence_every = float(settings.REALTIME_PRESENCE_SECONDS) / 3
             groups_every = float(settings.REALTIME_GROUP_REFRESH_SECONDS)
-            await asyncio.sleep(min(SWEEP_TICK, access_every, presence_every))
+            catch_up_every = float(settings.REALTIME_CATCH_UP_SECONDS)
+            await asyncio.sleep(min(SWEEP_TICK, access_every, presence_every, catch_up_every))
             now = time.monotonic()
             elapsed, last = now - last, now
             try:
                 await self._check_access(access.due(self.turns, elapsed=elapsed, interval=access_every))
                 await self._touch_presence(presence_rota.due(self.turns, elapsed=elapsed, interval=presence_every))
+                if now - catch_up_due >= catch_up_every:
+                    catch_up_due = now
+                    await self._catch_up()
                 if now - groups_due >= groups_every:
                     groups_due = now
                     await self._rejoin_groups()
@@ -459,6 +464,22 @@ class Hub:
         entries = [(s.actor.organization_id, s.actor.user_id, s.channel_name) for s in sockets if s in self.sockets]
         if entries:
             await _periodic(presence.presence_touch_many)(entries=entries)
+
+    async def _catch_up(self) -> None:
+        """Serve the rooms whose last seq is past what a socket of this process holds and that no ring is being
+        served for: one query for every room of the process, however many. The channel layer is a doorbell
+        that may stay silent (channels_redis drops a message over a group's capacity, Redis restarts); this
+        bounds what a lost ring costs an open socket to REALTIME_CATCH_UP_SECONDS."""
+        rooms = [g.removeprefix(ROOM_GROUP_PREFIX) for g in self.subscribers if g.startswith(ROOM_GROUP_PREFIX)]
+        if not rooms:
+            return
+        latest = await _read(selectors.rooms_last_seq)(conversation_ids=rooms)
+        for conversation, seq in latest.items():
+            if conversation in self.feeds:
+                continue  # being served: its read reaches the database's latest anyway
+            sockets = self.subscribers.get(room_group(conversation), ())
+            if any(s.rooms.get(conversation, seq) < seq for s in sockets):
+                self.ring(conversation, seq)
 
     async def _rejoin_groups(self) -> None:
         if self.channel is None or self.layer is None:
@@ -486,8 +507,11 @@ def organization_group(organization_id: Any) -> str:
     return f"org.{organization_id}"
 
 
+ROOM_GROUP_PREFIX = "room."
+
+
 def room_group(conversation_id: Any) -> str:
-    return f"room.{conversation_id}"
+    return f"{ROOM_GROUP_PREFIX}{conversation_id}"
 
 
 def encode(frame: Any) -> str:

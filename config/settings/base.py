@@ -426,6 +426,9 @@ REALTIME_PRESENCE_SECONDS = 60  # a socket refreshes its presence at a third of 
 REALTIME_ACCESS_CHECK_SECONDS = (
     30.0  # how often a server process re-checks its sockets' access (membership, revocation)
 )
+# How often a server process compares its rooms' last seq with what its sockets hold and serves the ones behind:
+# a ring the channel layer lost (capacity, a Redis blip) is delivered within this, without a reconnect.
+REALTIME_CATCH_UP_SECONDS = 10.0
 REALTIME_GROUP_REFRESH_SECONDS = 3600.0  # how often a server process joins its channel-layer groups again
 REALTIME_PRESENCE_BATCH_SECONDS = 1.0  # members who come or go within this window are announced in one frame
 

@@ -178,6 +178,30 @@ async def test_lost_doorbells_are_filled_in_by_resume_without_duplicates(clients
     await bob.close()
 
 
+async def test_an_open_socket_gets_the_messages_whose_doorbell_was_lost_without_reconnecting(
+    clients, monkeypatch, settings
+):
+    """The channel layer may stay silent (channels_redis over a group's capacity, a Redis blip) and a quiet room
+    has no next ring: the server process checks its rooms' last seq every REALTIME_CATCH_UP_SECONDS."""
+    settings.REALTIME_CATCH_UP_SECONDS = 0.2
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    bob = await Socket(bob_client).open()
+    _dropping(monkeypatch, "room.message")
+    for text in ("one", "two"):
+        sent = await database_sync_to_async(alice_client.post)(
+            f"/api/v1/rooms/{room}/messages", {"text": text}, format="json"
+        )
+        assert sent.status_code == 201, sent.content
+    caught_up = [await bob.frame() for _ in range(2)]
+    assert [(f["type"], f["message"]["seq"], f["message"]["text"]) for f in caught_up] == [
+        ("message.new", 1, "one"),
+        ("message.new", 2, "two"),
+    ]
+    await bob.nothing_more()  # delivered once, though the check keeps running
+    await bob.close()
+
+
 async def test_a_ring_that_arrives_late_or_twice_delivers_each_message_once(clients):
     alice_client, bob_client, _ = clients
     room = await _group(alice_client, bob_client)
