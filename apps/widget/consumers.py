@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -55,6 +56,56 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
+class _CatchUp:
+    """The visitor sockets of one event loop, checked every REALTIME_CATCH_UP_SECONDS against their
+    conversations' last seq in one query (ADR 0132): a ring the channel layer lost reaches an open widget
+    within that time, without a reconnect."""
+
+    def __init__(self) -> None:
+        self.sockets: set[WidgetConsumer] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, socket: WidgetConsumer) -> None:
+        self.sockets.add(socket)
+        if self.task is None:
+            self.task = asyncio.create_task(self._run())
+
+    def discard(self, socket: WidgetConsumer) -> None:
+        self.sockets.discard(socket)
+        if not self.sockets and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(float(settings.REALTIME_CATCH_UP_SECONDS))
+            try:
+                await self.check()
+            except Exception:
+                logger.warning("the widget sockets' catch-up failed", exc_info=True)
+
+    async def check(self) -> None:
+        following = [s for s in self.sockets if s.conversation_id is not None]
+        if not following:
+            return
+        ids = sorted({str(s.conversation_id) for s in following})
+        latest = await _db(selectors.conversations_last_seq)(conversation_ids=ids)
+        for socket in following:
+            seq = latest.get(str(socket.conversation_id), 0)
+            if seq > socket.last_seq and socket in self.sockets:
+                await socket.deliver(upto=(str(socket.conversation_id), seq))
+
+
+_catch_ups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _CatchUp] = weakref.WeakKeyDictionary()
+
+
+def _catch_up() -> _CatchUp:
+    loop = asyncio.get_running_loop()
+    if loop not in _catch_ups:
+        _catch_ups[loop] = _CatchUp()
+    return _catch_ups[loop]
+
+
 class WidgetConsumer(AsyncWebsocketConsumer):
     visitor: VisitorContext
 
@@ -86,6 +137,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         # What this socket delivered: it starts at the conversation's end (the widget read the history, or
         # sends `resume` with the seq it has).
         self.last_seq = conversation.conversation.last_seq if conversation else 0
+        self.delivering = asyncio.Lock()  # one delivery at a time: a ring, a resume and the catch-up may meet
         await self.accept(subprotocol=PROTOCOL)
         await self.send_json(
             {
@@ -95,8 +147,10 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             }
         )
         self.expiry = asyncio.create_task(self._close_on_expiry())
+        _catch_up().add(self)
 
     async def disconnect(self, code: int) -> None:
+        _catch_up().discard(self)
         task = getattr(self, "expiry", None)
         if task is not None:
             task.cancel()
@@ -155,7 +209,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
                 await self.send_error("bad_frame", "after_seq is the last seq the widget has (0 for none).")
                 return
-            self.last_seq = after
+            async with self.delivering:
+                self.last_seq = after
             await self.deliver(force_state=True)
         elif frame["type"] == "typing":
             await self._typing()
@@ -166,7 +221,14 @@ class WidgetConsumer(AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------------ delivery (PostgreSQL is the record)
 
-    async def deliver(self, *, force_state: bool = False) -> None:
+    async def deliver(self, *, force_state: bool = False, upto: tuple[str, int] | None = None) -> None:
+        """Send the messages after the last one this socket delivered. `upto`: a conversation and its last seq as
+        read before (the catch-up); once its messages are sent this socket is there, even if the last were
+        deleted (deleted messages are not sent)."""
+        async with self.delivering:
+            await self._deliver(force_state=force_state, upto=upto)
+
+    async def _deliver(self, *, force_state: bool, upto: tuple[str, int] | None) -> None:
         conversation: WidgetConversation | None = await _db(visitor_conversation)(visitor=self.visitor.visitor)
         if conversation is None:
             return
@@ -190,6 +252,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 )
                 self.last_seq = message["seq"]
             if len(batch) < BATCH:
+                if upto is not None and upto[0] == self.conversation_id:
+                    self.last_seq = max(self.last_seq, upto[1])
                 return
 
     async def _typing(self) -> None:

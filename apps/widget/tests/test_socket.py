@@ -7,6 +7,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 from django.db import OperationalError
 from redis.exceptions import ResponseError
@@ -95,6 +96,38 @@ async def test_a_reconnecting_visitor_resumes_from_the_database(visitor, agent):
     assert (state["type"], state["state"]) == ("conversation.state", "with_agent")
     replayed = [await socket.frame(), await socket.frame()]
     assert [(f["seq"], f["message"]["text"]) for f in replayed] == [(3, "First reply"), (4, "Second reply")]
+    await socket.close()
+
+
+async def test_an_agents_reply_whose_doorbell_was_lost_reaches_the_open_widget_without_a_reconnect(
+    visitor, agent, monkeypatch, settings
+):
+    """The channel layer may stay silent (over capacity, a Redis blip): the server process checks its visitor
+    sockets' conversations every REALTIME_CATCH_UP_SECONDS and sends what a lost ring left behind, once."""
+    settings.REALTIME_CATCH_UP_SECONDS = 0.2
+    conversation = await _waiting(visitor)
+    await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/claim")
+    socket = VisitorSocket(visitor.token)
+    connected, _, _hello = await socket.open()
+    assert connected
+    layer = get_channel_layer()
+    group_send = layer.group_send
+
+    async def dropping(group, message):
+        if message["type"] != "widget.message":
+            await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", dropping)
+    for text in ("First reply", "Second reply"):
+        sent = await database_sync_to_async(agent.post)(f"/api/v1/handoffs/{conversation}/messages", {"text": text})
+        assert sent.status_code == 201, sent.content
+    caught_up = [await socket.frame(), await socket.frame()]
+    assert [(f["type"], f["seq"], f["message"]["text"]) for f in caught_up] == [
+        ("message.created", 3, "First reply"),
+        ("message.created", 4, "Second reply"),
+    ]
+    await socket.send(type="ping")
+    assert await socket.frame() == {"type": "pong"}  # nothing sent twice before it
     await socket.close()
 
 
