@@ -67,6 +67,15 @@ class MentionSerializer(serializers.Serializer):
     id = serializers.CharField()
 
 
+class RoomCitationSerializer(serializers.Serializer):
+    marker = serializers.IntegerField(help_text="The [n] in the answer's text.")
+    document_id = serializers.UUIDField()
+    document_title = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    heading = serializers.CharField(allow_blank=True, allow_null=True)
+    snippet = serializers.CharField(allow_blank=True, allow_null=True)
+
+
 class RoomMessageSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     conversation = serializers.UUIDField()
@@ -81,6 +90,9 @@ class RoomMessageSerializer(serializers.Serializer):
     deleted = serializers.BooleanField()
     revision = serializers.IntegerField(
         help_text="The room's revision of this message's last edit or deletion (0: none)."
+    )
+    citations = RoomCitationSerializer(
+        many=True, help_text="A bot answer's sources (what its [n] markers point at); empty for other messages."
     )
 
 

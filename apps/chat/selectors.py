@@ -237,7 +237,16 @@ def message_summary(message: Message) -> dict[str, Any]:
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
         "revision": message.revision,
+        "citations": [] if deleted else [_citation(c) for c in message.citations],
     }
+
+
+CITATION_FIELDS = ("marker", "document_id", "document_title", "page", "heading", "snippet")
+
+
+def _citation(citation: dict[str, Any]) -> dict[str, Any]:
+    """A bot answer's source as a room shows it: what its [n] marker points at."""
+    return {key: citation.get(key) for key in CITATION_FIELDS}
 
 
 def participants_summary(conversation: Conversation) -> list[dict[str, Any]]:

@@ -73,6 +73,7 @@
     if (message.deleted) { body.textContent = "deleted"; body.className = "muted"; }
     else body.textContent = message.text;
     p.append(who, body);
+    if (!message.deleted && message.citations && message.citations.length) p.append(sources(message.citations));
     if (message.edited_at && !message.deleted) {
       const mark = document.createElement("span"); mark.className = "muted"; mark.textContent = " (edited)"; p.append(mark);
     }
@@ -93,6 +94,19 @@
       p.append(" ", edit, " ", remove);
     }
     p.dataset.seq = message.seq; return p;
+  }
+
+  // A bot answer's sources under it: what each [n] points at (document, page), the quoted passage on hover.
+  function sources(citations) {
+    const list = document.createElement("small");
+    list.className = "room-sources muted";
+    citations.forEach((citation) => {
+      const item = document.createElement("span");
+      item.textContent = "[" + citation.marker + "] " + citation.document_title + (citation.page ? ", p. " + citation.page : "");
+      item.title = citation.snippet || "";
+      list.append(item);
+    });
+    return list;
   }
 
   function startEdit(message) {

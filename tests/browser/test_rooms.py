@@ -128,6 +128,7 @@ def test_two_members_chat_live_ask_a_bot_and_catch_up_after_a_cut_connection(bro
     alex.say("@HR bot how many vacation days do employees get?")
     answer = sam_page.sees("HR bot:", timeout=60_000)  # a whole answer: retrieval and the provider's stream (cold)
     assert "25" in answer.inner_text()
+    assert "[1] Employee handbook" in answer.locator(".room-sources").inner_text()  # what [1] points at
     assert sam_page.page.evaluate("window.__drafts") > 0, "the answer arrived in one piece, not written live"
     assert "25" in alex.sees("HR bot:").inner_text()
     sam_page.sees("Alex Admin: @HR bot how many vacation days")

@@ -157,3 +157,19 @@ async def test_every_ring_of_a_bot_answer_is_sent_on_the_servers_event_loop(bot,
     assert [kind for kind, _ in rings].count("room.message") == 2  # the question's and the stored answer's
     assert "room.bot_token" in [kind for kind, _ in rings]
     assert all(on_loop for _, on_loop in rings), rings
+
+
+async def test_a_bots_answer_in_a_room_carries_its_sources_for_the_markers(bot, clients):
+    alice_client = clients[0]
+    room = await _post(alice_client, "/api/v1/rooms", {"kind": "direct", "bot_id": str(bot.pk)})
+    alice = await Socket(alice_client).open()
+    await alice.send(type="send", conversation=room["id"], text="How many vacation days?", client_msg_id="v1")
+    _, answer = await _answer(alice, bot_id=str(bot.pk), question_seq=1)
+    await alice.close()
+    assert "[1]" in answer["text"]
+    first = answer["citations"][0]
+    assert (first["marker"], first["document_title"]) == (1, HANDBOOK[0].document_title)
+    assert set(first) == {"marker", "document_id", "document_title", "page", "heading", "snippet"}
+    history = await database_sync_to_async(alice_client.get)(f"/api/v1/rooms/{room['id']}/messages")
+    stored = history.json()["messages"]
+    assert [m["citations"] for m in stored] == [[], answer["citations"]]  # the question has none
