@@ -105,6 +105,34 @@ def browser(chromium_path: str, django_db_setup: None) -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def pages_on_failure(request: pytest.FixtureRequest, browser: Any) -> Iterator[None]:
+    """A failed browser test leaves every page it still had open behind, as a screenshot and its text, in
+    var/screenshots/failures/: what the pages showed when the test gave up."""
+    yield
+    if not request.node.stash.get(_CALL_FAILED, False):
+        return
+    folder = SCREENSHOTS / "failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, page in enumerate(page for context in browser.contexts for page in context.pages):
+        stem = folder / f"{request.node.name}-{n}"
+        with contextlib.suppress(Exception):  # a page that closed meanwhile has nothing to show
+            page.screenshot(path=f"{stem}.png", full_page=True)
+            stem.with_suffix(".txt").write_text(f"{page.url}\n\n{page.inner_text('body')}")
+    sys.stderr.write(f"\nPages of the failed test: {folder}\n")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
