@@ -129,7 +129,9 @@ def pages_on_failure(request: pytest.FixtureRequest, browser: Any) -> Iterator[N
         stem = folder / f"{request.node.name}-{n}"
         with contextlib.suppress(Exception):  # a page that closed meanwhile has nothing to show
             page.screenshot(path=f"{stem}.png", full_page=True)
-            stem.with_suffix(".txt").write_text(f"{page.url}\n\n{page.inner_text('body')}")
+            text = f"{page.url}\n\n{page.inner_text('body')}"
+            stem.with_suffix(".txt").write_text(text)
+            sys.stderr.write(f"\n--- page {n}: {text[:3000]}\n")  # in the report, where only the output is kept
     sys.stderr.write(f"\nPages of the failed test: {folder}\n")
 
 
