@@ -12,12 +12,18 @@ answers) is run back on the event loop by Django's own adapter, as it already wa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
+
+# A file response (a document's original, WhiteNoise's static files) is read this much at a time, on the request's
+# thread, while it is sent: Django's handler reads a synchronous stream whole into memory before sending any of it.
+FILE_READ_BYTES = 256 * 1024
 
 # How many idle request threads a process keeps for the next requests; more concurrent requests than this start
 # threads that end when their request does (as every request's did before).
@@ -95,6 +101,31 @@ class DocentASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
         finally:
             self.threads.give_back(thread)
+
+
+    async def send_response(self, response: HttpResponseBase, send: Any) -> None:
+        if isinstance(response, FileResponse) and not response.is_async:
+            response.streaming_content = _read_on_the_request_thread(response.streaming_content)
+        await super().send_response(response, send)
+
+
+async def _read_on_the_request_thread(parts: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """A file's blocks, FILE_READ_BYTES at a time, read where the view ran (the request's thread, which opened
+    the file) and sent as they are read: the memory a download takes is one block, not the file."""
+    take = sync_to_async(_take, thread_sensitive=True)
+    while block := await take(parts, FILE_READ_BYTES):
+        yield block
+
+
+def _take(parts: Iterator[bytes], limit: int) -> bytes:
+    taken: list[bytes] = []
+    size = 0
+    for part in parts:
+        taken.append(part)
+        size += len(part)
+        if size >= limit:
+            break
+    return b"".join(taken)
 
 
 def get_asgi_application() -> DocentASGIHandler:

@@ -1,14 +1,16 @@
 """Views for the tests of the HTTP side of config.asgi (config/tests/test_asgi_handler.py)."""
 
+import io
 import threading
 
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import include, path
 
 from common.security.csp import csp_override
 
 threads_seen: list[int] = []
+opened: list[io.BytesIO] = []  # the files the large-file view handed out
 
 
 def noop(request: HttpRequest) -> HttpResponse:
@@ -41,6 +43,16 @@ async def async_stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(_three_parts(), content_type="text/event-stream")
 
 
+LARGE_FILE = bytes(range(256)) * 4096 * 3  # 3 MiB
+
+
+def large_file(request: HttpRequest) -> FileResponse:
+    """Like a document's original file: a FileResponse over an open file."""
+    threads_seen.append(threading.get_ident())
+    opened.append(io.BytesIO(LARGE_FILE))
+    return FileResponse(opened[-1], content_type="application/octet-stream")
+
+
 urlpatterns = [
     path("t/noop", noop),
     path("t/widened", widened),
@@ -48,5 +60,6 @@ urlpatterns = [
     path("api/v1/t/database-down", database_down),
     path("t/sync-stream", sync_stream),
     path("t/async-stream", async_stream),
+    path("t/large-file", large_file),
     path("", include("config.urls")),
 ]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from common.core.asgi import DocentASGIHandler, RequestThreads
+from common.core.asgi import FILE_READ_BYTES, DocentASGIHandler, RequestThreads
 from config.asgi import application
 from config.tests import asgi_urls
 
@@ -130,6 +131,29 @@ def test_a_streamed_response_arrives_part_by_part_through_the_asgi_app(path):
     assert response["status"] == 200
     assert response["bodies"] == [b"one ", b"two ", b"three"]
     assert "content-security-policy" in response["headers"]
+
+
+def test_a_large_file_is_sent_while_it_is_read_not_read_whole_first():
+    read_when_sent: list[int] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def spy(message: dict[str, Any]) -> None:
+            if message.get("body"):
+                read_when_sent.append(asgi_urls.opened[-1].tell())
+            await send(message)
+
+        await DocentASGIHandler()(scope, receive, spy)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Django warns when it has to read a synchronous stream whole
+        response = asyncio.run(_request(app, "/t/large-file"))
+
+    assert response["status"] == 200
+    assert b"".join(response["bodies"]) == asgi_urls.LARGE_FILE
+    assert read_when_sent[0] <= FILE_READ_BYTES + 4096  # one block read (FileResponse reads 4 KiB at a time)
+    assert read_when_sent[0] < len(asgi_urls.LARGE_FILE)
+    assert asgi_urls.opened[-1].closed
+    assert set(asgi_urls.threads_seen) - {threading.get_ident()}  # the view ran on a request thread
 
 
 def test_an_async_view_runs_on_the_event_loop_not_on_a_request_thread():
