@@ -102,7 +102,6 @@ class DocentASGIHandler(ASGIHandler):
         finally:
             self.threads.give_back(thread)
 
-
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         if isinstance(response, FileResponse) and not response.is_async:
             response.streaming_content = _read_on_the_request_thread(response.streaming_content)
