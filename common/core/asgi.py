@@ -104,7 +104,9 @@ class DocentASGIHandler(ASGIHandler):
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         if isinstance(response, FileResponse) and not response.is_async:
-            response.streaming_content = _read_on_the_request_thread(response.streaming_content)
+            parts = response.streaming_content
+            assert isinstance(parts, Iterator)
+            response.streaming_content = _read_on_the_request_thread(parts)
         await super().send_response(response, send)
 
 
