@@ -162,3 +162,33 @@ def test_without_supplied_history_the_stored_conversation_is_the_history(
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
     assert sent[1]["content"] == "How many vacation days?"
     assert Conversation.objects.unscoped().get(pk=first["conversation_id"]).user == actor.user
+
+
+def test_an_answer_clears_its_turn_marker_and_meters_its_tokens_in_one_round_trip(
+    organization, retrieved, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from common.core import redis as hot
+
+    with django_capture_on_commit_callbacks(execute=True):
+        turn = chat_turn_open(
+            actor=member_actor(organization),
+            bot_id=ChatbotFactory(organization=organization).pk,
+            message="How many vacation days?",
+            source=Conversation.Source.API,
+        )
+    assert cache.get(f"chat:turn:{turn.user_message.pk}") is not None  # the turn's marker, set with the question
+    sent: list[list[str]] = []
+    original = hot._round_trip
+
+    def counting(connection, commands):
+        sent.append([str(command[0]) for command in commands])
+        return original(connection, commands)
+
+    monkeypatch.setattr(hot, "_round_trip", counting)
+    done = finish(turn)
+    spent = done["usage"]["prompt_tokens"] + done["usage"]["completion_tokens"]
+    assert ["DEL", "MULTI", "HINCRBY", "EXPIRE", "HINCRBY", "EXPIRE", "EXEC"] in sent
+    assert cache.get(f"chat:turn:{turn.user_message.pk}") is None
+    assert limits.organization_token_usage(organization.pk, now=timezone.now()) == (spent, spent)

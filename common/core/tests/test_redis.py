@@ -141,3 +141,90 @@ def test_a_request_thread_s_cache_reuses_the_process_s_redis_connections(redis_u
     thread.start()
     thread.join()
     assert clients[0] is mine._cache.get_client(write=True)  # the same client, over the same pool
+
+
+def _counting_round_trips(monkeypatch) -> list[list[str]]:
+    from common.core import redis as hot
+
+    sent: list[list[str]] = []
+    original = hot._round_trip
+
+    def counting(connection, commands):
+        sent.append([str(command[0]) for command in commands])
+        return original(connection, commands)
+
+    monkeypatch.setattr(hot, "_round_trip", counting)
+    return sent
+
+
+def test_writes_made_together_leave_in_one_round_trip_when_the_block_ends(redis_url, monkeypatch):
+    from common.core.redis import hot_write, hot_writes_together
+
+    sent = _counting_round_trips(monkeypatch)
+    first, second = _name("first"), _name("second")
+    try:
+        with hot_writes_together():
+            hot_write(("SET", first, "1"), url=redis_url)
+            hot_write(("MULTI",), ("INCR", second), ("EXPIRE", second, 30), ("EXEC",), url=redis_url)
+            assert sent == []  # nothing left yet
+        assert sent == [["SET", "MULTI", "INCR", "EXPIRE", "EXEC"]]
+        assert hot_execute(("GET", first), ("GET", second), url=redis_url) == [b"1", b"1"]
+    finally:
+        redis.Redis.from_url(redis_url).delete(first, second)
+
+
+def test_a_write_outside_a_block_leaves_at_once_and_writes_before_an_error_still_leave(redis_url, monkeypatch):
+    from common.core.redis import hot_write, hot_writes_together
+
+    sent = _counting_round_trips(monkeypatch)
+    name = _name("alone")
+    try:
+        hot_write(("SET", name, "1"), url=redis_url)
+        assert sent == [["SET"]]
+        with pytest.raises(LookupError), hot_writes_together():
+            hot_write(("INCR", name), url=redis_url)
+            raise LookupError("the block's own work failed")
+        assert hot_execute(("GET", name), url=redis_url) == [b"2"]
+    finally:
+        redis.Redis.from_url(redis_url).delete(name)
+
+
+def test_a_failed_command_inside_multi_exec_raises_as_redis_py_s_pipeline_does(redis_url):
+    from common.core.redis import hot_write
+
+    name = _name("list")
+    client = redis.Redis.from_url(redis_url)
+    client.rpush(name, "x")
+    try:
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            hot_write(("MULTI",), ("HINCRBY", name, "tokens", 1), ("EXEC",), url=redis_url)
+    finally:
+        client.delete(name)
+
+
+def test_the_cache_s_commands_write_what_the_cache_reads(redis_url, settings):
+    from django.core.cache import cache
+
+    from common.core.cache import cache_delete_command, cache_set_command
+
+    name = _name("marker")
+    url, command = cache_set_command(name, {"text": "so far", "at": 1.5}, 60)
+    hot_execute(command, url=url)
+    assert cache.get(name) == {"text": "so far", "at": 1.5}
+    assert 0 < redis.Redis.from_url(url).ttl(cache.make_key(name)) <= 60
+    url, command = cache_delete_command(name)
+    hot_execute(command, url=url)
+    assert cache.get(name) is None
+
+
+def test_without_a_redis_cache_there_is_no_command_to_send(settings):
+    from django.core.cache import caches
+
+    from common.core.cache import cache_delete_command, cache_set_command
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    try:
+        assert cache_set_command("marker", {"text": ""}, 60) is None
+        assert cache_delete_command("marker") is None
+    finally:
+        del caches["default"]
