@@ -289,10 +289,15 @@ def organization_token_usage(organization_id: Any, *, now: datetime) -> tuple[in
     """LLM tokens the organization used so far (its keys and everyone else): today, this month."""
     keys = _org_keys(organization_id, now)
     if redis_client() is not None:
-        day, month = hot_execute(*(("HGET", key, "tokens") for key in keys.values()))
+        day, month = hot_execute(*organization_token_usage_reads(organization_id, now=now))
     else:
         day, month = (cache.get(f"{key}:tokens", 0) for key in keys.values())
     return int(day or 0), int(month or 0)
+
+
+def organization_token_usage_reads(organization_id: Any, *, now: datetime) -> tuple[tuple[str, ...], ...]:
+    """The commands whose replies (today, this month) `organization_token_usage` reads, to send with others."""
+    return tuple(("HGET", key, "tokens") for key in _org_keys(organization_id, now).values())
 
 
 def token_usage(principal: APIKeyPrincipal, *, now: datetime) -> tuple[int, int, int, int]:

@@ -143,24 +143,10 @@ def test_a_request_thread_s_cache_reuses_the_process_s_redis_connections(redis_u
     assert clients[0] is mine._cache.get_client(write=True)  # the same client, over the same pool
 
 
-def _counting_round_trips(monkeypatch) -> list[list[str]]:
-    from common.core import redis as hot
-
-    sent: list[list[str]] = []
-    original = hot._round_trip
-
-    def counting(connection, commands):
-        sent.append([str(command[0]) for command in commands])
-        return original(connection, commands)
-
-    monkeypatch.setattr(hot, "_round_trip", counting)
-    return sent
-
-
-def test_writes_made_together_leave_in_one_round_trip_when_the_block_ends(redis_url, monkeypatch):
+def test_writes_made_together_leave_in_one_round_trip_when_the_block_ends(redis_url, redis_round_trips):
     from common.core.redis import hot_write, hot_writes_together
 
-    sent = _counting_round_trips(monkeypatch)
+    sent = redis_round_trips
     first, second = _name("first"), _name("second")
     try:
         with hot_writes_together():
@@ -173,10 +159,10 @@ def test_writes_made_together_leave_in_one_round_trip_when_the_block_ends(redis_
         redis.Redis.from_url(redis_url).delete(first, second)
 
 
-def test_a_write_outside_a_block_leaves_at_once_and_writes_before_an_error_still_leave(redis_url, monkeypatch):
+def test_a_write_outside_a_block_leaves_at_once_and_writes_before_an_error_still_leave(redis_url, redis_round_trips):
     from common.core.redis import hot_write, hot_writes_together
 
-    sent = _counting_round_trips(monkeypatch)
+    sent = redis_round_trips
     name = _name("alone")
     try:
         hot_write(("SET", name, "1"), url=redis_url)
