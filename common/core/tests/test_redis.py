@@ -30,17 +30,21 @@ def test_hot_commands_share_one_round_trip_and_return_the_raw_replies(redis_url)
         redis.Redis.from_url(redis_url).delete(name)
 
 
-def test_an_error_reply_raises_and_the_connection_stays_in_step(redis_url):
+@pytest.fixture
+def a_list(redis_url):
+    """The name of a list in Redis: a command for another type gets a WRONGTYPE error reply."""
     name = _name("list")
     client = redis.Redis.from_url(redis_url)
     client.rpush(name, "x")
-    try:
-        with pytest.raises(ResponseError, match="WRONGTYPE"):
-            hot_execute(("INCR", name), ("LLEN", name), url=redis_url)
-        # the reply after the error was read too: the next command gets its own reply
-        assert hot_execute(("LLEN", name), url=redis_url) == [1]
-    finally:
-        client.delete(name)
+    yield name
+    client.delete(name)
+
+
+def test_an_error_reply_raises_and_the_connection_stays_in_step(redis_url, a_list):
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        hot_execute(("INCR", a_list), ("LLEN", a_list), url=redis_url)
+    # the reply after the error was read too: the next command gets its own reply
+    assert hot_execute(("LLEN", a_list), url=redis_url) == [1]
 
 
 def test_a_script_the_server_does_not_hold_is_sent_whole_once_then_by_its_hash(redis_url, monkeypatch):
@@ -175,17 +179,11 @@ def test_a_write_outside_a_block_leaves_at_once_and_writes_before_an_error_still
         redis.Redis.from_url(redis_url).delete(name)
 
 
-def test_a_failed_command_inside_multi_exec_raises_as_redis_py_s_pipeline_does(redis_url):
+def test_a_failed_command_inside_multi_exec_raises_as_redis_py_s_pipeline_does(redis_url, a_list):
     from common.core.redis import hot_write
 
-    name = _name("list")
-    client = redis.Redis.from_url(redis_url)
-    client.rpush(name, "x")
-    try:
-        with pytest.raises(ResponseError, match="WRONGTYPE"):
-            hot_write(("MULTI",), ("HINCRBY", name, "tokens", 1), ("EXEC",), url=redis_url)
-    finally:
-        client.delete(name)
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        hot_write(("MULTI",), ("HINCRBY", a_list, "tokens", 1), ("EXEC",), url=redis_url)
 
 
 def test_the_cache_s_commands_write_what_the_cache_reads(redis_url, settings):
