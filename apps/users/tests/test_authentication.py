@@ -30,25 +30,29 @@ def decodes(monkeypatch) -> list[object]:
     return seen
 
 
-def test_a_token_used_again_is_not_decoded_again(decodes):
-    membership = MembershipFactory()
+@pytest.fixture
+def membership():
+    return MembershipFactory()
+
+
+@pytest.fixture
+def client(membership) -> APIClient:
+    """A member's client with a fresh access token, naming the organization."""
     client = APIClient()
     client.credentials(
         HTTP_AUTHORIZATION=f"Bearer {user_issue_tokens(user=membership.user)['access']}",
         HTTP_X_ORGANIZATION=str(membership.organization.pk),
     )
+    return client
+
+
+def test_a_token_used_again_is_not_decoded_again(client, decodes):
     assert client.get("/api/v1/bots").status_code == 200
     assert client.get("/api/v1/bots").status_code == 200
     assert len(decodes) == 1
 
 
-def test_a_kept_token_is_still_refused_after_log_out_everywhere(decodes):
-    membership = MembershipFactory()
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {user_issue_tokens(user=membership.user)['access']}",
-        HTTP_X_ORGANIZATION=str(membership.organization.pk),
-    )
+def test_a_kept_token_is_still_refused_after_log_out_everywhere(client, membership, decodes):
     assert client.get("/api/v1/bots").status_code == 200
     user_revoke_all_tokens(user=membership.user)
     assert client.get("/api/v1/bots").status_code == 401
