@@ -109,6 +109,22 @@ def redis_url(settings) -> str:
     return str(settings.REDIS_URL)
 
 
+@pytest.fixture
+def redis_round_trips(monkeypatch) -> list[list[str]]:
+    """The names of the commands of each round trip made to Redis on the hot path (common.core.redis), in order."""
+    from common.core import redis as hot
+
+    sent: list[list[str]] = []
+    original = hot._round_trip
+
+    def counting(connection, commands):  # type: ignore[no-untyped-def]
+        sent.append([str(command[0]) for command in commands])
+        return original(connection, commands)
+
+    monkeypatch.setattr(hot, "_round_trip", counting)
+    return sent
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI a skipped test is a failure: nothing is skipped silently."""

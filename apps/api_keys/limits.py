@@ -19,7 +19,7 @@ from uuid import UUID
 from django.core.cache import cache
 
 from apps.api_keys.principal import APIKeyPrincipal
-from common.core.redis import hot_execute, hot_script, redis_client
+from common.core.redis import hot_execute, hot_script, hot_write, redis_client
 
 WINDOW_SECONDS = 60
 DAY_TTL_SECONDS = 8 * 86400  # the flush task copies the last 7 days
@@ -229,6 +229,10 @@ def _admit_with_cache(
     return 0, count, 0, int(touch)
 
 
+def _ttl(name: str) -> int:
+    return DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS
+
+
 def _cache_incr(key: str, amount: int, ttl: int) -> None:
     cache.add(key, 0, timeout=ttl)
     try:
@@ -245,25 +249,22 @@ def _cache_index_add(key: str, member: str) -> None:
 
 
 def add_usage(principal: APIKeyPrincipal, *, field: str, amount: int, now: datetime, org_too: bool) -> None:
-    """Add to a usage field ("tokens" or "errors") of the key's day (and month, and organization's)."""
+    """Add to a usage field ("tokens" or "errors") of the key's day (and month, and organization's). With Redis, one
+    MULTI/EXEC sent with `hot_write` (with the other writes of an open `hot_writes_together()` block)."""
     if amount <= 0:
         return
     keys = _keys(principal, now)
     targets = ["key_day", "key_month", "org_day", "org_month"] if org_too else ["key_day"]
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline(transaction=True)
+    if redis_client() is not None:
+        commands: list[tuple[Any, ...]] = []
         for name in targets:
-            pipe.hincrby(keys[name], field, amount)
-            pipe.expire(keys[name], DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
-        pipe.sadd(keys["index"], _index_member(principal))
-        pipe.expire(keys["index"], DAY_TTL_SECONDS)
-        pipe.sadd(keys["org_index"], str(principal.id))
-        pipe.expire(keys["org_index"], DAY_TTL_SECONDS)
-        pipe.execute()
+            commands += [("HINCRBY", keys[name], field, amount), ("EXPIRE", keys[name], _ttl(name))]
+        commands += [("SADD", keys["index"], _index_member(principal)), ("EXPIRE", keys["index"], DAY_TTL_SECONDS)]
+        commands += [("SADD", keys["org_index"], str(principal.id)), ("EXPIRE", keys["org_index"], DAY_TTL_SECONDS)]
+        hot_write(("MULTI",), *commands, ("EXEC",))
         return
     for name in targets:
-        _cache_incr(f"{keys[name]}:{field}", amount, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
+        _cache_incr(f"{keys[name]}:{field}", amount, _ttl(name))
     _cache_index_add(keys["index"], _index_member(principal))
     _cache_index_add(keys["org_index"], str(principal.id))
 
@@ -274,26 +275,29 @@ def add_organization_usage(organization_id: Any, *, field: str, amount: int, now
     if amount <= 0:
         return
     keys = _org_keys(organization_id, now)
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline(transaction=True)
+    if redis_client() is not None:
+        commands: list[tuple[Any, ...]] = []
         for name, key in keys.items():
-            pipe.hincrby(key, field, amount)
-            pipe.expire(key, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
-        pipe.execute()
+            commands += [("HINCRBY", key, field, amount), ("EXPIRE", key, _ttl(name))]
+        hot_write(("MULTI",), *commands, ("EXEC",))
         return
     for name, key in keys.items():
-        _cache_incr(f"{key}:{field}", amount, DAY_TTL_SECONDS if "day" in name else MONTH_TTL_SECONDS)
+        _cache_incr(f"{key}:{field}", amount, _ttl(name))
 
 
 def organization_token_usage(organization_id: Any, *, now: datetime) -> tuple[int, int]:
     """LLM tokens the organization used so far (its keys and everyone else): today, this month."""
     keys = _org_keys(organization_id, now)
     if redis_client() is not None:
-        day, month = hot_execute(*(("HGET", key, "tokens") for key in keys.values()))
+        day, month = hot_execute(*organization_token_usage_reads(organization_id, now=now))
     else:
         day, month = (cache.get(f"{key}:tokens", 0) for key in keys.values())
     return int(day or 0), int(month or 0)
+
+
+def organization_token_usage_reads(organization_id: Any, *, now: datetime) -> tuple[tuple[str, ...], ...]:
+    """The commands whose replies (today, this month) `organization_token_usage` reads, to send with others."""
+    return tuple(("HGET", key, "tokens") for key in _org_keys(organization_id, now).values())
 
 
 def token_usage(principal: APIKeyPrincipal, *, now: datetime) -> tuple[int, int, int, int]:

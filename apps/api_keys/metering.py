@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.api_keys import limits
-from apps.api_keys.cache import organization_limits_cached
+from apps.api_keys.cache import organization_limits_and_token_usage
 from apps.api_keys.principal import APIKeyPrincipal
 from apps.api_keys.validators import enforce_organization_token_quota, enforce_token_quota
 from apps.organizations.actors import Actor
@@ -34,10 +34,9 @@ class ActorTokenMeter:
         if principal is not None:
             enforce_token_quota(principal, now=timezone.now())
         elif actor.organization_id is not None:
-            organization_id = actor.organization_id
-            enforce_organization_token_quota(
-                organization_id, organization_limits_cached(organization_id), now=timezone.now()
-            )
+            now = timezone.now()
+            org_limits, used = organization_limits_and_token_usage(actor.organization_id, now=now)
+            enforce_organization_token_quota(actor.organization_id, org_limits, now=now, used=used)
 
     def record(self, actor: Actor, tokens: int) -> None:
         principal = _principal(actor.api_key)

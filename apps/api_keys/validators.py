@@ -153,7 +153,12 @@ def enforce_token_quota(principal: APIKeyPrincipal, *, now: datetime) -> None:
     _refuse_used_up(limits.TOKEN_QUOTA_NAMES, limits.token_usage(principal, now=now), caps)
 
 
-def enforce_organization_token_quota(organization_id: Any, org_limits: Limits, *, now: datetime) -> None:
-    """QuotaExceeded when the organization's daily or monthly token quota is used up (callers without a key)."""
+def enforce_organization_token_quota(
+    organization_id: Any, org_limits: Limits, *, now: datetime, used: tuple[int, int] | None = None
+) -> None:
+    """QuotaExceeded when the organization's daily or monthly token quota is used up (callers without a key);
+    `used`: the tokens used today and this month when already read."""
     caps = (org_limits.daily_tokens, org_limits.monthly_tokens)
-    _refuse_used_up(limits.TOKEN_QUOTA_NAMES[2:], limits.organization_token_usage(organization_id, now=now), caps)
+    if used is None:
+        used = limits.organization_token_usage(organization_id, now=now)
+    _refuse_used_up(limits.TOKEN_QUOTA_NAMES[2:], used, caps)

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
-from apps.organizations.tenancy import HEADER_META, membership_query, remember_membership
+from apps.organizations.tenancy import HEADER_META, member_read, remember_membership
 from apps.users.authentication import RevocableJWTAuthentication
 
 
@@ -36,7 +36,7 @@ class MemberJWTAuthentication(RevocableJWTAuthentication):
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError:
             raise InvalidToken("Token contained no recognizable user identification") from None
-        membership = membership_query(user_id, self.organization_ref).select_related("user").first()
+        membership = member_read(user_id, self.organization_ref)
         if membership is None:
             return super().get_user(validated_token)  # user not found, or not a member there: the usual answers
         user = membership.user

@@ -8,6 +8,9 @@ Django's cache objects are per thread, and so were its connection pools: under A
 of its own, so every request opened a new Redis connection (and built a pool and a client) for its first cache
 call. Here the pools and their clients are shared by the process's threads (a redis-py client over a pool is
 thread-safe), made again in a forked child.
+
+`cache_set_command` / `cache_delete_command`: the command a `cache.set` / `cache.delete` of the default cache sends
+to Redis, for hot paths that send it with common.core.redis (with other commands in one round trip, ADR 0126).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import threading
 from typing import Any
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
@@ -42,3 +46,36 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+Command = tuple[str, tuple[Any, ...]]  # (the Redis server's URL, the command)
+
+
+def _redis_default() -> Any:
+    backend = caches["default"]
+    return backend if isinstance(backend, DjangoRedisCache) else None
+
+
+def cache_set_command(key: str, value: Any, timeout: int) -> Command | None:
+    """What `cache.set(key, value, timeout)` sends to Redis (the same key, serialization and expiry), or None when
+    the default cache is not Redis (then call `cache.set`)."""
+    backend = _redis_default()
+    if backend is None:
+        return None
+    client: Any = backend._cache
+    made = backend.make_and_validate_key(key)
+    seconds = backend.get_backend_timeout(timeout)
+    if seconds == 0:  # as Django's cache does with a timeout of 0
+        return client._servers[0], ("DEL", made)
+    command: tuple[Any, ...] = ("SET", made, client._serializer.dumps(value))
+    if seconds is not None:
+        command += ("EX", seconds)
+    return client._servers[0], command
+
+
+def cache_delete_command(key: str) -> Command | None:
+    """What `cache.delete(key)` sends to Redis, or None when the default cache is not Redis."""
+    backend = _redis_default()
+    if backend is None:
+        return None
+    return backend._cache._servers[0], ("DEL", backend.make_and_validate_key(key))

@@ -5,14 +5,20 @@ order (each sees the rows before it, and its triggers fire as usual) and, outsid
 transaction, so they are saved all or none. Values are prepared by each field as the ORM prepares them (defaults,
 `auto_now`, JSON); a field with a database default is left to the database, and the last row's `returning`
 columns are read back onto it. No model signals are sent: use it only for models nothing listens to.
+
+Most values need no preparing: a plain Django text, number, boolean or UUID field (or a foreign key to one) given
+None or a value of its own type prepares it to itself, so those are read as they are (ADR 0126); every other field
+and value goes through the field's own `pre_save` and `get_db_prep_save`.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import uuid
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
-from django.db import connections
+from django.db import connections, models
 from django.db.models import NOT_PROVIDED, Field, Model
 from psycopg import _queries as psycopg_queries
 
@@ -24,13 +30,70 @@ if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_PARAMS", CACHED_STATEMENT_PARA
     psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = CACHED_STATEMENT_PARAMS
 
 
+# Django's own field classes whose `pre_save` is Field's and whose preparation of None or a value of this type is the
+# value itself (`to_python` / `float()` of it, no adaptation on PostgreSQL) or, for integers, the backend's adaptation
+# of it alone (`int()` of an int is itself); subclasses are not assumed to behave so.
+_PREPARED_AS_IS: dict[type[Field[Any, Any]], type] = {
+    **{
+        kind: str for kind in (models.CharField, models.TextField, models.SlugField, models.EmailField, models.URLField)
+    },
+    **{
+        kind: int
+        for kind in (
+            models.IntegerField,
+            models.SmallIntegerField,
+            models.BigIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveSmallIntegerField,
+            models.PositiveBigIntegerField,
+        )
+    },
+    models.BooleanField: bool,
+    models.FloatField: float,
+}
+Preparer = tuple[type, Callable[[Any], Any] | None]  # values of this type (and None) need only this (None: nothing)
+
+
+def _preparer(field: Field[Any, Any], connection: Any) -> Preparer | None:
+    """How `field` prepares None and values of one type without its own machinery, or None when it must use it."""
+    if type(field) is models.ForeignKey:
+        return _preparer(field.target_field, connection)
+    if type(field) is models.UUIDField:
+        return (uuid.UUID, None) if connection.features.has_native_uuid_field else None
+    kind = _PREPARED_AS_IS.get(type(field))
+    if kind is int:
+        return int, partial(_adapt_integer, connection.ops, field.get_internal_type())
+    return None if kind is None else (kind, None)
+
+
+def _adapt_integer(ops: Any, internal_type: str, value: Any) -> Any:
+    return ops.adapt_integerfield_value(value, internal_type)
+
+
 @cache
-def _insert_sql(model: type[Model]) -> tuple[str, tuple[Field[Any, Any], ...]]:
+def _insert_sql(model: type[Model]) -> tuple[str, tuple[Field[Any, Any], ...], tuple[Preparer | None, ...]]:
     fields = tuple(field for field in model._meta.local_concrete_fields if field.db_default is NOT_PROVIDED)
-    quote = connections["default"].ops.quote_name
+    connection = connections["default"]
+    quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join("%s" for _ in fields)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", fields
+    preparers = tuple(_preparer(field, connection) for field in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", fields, preparers
+
+
+def _values(
+    instance: Model, fields: tuple[Field[Any, Any], ...], preparers: tuple[Preparer | None, ...], connection: Any
+) -> list[Any]:
+    values = []
+    for field, preparer in zip(fields, preparers, strict=True):
+        if preparer is not None:
+            kind, adapt = preparer
+            value = getattr(instance, field.attname)
+            if value is None or type(value) is kind or (kind is str and isinstance(value, str)):
+                values.append(value if adapt is None else adapt(value))
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+    return values
 
 
 def insert_rows(*instances: Model, returning: tuple[str, ...] = (), using: str = "default") -> None:
@@ -40,9 +103,9 @@ def insert_rows(*instances: Model, returning: tuple[str, ...] = (), using: str =
     statements: list[str] = []
     params: list[Any] = []
     for instance in instances:
-        sql, fields = _insert_sql(type(instance))
+        sql, fields, preparers = _insert_sql(type(instance))
         statements.append(sql)
-        params.extend(field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields)
+        params.extend(_values(instance, fields, preparers, connection))
     if returning:
         quote = connection.ops.quote_name
         statements[-1] += " RETURNING " + ", ".join(quote(column) for column in returning)

@@ -11,13 +11,18 @@ docs/adr/0105-redis-hot-path.md. The connections belong to the process, not to a
 each request's synchronous code on a thread of its own, so a connection per thread was a new connection per
 request (docs/adr/0115-api-key-request-cost.md).
 Replies are raw (bytes, ints, lists), as Redis sends them.
+
+`hot_write()` / `hot_writes_together()`: writes whose replies nobody reads (clearing a marker, adding to counters)
+made inside the block are sent together, in one round trip, when it ends (ADR 0126); outside one, at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -118,3 +123,45 @@ def hot_script(source: str, keys: Sequence[Any], args: Sequence[Any], *, url: st
         return hot_execute(("EVALSHA", _sha(source), len(keys), *keys, *args), url=url)[0]
     except NoScriptError:
         return hot_execute(("EVAL", source, len(keys), *keys, *args), url=url)[0]
+
+
+_batches = threading.local()  # this thread's open hot_writes_together() blocks: lists of (url, command)
+
+
+def hot_write(*commands: Sequence[Any], url: str | None = None) -> None:
+    """Run write `commands` whose replies are not needed: queued until the end of this thread's innermost
+    `hot_writes_together()` block when one is open, else sent now (one round trip). An error reply raises where
+    they are sent."""
+    url = url or settings.REDIS_URL
+    pending: list[list[tuple[str, Sequence[Any]]]] | None = getattr(_batches, "open", None)
+    if pending:
+        pending[-1].extend((url, command) for command in commands)
+    else:
+        _raise_nested(hot_execute(*commands, url=url))
+
+
+def _raise_nested(replies: list[Any]) -> None:
+    """An error inside a reply (a command of a MULTI/EXEC that failed) raises, as redis-py's pipeline does."""
+    for reply in replies:
+        for item in reply if isinstance(reply, list) else ():
+            if isinstance(item, Exception):
+                raise item
+
+
+@contextmanager
+def hot_writes_together() -> Iterator[None]:
+    """The `hot_write()`s made inside are sent when the block ends (also when it raises), one round trip per Redis
+    server, in order. A failure to send them raises there, after the block's own work."""
+    if not hasattr(_batches, "open"):
+        _batches.open = []
+    queued: list[tuple[str, Sequence[Any]]] = []
+    _batches.open.append(queued)
+    try:
+        yield
+    finally:  # what was written before an error is sent as it would have been without the block
+        _batches.open.pop()
+        by_url: dict[str, list[Sequence[Any]]] = {}
+        for url, command in queued:
+            by_url.setdefault(url, []).append(command)
+        for url, commands in by_url.items():
+            _raise_nested(hot_execute(*commands, url=url))

@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from apps.chatbot.models import Conversation, Message, SenderKind
 from apps.chatbot.services.conversations import message_event_payload
+from common.core.cache import cache_delete_command, cache_set_command
+from common.core.redis import hot_execute, hot_write
 from common.events import EventType, emit
 
 logger = logging.getLogger(__name__)
@@ -44,15 +46,25 @@ def _timeout() -> int:
 def turn_progress(question_id: Any, text: str) -> None:
     """The turn is alive and has said `text` so far (also called with "" when the question is saved)."""
     try:
-        cache.set(_key(question_id), {"text": text, "at": time.time()}, timeout=_timeout())
+        marker = {"text": text, "at": time.time()}
+        command = cache_set_command(_key(question_id), marker, _timeout())
+        if command is None:
+            cache.set(_key(question_id), marker, timeout=_timeout())
+        else:  # the same entry, without Django's and redis-py's work per call (ADR 0126)
+            hot_execute(command[1], url=command[0])
     except Exception:  # the cache is down: the turn goes on without its safety net
         logger.warning("could not record the progress of the turn of question %s", question_id, exc_info=True)
 
 
 def turn_closed(question_id: Any) -> None:
-    """The turn saved its answer itself."""
+    """The turn saved its answer itself. Inside `hot_writes_together()` the marker goes with the block's other writes
+    (the answer's saving: its token metering), in one round trip (ADR 0126)."""
     try:
-        cache.delete(_key(question_id))
+        command = cache_delete_command(_key(question_id))
+        if command is None:
+            cache.delete(_key(question_id))
+        else:
+            hot_write(command[1], url=command[0])
     except Exception:  # an entry left behind expires, and the question is answered: the sweep skips it
         logger.warning("could not clear the marker of the turn of question %s", question_id, exc_info=True)
 

@@ -10,6 +10,10 @@ from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory
 from apps.chatbot_provider.tests.loopback import Behaviour
 from apps.documents.services.search import SearchResult
 from apps.documents.tests.factories import CollectionFactory
+from apps.organizations.actors import Actor
+from apps.organizations.models import Membership, Role
+from apps.organizations.services import membership_remove
+from apps.organizations.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -286,3 +290,14 @@ def test_a_chat_turn_announces_the_conversation_the_question_and_the_answer_in_o
     assert (question["message_id"], question["seq"], question["role"]) == (body["user_message_id"], 1, "user")
     assert (answer["message_id"], answer["seq"], answer["sender_kind"]) == (body["message_id"], 2, "bot")
     assert {e.payload["conversation_id"] for e in heard} == {body["conversation_id"]}
+
+
+def test_member_removed_loses_chat_access_at_once(organization, make_member_client, bot, retrieved):
+    client = make_member_client(organization, Role.MEMBER)
+    assert client.post(chat_url(bot), {"message": "How many vacation days?"}).status_code == 200
+    owner = MembershipFactory(organization=organization, role=Role.OWNER)
+    membership = Membership.objects.for_org(organization).get(user=client.user)
+    membership_remove(membership=membership, actor=Actor.for_user(owner.user).in_organization(organization, owner))
+    response = client.post(chat_url(bot), {"message": "How many vacation days?"})
+    assert response.status_code == 404
+    assert Message.objects.unscoped().filter(conversation__bot=bot).count() == 2  # the first question and answer

@@ -162,3 +162,42 @@ def test_without_supplied_history_the_stored_conversation_is_the_history(
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
     assert sent[1]["content"] == "How many vacation days?"
     assert Conversation.objects.unscoped().get(pk=first["conversation_id"]).user == actor.user
+
+
+def test_a_members_question_reads_the_organizations_token_quota_and_usage_in_one_round_trip(
+    organization, retrieved, redis_round_trips
+):
+    organization_api_limits_update(
+        organization=organization, actor=Actor.system(organization=organization), daily_token_quota=10_000
+    )
+    for _ in range(2):  # the limits read from the database, then from Redis
+        redis_round_trips.clear()
+        chat_turn_open(
+            actor=member_actor(organization),
+            bot_id=ChatbotFactory(organization=organization).pk,
+            message="How many vacation days?",
+            source=Conversation.Source.API,
+        )
+        assert ["GET", "HGET", "HGET"] in redis_round_trips
+        assert ["HGET", "HGET"] not in redis_round_trips
+
+
+def test_an_answer_clears_its_turn_marker_and_meters_its_tokens_in_one_round_trip(
+    organization, retrieved, redis_round_trips, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        turn = chat_turn_open(
+            actor=member_actor(organization),
+            bot_id=ChatbotFactory(organization=organization).pk,
+            message="How many vacation days?",
+            source=Conversation.Source.API,
+        )
+    assert cache.get(f"chat:turn:{turn.user_message.pk}") is not None  # the turn's marker, set with the question
+    redis_round_trips.clear()
+    done = finish(turn)
+    spent = done["usage"]["prompt_tokens"] + done["usage"]["completion_tokens"]
+    assert ["DEL", "MULTI", "HINCRBY", "EXPIRE", "HINCRBY", "EXPIRE", "EXEC"] in redis_round_trips
+    assert cache.get(f"chat:turn:{turn.user_message.pk}") is None
+    assert limits.organization_token_usage(organization.pk, now=timezone.now()) == (spent, spent)

@@ -62,3 +62,47 @@ def test_the_statement_string_of_a_new_conversation_is_parsed_once_and_then_reus
     insert_rows(conversation, participant, message, returning=("seq",))
     assert _query2pg_client.cache_info().hits == hits + 1
     assert Message.objects.unscoped().get(pk=message.pk).content == "And now?"
+
+
+@pytest.mark.django_db
+def test_values_read_as_they_are_are_the_values_the_orm_would_save():
+    from datetime import datetime
+
+    from common.core.inserts import _insert_sql, _values
+
+    def seen(values):  # a timestamp set by pre_save differs between two calls: its type is compared
+        return [(type(v), None if isinstance(v, datetime) else getattr(v, "obj", v)) for v in values]
+
+    bot = ChatbotFactory(organization=Organization.objects.create(name="Acme", slug="acme-prepared"))
+    conversation, participant, message = _rows(bot)
+    message.prompt_tokens, message.retrieval_ms, message.citations = 12, None, [{"chunk_id": "x"}]
+    message.status = Message.Status.DONT_KNOW  # a str enum member
+    message.error_code = "timeout"
+    for instance in (conversation, participant, message):
+        _, fields, preparers = _insert_sql(type(instance))
+        assert any(preparer is not None for preparer in preparers)
+        expected = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+        assert seen(_values(instance, fields, preparers, connection)) == seen(expected)
+
+
+def test_only_django_s_own_plain_fields_are_read_as_they_are():
+    import uuid
+
+    from django.db import models
+
+    from common.core.inserts import _preparer
+
+    class Custom(models.TextField):
+        pass
+
+    def kind(field):
+        found = _preparer(field, connection)
+        return None if found is None else found[0]
+
+    assert kind(models.CharField(max_length=3)) is str
+    assert kind(models.PositiveIntegerField()) is int
+    assert kind(models.UUIDField()) is uuid.UUID
+    assert kind(models.JSONField()) is None
+    assert kind(models.DateTimeField(auto_now=True)) is None
+    assert kind(Custom()) is None
+    assert kind(Message._meta.get_field("conversation")) is uuid.UUID

@@ -30,17 +30,21 @@ def test_hot_commands_share_one_round_trip_and_return_the_raw_replies(redis_url)
         redis.Redis.from_url(redis_url).delete(name)
 
 
-def test_an_error_reply_raises_and_the_connection_stays_in_step(redis_url):
+@pytest.fixture
+def a_list(redis_url):
+    """The name of a list in Redis: a command for another type gets a WRONGTYPE error reply."""
     name = _name("list")
     client = redis.Redis.from_url(redis_url)
     client.rpush(name, "x")
-    try:
-        with pytest.raises(ResponseError, match="WRONGTYPE"):
-            hot_execute(("INCR", name), ("LLEN", name), url=redis_url)
-        # the reply after the error was read too: the next command gets its own reply
-        assert hot_execute(("LLEN", name), url=redis_url) == [1]
-    finally:
-        client.delete(name)
+    yield name
+    client.delete(name)
+
+
+def test_an_error_reply_raises_and_the_connection_stays_in_step(redis_url, a_list):
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        hot_execute(("INCR", a_list), ("LLEN", a_list), url=redis_url)
+    # the reply after the error was read too: the next command gets its own reply
+    assert hot_execute(("LLEN", a_list), url=redis_url) == [1]
 
 
 def test_a_script_the_server_does_not_hold_is_sent_whole_once_then_by_its_hash(redis_url, monkeypatch):
@@ -141,3 +145,70 @@ def test_a_request_thread_s_cache_reuses_the_process_s_redis_connections(redis_u
     thread.start()
     thread.join()
     assert clients[0] is mine._cache.get_client(write=True)  # the same client, over the same pool
+
+
+def test_writes_made_together_leave_in_one_round_trip_when_the_block_ends(redis_url, redis_round_trips):
+    from common.core.redis import hot_write, hot_writes_together
+
+    sent = redis_round_trips
+    first, second = _name("first"), _name("second")
+    try:
+        with hot_writes_together():
+            hot_write(("SET", first, "1"), url=redis_url)
+            hot_write(("MULTI",), ("INCR", second), ("EXPIRE", second, 30), ("EXEC",), url=redis_url)
+            assert sent == []  # nothing left yet
+        assert sent == [["SET", "MULTI", "INCR", "EXPIRE", "EXEC"]]
+        assert hot_execute(("GET", first), ("GET", second), url=redis_url) == [b"1", b"1"]
+    finally:
+        redis.Redis.from_url(redis_url).delete(first, second)
+
+
+def test_a_write_outside_a_block_leaves_at_once_and_writes_before_an_error_still_leave(redis_url, redis_round_trips):
+    from common.core.redis import hot_write, hot_writes_together
+
+    sent = redis_round_trips
+    name = _name("alone")
+    try:
+        hot_write(("SET", name, "1"), url=redis_url)
+        assert sent == [["SET"]]
+        with pytest.raises(LookupError), hot_writes_together():
+            hot_write(("INCR", name), url=redis_url)
+            raise LookupError("the block's own work failed")
+        assert hot_execute(("GET", name), url=redis_url) == [b"2"]
+    finally:
+        redis.Redis.from_url(redis_url).delete(name)
+
+
+def test_a_failed_command_inside_multi_exec_raises_as_redis_py_s_pipeline_does(redis_url, a_list):
+    from common.core.redis import hot_write
+
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        hot_write(("MULTI",), ("HINCRBY", a_list, "tokens", 1), ("EXEC",), url=redis_url)
+
+
+def test_the_cache_s_commands_write_what_the_cache_reads(redis_url, settings):
+    from django.core.cache import cache
+
+    from common.core.cache import cache_delete_command, cache_set_command
+
+    name = _name("marker")
+    url, command = cache_set_command(name, {"text": "so far", "at": 1.5}, 60)
+    hot_execute(command, url=url)
+    assert cache.get(name) == {"text": "so far", "at": 1.5}
+    assert 0 < redis.Redis.from_url(url).ttl(cache.make_key(name)) <= 60
+    url, command = cache_delete_command(name)
+    hot_execute(command, url=url)
+    assert cache.get(name) is None
+
+
+def test_without_a_redis_cache_there_is_no_command_to_send(settings):
+    from django.core.cache import caches
+
+    from common.core.cache import cache_delete_command, cache_set_command
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    try:
+        assert cache_set_command("marker", {"text": ""}, 60) is None
+        assert cache_delete_command("marker") is None
+    finally:
+        del caches["default"]
