@@ -340,7 +340,8 @@ def test_a_claim_that_lost_its_lease_does_not_write_its_chunks(upload, monkeypat
     assert document.chunks.count() == 0
 
 
-def test_one_bad_document_in_a_batch_fails_alone(upload, monkeypatch, collection):
+def test_one_bad_document_in_a_batch_fails_alone(upload, monkeypatch, collection, settings):
+    settings.DOCUMENTS_INDEX_BATCH_SIZE = 4
     real_embed = offline.hashing_embed
 
     def embed(texts, *, dimensions):
@@ -366,8 +367,10 @@ def test_one_bad_document_in_a_batch_fails_alone(upload, monkeypatch, collection
     assert not Chunk.objects.for_org(collection.organization).filter(document__in=[unreadable, refused]).exists()
 
 
-def test_documents_uploaded_together_are_indexed_in_one_task_and_written_in_one_copy(upload, monkeypatch):
+def test_documents_uploaded_together_are_indexed_in_one_task_and_written_in_one_copy(upload, monkeypatch, settings):
     from apps.documents.services import chunk_write
+
+    settings.DOCUMENTS_INDEX_BATCH_SIZE = 3
 
     copies: list[int] = []
     real_copy = chunk_write.chunks_copy
@@ -384,7 +387,8 @@ def test_documents_uploaded_together_are_indexed_in_one_task_and_written_in_one_
     assert copies == [3]
 
 
-def test_a_transient_error_in_a_batch_keeps_what_was_done_and_retries_the_rest(upload, monkeypatch):
+def test_a_transient_error_in_a_batch_keeps_what_was_done_and_retries_the_rest(upload, monkeypatch, settings):
+    settings.DOCUMENTS_INDEX_BATCH_SIZE = 3
     real_embed = offline.hashing_embed
     failures = {"left": 1}
 
