@@ -6,7 +6,9 @@ what a developer would build instead, on one generated corpus (PDF, DOCX, HTML, 
                  marked ready, one transaction per document), against
   raw COPY       the same chunk rows (same ids, texts, vectors) in one binary COPY: the physical limit
   real path      the upload API → the queue (the dev broker: filesystem under var/ unless REDIS_URL answers)
-                 → a Celery worker process (-c 2) → chunks; then a burst of --burst small pasted documents
+                 → a Celery worker process (-c 2) → chunks, with how many documents a task carried (ADR 0128);
+                 the same with as many small documents (--small-paragraphs, one chunk each); then a burst of
+                 --burst small pasted documents, one a request
   LangChain      the same files through LangChain's loaders, RecursiveCharacterTextSplitter and
                  PGVector.add_texts with the same embedder (the virtualenv of requirements/peer.txt), twice: as a
                  developer would run it (no vector index, no full-text postings), and with its table maintaining
@@ -26,7 +28,8 @@ Every embedder is measured: the offline one, and the local neural one (provider 
 at three document sizes (--sizes, paragraphs a document), and the database statements of one small document.
 
 Usage: scripts/bench_ingest.py [--documents 60] [--paragraphs 30] [--runs 3] [--provider KIND]
-       [--embedding-model NAME] [--burst 100] [--sizes 5,30,150] [--size-documents 20] [--no-worker] [--no-peer]
+       [--embedding-model NAME] [--burst 100] [--sizes 5,30,150] [--size-documents 20] [--small-paragraphs 5]
+       [--no-worker] [--no-peer]
 """
 
 from __future__ import annotations
@@ -373,7 +376,12 @@ class Bench:
         accepted = time.perf_counter() - started
         self.wait_settled(org, len(corpus))
         elapsed = time.perf_counter() - started
-        return {"chunks": self.chunks_of(org), "seconds": elapsed, "accepted": accepted}
+        from apps.documents.models import Document
+
+        # A task's documents share its claim (the task id): how many documents a task carried (ADR 0128).
+        owners = list(Document.objects.for_org(org).values_list("lease_owner", flat=True))
+        per_task = len(owners) / max(len(set(owners)), 1)
+        return {"chunks": self.chunks_of(org), "seconds": elapsed, "accepted": accepted, "per_task": per_task}
 
     def burst(self, client: Any, count: int, provider_kind: str = "offline") -> dict[str, float]:
         """`count` small pasted documents through the API at once; seconds until the last one is ready."""
@@ -541,6 +549,9 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--sizes", default="5,30,150", help="paragraphs a document for the size series ('' for none)")
     parser.add_argument("--size-documents", type=int, default=20)
+    parser.add_argument(
+        "--small-paragraphs", type=int, default=5, help="paragraphs of the real path's small documents (0: none)"
+    )
     parser.add_argument("--no-worker", action="store_true")
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args()
@@ -577,6 +588,12 @@ def main() -> int:
         for i in range(args.documents)
     ]
     total_bytes = sum(len(content) for _, _, content in corpus)
+    # Small documents through the real path: where the per-document work counts most (ADR 0128).
+    small_rng = random.Random(7)  # its own: the other corpora stay as they were
+    small_corpus = [
+        (kinds[i % len(kinds)], *_document(kinds[i % len(kinds)], 1000 + i, args.small_paragraphs, small_rng))
+        for i in range(args.documents if args.small_paragraphs else 0)
+    ]
     dims = int(settings.EMBEDDING_DIMENSIONS)
     print(
         f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
@@ -664,7 +681,15 @@ def main() -> int:
                 if worker is not None:
                     api = bench.real_path(corpus, client, embedder)
                     results[f"real path chunks/s{label}"].append(api["chunks"] / api["seconds"])
+                    results[f"real path documents per task{label}"].append(api["per_task"])
                     line += f"; real path {api['chunks'] / api['seconds']:.0f} chunks/s ({api['seconds']:.1f} s)"
+                    if small_corpus and embedder == "offline":
+                        small = bench.real_path(small_corpus, client, embedder)
+                        name = f"real path, {len(small_corpus)} documents of {args.small_paragraphs} paragraphs"
+                        results[f"{name}: chunks/s"].append(small["chunks"] / small["seconds"])
+                        results[f"{name}: ms per document"].append(1000 * small["seconds"] / len(small_corpus))
+                        results[f"{name}: documents per task"].append(small["per_task"])
+                        line += f"; small documents through the real path {small['seconds']:.1f} s"
                 if not args.no_peer and embedder == "offline":
                     for same_work in (False, True):
                         peer = _langchain(corpus, dims, docent_indexes=same_work)

@@ -315,6 +315,10 @@ CELERY_BEAT_SCHEDULE["documents-requeue-stuck"] = {
 # this many per organization (0: no cap of its own)
 DOCUMENTS_DISPATCH_MAX_IN_FLIGHT: int = get("DOCUMENTS_DISPATCH_MAX_IN_FLIGHT", cast=int, default=8)
 DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION: int = get("DOCUMENTS_DISPATCH_MAX_PER_ORGANIZATION", cast=int, default=0)
+# An organization's documents sent in one dispatch go in tasks of at most this many, claimed together and
+# written in one transaction (ADR 0128); keep it at most DOCUMENTS_DISPATCH_MAX_IN_FLIGHT / worker processes so
+# that a full set of slots still keeps every process busy (1: a task per document)
+DOCUMENTS_INDEX_BATCH_SIZE: int = get("DOCUMENTS_INDEX_BATCH_SIZE", cast=int, default=2)
 # Search: exact scan when the filter keeps at most this many chunks, else HNSW with iterative scans
 SEARCH_EXACT_MAX_CHUNKS: int = get("SEARCH_EXACT_MAX_CHUNKS", cast=int, default=5_000)
 SEARCH_HNSW_EF_SEARCH: int = get("SEARCH_HNSW_EF_SEARCH", cast=int, default=200)

@@ -1,6 +1,10 @@
 """The indexing pipeline: fetch (URLs) → extract → normalise → chunk → embed in batches → write all chunks
 in one transaction → ready. Progress and stage are saved as it goes; every failure the user can act on
-ends the document `failed` with a code and a message. Running it twice gives the same chunks."""
+ends the document `failed` with a code and a message. Running it twice gives the same chunks.
+
+A task may carry several small documents of one organization (ADR 0128): they are claimed in one statement,
+prepared one after the other, and written together (one transaction, one COPY); a document that fails fails
+alone."""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +23,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.chatbot_provider.models import ChatbotProvider
@@ -72,21 +77,22 @@ def _lease_until(now: Any) -> Any:
     return now + timedelta(seconds=float(settings.DOCUMENTS_LEASE_SECONDS))
 
 
-def _claim(*, organization_id: str, document_id: str, lease_owner: str) -> Document | None:
-    """Mark the document processing under a lease held by `lease_owner`, or None when there is nothing to do:
-    ready, failed, deleted, or processing under another owner's live lease (a second delivery of a document
-    a live worker is indexing). The same owner may claim again (a retry, or the broker redelivering the
-    message of a worker that died).
+def _claim(*, organization_id: str, document_ids: Sequence[Any], lease_owner: str) -> list[Document]:
+    """Mark the documents processing under a lease held by `lease_owner` and return them (in the order asked),
+    leaving out those with nothing to do: ready, failed, deleted, or processing under another owner's live
+    lease (a second delivery of a document a live worker is indexing). The same owner may claim again (a
+    retry, or the broker redelivering the message of a worker that died).
 
-    One statement (ADR 0120): an `UPDATE … WHERE` the document may be claimed, returning the document as
-    updated with its collection and the collection's embedding provider. The row lock it takes and the
-    re-check of the conditions on the newest row version after a wait are PostgreSQL's, as a `SELECT … FOR
-    UPDATE` and an `UPDATE` in one transaction did (five round trips: BEGIN, the commit setting, the read,
-    the write, COMMIT)."""
+    One statement (ADR 0120), however many documents (ADR 0128): an `UPDATE … WHERE` each may be claimed,
+    returning the documents as updated with their collection and the collection's embedding provider. The row
+    locks it takes and the re-check of the conditions on the newest row version after a wait are
+    PostgreSQL's, as a `SELECT … FOR UPDATE` and an `UPDATE` in one transaction did (five round trips: BEGIN,
+    the commit setting, the read, the write, COMMIT)."""
     now = timezone.now()
-    # A claim of its own does not wait for the disk: one lost in a crash leaves the document as it was, and
-    # the sweep sends it again (ADR 0107). Inside a caller's transaction, the caller's commit stays as it is.
+    # A claim of its own does not wait for the disk: one lost in a crash leaves the documents as they were, and
+    # the sweep sends them again (ADR 0107). Inside a caller's transaction, the caller's commit stays as it is.
     asynchronous = not connection.in_atomic_block
+    wanted = [uuid.UUID(str(document_id)) for document_id in document_ids]
     with connection.cursor() as cursor:
         cursor.execute(
             _claim_sql(asynchronous=asynchronous),
@@ -96,24 +102,27 @@ def _claim(*, organization_id: str, document_id: str, lease_owner: str) -> Docum
                 "now": now,
                 "until": _lease_until(now),
                 "owner": lease_owner,
-                "document": document_id,
+                "documents": wanted,
                 "organization": organization_id,
             },
         )
-        row = cursor.fetchone()
-    if row is None:
-        logger.info(
-            "Document %s is not claimed: ready, failed, deleted, or held by a live claim of another delivery",
-            document_id,
-        )
-        return None
-    values = list(row)
-    document = _instance_from_row(Document, values)
-    collection = _instance_from_row(Collection, values)
-    provider = _instance_from_row(ChatbotProvider, values)
-    collection.embedding_provider = provider if provider.pk is not None else None
-    document.collection = collection
-    return document
+        rows = cursor.fetchall()
+    claimed: dict[Any, Document] = {}
+    for row in rows:
+        values = list(row)
+        document = _instance_from_row(Document, values)
+        collection = _instance_from_row(Collection, values)
+        provider = _instance_from_row(ChatbotProvider, values)
+        collection.embedding_provider = provider if provider.pk is not None else None
+        document.collection = collection
+        claimed[document.pk] = document
+    for document_id in wanted:
+        if document_id not in claimed:
+            logger.info(
+                "Document %s is not claimed: ready, failed, deleted, or held by a live claim of another delivery",
+                document_id,
+            )
+    return [claimed[document_id] for document_id in dict.fromkeys(wanted) if document_id in claimed]
 
 
 _CLAIMED_MODELS = ((Document, "d"), (Collection, "c"), (ChatbotProvider, "p"))
@@ -133,7 +142,7 @@ def _claim_sql(*, asynchronous: bool) -> str:
                    lease_owner = %(owner)s, lease_expires_at = %(until)s, updated_at = %(now)s
               FROM {qn(Collection._meta.db_table)} c
                    LEFT JOIN {qn(ChatbotProvider._meta.db_table)} p ON p.id = c.embedding_provider_id{setting}
-             WHERE d.id = %(document)s AND d.organization_id = %(organization)s AND c.id = d.collection_id
+             WHERE d.id = ANY(%(documents)s) AND d.organization_id = %(organization)s AND c.id = d.collection_id
                AND d.status <> ALL(%(done)s)
                AND NOT (d.status = %(processing)s AND d.lease_expires_at IS NOT NULL
                         AND d.lease_expires_at > %(now)s AND d.lease_owner <> %(owner)s)
@@ -154,16 +163,18 @@ def _instance_from_row(model: type[Any], values: list[Any]) -> Any:
     return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
-def _lease_renew(document: Document, *, seconds: float | None = None) -> bool:
-    """Extend the lease if this claim still holds it; never waits for a row lock (the final write may hold it,
-    and then the lease no longer matters). Returns whether the claim still holds the document."""
+def _lease_renew(
+    *, organization_id: Any, document_ids: Sequence[Any], lease_owner: str, seconds: float | None = None
+) -> bool:
+    """Extend the lease of the documents this claim still holds; never waits for a row lock (the final write
+    may hold it, and then the lease no longer matters). Returns whether the claim still holds any of them."""
     now = timezone.now()
     until = now + timedelta(seconds=seconds) if seconds is not None else _lease_until(now)
-    scoped = Document.objects.for_org(document.organization_id)
+    scoped = Document.objects.for_org(organization_id)
     with transaction.atomic():
         held = list(
             scoped.select_for_update(skip_locked=True)
-            .filter(pk=document.pk, status=DocumentStatus.PROCESSING, lease_owner=document.lease_owner)
+            .filter(pk__in=list(document_ids), status=DocumentStatus.PROCESSING, lease_owner=lease_owner)
             .values_list("pk", flat=True)
         )
         if held:
@@ -172,23 +183,25 @@ def _lease_renew(document: Document, *, seconds: float | None = None) -> bool:
 
 
 @contextmanager
-def _lease_kept(document: Document) -> Iterator[None]:
-    """Renew the lease from a heartbeat thread while the pipeline runs: a long extraction or a slow provider
-    call keeps it, a dead worker process lets it lapse."""
+def _lease_kept(documents: Sequence[Document]) -> Iterator[None]:
+    """Renew the lease of the claimed documents from a heartbeat thread while the pipeline runs: a long
+    extraction or a slow provider call keeps it, a dead worker process lets it lapse."""
     stop = threading.Event()
     interval = float(settings.DOCUMENTS_HEARTBEAT_SECONDS)
+    first = documents[0]
+    ids = [document.pk for document in documents]
 
     def heartbeat() -> None:
         try:
             while not stop.wait(interval):
                 try:
-                    _lease_renew(document)
+                    _lease_renew(organization_id=first.organization_id, document_ids=ids, lease_owner=first.lease_owner)
                 except Exception:  # a database hiccup: the next beat tries again
-                    logger.warning("Lease heartbeat of document %s failed", document.pk, exc_info=True)
+                    logger.warning("Lease heartbeat of document(s) %s failed", ids, exc_info=True)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=heartbeat, name=f"lease-{document.pk}", daemon=True)
+    thread = threading.Thread(target=heartbeat, name=f"lease-{first.pk}", daemon=True)
     thread.start()
     try:
         yield
@@ -197,10 +210,9 @@ def _lease_kept(document: Document) -> Iterator[None]:
         thread.join(timeout=10)
 
 
-def document_lease_hold(*, organization_id: str, document_id: str, lease_owner: str, seconds: float) -> None:
+def document_lease_hold(*, organization_id: str, document_ids: Sequence[str], lease_owner: str, seconds: float) -> None:
     """Keep the claim for `seconds` while its task waits to retry (so the sweep does not hand it to another)."""
-    document = Document(pk=document_id, organization_id=organization_id, lease_owner=lease_owner)
-    _lease_renew(document, seconds=seconds)
+    _lease_renew(organization_id=organization_id, document_ids=document_ids, lease_owner=lease_owner, seconds=seconds)
 
 
 def _fetch(document: Document) -> None:
@@ -252,7 +264,24 @@ def embedding_input(*, title: str, heading_path: tuple[str, ...] | list[str], te
     return f"{context}\n{text}" if context else text
 
 
-def _run(document: Document) -> None:
+@dataclass
+class _Prepared:
+    """A document ready to be written: its chunk drafts and their vectors."""
+
+    document: Document
+    drafts: list[Any]
+    vectors: list[list[float]]
+    page_count: int
+    diagnostics: dict[str, Any]
+
+
+# A task's prepared documents are written together until they hold this many chunks: small documents share a
+# transaction and a COPY, a large one is written as soon as it is prepared (its vectors do not wait in memory).
+WRITE_BATCH_CHUNKS = 256
+
+
+def _run(document: Document) -> _Prepared:
+    """Every stage before the write: fetch (URLs), extract, chunk, embed."""
     if document.source == DocumentSource.URL and not document.file:
         _stage(document, DocumentStage.FETCHING, 5)
         _fetch(document)
@@ -285,57 +314,71 @@ def _run(document: Document) -> None:
         on_batch=progress,
     )
     _stage(document, DocumentStage.WRITING, 95)
-    _write_chunks(document, drafts, vectors, page_count=extracted.page_count, diagnostics=diagnostics)
+    return _Prepared(document, drafts, vectors, page_count=extracted.page_count, diagnostics=diagnostics)
 
 
-def _write_chunks(
-    document: Document, drafts: list[Any], vectors: list[list[float]], *, page_count: int, diagnostics: Any
-) -> None:
-    """The write stage: mark the document ready and replace its chunks (one COPY), in one transaction. The
-    update is conditional on this claim still holding the document, and takes its row lock, so no other
-    writer can add or remove the document's chunks until the commit."""
+def _write_chunks(prepared: Sequence[_Prepared]) -> None:
+    """The write stage of one or more prepared documents of one organization, in one transaction: each marked
+    ready if this claim still holds it, and the chunks of those replaced with one COPY. The update is
+    conditional on the claim and takes the document's row lock, so no other writer can add or remove its
+    chunks until the commit; a document the claim lost is left out, the others are written."""
     now = timezone.now()
-    ready = {
-        "status": DocumentStatus.READY,
-        "stage": DocumentStage.DONE,
-        "progress": 100,
-        "page_count": page_count,
-        "chunk_count": len(drafts),
-        "token_count": sum(d.token_count for d in drafts),
-        "diagnostics": diagnostics,
-        "error_code": "",
-        "error_message": "",
-        "finished_at": now,
-        "lease_expires_at": None,
-    }
+    organization_id = prepared[0].document.organization_id
+    scoped = Document.objects.for_org(organization_id)
     with transaction.atomic():
-        held = (
-            Document.objects.for_org(document.organization_id)
-            .filter(pk=document.pk, status=DocumentStatus.PROCESSING, lease_owner=document.lease_owner)
-            .update(**ready, updated_at=now)
-        )
+        held: list[tuple[_Prepared, dict[str, Any]]] = []
+        for item in prepared:
+            ready = {
+                "status": DocumentStatus.READY,
+                "stage": DocumentStage.DONE,
+                "progress": 100,
+                "page_count": item.page_count,
+                "chunk_count": len(item.drafts),
+                "token_count": sum(d.token_count for d in item.drafts),
+                "diagnostics": item.diagnostics,
+                "error_code": "",
+                "error_message": "",
+                "finished_at": now,
+                "lease_expires_at": None,
+            }
+            document = item.document
+            if scoped.filter(pk=document.pk, status=DocumentStatus.PROCESSING, lease_owner=document.lease_owner).update(
+                **ready, updated_at=now
+            ):
+                held.append((item, ready))
+            # else: reindexed, finished, or re-queued after this claim's lease lapsed: the other one wins
         if not held:
-            return  # reindexed, finished, or re-queued after this claim's lease lapsed: the other one wins
+            return
         # Usually there is nothing to replace; a DELETE would still run the postings trigger's five statements.
         # The claim read the count under the row lock, and every path that writes or removes a document's
         # chunks sets it in the same transaction (a reindex and a failure zero it as they delete them), so
         # while this claim holds the document a count of zero means there are none: no query to find out.
-        if document.chunk_count:
-            Chunk.objects.for_org(document.organization_id).filter(document_id=document.pk).delete()
-        chunks_copy(
-            chunk_rows(
-                organization_id=document.organization_id,
-                collection_id=document.collection_id,
-                document_id=document.pk,
-                drafts=drafts,
-                vectors=vectors,
-                now=now,
+        replaced = [item.document.pk for item, _ in held if item.document.chunk_count]
+        if replaced:
+            Chunk.objects.for_org(organization_id).filter(document_id__in=replaced).delete()
+        rows: list[tuple[Any, ...]] = []
+        for item, _ in held:
+            rows.extend(
+                chunk_rows(
+                    organization_id=organization_id,
+                    collection_id=item.document.collection_id,
+                    document_id=item.document.pk,
+                    drafts=item.drafts,
+                    vectors=item.vectors,
+                    now=now,
+                )
             )
-        )
-        for field, value in ready.items():
-            setattr(document, field, value)
-        document.updated_at = now
-        emit(EventType.DOCUMENT_READY, organization=document.organization_id, payload=document_event_payload(document))
+        chunks_copy(rows)
+        for item, ready in held:
+            document = item.document
+            for field, value in ready.items():
+                setattr(document, field, value)
+            document.updated_at = now
+            emit(
+                EventType.DOCUMENT_READY,
+                organization=document.organization_id,
+                payload=document_event_payload(document),
+            )
 
 
 def document_mark_failed(*, organization_id: str, document_id: str, code: str, message: str, **extra: Any) -> None:
@@ -357,19 +400,99 @@ def document_mark_failed(*, organization_id: str, document_id: str, code: str, m
 
 
 def document_index(*, organization_id: str, document_id: str, lease_owner: str = "") -> None:
-    """Index one document under a lease held by `lease_owner` (the task's id; a fresh one when empty).
-    Transient provider errors propagate (the task retries them with backoff); every other failure is
-    recorded on the document and the worker carries on."""
-    document = _claim(
-        organization_id=organization_id, document_id=document_id, lease_owner=lease_owner or uuid.uuid4().hex
+    """Index one document under a lease held by `lease_owner` (the task's id; a fresh one when empty)."""
+    documents_index(organization_id=organization_id, document_ids=[document_id], lease_owner=lease_owner)
+
+
+def documents_index(*, organization_id: str, document_ids: Sequence[str], lease_owner: str = "") -> None:
+    """Index documents of one organization under one lease owner (the task's id; a fresh one when empty):
+    claimed together, prepared one after the other, written together (ADR 0128). Transient provider errors
+    propagate once what was prepared before them is written (the task retries the rest with backoff); every
+    other failure is recorded on its document, and the others carry on."""
+    documents = _claim(
+        organization_id=organization_id, document_ids=document_ids, lease_owner=lease_owner or uuid.uuid4().hex
     )
-    if document is None:
+    if not documents:
         return
-    _progress_saved[document.pk] = time.monotonic()  # the claim just saved the row
+    claimed_at = time.monotonic()  # the claim just saved the rows
+    for document in documents:
+        _progress_saved[document.pk] = claimed_at
+    current: Document | None = None
+    finished: set[Any] = set()
     try:
-        with _lease_kept(document):
-            _run(document)
-    except PipelineError as exc:
+        with _lease_kept(documents):
+            prepared: list[_Prepared] = []
+            for document in documents:
+                current = document
+                try:
+                    prepared.append(_run(document))
+                except (SoftTimeLimitExceeded, OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:
+                    if is_transient(exc):
+                        current = None
+                        _write_prepared(prepared, finished)  # kept; the task's retry claims only the rest
+                        raise
+                    _record_failure(document, exc)
+                    finished.add(document.pk)
+                if sum(len(item.drafts) for item in prepared) >= WRITE_BATCH_CHUNKS:
+                    current = prepared[0].document if len(prepared) == 1 else None
+                    _write_prepared(prepared, finished)
+                    prepared = []
+            current = prepared[0].document if len(prepared) == 1 else None
+            _write_prepared(prepared, finished)
+    except SoftTimeLimitExceeded:
+        # The task's time is up: the document it was working on fails; the others go back in line.
+        if current is not None:
+            document_mark_failed(
+                organization_id=organization_id,
+                document_id=str(current.pk),
+                code="indexing_timeout",
+                message="Indexing took longer than the time limit; the document may be too large.",
+                failed_stage=current.stage,
+            )
+            finished.add(current.pk)
+        _release([document for document in documents if document.pk not in finished])
+    except (OperationalError, InterfaceError):
+        # The database went away (a restart, a failover): nothing is wrong with the documents. They keep their
+        # lease, which lapses without the heartbeat, and the sweep puts them back in line once the database
+        # answers (ADR 0090), instead of ending failed for someone to reindex by hand.
+        logger.warning("Indexing document(s) %s stopped: the database is unavailable", list(document_ids))
+        raise
+    finally:
+        for document in documents:
+            _progress_saved.pop(document.pk, None)
+
+
+def _write_prepared(prepared: list[_Prepared], finished: set[Any]) -> None:
+    """Write the prepared documents together; when that fails, each on its own, so that the one whose write
+    fails (its rows refused by the database) fails alone with its reason."""
+    if not prepared:
+        return
+    try:
+        _write_chunks(prepared)
+    except (SoftTimeLimitExceeded, OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        if len(prepared) == 1:
+            _record_failure(prepared[0].document, exc)
+        else:
+            logger.warning("Writing %d documents together failed; writing each on its own", len(prepared))
+            for item in prepared:
+                try:
+                    _write_chunks([item])
+                except (SoftTimeLimitExceeded, OperationalError, InterfaceError):
+                    raise
+                except Exception as alone:
+                    _record_failure(item.document, alone)
+    finished.update(item.document.pk for item in prepared)
+
+
+def _record_failure(document: Document, exc: Exception) -> None:
+    """Record a document's failure with its reason: the pipeline's own errors and other domain errors by
+    their code, anything else as an internal error (logged)."""
+    organization_id, document_id = str(document.organization_id), str(document.pk)
+    if isinstance(exc, PipelineError):
         document_mark_failed(
             organization_id=organization_id,
             document_id=document_id,
@@ -378,42 +501,56 @@ def document_index(*, organization_id: str, document_id: str, lease_owner: str =
             error_details=exc.details,
             failed_stage=document.stage,
         )
-    except SoftTimeLimitExceeded:
+        return
+    if getattr(exc, "status_code", None) and hasattr(exc, "code"):  # another DomainError (e.g. dimensions)
         document_mark_failed(
             organization_id=organization_id,
             document_id=document_id,
-            code="indexing_timeout",
-            message="Indexing took longer than the time limit; the document may be too large.",
+            code=str(exc.code),
+            message=str(getattr(exc, "message", exc)),
             failed_stage=document.stage,
         )
-    except (OperationalError, InterfaceError):
-        # The database went away (a restart, a failover): nothing is wrong with the document. It keeps its
-        # lease, which lapses without the heartbeat, and the sweep puts it back in line once the database
-        # answers (ADR 0090), instead of ending failed for someone to reindex by hand.
-        logger.warning("Indexing document %s stopped: the database is unavailable", document_id)
-        raise
-    except Exception as exc:
-        if is_transient(exc):
-            raise
-        if getattr(exc, "status_code", None) and hasattr(exc, "code"):  # another DomainError (e.g. dimensions)
-            document_mark_failed(
-                organization_id=organization_id,
-                document_id=document_id,
-                code=str(exc.code),
-                message=str(getattr(exc, "message", exc)),
-                failed_stage=document.stage,
-            )
-            return
-        logger.exception("Indexing document %s failed unexpectedly", document_id)
-        document_mark_failed(
-            organization_id=organization_id,
-            document_id=document_id,
-            code="internal_error",
-            message=f"An unexpected error stopped indexing ({type(exc).__name__}); it has been logged.",
-            failed_stage=document.stage,
-        )
-    finally:
-        _progress_saved.pop(document.pk, None)
+        return
+    logger.error("Indexing document %s failed unexpectedly", document_id, exc_info=exc)
+    document_mark_failed(
+        organization_id=organization_id,
+        document_id=document_id,
+        code="internal_error",
+        message=f"An unexpected error stopped indexing ({type(exc).__name__}); it has been logged.",
+        failed_stage=document.stage,
+    )
+
+
+def _release(documents: Sequence[Document]) -> None:
+    """Put claimed documents this task did not get to back in line, as if never claimed (the dispatcher sends
+    them again)."""
+    if not documents:
+        return
+    first = documents[0]
+    Document.objects.for_org(first.organization_id).filter(
+        pk__in=[document.pk for document in documents],
+        status=DocumentStatus.PROCESSING,
+        lease_owner=first.lease_owner,
+    ).update(
+        status=DocumentStatus.QUEUED,
+        stage=DocumentStage.QUEUED,
+        attempts=F("attempts") - 1,
+        dispatched_at=None,
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+    )
+
+
+def documents_mark_failed_if_held(
+    *, organization_id: str, document_ids: Sequence[str], lease_owner: str, code: str, message: str
+) -> None:
+    """Record the final failure of the documents `lease_owner` still holds (a task that gives up: the others
+    of its documents are ready, failed already, or another claim's)."""
+    held = Document.objects.for_org(organization_id).filter(
+        pk__in=list(document_ids), status=DocumentStatus.PROCESSING, lease_owner=lease_owner
+    )
+    for document_id in held.values_list("pk", flat=True):
+        document_mark_failed(organization_id=organization_id, document_id=str(document_id), code=code, message=message)
 
 
 def documents_requeue_stuck(*, now: Any = None) -> int:

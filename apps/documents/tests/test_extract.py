@@ -162,3 +162,14 @@ def test_text_in_another_encoding_is_decoded(text, encoding):
 def test_bytes_that_are_no_text_are_not_decoded():
     assert decode_text(PNG) is None
     assert decode_text(b"\x00\x01\x02\x03" + bytes(range(256))) is None
+
+
+def test_text_with_more_than_two_control_characters_in_its_head_is_not_text_and_with_two_it_is():
+    import sys
+    import unicodedata
+
+    controls = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cc"]
+    refused = [ch for ch in controls if decode_text(f"notes{ch}a{ch}b{ch}c".encode()) is None]
+    assert refused == [ch for ch in controls if ch not in "\r\n\t\f"]
+    assert decode_text(b"notes\x07a\x07b") == "notes\x07a\x07b"
+    assert decode_text(("a" * 4096 + "\x07\x07\x07").encode()) is not None  # past the head: not looked at

@@ -250,10 +250,9 @@ def test_a_claim_takes_the_document_with_its_collection_and_provider_in_one_stat
     collection = CollectionFactory(organization=organization, embedding_provider=provider)
     document = DocumentFactory(organization=organization, collection=collection, status=DocumentStatus.QUEUED)
     with django_assert_num_queries(1):
-        claimed = pipeline._claim(
-            organization_id=str(organization.pk), document_id=str(document.pk), lease_owner="the-task"
+        (claimed,) = pipeline._claim(
+            organization_id=str(organization.pk), document_ids=[str(document.pk)], lease_owner="the-task"
         )
-        assert claimed is not None
         assert (claimed.status, claimed.attempts, claimed.lease_owner) == (DocumentStatus.PROCESSING, 1, "the-task")
         assert claimed.collection.embedding_provider.api_key == "sk-secret-key"  # decrypted, as the ORM reads it
         assert claimed.diagnostics == document.diagnostics
@@ -270,8 +269,7 @@ def test_a_claim_of_a_document_in_a_collection_without_a_provider_embeds_offline
 
     collection = CollectionFactory(organization=organization, embedding_provider=None)
     document = DocumentFactory(organization=organization, collection=collection, status=DocumentStatus.QUEUED)
-    claimed = pipeline._claim(organization_id=str(organization.pk), document_id=str(document.pk), lease_owner="t")
-    assert claimed is not None
+    (claimed,) = pipeline._claim(organization_id=str(organization.pk), document_ids=[str(document.pk)], lease_owner="t")
     assert claimed.collection == collection
     assert claimed.collection.embedding_provider is None
 
@@ -281,8 +279,8 @@ def test_a_claim_leaves_a_finished_document_alone(organization, status):
     from apps.documents.tests.factories import DocumentFactory
 
     document = DocumentFactory(collection__organization=organization, status=status)
-    claimed = pipeline._claim(organization_id=str(organization.pk), document_id=str(document.pk), lease_owner="t")
-    assert claimed is None
+    claimed = pipeline._claim(organization_id=str(organization.pk), document_ids=[str(document.pk)], lease_owner="t")
+    assert claimed == []
     assert Document.objects.for_org(organization).get(pk=document.pk).status == status
 
 
@@ -290,8 +288,10 @@ def test_a_claim_in_another_organization_finds_nothing(organization, other_organ
     from apps.documents.tests.factories import DocumentFactory
 
     document = DocumentFactory(collection__organization=organization, status=DocumentStatus.QUEUED)
-    claimed = pipeline._claim(organization_id=str(other_organization.pk), document_id=str(document.pk), lease_owner="t")
-    assert claimed is None
+    claimed = pipeline._claim(
+        organization_id=str(other_organization.pk), document_ids=[str(document.pk)], lease_owner="t"
+    )
+    assert claimed == []
     assert Document.objects.for_org(organization).get(pk=document.pk).status == DocumentStatus.QUEUED
 
 
@@ -338,3 +338,98 @@ def test_a_claim_that_lost_its_lease_does_not_write_its_chunks(upload, monkeypat
     document.refresh_from_db()
     assert document.status == DocumentStatus.PROCESSING
     assert document.chunks.count() == 0
+
+
+def test_one_bad_document_in_a_batch_fails_alone(upload, monkeypatch, collection, settings):
+    settings.DOCUMENTS_INDEX_BATCH_SIZE = 4
+    real_embed = offline.hashing_embed
+
+    def embed(texts, *, dimensions):
+        # A vector the database refuses (pgvector takes no NaN): this document's rows fail the shared COPY.
+        return [
+            [float("nan")] * dimensions if "poison" in text else vector
+            for text, vector in zip(texts, real_embed(texts, dimensions=dimensions), strict=True)
+        ]
+
+    monkeypatch.setattr(offline, "hashing_embed", embed)
+    first, unreadable, refused, last = upload(
+        ("first.txt", b"Notes about pumps and their seals."),
+        ("scan.pdf", make_scanned_pdf()),
+        ("refused.txt", b"A poison pill among the notes."),
+        ("last.txt", b"Notes about bearings and shafts."),
+    )
+
+    assert (first.status, last.status) == (DocumentStatus.READY, DocumentStatus.READY)
+    assert first.chunk_count == Chunk.objects.for_org(collection.organization).filter(document=first).count() == 1
+    assert last.chunk_count == Chunk.objects.for_org(collection.organization).filter(document=last).count() == 1
+    assert (unreadable.status, unreadable.error_code) == (DocumentStatus.FAILED, "no_extractable_text")
+    assert (refused.status, refused.error_code) == (DocumentStatus.FAILED, "internal_error")
+    assert not Chunk.objects.for_org(collection.organization).filter(document__in=[unreadable, refused]).exists()
+
+
+def test_documents_uploaded_together_are_indexed_in_one_task_and_written_in_one_copy(upload, monkeypatch, settings):
+    from apps.documents.services import chunk_write
+
+    settings.DOCUMENTS_INDEX_BATCH_SIZE = 3
+
+    copies: list[int] = []
+    real_copy = chunk_write.chunks_copy
+
+    def counted(rows):
+        copies.append(len(rows))
+        return real_copy(rows)
+
+    monkeypatch.setattr(pipeline, "chunks_copy", counted)
+    documents = upload(*[(f"note-{i}.txt", f"Note {i} about pumps and seals.".encode()) for i in range(3)])
+
+    assert [d.status for d in documents] == [DocumentStatus.READY] * 3
+    assert [d.attempts for d in documents] == [1, 1, 1]
+    assert copies == [3]
+
+
+def test_a_transient_error_in_a_batch_keeps_what_was_done_and_retries_the_rest(upload, monkeypatch, settings):
+    settings.DOCUMENTS_INDEX_BATCH_SIZE = 3
+    real_embed = offline.hashing_embed
+    failures = {"left": 1}
+
+    def flaky(texts, *, dimensions):
+        if any("second" in text for text in texts) and failures["left"]:
+            failures["left"] -= 1
+            raise FlakyProviderError("503 from provider")
+        return real_embed(texts, dimensions=dimensions)
+
+    monkeypatch.setattr(offline, "hashing_embed", flaky)
+    first, second, third = upload(
+        ("first.txt", b"The first note about pumps."),
+        ("second.txt", b"The second note about seals."),
+        ("third.txt", b"The third note about bearings."),
+    )
+
+    assert [d.status for d in (first, second, third)] == [DocumentStatus.READY] * 3
+    assert [d.attempts for d in (first, second, third)] == [1, 2, 2]  # the first was written before the retry
+
+
+def test_a_batch_leaves_a_document_held_by_a_live_lease_alone_and_indexes_the_others(organization):
+    from apps.documents.tests.factories import CollectionFactory
+
+    collection = CollectionFactory(organization=organization)
+    actor = Actor.system(organization=organization, label="test")
+    held, free = (
+        services.document_create_from_text(
+            collection=collection, actor=actor, title=title, text=f"{title} notes about pumps."
+        ).document
+        for title in ("Held", "Free")
+    )
+    alive = timezone.now() + timedelta(seconds=60)
+    Document.objects.unscoped().filter(pk=held.pk).update(
+        status=DocumentStatus.PROCESSING, attempts=1, lease_owner="first-task", lease_expires_at=alive
+    )
+
+    pipeline.documents_index(
+        organization_id=str(organization.pk), document_ids=[str(held.pk), str(free.pk)], lease_owner="batch"
+    )
+
+    held.refresh_from_db()
+    free.refresh_from_db()
+    assert (held.status, held.lease_owner, held.chunk_count) == (DocumentStatus.PROCESSING, "first-task", 0)
+    assert (free.status, free.chunk_count) == (DocumentStatus.READY, 1)

@@ -7,6 +7,7 @@ time, as a worker would take them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from celery import current_app
@@ -40,7 +41,7 @@ class Broker:
         return message.headers["task"], kwargs
 
     def pending(self) -> list[str]:
-        return [kwargs["document_id"] for _name, kwargs in iter(self.take, None)]
+        return [document_id for _name, kwargs in iter(self.take, None) for document_id in _documents_of(kwargs)]
 
     def close(self) -> None:
         self.queue.clear()
@@ -59,6 +60,11 @@ def broker(settings) -> Iterator[Broker]:
     finally:
         broker.close()
         conf.task_always_eager = saved
+
+
+def _documents_of(kwargs: dict[str, Any]) -> list[str]:
+    """The documents a task carries: one, or several sent together (ADR 0128)."""
+    return list(kwargs.get("document_ids") or [kwargs["document_id"]])
 
 
 def _queue_documents(organization: Organization, count: int, label: str) -> list[str]:
@@ -82,9 +88,10 @@ def _work(broker: Broker, *, until: str | None = None) -> list[str]:
         name, kwargs = taken
         assert name == INDEX_TASK
         current_app.tasks[name].apply(kwargs=kwargs)
-        if Document.objects.unscoped().get(pk=kwargs["document_id"]).status == DocumentStatus.READY:
-            finished.append(kwargs["document_id"])
-        if finished and finished[-1] == until:
+        for document_id in _documents_of(kwargs):
+            if Document.objects.unscoped().get(pk=document_id).status == DocumentStatus.READY:
+                finished.append(document_id)
+        if until in finished:
             break
     return finished
 
@@ -135,3 +142,34 @@ def test_a_per_organization_cap_keeps_slots_for_the_others(broker, settings):
     (lone,) = _queue_documents(quiet, 1, "Lone")
 
     assert broker.pending() == [*backlog[:2], lone]
+
+
+def _upload_together(organization: Organization, count: int, label: str) -> list[str]:
+    """`count` documents queued in one transaction (one upload of several files)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    collection = CollectionFactory(organization=organization)
+    actor = Actor.system(organization=organization, label="test")
+    files = [SimpleUploadedFile(f"{label}-{i}.txt", f"{label} notes number {i}: pumps.".encode()) for i in range(count)]
+    results = services.document_create_from_uploads(collection=collection, actor=actor, files=files)
+    return [str(result.document.pk) for result in results]
+
+
+def test_documents_sent_together_travel_in_tasks_of_a_few_and_each_holds_a_slot(broker, settings):
+    settings.DOCUMENTS_DISPATCH_MAX_IN_FLIGHT = 6
+    settings.DOCUMENTS_INDEX_BATCH_SIZE = 4
+    busy, quiet = OrganizationFactory(), OrganizationFactory()
+    backlog = _upload_together(busy, 10, "Backlog")
+    (lone,) = _queue_documents(quiet, 1, "Lone")  # every slot is taken: it waits
+
+    first, second = broker.take(), broker.take()
+    assert broker.take() is None
+    assert first is not None and second is not None
+    assert (_documents_of(first[1]), _documents_of(second[1])) == (backlog[:4], backlog[4:6])
+    assert Document.objects.unscoped().filter(IN_FLIGHT).count() == 6
+    assert Document.objects.for_org(quiet).get().dispatched_at is None
+
+    current_app.tasks[INDEX_TASK].apply(kwargs=first[1])  # four slots free: the quiet organization's first
+
+    assert broker.pending() == [lone, *backlog[6:9]]
+    assert Document.objects.for_org(busy).filter(status=DocumentStatus.READY).count() == 4
