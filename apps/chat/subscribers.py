@@ -10,7 +10,7 @@ import logging
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
-from apps.chat import trace
+from apps.chat import hub, trace
 from apps.chat.bots import room_bot_answer_schedule
 from apps.chat.consumers import member_group, room_group
 from apps.chat.services import room_participations_end
@@ -71,13 +71,15 @@ ROOM_KINDS = ("direct", "group")
 
 
 def ring_room_message(event: DomainEvent) -> None:
-    """The doorbell carries the room and the seq only; sockets read the messages from the database."""
+    """The doorbell carries the room and the seq only; sockets read the messages from the database. This process's
+    own hub is rung directly as well (its sockets need not wait for the ring's round trip through Redis)."""
     if event.payload.get("kind") in ROOM_KINDS:
         trace.mark(event.payload["seq"], "committed")
         ring_without_waiting(
             room_group(event.payload["conversation_id"]),
             {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
         )
+        hub.ring_from_thread(str(event.payload["conversation_id"]), int(event.payload["seq"]))
         trace.mark(event.payload["seq"], "rung")
 
 
