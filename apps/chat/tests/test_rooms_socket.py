@@ -472,6 +472,7 @@ async def test_a_slow_channel_layer_does_not_hold_up_the_senders_ack(clients, mo
         await real_group_send(group, message)
 
     monkeypatch.setattr(layer, "group_send", slow_group_send)
+    monkeypatch.setattr(hub, "ring_from_thread", lambda conversation, seq: None)  # bob's socket: another process's
     await alice.send(type="send", ref=1, conversation=room, text="not held up", client_msg_id="c1")
     ack = await alice.frame()
     assert (ack["type"], ack["message"]["seq"]) == ("ack", 1)
@@ -480,6 +481,36 @@ async def test_a_slow_channel_layer_does_not_hold_up_the_senders_ack(clients, mo
     let_through.set()
     assert (await bob.frame())["message"]["text"] == "not held up"
     await alice.close()
+    await bob.close()
+
+
+async def test_rings_of_messages_stored_while_one_is_on_its_way_go_as_one_and_lose_nothing(clients, monkeypatch):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    bob = await Socket(bob_client).open(batch=True)
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+    let_through, rung = asyncio.Event(), []
+
+    async def slow_group_send(group, message):
+        if message["type"] == "room.message":
+            rung.append(message["seq"])
+            await let_through.wait()  # Redis answering slowly
+        await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", slow_group_send)
+    monkeypatch.setattr(hub, "ring_from_thread", lambda conversation, seq: None)  # bob's socket: another process's
+    for text in ("one", "two", "three"):
+        await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": text}, format="json")
+    await bob.nothing_more()
+    let_through.set()
+    received = []
+    while len(received) < 3:
+        frame = await bob.frame()
+        received += frame["messages"] if frame["type"] == "messages.new" else [frame["message"]]
+    assert [(m["seq"], m["text"]) for m in received] == [(1, "one"), (2, "two"), (3, "three")]
+    await bob.nothing_more()
+    assert rung == [1, 3]  # the first ring, then one for the two stored while it was on its way
     await bob.close()
 
 
