@@ -5,8 +5,10 @@ For each level N (1,000 and 5,000 sockets by default; `--sockets 1000,5000,10000
 
 1. starts a server process: Docent (uvicorn, one process, config.asgi with the development settings on a
    throwaway database, channels_redis when Redis answers on REDIS_URL or 127.0.0.1:6379, else the
-   in-memory layer, printed) or the raw server (`websockets`, this file's `raw` mode: it numbers and
-   broadcasts every `send` to the room, storing nothing);
+   in-memory layer, printed; with the WebSocket arguments `make run` and the deployments pass, i.e. no
+   per-message deflate, plus BENCH_UVICORN_ARGS) or the raw server (`websockets`, this file's `raw` mode: it
+   numbers and broadcasts every `send` to the room, storing nothing; per-message deflate on, the library's
+   default, unless `--raw-compression off`);
 2. starts a client process (asyncio + `websockets`, this file's `client` mode) that opens N sockets, each a
    different member (Docent: a single-use ticket each; organizations of 200 members, each with a group of its
    200 members, so every socket is subscribed to a room), and holds them idle, measuring the server's CPU and
