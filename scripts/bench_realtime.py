@@ -675,7 +675,7 @@ STAGES = (
     ("received", "the server's socket took it"),
     ("committed", "stored and committed"),
     ("rung", "the ring was handed to the channel layer"),
-    ("hub_rang", "the hub was rung: the ring, or the sender's socket"),
+    ("hub_rang", "the hub was rung: by the committing thread, a ring or the sender"),
     ("read_asked", "the hub asked the database"),
     ("read_done", "the hub's read came back"),
     ("handed", "every socket was handed its frames"),
