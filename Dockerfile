@@ -24,4 +24,4 @@ USER docent
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
 # X-Forwarded-For is honoured only from TRUSTED_PROXY_IPS (from nobody when it is empty), as in the app.
-CMD ["sh", "-c", "if [ -n \"${TRUSTED_PROXY_IPS:-}\" ]; then set -- --proxy-headers --forwarded-allow-ips \"$TRUSTED_PROXY_IPS\"; else set -- --no-proxy-headers; fi; exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --workers 4 --timeout-graceful-shutdown 8 \"$@\""]
+CMD ["sh", "-c", "if [ -n \"${TRUSTED_PROXY_IPS:-}\" ]; then set -- --proxy-headers --forwarded-allow-ips \"$TRUSTED_PROXY_IPS\"; else set -- --no-proxy-headers; fi; exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --workers 4 --timeout-graceful-shutdown 8 --ws-per-message-deflate false \"$@\""]

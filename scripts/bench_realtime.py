@@ -5,8 +5,10 @@ For each level N (1,000 and 5,000 sockets by default; `--sockets 1000,5000,10000
 
 1. starts a server process: Docent (uvicorn, one process, config.asgi with the development settings on a
    throwaway database, channels_redis when Redis answers on REDIS_URL or 127.0.0.1:6379, else the
-   in-memory layer, printed) or the raw server (`websockets`, this file's `raw` mode: it numbers and
-   broadcasts every `send` to the room, storing nothing);
+   in-memory layer, printed; with the WebSocket arguments `make run` and the deployments pass, i.e. no
+   per-message deflate, plus BENCH_UVICORN_ARGS) or the raw server (`websockets`, this file's `raw` mode: it
+   numbers and broadcasts every `send` to the room, storing nothing; per-message deflate on, the library's
+   default, unless `--raw-compression off`);
 2. starts a client process (asyncio + `websockets`, this file's `client` mode) that opens N sockets, each a
    different member (Docent: a single-use ticket each; organizations of 200 members, each with a group of its
    200 members, so every socket is subscribed to a room), and holds them idle, measuring the server's CPU and
@@ -84,9 +86,10 @@ def proc_rss_mb(pid: int) -> float:
 # ------------------------------------------------------------------------------------------------ raw server
 
 
-def raw_server(port: int) -> None:
+def raw_server(port: int, *, compression: bool) -> None:
     """The baseline: a minimal `websockets` server. Every socket is greeted; a `send` frame is numbered,
-    acknowledged, and broadcast (encoded once) to every socket of the room."""
+    acknowledged, and broadcast (encoded once) to every socket of the room. Per-message deflate as `websockets`
+    does by default, or off (`--raw-compression off`, as Docent's server)."""
     import websockets
     from websockets.asyncio.server import broadcast, serve
 
@@ -115,7 +118,9 @@ def raw_server(port: int) -> None:
             room.discard(ws)
 
     async def main() -> None:
-        async with serve(handler, "127.0.0.1", port, backlog=4096, max_queue=None):
+        async with serve(
+            handler, "127.0.0.1", port, backlog=4096, max_queue=None, compression="deflate" if compression else None
+        ):
             print("ready", flush=True)
             await asyncio.Future()
 
@@ -410,6 +415,12 @@ def orchestrate(args: argparse.Namespace) -> int:
         f"bench-realtime: {cores} cores, load average {os.getloadavg()[0]:.2f} at start, open files {fd_limit}; "
         f"channel layer: {layer}{' (' + redis_url + ')' if redis_url else ' (no Redis answered: one process)'}"
     )
+    from run import WEBSOCKET_ARGS
+
+    print(
+        f"Docent's uvicorn: {' '.join([*WEBSOCKET_ARGS, *os.environ.get('BENCH_UVICORN_ARGS', '').split()])}; "
+        f"raw server's per-message deflate: {args.raw_compression}"
+    )
     print(
         f"group of {GROUP}: {args.messages} messages at {args.rate:g}/s from 10 members, then {args.burst} "
         f"back to back from 40; idle phase {args.idle:g} s; latencies in ms from send to delivery"
@@ -496,11 +507,16 @@ def tickets(people: list[tuple[str, str]]) -> list[str]:
     return [t.plaintext for t in issued]
 
 
-def start_server(kind: str, env: dict[str, str], trace: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    kind: str, env: dict[str, str], trace: str | None = None, *, raw_compression: bool = True
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     if kind == "raw":
         command = [sys.executable, __file__, "raw", "--port", str(port)]
+        command += [] if raw_compression else ["--no-compression"]
     else:
+        from run import WEBSOCKET_ARGS  # scripts/run.py: as `make run` and the deployments start the server
+
         profile = os.environ.get("BENCH_PROFILE")  # a file: where the server's profile is written (pyinstrument)
         if trace:
             runner = [sys.executable, __file__, "traced", trace]
@@ -522,6 +538,7 @@ def start_server(kind: str, env: dict[str, str], trace: str | None = None) -> tu
             "4096",
             "--timeout-graceful-shutdown",
             "5",
+            *WEBSOCKET_ARGS,
             *os.environ.get("BENCH_UVICORN_ARGS", "").split(),
         ]
     log = open(Path(tempfile.gettempdir()) / f"bench-realtime-{kind}.log", "ab")  # noqa: SIM115
@@ -552,7 +569,9 @@ def run_level(
     mode: str = "level",
 ) -> dict[str, Any]:
     trace = str(Path(tempfile.gettempdir()) / f"bench-realtime-trace-{os.getpid()}.json") if args.trace else None
-    server, base = start_server(kind, env, trace if kind == "docent" else None)
+    server, base = start_server(
+        kind, env, trace if kind == "docent" else None, raw_compression=args.raw_compression == "on"
+    )
     result: dict[str, Any] = {}
     try:
         chosen = people[:n]
@@ -656,7 +675,7 @@ STAGES = (
     ("received", "the server's socket took it"),
     ("committed", "stored and committed"),
     ("rung", "the ring was handed to the channel layer"),
-    ("hub_rang", "the hub was rung: the ring, or the sender's socket"),
+    ("hub_rang", "the hub was rung: by the committing thread, a ring or the sender"),
     ("read_asked", "the hub asked the database"),
     ("read_done", "the hub's read came back"),
     ("handed", "every socket was handed its frames"),
@@ -792,6 +811,7 @@ def main() -> int:
     sub = parser.add_subparsers(dest="mode")
     raw = sub.add_parser("raw")
     raw.add_argument("--port", type=int, required=True)
+    raw.add_argument("--no-compression", action="store_true")
     profiled = sub.add_parser("profiled")  # uvicorn's command line, under pyinstrument
     profiled.add_argument("out")
     profiled.add_argument("uvicorn_args", nargs=argparse.REMAINDER)
@@ -813,6 +833,12 @@ def main() -> int:
     )
     parser.add_argument("--step", type=int, default=2000)
     parser.add_argument("--max-sockets", type=int, default=16000)
+    parser.add_argument(
+        "--raw-compression",
+        choices=("on", "off"),
+        default="on",
+        help="per-message deflate on the raw server: on (websockets' default) or off (as Docent's server)",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument(
         "--trace",
@@ -821,7 +847,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.mode == "raw":
-        raw_server(args.port)
+        raw_server(args.port, compression=not args.no_compression)
         return 0
     if args.mode == "profiled":
         from pyinstrument import Profiler

@@ -114,13 +114,30 @@ class Child:
             log(f"{self.name} restarted (pid {self.process.pid}, restart {self.restarts})")
 
 
+# WebSocket frames go out uncompressed: per-message deflate kept about 40 KB of zlib state per socket and compressed
+# every frame for every socket of a room (ADR 0130). The Dockerfile, docker-compose.yml and the Kubernetes manifest
+# pass the same (tests compare them).
+WEBSOCKET_ARGS = ("--ws-per-message-deflate", "false")
+
+
 def uvicorn_command(host: str = HOST, port: str = PORT, *extra: str) -> list[str]:
-    """The ASGI server: X-Forwarded-For is honoured only from TRUSTED_PROXY_IPS (by default from nobody)."""
+    """The ASGI server: X-Forwarded-For is honoured only from TRUSTED_PROXY_IPS (by default from nobody); WebSocket
+    frames uncompressed (WEBSOCKET_ARGS)."""
     from config.settings.env import ip_networks
 
     trusted = ip_networks("TRUSTED_PROXY_IPS")
     proxy = ["--proxy-headers", "--forwarded-allow-ips", ",".join(trusted)] if trusted else ["--no-proxy-headers"]
-    return [str(BIN / "uvicorn"), "config.asgi:application", "--host", host, "--port", port, *proxy, *extra]
+    return [
+        str(BIN / "uvicorn"),
+        "config.asgi:application",
+        "--host",
+        host,
+        "--port",
+        port,
+        *proxy,
+        *WEBSOCKET_ARGS,
+        *extra,
+    ]
 
 
 CELERY = [str(BIN / "celery"), "-A", "config"]

@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -497,6 +498,24 @@ def hub() -> Hub:
     if loop not in _hubs:
         _hubs[loop] = Hub()
     return _hubs[loop]
+
+
+def ring_from_thread(conversation: str, seq: int) -> None:
+    """A room message was committed on one of the server's threads: ring this process's hub on its event loop at
+    once, as the channel layer's ring does when it comes back from Redis a round trip later (ADR 0131). The channel
+    layer's ring still goes out, for the other processes (here it finds nobody behind). Outside a server's thread
+    (a Celery task, a script) there is no hub here: nothing to do."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return
+    with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
+        loop.call_soon_threadsafe(_ring_if_listening, loop, conversation, seq)
+
+
+def _ring_if_listening(loop: asyncio.AbstractEventLoop, conversation: str, seq: int) -> None:
+    listening = _hubs.get(loop)
+    if listening is not None and room_group(conversation) in listening.subscribers:
+        listening.ring(conversation, seq)
 
 
 def member_group(*, organization_id: Any, user_id: Any) -> str:

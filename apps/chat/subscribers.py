@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
 import logging
+import weakref
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
-from apps.chat import trace
+from apps.chat import hub, trace
 from apps.chat.bots import room_bot_answer_schedule
 from apps.chat.consumers import member_group, room_group
 from apps.chat.services import room_participations_end
@@ -30,27 +29,58 @@ def ring(group: str, message: dict[str, object]) -> None:
         logger.warning("channel layer send to %s failed", group, exc_info=True)
 
 
-def ring_without_waiting(group: str, message: dict[str, object]) -> None:
-    """Ring a doorbell group and return at once, for rings whose order does not matter (a room's seq: rings are
-    coalesced by the highest). `ring` from one of the server's database threads waits until the event loop has
-    run the channel layer's send, and under a fan-out that took up to 100 ms during which the thread, and the
-    sender's `ack`, waited with it (ADR 0077). Outside a server (a Celery task, a test), `ring`."""
-    layer = get_channel_layer()
+def ring_room_without_waiting(conversation: str, seq: int) -> None:
+    """Ring a room's doorbell group with its highest seq and return at once. `ring` from one of the server's database
+    threads waits until the event loop has run the channel layer's send, and under a fan-out that took up to 100 ms
+    during which the thread, and the sender's `ack`, waited with it (ADR 0077). On the loop, the rings of a room are
+    coalesced: while one is on its way to the channel layer (four round trips to Redis), the ones after it wait and
+    go as one, with the highest seq (rings of a room carry its highest seq, so one ring says what several did;
+    ADR 0131). Outside a server (a Celery task, a test's thread without a loop), `ring`."""
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if layer is None or loop is None or loop.is_closed() or not loop.is_running():
-        ring(group, message)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        ring(room_group(conversation), room_ring(conversation, seq))
         return
     try:
-        sent = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+        loop.call_soon_threadsafe(_ring_room_coalesced, loop, conversation, seq)
     except RuntimeError:  # the loop stopped meanwhile
-        ring(group, message)
+        ring(room_group(conversation), room_ring(conversation, seq))
+
+
+def room_ring(conversation: str, seq: int) -> dict[str, object]:
+    return {"type": "room.message", "conversation": conversation, "seq": seq}
+
+
+# Per event loop: room -> the highest seq to ring next, for the rooms whose ring is on its way.
+_pending_rings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, int]] = weakref.WeakKeyDictionary()
+_ringing: set[asyncio.Task[None]] = set()
+
+
+def _ring_room_coalesced(loop: asyncio.AbstractEventLoop, conversation: str, seq: int) -> None:
+    pending = _pending_rings.setdefault(loop, {})
+    if conversation in pending:  # a ring of the room is on its way: the next one carries the highest seq
+        pending[conversation] = max(pending[conversation], seq)
         return
-    sent.add_done_callback(functools.partial(_log_failed_ring, group))
+    pending[conversation] = seq
+    task = loop.create_task(_send_room_rings(pending, conversation))
+    _ringing.add(task)
+    task.add_done_callback(_ringing.discard)
 
 
-def _log_failed_ring(group: str, sent: concurrent.futures.Future[None]) -> None:
-    if not sent.cancelled() and sent.exception() is not None:
-        logger.warning("channel layer send to %s failed", group, exc_info=sent.exception())
+async def _send_room_rings(pending: dict[str, int], conversation: str) -> None:
+    try:
+        while True:
+            seq = pending[conversation]
+            layer = get_channel_layer()
+            if layer is None:
+                return
+            try:
+                await layer.group_send(room_group(conversation), room_ring(conversation, seq))
+            except Exception:  # the doorbell may fail; clients resume from the database
+                logger.warning("channel layer send to %s failed", room_group(conversation), exc_info=True)
+            if pending[conversation] == seq:
+                return
+    finally:
+        pending.pop(conversation, None)
 
 
 def close_removed_member(event: DomainEvent) -> None:
@@ -71,13 +101,13 @@ ROOM_KINDS = ("direct", "group")
 
 
 def ring_room_message(event: DomainEvent) -> None:
-    """The doorbell carries the room and the seq only; sockets read the messages from the database."""
+    """The doorbell carries the room and the seq only; sockets read the messages from the database. This process's
+    own hub is rung directly as well (its sockets need not wait for the ring's round trip through Redis)."""
     if event.payload.get("kind") in ROOM_KINDS:
         trace.mark(event.payload["seq"], "committed")
-        ring_without_waiting(
-            room_group(event.payload["conversation_id"]),
-            {"type": "room.message", "conversation": event.payload["conversation_id"], "seq": event.payload["seq"]},
-        )
+        conversation, seq = str(event.payload["conversation_id"]), int(event.payload["seq"])
+        ring_room_without_waiting(conversation, seq)
+        hub.ring_from_thread(conversation, seq)
         trace.mark(event.payload["seq"], "rung")
 
 

@@ -2,14 +2,13 @@
 thread-pool waits of one server process, recorded only when `make bench-realtime --trace` starts the server
 with recording on (`start`), and written out as JSON when it stops (`dump`). Off, every call is a no-op.
 
-Stages of a message (keyed by its seq; the bench talks in one room), on `time.perf_counter()`, which on Linux is
-the system's monotonic clock, so the bench's client process can line its own send and receive times up with
-them: `received` (the socket got the `send` frame), `committed` (after the transaction, as the doorbell is
-rung), `rung` (the ring was handed to the channel layer), `hub_rang` (the hub was rung: it read the ring, or the
-sender's socket rang it), `read_asked` / `read_done` (the hub's database read of the room), `handed` (every
-socket of the room was handed its frames), and `written_first` / `written_last` (the first and last of those
-sockets' sends completed).
-"""
+Stages of a message (keyed by its seq; the bench talks in one room), on `time.perf_counter()`, which on Linux is the
+system's monotonic clock, so the bench's client process can line its own send and receive times up with them:
+`received` (the socket got the `send` frame), `committed` (after the transaction, as the doorbell is rung), `rung`
+(the ring was handed to the channel layer), `hub_rang` (the hub was rung: directly by the committing thread, by the
+channel layer's ring, or by the sender's socket), `read_asked` / `read_done` (the hub's database read of the room),
+`handed` (every socket of the room was handed its frames), and `written_first` / `written_last` (the first and last
+of those sockets' sends completed)."""
 
 from __future__ import annotations
 

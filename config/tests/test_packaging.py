@@ -79,6 +79,12 @@ def test_the_web_server_trusts_forwarded_headers_from_the_configured_proxies_onl
     assert argv[argv.index("--forwarded-allow-ips") + 1] == "10.0.0.5,10.1.0.0/16"
 
 
+@pytest.mark.parametrize("source", ["Dockerfile", "docker-compose.yml"])
+def test_the_web_server_sends_websocket_frames_uncompressed(source, tmp_path):
+    argv = _uvicorn_argv(_web_commands()[source], tmp_path)
+    assert argv[argv.index("--ws-per-message-deflate") + 1] == "false"  # ADR 0130
+
+
 def test_compose_passes_the_trusted_proxies_to_the_app():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert "TRUSTED_PROXY_IPS" in compose["services"]["web"]["environment"]
@@ -95,3 +101,4 @@ def test_make_run_starts_uvicorn_with_the_same_proxy_setting(monkeypatch):
     assert "--proxy-headers" in argv
     web = next(child for child in run["children"]() if child.name == "web")
     assert web.command[web.command.index("--forwarded-allow-ips") + 1] == "10.0.0.5,10.1.0.0/16"
+    assert web.command[web.command.index("--ws-per-message-deflate") + 1] == "false"

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 
+from apps.chat import hub
 from apps.chatbot.models import Message
 from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
 from config.asgi import application
@@ -90,7 +91,9 @@ async def _group(owner, *others) -> str:
 
 def _dropping(monkeypatch, kind: str):
     """From now on the channel layer drops every ring of this `kind` (the doorbell is silent for it); returns the
-    real `group_send`, to ring by hand or to put back."""
+    real `group_send`, to ring by hand or to put back. For room messages the process's own hub is no longer rung
+    directly either, for the rest of the test: the test's sockets stand for another process's, which hear of a
+    message through the channel layer only."""
     layer = get_channel_layer()
     real_group_send = layer.group_send
 
@@ -99,6 +102,8 @@ def _dropping(monkeypatch, kind: str):
             await real_group_send(group, message)
 
     monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    if kind == "room.message":
+        monkeypatch.setattr(hub, "ring_from_thread", lambda conversation, seq: None)
     return real_group_send
 
 
@@ -199,6 +204,27 @@ async def test_an_open_socket_gets_the_messages_whose_doorbell_was_lost_without_
         ("message.new", 2, "two"),
     ]
     await bob.nothing_more()  # delivered once, though the check keeps running
+    await bob.close()
+
+
+async def test_a_message_stored_in_this_process_reaches_its_sockets_without_the_channel_layers_ring(
+    clients, monkeypatch
+):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    bob = await Socket(bob_client).open()
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def dropping_group_send(group, message):  # the ring through the channel layer never comes back
+        if message["type"] != "room.message":
+            await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", dropping_group_send)
+    for text in ("one", "two"):
+        await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": text}, format="json")
+        assert (await bob.frame())["message"]["text"] == text
+    await bob.nothing_more()
     await bob.close()
 
 
@@ -439,6 +465,7 @@ async def test_a_failing_channel_layer_loses_no_message_and_no_connection(client
         raise ConnectionError("the channel layer is down")
 
     monkeypatch.setattr(layer, "group_send", broken_group_send)
+    monkeypatch.setattr(hub, "ring_from_thread", lambda conversation, seq: None)  # bob's socket: another process's
     await alice.send(type="typing", conversation=room)
     await alice.send(type="send", ref=1, conversation=room, text="stored anyway", client_msg_id="c1")
     ack = await alice.frame()
@@ -469,6 +496,7 @@ async def test_a_slow_channel_layer_does_not_hold_up_the_senders_ack(clients, mo
         await real_group_send(group, message)
 
     monkeypatch.setattr(layer, "group_send", slow_group_send)
+    monkeypatch.setattr(hub, "ring_from_thread", lambda conversation, seq: None)  # bob's socket: another process's
     await alice.send(type="send", ref=1, conversation=room, text="not held up", client_msg_id="c1")
     ack = await alice.frame()
     assert (ack["type"], ack["message"]["seq"]) == ("ack", 1)
@@ -477,6 +505,36 @@ async def test_a_slow_channel_layer_does_not_hold_up_the_senders_ack(clients, mo
     let_through.set()
     assert (await bob.frame())["message"]["text"] == "not held up"
     await alice.close()
+    await bob.close()
+
+
+async def test_rings_of_messages_stored_while_one_is_on_its_way_go_as_one_and_lose_nothing(clients, monkeypatch):
+    alice_client, bob_client, _ = clients
+    room = await _group(alice_client, bob_client)
+    bob = await Socket(bob_client).open(batch=True)
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+    let_through, rung = asyncio.Event(), []
+
+    async def slow_group_send(group, message):
+        if message["type"] == "room.message":
+            rung.append(message["seq"])
+            await let_through.wait()  # Redis answering slowly
+        await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", slow_group_send)
+    monkeypatch.setattr(hub, "ring_from_thread", lambda conversation, seq: None)  # bob's socket: another process's
+    for text in ("one", "two", "three"):
+        await database_sync_to_async(alice_client.post)(f"/api/v1/rooms/{room}/messages", {"text": text}, format="json")
+    await bob.nothing_more()
+    let_through.set()
+    received = []
+    while len(received) < 3:
+        frame = await bob.frame()
+        received += frame["messages"] if frame["type"] == "messages.new" else [frame["message"]]
+    assert [(m["seq"], m["text"]) for m in received] == [(1, "one"), (2, "two"), (3, "three")]
+    await bob.nothing_more()
+    assert rung == [1, 3]  # the first ring, then one for the two stored while it was on its way
     await bob.close()
 
 
