@@ -117,6 +117,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         client = self.scope.get("client") or (None, None)
         self.ip = client[0] if client else None
         self.conversation_id: str | None = None
+        self.last_seq = 0
+        self.delivering = asyncio.Lock()  # one delivery at a time: a ring, a resume and the catch-up may meet
         try:
             self.visitor = await self._authenticate()
             self.group = visitor_group(self.visitor.visitor.pk)
@@ -137,7 +139,6 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         # What this socket delivered: it starts at the conversation's end (the widget read the history, or
         # sends `resume` with the seq it has).
         self.last_seq = conversation.conversation.last_seq if conversation else 0
-        self.delivering = asyncio.Lock()  # one delivery at a time: a ring, a resume and the catch-up may meet
         await self.accept(subprotocol=PROTOCOL)
         await self.send_json(
             {
