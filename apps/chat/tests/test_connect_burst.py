@@ -75,5 +75,7 @@ def test_a_socket_costs_the_server_one_open_file_not_a_redis_connection_of_its_o
     _before, first_half, second_half = asyncio.run(
         open_files_holding(_opens(base, tickets), servers.processes[-1].pid, _hello)
     )
-    # The second 60 sockets reuse what the first 60 opened (pools, the hub's channel): one file each, plus slack.
-    assert second_half - first_half < 60 * 1.5
+    # The second 60 sockets reuse what the first 60 opened (the hub's channel, the pools): one file each, plus what
+    # the pools grow by when more of the second half's connects overlap than the first's did (32 once, on a fast
+    # connect path). A Redis client per socket would be two files each: 120 and more.
+    assert second_half - first_half < 60 * 2
