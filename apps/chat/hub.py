@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from apps.chat import permissions, presence, selectors, trace
+from apps.chatbot.selectors import conversations_last_seq
 
 if TYPE_CHECKING:
     from apps.organizations.actors import Actor
@@ -474,7 +475,7 @@ class Hub:
         rooms = [g.removeprefix(ROOM_GROUP_PREFIX) for g in self.subscribers if g.startswith(ROOM_GROUP_PREFIX)]
         if not rooms:
             return
-        latest = await _read(selectors.rooms_last_seq)(conversation_ids=rooms)
+        latest = await _read(conversations_last_seq)(conversation_ids=rooms)
         for conversation, seq in latest.items():
             if conversation in self.feeds:
                 continue  # being served: its read reaches the database's latest anyway

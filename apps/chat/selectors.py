@@ -49,17 +49,6 @@ ROOM_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
 HISTORY_MAX = 200
 
 
-def rooms_last_seq(*, conversation_ids: list[str]) -> dict[str, int]:
-    """The last seq of each of these rooms, in one query: a server process checks every room it holds sockets in
-    against what it delivered, so that a ring the channel layer lost costs latency, not a message."""
-    rows = (
-        Conversation.objects.unscoped()  # deliberately across organizations: every room of this process
-        .filter(pk__in=conversation_ids, kind__in=ROOM_KINDS)
-        .values_list("pk", "last_seq")
-    )
-    return {str(pk): seq for pk, seq in rows}
-
-
 @dataclass(frozen=True)
 class ConnectState:
     """What a socket needs to open: its member's rooms (id -> (last seq, last revision)) and the organization's

@@ -1,4 +1,5 @@
-"""Reads of the chatbot app: bots, conversations and their messages, always within one organization."""
+"""Reads of the chatbot app: bots, conversations and their messages, within one organization (except
+`conversations_last_seq`, which a server process runs for the conversations its sockets follow)."""
 
 from __future__ import annotations
 
@@ -167,3 +168,15 @@ def playground_conversations(*, organization: Any, bot: Chatbot, user: Any, limi
         .filter(bot=bot, user=user, source=Conversation.Source.WEB)
         .order_by("-last_message_at", "-created_at")[:limit]
     )
+
+
+def conversations_last_seq(*, conversation_ids: list[str]) -> dict[str, int]:
+    """The last seq of each of these conversations, in one query: a server process checks every conversation its
+    sockets follow (rooms, widget conversations) against what they delivered, so that a ring the channel layer
+    lost costs latency, not a message (ADR 0132)."""
+    rows = (
+        Conversation.objects.unscoped()  # deliberately across organizations: every socket of this process
+        .filter(pk__in=conversation_ids)
+        .values_list("pk", "last_seq")
+    )
+    return {str(pk): seq for pk, seq in rows}

@@ -29,6 +29,7 @@ from apps.chat.consumers import (
     organization_group,
     widget_conversation_group,
 )
+from apps.chatbot.selectors import conversations_last_seq
 from apps.widget import selectors
 from apps.widget.errors import OriginNotAllowed, WrongBot
 from apps.widget.models import WidgetConversation
@@ -89,7 +90,7 @@ class _CatchUp:
         if not following:
             return
         ids = sorted({str(s.conversation_id) for s in following})
-        latest = await _db(selectors.conversations_last_seq)(conversation_ids=ids)
+        latest = await _db(conversations_last_seq)(conversation_ids=ids)
         for socket in following:
             seq = latest.get(str(socket.conversation_id), 0)
             if seq > socket.last_seq and socket in self.sockets:

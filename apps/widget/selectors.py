@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from apps.chatbot.models import Chatbot, Conversation, Message, SenderKind
+from apps.chatbot.models import Chatbot, Message, SenderKind
 from apps.documents.models import Document
 from apps.organizations.models import Organization
 from apps.widget.models import Visitor, WidgetConversation
@@ -98,13 +98,6 @@ def conversation_messages(
     )
     urls = document_urls(conversation.organization_id, [c for row in rows for c in row.citations])
     return [widget_message(row, bot=conversation.bot, urls=urls, agent_view=agent_view) for row in rows]
-
-
-def conversations_last_seq(*, conversation_ids: list[str]) -> dict[str, int]:
-    """The last seq of each of these conversations, in one query: a server process checks every conversation its
-    visitor sockets follow against what they delivered (a ring the channel layer lost costs latency only)."""
-    rows = Conversation.objects.unscoped().filter(pk__in=conversation_ids).values_list("pk", "last_seq")
-    return {str(pk): seq for pk, seq in rows}
 
 
 def conversation_summary(conversation: WidgetConversation | None) -> dict[str, Any] | None:
