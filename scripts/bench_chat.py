@@ -17,6 +17,13 @@ conversation and its messages, the prompt, the stream to the client). The target
 
 Redis serves the cache when one answers (as in production; `BENCH_REDIS=0` to run without).
 
+Under each level's row, the CPU per answer across the machine (/proc): the server, the loopback provider, the load
+client (this process), PostgreSQL and Redis when they run here, and the rest (other processes, the kernel), with the
+LangChain app's in the same terms. The last line says what the overhead target asks of the machine at the last level:
+an overhead of 50 ms means each conversation gets an answer every (the provider's whole answer + 50 ms), so many
+answers a second at that CPU each, in cores: at or above the cores the machine has, queues grow whatever the server
+does. Read it on a quiet machine (`the rest` near zero).
+
 `--peer` also serves the same bot as a developer would build it with LangChain (scripts/peer/langchain_chat.py:
 Starlette, langchain-postgres PGVector over the same chunk texts and embedder, ChatOpenAI streaming from the
 same provider), on uvicorn with the same number of workers, measured in the same run at each level; the ratio
@@ -55,6 +62,7 @@ django.setup()
 
 import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from proc_cpu import cpu_seconds, machine_busy_seconds, postmaster_pid, tree_cpu_seconds  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from apps.chatbot.models import Chatbot  # noqa: E402
@@ -124,7 +132,10 @@ def setup(provider_url: str) -> tuple[str, str, str]:
     return str(bot.pk), str(RefreshToken.for_user(user).access_token), str(org.pk)
 
 
-async def first_token(client: httpx.AsyncClient, method: str, url: str, marker: bytes, **kwargs: object) -> float:
+async def first_token(
+    client: httpx.AsyncClient, method: str, url: str, marker: bytes, **kwargs: object
+) -> tuple[float, float]:
+    """Milliseconds to the first token, and to the end of the answer."""
     started = time.perf_counter()
     ttft = None
     async with client.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
@@ -134,11 +145,13 @@ async def first_token(client: httpx.AsyncClient, method: str, url: str, marker: 
                 ttft = time.perf_counter() - started
     if ttft is None:
         raise RuntimeError(f"no token from {url}")
-    return ttft * 1000
+    return ttft * 1000, (time.perf_counter() - started) * 1000
 
 
-async def run_level(level: int, total: int, call: object) -> list[float]:
+async def run_level(level: int, total: int, call: object) -> tuple[list[float], list[float]]:
+    """Times to the first token, and times of whole answers (ms), of `total` answers at `level` conversations."""
     samples: list[float] = []
+    whole: list[float] = []
     per_worker = max(1, total // level)
     limits = httpx.Limits(max_connections=level + 5, max_keepalive_connections=level + 5)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
@@ -149,12 +162,14 @@ async def run_level(level: int, total: int, call: object) -> list[float]:
             if THINK_MS:
                 await asyncio.sleep(THINK_MS / 1000 * index / level)  # spread the conversations' starts
             for _ in range(per_worker):
-                samples.append(await call(client))  # type: ignore[operator]
+                ttft, answer = await call(client)  # type: ignore[operator]
+                samples.append(ttft)
+                whole.append(answer)
                 if THINK_MS:
                     await asyncio.sleep(THINK_MS / 1000)
 
         await asyncio.gather(*(worker(index) for index in range(level)))
-    return samples
+    return samples, whole
 
 
 def cpu_split(org_id: str, since: datetime) -> tuple[float, float]:
@@ -181,17 +196,69 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (uvicorn workers), from /proc."""
-    total = 0.0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
-    for one in pids:
-        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+# What `machine_sample` reads, as printed.
+MACHINE_NAMES = {"server": "the server", "provider": "the provider", "client": "the load client", "other": "the rest"}
+
+
+def machine_sample(server_pid: int, provider_pid: int, redis_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of the server (uvicorn and its workers), the loopback provider, this process (the load
+    client), the embedded PostgreSQL (when it runs here), Redis (when it runs here) and the whole machine."""
+    sample = {
+        "server": tree_cpu_seconds(server_pid),
+        "provider": cpu_seconds(provider_pid),
+        "client": cpu_seconds(os.getpid()),
+    }
+    postmaster = postmaster_pid()
+    if postmaster:
+        sample["PostgreSQL"] = tree_cpu_seconds(postmaster)
+    if redis_pid:
+        sample["Redis"] = cpu_seconds(redis_pid)
+    sample["machine"] = machine_busy_seconds()
+    return sample
+
+
+def per_answer(before: dict[str, float], after: dict[str, float], answers: int) -> dict[str, float]:
+    """Milliseconds of CPU per answer of each part between two samples; `other` is the machine's rest (other
+    processes, the kernel's own work)."""
+    used = {name: (after[name] - before[name]) * 1000 / max(answers, 1) for name in before}
+    used["other"] = max(0.0, used["machine"] - sum(ms for name, ms in used.items() if name != "machine"))
+    return used
+
+
+def local_redis_pid() -> int | None:
+    """The pid of the Redis serving the cache, when it runs on this machine."""
+    from django.conf import settings
+
+    if not settings.USE_REDIS:
+        return None
+    import redis
+
+    try:
+        pid = int(redis.Redis.from_url(settings.REDIS_URL).info("server")["process_id"])
+    except Exception:  # a Redis elsewhere, or one that will not say
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def capacity(level: int, row: dict[str, list[float]], with_peer: bool) -> str:
+    """What the overhead target asks of the machine at `level` conversations back to back: an overhead of 50 ms
+    means each conversation gets an answer every (the provider's whole answer + 50 ms), so the machine must serve
+    level / that many answers a second, each costing the CPU measured across the machine. Above the cores the
+    machine has, the target cannot be met whatever the server does (queues grow until the CPU keeps up)."""
+    cores = os.cpu_count() or 1
+    turn = statistics.median(row["direct answer p50"]) + 50
+    needed = level * 1000 / turn
+    machine = statistics.median(row["machine machine"])
+    at_target = machine - statistics.median(row["docent cpu"]) + 4
+    text = (
+        f"capacity at {level} conversations back to back: an overhead of 50 ms means an answer every {turn:.0f} ms "
+        f"a conversation, {needed:.0f} answers/s; at the {machine:.1f} ms of CPU an answer costs the machine that is "
+        f"{needed * machine / 1000:.2f} cores, {needed * at_target / 1000:.2f} with Docent's own at the 4 ms "
+        f"target"
+    )
+    if with_peer:
+        text += f", {needed * statistics.median(row['peer machine machine']) / 1000:.2f} for the LangChain app"
+    return text + f"; the machine has {cores} (at or above them, the queue grows until the CPU keeps up)"
 
 
 def wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
@@ -266,6 +333,7 @@ def main() -> int:
     bot_id, token, org_id = setup(provider_url)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
     server = _uvicorn("config.asgi:application", PORT, env)
+    redis_pid = local_redis_pid()
     peer: subprocess.Popen[bytes] | None = None
     peer_db: dict[str, object] = {}
     try:
@@ -310,14 +378,15 @@ def main() -> int:
         for _ in range(args.rounds):
             for level in levels:
                 row = summary.setdefault(level, {})
-                direct_ms = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), direct))
-                cpu_before = cpu_seconds(server.pid)
+                direct_ms, direct_whole = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), direct))
+                machine_before = machine_sample(server.pid, provider.pid, redis_pid)
                 level_started = datetime.now(UTC)
                 wall_before = time.perf_counter()
-                docent_ms = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), docent))
+                docent_ms, _ = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), docent))
                 answered = len(docent_ms) + min(3, len(docent_ms))
                 answers_per_second = answered / (time.perf_counter() - wall_before)
-                cpu_per_answer = (cpu_seconds(server.pid) - cpu_before) * 1000 / answered
+                machine = per_answer(machine_before, machine_sample(server.pid, provider.pid, redis_pid), answered)
+                cpu_per_answer = machine["server"]
                 sdk_cpu, retrieval_cpu = cpu_split(org_id, level_started)
                 docent_cpu = cpu_per_answer - sdk_cpu - retrieval_cpu
                 d50, d95 = pct(direct_ms, 0.5), pct(direct_ms, 0.95)
@@ -334,14 +403,28 @@ def main() -> int:
                     "retrieval cpu": retrieval_cpu,
                     "docent cpu": docent_cpu,
                     "answers/s": answers_per_second,
+                    "direct answer p50": pct(direct_whole, 0.5),
+                    **{f"machine {name}": ms for name, ms in machine.items()},
                 }
                 line = (
                     f"{level:>10} {len(docent_ms):>5} {d50:>11.1f} {d95:>11.1f} {s50:>11.1f} {s95:>11.1f} "
                     f"{s50 - d50:>13.1f} {s95 - d95:>13.1f} {cpu_per_answer:>15.1f} ms {sdk_cpu:>5.1f} "
                     f"{retrieval_cpu:>5.1f} {docent_cpu:>6.1f} {answers_per_second:>10.1f}"
                 )
+                machine_line = f"{'':>10} CPU per answer across the machine {machine['machine']:.1f} ms: " + ", ".join(
+                    f"{MACHINE_NAMES.get(name, name)} {ms:.1f}" for name, ms in machine.items() if name != "machine"
+                )
                 if peer is not None:
-                    peer_ms = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), langchain))
+                    peer_before = machine_sample(peer.pid, provider.pid, redis_pid)
+                    peer_ms, _ = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), langchain))
+                    peer_machine = per_answer(
+                        peer_before,
+                        machine_sample(peer.pid, provider.pid, redis_pid),
+                        len(peer_ms) + min(3, len(peer_ms)),
+                    )
+                    values |= {f"peer machine {name}": ms for name, ms in peer_machine.items()}
+                    peer_total, peer_server = peer_machine["machine"], peer_machine["server"]
+                    machine_line += f"; the LangChain app: {peer_total:.1f} ms, its server {peer_server:.1f}"
                     p50, p95 = pct(peer_ms, 0.5) - d50, pct(peer_ms, 0.95) - d95
                     values |= {
                         "peer overhead p50": p50,
@@ -356,6 +439,7 @@ def main() -> int:
                 for key, value in values.items():
                     row.setdefault(key, []).append(value)
                 print(line, flush=True)
+                print(machine_line, flush=True)
         if args.rounds > 1:
             print(f"medians of {args.rounds} rounds:")
             for level, row in summary.items():
@@ -375,6 +459,7 @@ def main() -> int:
             f"overhead p95 <= 50 ms at 50 conversations"
             + (f" (measured {statistics.median(summary[50]['overhead p95']):.1f} ms)" if 50 in summary else "")
         )
+        print(capacity(levels[-1], last, peer is not None))
         if peer is not None:
             print(
                 "docent/peer overhead p50 (Docent ahead below 1x): "

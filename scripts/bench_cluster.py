@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from proc_cpu import cpu_seconds, machine_busy_seconds, postgres_pids  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.typing import Origin, Subprotocol  # noqa: E402
 
@@ -85,39 +86,6 @@ def haproxy(cluster: Cluster, command: str) -> str:
         return admin.recv(65536).decode()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads) so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy_seconds() -> float:
-    """CPU seconds every process on the machine used so far (all cores: /proc/stat, less idle and I/O wait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_pids() -> list[int]:
-    """The embedded PostgreSQL's server processes (the postmaster's children: backends, writers)."""
-    from config.embedded import PGDATA
-
-    try:
-        postmaster = int((PGDATA / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return []
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
-                children.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return children
-
-
 @dataclass
 class Cpu:
     """CPU seconds per tier over one measured run."""
@@ -155,17 +123,17 @@ class CpuMeter:
         state = self.cluster.state()
 
         def named(name: str) -> float:
-            return sum(_cpu_seconds(e["pid"]) for e in state["processes"] if e["name"] == name and e["pid"])
+            return sum(cpu_seconds(e["pid"]) for e in state["processes"] if e["name"] == name and e["pid"])
 
-        web = sum(_cpu_seconds(entry["pid"]) for entry in state["replicas"] if entry["pid"])
-        return web, sum(_cpu_seconds(pid) for pid in _postgres_pids()), named("redis"), named("haproxy")
+        web = sum(cpu_seconds(entry["pid"]) for entry in state["replicas"] if entry["pid"])
+        return web, sum(cpu_seconds(pid) for pid in postgres_pids()), named("redis"), named("haproxy")
 
     def start(self) -> None:
-        self.before, self.machine_before = self._sample(), _machine_busy_seconds()
+        self.before, self.machine_before = self._sample(), machine_busy_seconds()
 
     def stop(self) -> tuple[float, float, float, float]:
         after = self._sample()
-        self.machine = _machine_busy_seconds() - self.machine_before  # every process's, ours included
+        self.machine = machine_busy_seconds() - self.machine_before  # every process's, ours included
         web, db, redis, balancer = (a - b for a, b in zip(after, self.before, strict=True))
         return web, db, redis, balancer
 

@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from proc_cpu import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = 200
 DATABASE = "docent_bench_realtime"
@@ -69,11 +71,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def proc_rss_mb(pid: int) -> float:
@@ -257,11 +254,9 @@ async def client(spec: dict[str, Any]) -> dict[str, Any]:
 
     # Idle: every socket open, nothing said. What does holding them cost the server?
     await asyncio.sleep(2)
-    cpu_before, idle_started = proc_cpu_seconds(server_pid), time.perf_counter()
+    cpu_before, idle_started = cpu_seconds(server_pid), time.perf_counter()
     await asyncio.sleep(float(spec["idle_seconds"]))
-    result["idle_cpu_percent"] = (
-        100 * (proc_cpu_seconds(server_pid) - cpu_before) / (time.perf_counter() - idle_started)
-    )
+    result["idle_cpu_percent"] = 100 * (cpu_seconds(server_pid) - cpu_before) / (time.perf_counter() - idle_started)
     result["rss_mb"] = proc_rss_mb(server_pid)
     result["kb_per_socket"] = (result["rss_mb"] - rss_before) * 1024 / max(1, len(members))
     result["pings_answered"] = await sockets.pings()
