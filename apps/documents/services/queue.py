@@ -25,6 +25,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from apps.documents.models import Document, DocumentStatus
+from common.core.statements import Statement
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,40 @@ IN_FLIGHT = Q(status=DocumentStatus.PROCESSING) | Q(status=DocumentStatus.QUEUED
 WAITING = Q(status=DocumentStatus.QUEUED, dispatched_at__isnull=True)
 
 _local = threading.local()
+
+# The dispatcher's reads, compiled once per process (ADR 0134): the ORM built and compiled them on every upload and
+# after every indexing task, several times what running them costs.
+_WAITING_ANY = Statement(lambda: Document.objects.unscoped().filter(WAITING).values_list("pk")[:1])
+_IN_FLIGHT_BY_ORGANIZATION = Statement(
+    lambda: (
+        Document.objects.unscoped()
+        .filter(IN_FLIGHT)
+        .order_by()
+        .values("organization_id")
+        .annotate(n=Count("pk"))
+        .values_list("organization_id", "n")
+    )
+)
+
+
+def _waiting_in_line(depth: int | None = None) -> Any:
+    """Each waiting document with its organization, since when it waits and its place in its organization's line;
+    with `depth`, only the first `depth` of each line."""
+    waiting = (
+        Document.objects.unscoped()
+        .filter(WAITING)
+        .annotate(since=Coalesce(F("queued_at"), F("created_at")))
+        .annotate(rank=Window(RowNumber(), partition_by=[F("organization_id")], order_by=[F("since").asc(), F("pk")]))
+        .order_by()
+    )
+    if depth is not None:
+        waiting = waiting.filter(rank__lte=depth)
+    return waiting.values_list("pk", "organization_id", "since", "rank")
+
+
+_WAITING_IN_LINE = Statement(_waiting_in_line)
+# Any sample depth will do: it is the statement's one integer parameter, replaced on every run.
+_WAITING_IN_LINE_TO_DEPTH = Statement(_waiting_in_line, depth=987_654_321)
 
 
 def enqueue_index(*, organization_id: str, document_id: str, new: bool = False) -> None:
@@ -62,7 +97,7 @@ def documents_dispatch_if_waiting() -> int:
     """documents_dispatch() when a document is waiting for a slot. After each indexing task: usually none is,
     and then this is one index-only query instead of a locked transaction. A document queued after the query
     is dispatched by whoever queued it, after their commit."""
-    if not Document.objects.unscoped().filter(WAITING).exists():
+    if not _WAITING_ANY.rows():
         return 0
     return documents_dispatch()
 
@@ -103,33 +138,14 @@ def _dispatch_once() -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(lock, [_DISPATCH_LOCK])
-        documents = Document.objects.unscoped()
-        in_flight: dict[Any, int] = {
-            organization_id: n
-            for organization_id, n in documents.filter(IN_FLIGHT)
-            .order_by()
-            .values("organization_id")
-            .annotate(n=Count("pk"))
-            .values_list("organization_id", "n")
-        }
+        in_flight: dict[Any, int] = dict(_IN_FLIGHT_BY_ORGANIZATION.rows())  # type: ignore[arg-type]
         free = limit - sum(in_flight.values()) if limit else None
         if free is not None and free <= 0:
             return 0
-        waiting = (
-            documents.filter(WAITING)
-            .annotate(since=Coalesce(F("queued_at"), F("created_at")))
-            .annotate(
-                rank=Window(RowNumber(), partition_by=[F("organization_id")], order_by=[F("since").asc(), F("pk")])
-            )
-            .order_by()
-        )
         depth = min(x for x in (free, per_organization) if x) if (free or per_organization) else None
-        if depth:
-            waiting = waiting.filter(rank__lte=depth)
+        waiting = _WAITING_IN_LINE_TO_DEPTH.rows(depth=depth) if depth else _WAITING_IN_LINE.rows()
         lines: dict[Any, deque[tuple[Any, datetime]]] = defaultdict(deque)
-        for pk, organization_id, since, _rank in sorted(
-            waiting.values_list("pk", "organization_id", "since", "rank"), key=lambda row: (row[3], row[2])
-        ):
+        for pk, organization_id, since, _rank in sorted(waiting, key=lambda row: (row[3], row[2])):
             lines[organization_id].append((pk, since))
         # Max-min fair fill: the organization with the fewest in flight takes the next slot (ties: the one
         # whose next document has waited longest).
@@ -149,7 +165,9 @@ def _dispatch_once() -> int:
         if not chosen:
             return 0
         now = timezone.now()
-        documents.filter(WAITING, pk__in=[pk for _, pk in chosen]).update(dispatched_at=now, updated_at=now)
+        Document.objects.unscoped().filter(WAITING, pk__in=[pk for _, pk in chosen]).update(
+            dispatched_at=now, updated_at=now
+        )
         batches = _batches(chosen, size=int(settings.DOCUMENTS_INDEX_BATCH_SIZE))
         transaction.on_commit(lambda: _send(batches))
     return len(chosen)

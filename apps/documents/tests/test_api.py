@@ -130,6 +130,19 @@ def test_uploading_several_files_returns_202_and_they_become_ready(admin_client,
     assert "manual" not in stored.file.name  # stored names are generated
 
 
+def test_each_uploaded_document_is_in_the_audit_log_once_with_its_title_and_size(admin_client, collection):
+    response = _upload(admin_client, collection, ("a.txt", b"Some text."), ("b.txt", b"Other text!"))
+    again = _upload(admin_client, collection, ("a-again.txt", b"Some text."))  # the same content: no new document
+    assert response.status_code == again.status_code == 202
+    ids = [d["id"] for d in response.json()["documents"]]
+    events = AuditEvent.objects.for_org(collection.organization).filter(action="document.created").order_by("data")
+    assert [(e.target_id, e.target_type, e.data) for e in events] == [
+        (ids[0], "document", {"title": "a", "source": "upload", "bytes": 10}),
+        (ids[1], "document", {"title": "b", "source": "upload", "bytes": 11}),
+    ]
+    assert all(e.actor_id is not None and e.actor_kind == "user" for e in events)
+
+
 def test_single_file_field_works_too(admin_client, collection):
     response = _upload(admin_client, collection, ("a.txt", b"Some text."), field="file")
     assert response.status_code == 202
