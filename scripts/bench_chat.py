@@ -20,9 +20,10 @@ Redis serves the cache when one answers (as in production; `BENCH_REDIS=0` to ru
 Under each level's row, the CPU per answer across the machine (/proc): the server, the loopback provider, the load
 client (this process), PostgreSQL and Redis when they run here, and the rest (other processes, the kernel), with the
 LangChain app's in the same terms. The last line says what the overhead target asks of the machine at the last level:
-an overhead of 50 ms means each conversation gets an answer every (the provider's whole answer + 50 ms), so many
-answers a second at that CPU each, in cores: at or above the cores the machine has, queues grow whatever the server
-does. Read it on a quiet machine (`the rest` near zero).
+an overhead of 50 ms means each conversation gets an answer every (the pause + the provider's whole answer + 50 ms),
+so many answers a second at that CPU each, in cores: at or above the cores the machine has, queues grow whatever the
+server does. Read it on a quiet machine (`the rest` near zero). `BENCH_THINK_MS` sets the pause between an answer
+and the conversation's next question (0 by default: back to back, the harshest case).
 
 `--peer` also serves the same bot as a developer would build it with LangChain (scripts/peer/langchain_chat.py:
 Starlette, langchain-postgres PGVector over the same chunk texts and embedder, ChatOpenAI streaming from the
@@ -241,17 +242,18 @@ def local_redis_pid() -> int | None:
 
 
 def capacity(level: int, row: dict[str, list[float]], with_peer: bool) -> str:
-    """What the overhead target asks of the machine at `level` conversations back to back: an overhead of 50 ms
-    means each conversation gets an answer every (the provider's whole answer + 50 ms), so the machine must serve
+    """What the overhead target asks of the machine at `level` conversations: an overhead of 50 ms means each
+    conversation gets an answer every (the pause + the provider's whole answer + 50 ms), so the machine must serve
     level / that many answers a second, each costing the CPU measured across the machine. Above the cores the
     machine has, the target cannot be met whatever the server does (queues grow until the CPU keeps up)."""
     cores = os.cpu_count() or 1
-    turn = statistics.median(row["direct answer p50"]) + 50
+    turn = THINK_MS + statistics.median(row["direct answer p50"]) + 50
     needed = level * 1000 / turn
+    pace = f"pausing {THINK_MS:.0f} ms between questions" if THINK_MS else "back to back"
     machine = statistics.median(row["machine machine"])
     at_target = machine - statistics.median(row["docent cpu"]) + 4
     text = (
-        f"capacity at {level} conversations back to back: an overhead of 50 ms means an answer every {turn:.0f} ms "
+        f"capacity at {level} conversations {pace}: an overhead of 50 ms means an answer every {turn:.0f} ms "
         f"a conversation, {needed:.0f} answers/s; at the {machine:.1f} ms of CPU an answer costs the machine that is "
         f"{needed * machine / 1000:.2f} cores, {needed * at_target / 1000:.2f} with Docent's own at the 4 ms "
         f"target"
