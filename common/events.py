@@ -5,6 +5,10 @@ event is delivered once the outermost transaction commits (never when it rolls b
 app registered with `subscribe()` in its AppConfig.ready(). The emitting app never imports its subscribers
 (realtime delivery and webhooks subscribe; documents only emits). A failing handler is logged and does not
 stop the others or the request. See docs/adr/0041-domain-events-on-commit.md.
+
+Events delivered inside one `delivered_together()` block (facts of one commit, such as a new conversation and its
+first message) share a `delivery_memo()`: a subscriber may keep there what it reads for every event, such as which
+event types an organization's webhook endpoints want, and read it once for all of them (ADR 0133).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +28,7 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 ALL = "*"
+_memo: ContextVar[dict[Any, Any] | None] = ContextVar("events_delivery_memo", default=None)
 
 
 class EventType(models.TextChoices):
@@ -100,3 +107,24 @@ def deliver(event: DomainEvent) -> None:
             handler(event)
         except Exception:
             logger.exception("event subscriber %r failed on %s %s", handler, event.type, event.id)
+
+
+@contextmanager
+def delivered_together() -> Iterator[None]:
+    """The events delivered inside this block share one `delivery_memo()`. Use it around the emits of facts that one
+    commit makes true together: they are delivered after that commit (at once outside a transaction, else when the
+    transaction inside the block commits), so what a subscriber reads for the first of them is read after the commit
+    of all of them, as it would have been for each. Events delivered after the block (a transaction around it
+    commits later) get no memo. Nested blocks share the outermost one's memo."""
+    token = _memo.set({}) if _memo.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _memo.reset(token)
+
+
+def delivery_memo() -> dict[Any, Any] | None:
+    """The memo of the `delivered_together()` block being delivered in, or None: subscribers key their entries by
+    their own module name."""
+    return _memo.get()

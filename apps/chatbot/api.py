@@ -28,6 +28,8 @@ from apps.chatbot.serializers import (
     FeedbackInputSerializer,
     FeedbackOutputSerializer,
     MessageSerializer,
+    chat_input_read,
+    chat_output_data,
 )
 from apps.chatbot.services import bots as bot_services
 from apps.chatbot.services.answer import ChatTurn, chat_turn_stream
@@ -126,13 +128,12 @@ class ChatView(OrganizationAPIView):
         },
     )
     def post(self, request: Request, pk: str) -> Any:
-        data = ChatInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        message, conversation_id = chat_input_read(request.data)
         turn = chat_turn_open(
             actor=self.actor,
             bot_id=pk,
-            message=data.validated_data["message"],
-            conversation_id=data.validated_data.get("conversation_id"),
+            message=message,
+            conversation_id=conversation_id,
             source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
         )
         if request.accepted_renderer.format == "sse":
@@ -145,7 +146,7 @@ def _json_answer(turn: ChatTurn) -> Response:
     collected = answer_collect(chat_turn_stream(turn))
     if collected.status_code != status.HTTP_200_OK:
         return Response(collected.body, status=collected.status_code)
-    return Response(ChatOutputSerializer(collected.body).data)
+    return Response(chat_output_data(collected.body))
 
 
 def _is_uuid(value: str) -> bool:

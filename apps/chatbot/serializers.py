@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -107,9 +108,37 @@ class BotInputSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(error.details["widget_theme"]) from None
 
 
+CHAT_INPUT_MAX_CHARS = 100_000
+
+
 class ChatInputSerializer(serializers.Serializer[Any]):
-    message = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=100_000)
+    message = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=CHAT_INPUT_MAX_CHARS)
     conversation_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+def chat_input_read(data: Any) -> tuple[str, uuid.UUID | None]:
+    """The question and the conversation id of a chat request, as `ChatInputSerializer` validates them (ADR 0133).
+
+    The usual body (a JSON object whose `message` is a string the serializer accepts as it is, and whose
+    `conversation_id` is absent, null or a UUID string) is read directly: building the serializer deep-copies its
+    declared fields on every request. Any other body goes through the serializer, so what it refuses is refused with
+    its own 400 in the common error format, and what it coerces (a number as the message, a form body) it coerces.
+    """
+    if type(data) is dict:
+        message = data.get("message")
+        conversation_id = data.get("conversation_id")
+        if type(message) is str and len(message) <= CHAT_INPUT_MAX_CHARS and "\x00" not in message:
+            try:
+                message.encode()  # a lone surrogate (from a JSON escape) cannot be encoded: the serializer refuses it
+                if conversation_id is None:
+                    return message, None
+                if type(conversation_id) is str:
+                    return message, uuid.UUID(hex=conversation_id)
+            except (UnicodeEncodeError, ValueError):
+                pass
+    serializer = ChatInputSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["message"], serializer.validated_data.get("conversation_id")
 
 
 class CitationSerializer(serializers.Serializer[Any]):
@@ -147,6 +176,54 @@ class ChatOutputSerializer(serializers.Serializer[Any]):
     model = serializers.CharField(allow_blank=True)
     usage = UsageSerializer()
     latency_ms = LatencySerializer()
+
+
+def _as(kind: Any, value: Any) -> Any:
+    return None if value is None else kind(value)
+
+
+def chat_output_data(body: dict[str, Any]) -> dict[str, Any]:
+    """`ChatOutputSerializer(body).data` of a collected answer without building the serializer and its five nested
+    field sets per answer (ADR 0133): the same keys in the same order, each value as its field represents it (a
+    test compares the two)."""
+    usage, latency = body["usage"], body["latency_ms"]
+    return {
+        "conversation_id": _as(str, body["conversation_id"]),
+        "user_message_id": _as(str, body["user_message_id"]),
+        "message_id": _as(str, body["message_id"]),
+        "user_message_seq": _as(int, body["user_message_seq"]),
+        "seq": _as(int, body["seq"]),
+        "status": _as(str, body["status"]),
+        "answer": _as(str, body["answer"]),
+        "citations": [
+            {
+                "marker": _as(int, citation["marker"]),
+                "document_id": _as(str, citation["document_id"]),
+                "document_title": _as(str, citation["document_title"]),
+                "page": _as(int, citation["page"]),
+                "heading": _as(str, citation["heading"]),
+                "chunk_id": _as(str, citation["chunk_id"]),
+                "collection_id": _as(str, citation["collection_id"]),
+                "snippet": _as(str, citation["snippet"]),
+                "score": _as(float, citation["score"]),
+            }
+            for citation in body["citations"]
+        ],
+        "model": _as(str, body["model"]),
+        "usage": None
+        if usage is None
+        else {
+            "prompt_tokens": _as(int, usage["prompt_tokens"]),
+            "completion_tokens": _as(int, usage["completion_tokens"]),
+        },
+        "latency_ms": None
+        if latency is None
+        else {
+            "retrieval": _as(int, latency["retrieval"]),
+            "first_token": _as(int, latency["first_token"]),
+            "total": _as(int, latency["total"]),
+        },
+    }
 
 
 class ConversationSerializer(serializers.ModelSerializer[Conversation]):

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from apps.webhooks.models import WebhookEndpoint
 from common.core.redis import hot_execute, redis_client
+from common.events import delivery_memo
 
 CACHE_SECONDS = 300
 
@@ -26,7 +27,19 @@ def _keys(organization_id: Any) -> tuple[str, str]:
 
 def wanted_event_types(organization_id: Any) -> frozenset[str]:
     """The event types at least one enabled endpoint of the organization subscribes to (one Redis round trip
-    when known: the version token and the value, stored as "<version> <type> <type> …", in one MGET)."""
+    when known: the version token and the value, stored as "<version> <type> <type> …", in one MGET). Events
+    delivered together (common.events.delivered_together: facts of one commit) read it once (ADR 0133)."""
+    memo = delivery_memo()
+    if memo is None:
+        return _wanted(organization_id)
+    key = (__name__, str(organization_id))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _wanted(organization_id)
+    return found
+
+
+def _wanted(organization_id: Any) -> frozenset[str]:
     client = redis_client()
     if client is None:
         return _read(organization_id)

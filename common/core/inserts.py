@@ -7,19 +7,23 @@ transaction, so they are saved all or none. Values are prepared by each field as
 columns are read back onto it. No model signals are sent: use it only for models nothing listens to.
 
 Most values need no preparing: a plain Django text, number, boolean or UUID field (or a foreign key to one) given
-None or a value of its own type prepares it to itself, so those are read as they are (ADR 0126); every other field
-and value goes through the field's own `pre_save` and `get_db_prep_save`.
+None or a value of its own type prepares it to itself, so those are read as they are (ADR 0126); so does Django's
+own DateTimeField on PostgreSQL given None or an aware datetime, and one stamped on insert (`auto_now`,
+`auto_now_add`) is stamped as its `pre_save` stamps it (ADR 0133); every other field and value goes through the
+field's own `pre_save` and `get_db_prep_save`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
 from django.db import connections, models
 from django.db.models import NOT_PROVIDED, Field, Model
+from django.utils import timezone
 from psycopg import _queries as psycopg_queries
 
 # psycopg keeps the parse of a query's placeholders (for binding them on the client) only for queries of at most 50
@@ -54,12 +58,22 @@ _PREPARED_AS_IS: dict[type[Field[Any, Any]], type] = {
 Preparer = tuple[type, Callable[[Any], Any] | None]  # values of this type (and None) need only this (None: nothing)
 
 
+class _StampedNow:
+    """The kind of a DateTimeField stamped on insert: the time now, set on the instance (as its `pre_save` does)."""
+
+
 def _preparer(field: Field[Any, Any], connection: Any) -> Preparer | None:
     """How `field` prepares None and values of one type without its own machinery, or None when it must use it."""
     if type(field) is models.ForeignKey:
         return _preparer(field.target_field, connection)
     if type(field) is models.UUIDField:
         return (uuid.UUID, None) if connection.features.has_native_uuid_field else None
+    if type(field) is models.DateTimeField:
+        # PostgreSQL's adaptation returns a datetime as it is; a naive one (a warning and the default time zone) is
+        # left to the field. Stamping is DateTimeField.pre_save's own: timezone.now(), set on the instance.
+        if connection.vendor != "postgresql":
+            return None
+        return (_StampedNow, None) if field.auto_now or field.auto_now_add else (datetime, None)
     kind = _PREPARED_AS_IS.get(type(field))
     if kind is int:
         return int, partial(_adapt_integer, connection.ops, field.get_internal_type())
@@ -88,8 +102,17 @@ def _values(
     for field, preparer in zip(fields, preparers, strict=True):
         if preparer is not None:
             kind, adapt = preparer
+            if kind is _StampedNow:
+                value = timezone.now()
+                setattr(instance, field.attname, value)
+                values.append(value)
+                continue
             value = getattr(instance, field.attname)
-            if value is None or type(value) is kind or (kind is str and isinstance(value, str)):
+            if (
+                value is None
+                or (type(value) is kind and (kind is not datetime or value.utcoffset() is not None))
+                or (kind is str and isinstance(value, str))
+            ):
                 values.append(value if adapt is None else adapt(value))
                 continue
         values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))

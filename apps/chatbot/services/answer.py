@@ -43,7 +43,7 @@ from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
 from common.core.errors import DomainError, NotFound, ValidationFailed
 from common.core.inserts import insert_rows
 from common.core.redis import hot_writes_together
-from common.events import EventType, emit
+from common.events import EventType, delivered_together, emit
 
 if TYPE_CHECKING:
     from apps.organizations.actors import Actor
@@ -204,8 +204,9 @@ def chat_turn_start(
         )
 
     # The database numbers the message and stamps the conversation's last_message_at (ADR 0023). A new
-    # conversation needs no transaction of its own: its one statement string is one (implicit) transaction.
-    with transaction.atomic() if conversation_id else contextlib.nullcontext():
+    # conversation needs no transaction of its own: its one statement string is one (implicit) transaction. Its
+    # two events are facts of that one commit: delivered together, their subscribers read what they need once.
+    with delivered_together(), transaction.atomic() if conversation_id else contextlib.nullcontext():
         if conversation_id:
             conversation = (
                 Conversation.objects.for_org(bot.organization_id)

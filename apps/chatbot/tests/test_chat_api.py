@@ -1,10 +1,12 @@
 """Chat over REST: JSON and Server-Sent Events, failures as error events with a persisted record."""
 
 import dataclasses
+import json
 
 import pytest
 
 from apps.chatbot.models import Message, Participant
+from apps.chatbot.serializers import ChatInputSerializer, ChatOutputSerializer, chat_input_read, chat_output_data
 from apps.chatbot.tests.conftest import HANDBOOK, sse_events
 from apps.chatbot.tests.factories import ChatbotFactory, ConversationFactory
 from apps.chatbot_provider.tests.loopback import Behaviour
@@ -301,3 +303,81 @@ def test_member_removed_loses_chat_access_at_once(organization, make_member_clie
     response = client.post(chat_url(bot), {"message": "How many vacation days?"})
     assert response.status_code == 404
     assert Message.objects.unscoped().filter(conversation__bot=bot).count() == 2  # the first question and answer
+
+
+# The chat request is read without building ChatInputSerializer when its body is the usual one, and the JSON answer
+# is written without ChatOutputSerializer (ADR 0133): both must give what the serializers give.
+
+VALID_CHAT_BODIES = [
+    {"message": "How many vacation days?"},
+    {"message": "  spaces kept, not trimmed \n"},
+    {"message": "", "conversation_id": None},
+    {"message": "Ünïcödé and emoji 🎉"},
+    {"message": "x" * 100_000},
+    {"message": "hi", "conversation_id": "2F1C5E9A-3B6D-4E8F-9A1B-2C3D4E5F6A7B"},
+    {"message": "hi", "conversation_id": "{2f1c5e9a-3b6d-4e8f-9a1b-2c3d4e5f6a7b}"},
+    {"message": "hi", "conversation_id": "urn:uuid:2f1c5e9a-3b6d-4e8f-9a1b-2c3d4e5f6a7b"},
+    {"message": "hi", "conversation_id": "2f1c5e9a3b6d4e8f9a1b2c3d4e5f6a7b"},
+    {"message": "hi", "conversation_id": 12},
+    {"message": 42},
+    {"message": "hi", "extra": "ignored"},
+]
+REFUSED_CHAT_BODIES = [
+    {},
+    {"message": None},
+    {"message": ["a list"]},
+    {"message": True},
+    {"message": "a\x00null"},
+    {"message": "lone \ud800 surrogate"},
+    {"message": "x" * 100_001},
+    {"message": "hi", "conversation_id": "not-a-uuid"},
+    {"message": "hi", "conversation_id": ""},
+    {"message": "hi", "conversation_id": ["2f1c5e9a-3b6d-4e8f-9a1b-2c3d4e5f6a7b"]},
+    ["a list, not an object"],
+]
+
+
+@pytest.mark.parametrize("body", VALID_CHAT_BODIES)
+def test_a_chat_request_is_read_as_the_serializer_reads_it(body):
+    serializer = ChatInputSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
+    expected = (serializer.validated_data["message"], serializer.validated_data.get("conversation_id"))
+    read = chat_input_read(body)
+    assert read == expected
+    assert type(read[0]) is type(expected[0]) and type(read[1]) is type(expected[1])
+
+
+@pytest.mark.parametrize("body", REFUSED_CHAT_BODIES)
+def test_a_malformed_chat_request_is_the_serializers_400_in_the_common_format(member_client, bot, body):
+    serializer = ChatInputSerializer(data=body)
+    assert not serializer.is_valid()
+    # as a client sends it: JSON escapes (a lone surrogate can only come as one)
+    response = member_client.post(chat_url(bot), json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    expected = (
+        serializer.errors if isinstance(body, dict) else {"non_field_errors": serializer.errors["non_field_errors"]}
+    )
+    assert response.json()["error"] == {
+        "code": "validation_error",
+        "message": "Invalid input.",
+        "details": json.loads(json.dumps(expected)),
+    }
+    assert not Message.objects.unscoped().exists()
+
+
+def test_the_json_answer_is_what_the_output_serializer_gives(member_client, bot, retrieved):
+    response = member_client.post(chat_url(bot), {"message": "How many vacation days do employees get?"})
+    body = response.json()
+    assert body["citations"]
+    assert list(body) == list(ChatOutputSerializer(body).data)
+    assert chat_output_data(body) == ChatOutputSerializer(body).data
+    odd = {
+        **body,
+        "status": Message.Status.DONT_KNOW,
+        "seq": "7",
+        "latency_ms": {"retrieval": None, "first_token": 3.9, "total": None},
+        "citations": [{**body["citations"][0], "page": None, "score": 1, "marker": "2", "extra": "dropped"}],
+    }
+    written, serialized = chat_output_data(odd), ChatOutputSerializer(odd).data
+    assert written == serialized
+    assert json.dumps(written) == json.dumps(serialized)  # the same keys in the same order, the same types

@@ -52,12 +52,15 @@ def test_openai_request_carries_model_messages_key_and_usage_option(openai_provi
     assert sent.body["stream"] is True
     assert sent.body["stream_options"] == {"include_usage": True}
     assert sent.body["max_completion_tokens"] == 77
+    assert sent.body["temperature"] == 0.4
     assert sent.body["messages"][0] == {"role": "system", "content": "Answer briefly."}
+    assert set(sent.body) == {"model", "messages", "stream", "stream_options", "temperature", "max_completion_tokens"}
 
 
 def test_compatible_server_gets_max_tokens_and_no_real_key_is_needed(compatible_provider, loopback):
     _collect(compatible_provider, max_tokens=50)
     assert loopback.requests[-1].body["max_tokens"] == 50
+    assert "max_completion_tokens" not in loopback.requests[-1].body
 
 
 def test_gemini_request_carries_system_instruction_and_api_key_header(gemini_provider, loopback):

@@ -85,12 +85,50 @@ def test_values_read_as_they_are_are_the_values_the_orm_would_save():
         assert seen(_values(instance, fields, preparers, connection)) == seen(expected)
 
 
+@pytest.mark.django_db
+def test_timestamps_are_saved_as_the_orm_saves_them():
+    import warnings
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from common.core.inserts import _insert_sql, _values
+
+    bot = ChatbotFactory(organization=Organization.objects.create(name="Acme", slug="acme-stamped"))
+    conversation, participant, message = _rows(bot)
+    joined = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    participant.joined_at, message.edited_at = joined, None
+    conversation.last_message_at = datetime(2026, 1, 2, 3, 4, 5)  # naive: the field makes it aware, with a warning
+    before = timezone.now()
+    prepared = {}
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        for instance in (conversation, participant, message):
+            _, fields, preparers = _insert_sql(type(instance))
+            values = _values(instance, fields, preparers, connection)
+            prepared[type(instance)] = {f.attname: v for f, v in zip(fields, values, strict=True)}
+        insert_rows(conversation, participant, message, returning=("seq",))
+    assert [str(w.message) for w in warned if "naive datetime" in str(w.message)]
+    assert prepared[Conversation]["last_message_at"].utcoffset() is not None
+    assert prepared[Participant]["joined_at"] is joined
+    assert prepared[Message]["edited_at"] is None
+    for instance in (conversation, participant, message):  # stamped now; the instance holds what was saved (below)
+        for name in ("created_at", "updated_at"):
+            stamped = prepared[type(instance)][name]
+            assert before <= stamped <= timezone.now()
+    assert participant.joined_at is joined and message.edited_at is None
+    saved = Message.objects.unscoped().get(pk=message.pk)
+    assert (saved.created_at, saved.updated_at, saved.edited_at) == (message.created_at, message.updated_at, None)
+    assert Participant.objects.unscoped().get(pk=participant.pk).joined_at == joined
+
+
 def test_only_django_s_own_plain_fields_are_read_as_they_are():
     import uuid
+    from datetime import datetime
 
     from django.db import models
 
-    from common.core.inserts import _preparer
+    from common.core.inserts import _preparer, _StampedNow
 
     class Custom(models.TextField):
         pass
@@ -103,6 +141,9 @@ def test_only_django_s_own_plain_fields_are_read_as_they_are():
     assert kind(models.PositiveIntegerField()) is int
     assert kind(models.UUIDField()) is uuid.UUID
     assert kind(models.JSONField()) is None
-    assert kind(models.DateTimeField(auto_now=True)) is None
+    assert kind(models.DateTimeField()) is datetime
+    assert kind(models.DateTimeField(auto_now=True)) is kind(models.DateTimeField(auto_now_add=True)) is _StampedNow
+    assert kind(models.DateField()) is None
+    assert kind(type("CustomDateTime", (models.DateTimeField,), {})()) is None
     assert kind(Custom()) is None
     assert kind(Message._meta.get_field("conversation")) is uuid.UUID
