@@ -46,6 +46,17 @@ EMBED_BATCH = 128
 _CLIENTS: OrderedDict[str, Any] = OrderedDict()
 _CLIENTS_LOCK = threading.Lock()
 _MAX_CLIENTS = 128
+# One lock per configuration whose client is being built: building one costs about 20 ms of CPU (the SDK's HTTP
+# client and its TLS context), and the first answers after a start often arrive together.
+_BUILDING: dict[str, threading.Lock] = {}
+
+
+def _cached_client(key: str) -> Any:
+    """The cached client of a configuration, marked as just used, or None (call with _CLIENTS_LOCK held)."""
+    client = _CLIENTS.get(key)
+    if client is not None:
+        _CLIENTS.move_to_end(key)
+    return client
 
 
 def _client_key(provider: ChatbotProvider) -> str:
@@ -143,15 +154,25 @@ class NetworkClient:
         """A cached SDK client per provider configuration (connection pools are reused between requests)."""
         key = _client_key(provider)
         with _CLIENTS_LOCK:
-            client = _CLIENTS.get(key)
+            client = _cached_client(key)
             if client is not None:
-                _CLIENTS.move_to_end(key)
                 return client
-        client = self.build_sdk_client(provider)
-        with _CLIENTS_LOCK:
-            _CLIENTS[key] = client
-            while len(_CLIENTS) > _MAX_CLIENTS:
-                _CLIENTS.popitem(last=False)
+            building = _BUILDING.setdefault(key, threading.Lock())
+        # One thread builds a configuration's client; the others asking for it meanwhile wait and use it.
+        with building:
+            with _CLIENTS_LOCK:
+                client = _cached_client(key)
+            if client is not None:
+                return client
+            try:
+                client = self.build_sdk_client(provider)
+            finally:
+                with _CLIENTS_LOCK:
+                    _BUILDING.pop(key, None)
+            with _CLIENTS_LOCK:
+                _CLIENTS[key] = client
+                while len(_CLIENTS) > _MAX_CLIENTS:
+                    _CLIENTS.popitem(last=False)
         return client
 
     def map_error(self, exc: BaseException, provider: ChatbotProvider) -> ProviderError:
