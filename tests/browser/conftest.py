@@ -7,17 +7,20 @@ be had the suite fails with a message saying how to get one: CI counts a skipped
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from apps.chatbot_provider.tests.conftest import loopback, loopback_server  # noqa: F401 (a local model server)
 from config.embedded import ensure_chromium
@@ -110,10 +113,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if report.when == "call":
         item.stash[_CALL_FAILED] = report.failed
+        if report.failed:
+            _server_state(item)
     return report
 
 
+def _server_state(item: pytest.Item) -> None:
+    """What the server (threads of this process) was doing when the test gave up, while it still runs: every
+    thread's stack, and the event loop's tasks, in the report and in var/screenshots/failures/."""
+    lines = []
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        lines.append(f"--- thread {names.get(ident, ident)}")
+        lines.extend(line.rstrip() for line in traceback.format_stack(frame))
+    for loop in _LOOPS:
+        if loop.is_closed():
+            continue
+        with contextlib.suppress(RuntimeError):  # the set of tasks changed while it was read
+            for task in list(asyncio.all_tasks(loop)):
+                lines.append(f"--- task {task.get_name()}: {task.get_coro()!r}")
+                lines.extend(line.rstrip() for frame in task.get_stack() for line in traceback.format_stack(frame, 1))
+    text = "\n".join(lines)
+    folder = SCREENSHOTS / "failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{item.name}-server.txt").write_text(text)
+    sys.stderr.write(f"\n--- the server when the test gave up\n{text[-20000:]}\n")
+
+
 _CALL_FAILED = pytest.StashKey[bool]()
+_LOOPS: list[asyncio.AbstractEventLoop] = []  # the event loops of the servers running now
 
 
 @pytest.fixture(autouse=True)
@@ -141,10 +169,19 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, knowing its event loop (for the report of a failed test)."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: Any = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+
 @pytest.fixture
 def server(transactional_db: None) -> Iterator[str]:
     """The app (HTTP and WebSocket, static files through WhiteNoise) at http://127.0.0.1:<port>."""
-    import uvicorn
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     from config.asgi import application
@@ -153,7 +190,7 @@ def server(transactional_db: None) -> Iterator[str]:
     # Static files from the finders, as Django's live server serves them (WhiteNoise does so only with DEBUG).
     app = ASGIStaticFilesHandler(application)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uvicorn_server = uvicorn.Server(config)
+    uvicorn_server = _Server(config)
     thread = threading.Thread(target=uvicorn_server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -161,7 +198,10 @@ def server(transactional_db: None) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start", pytrace=False)
         time.sleep(0.05)
+    assert uvicorn_server.loop is not None
+    _LOOPS.append(uvicorn_server.loop)
     yield f"http://127.0.0.1:{port}"
+    _LOOPS.remove(uvicorn_server.loop)
     uvicorn_server.should_exit = True
     thread.join(timeout=10)
     _close_server_connections()
