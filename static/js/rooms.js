@@ -11,7 +11,7 @@
   const status = document.getElementById("compose-status");
   // id -> {meta, messages: Map(seq -> message), last, revision, participants, earlier: older messages to load}
   const rooms = new Map();
-  let current = null, socket = null, me = null, retry = 0, drafts = {}, editing = null;
+  let current = null, socket = null, me = null, retry = 0, drafts = {}, failures = {}, editing = null;
   // Names of the organization's members and bots, from the page's own choices ("user:<id>" / "bot:<id>").
   const names = new Map(), bots = new Map();
   for (const option of document.getElementById("direct-with").options) {
@@ -128,6 +128,8 @@
     }
     [...r.messages.keys()].sort((a, b) => a - b).forEach(seq => log.append(line(r.messages.get(seq))));
     if (drafts[current]) { const p = document.createElement("p"); p.className = "muted room-draft"; p.textContent = drafts[current].who + ": " + drafts[current].text; log.append(p); }
+    // A bot that could not answer (its quota used up, the bot gone...) says so; nothing was stored to show instead.
+    if (failures[current]) { const p = document.createElement("p"); p.className = "error room-bot-error"; p.setAttribute("role", "status"); p.textContent = failures[current]; log.append(p); }
   }
 
   function store(message) {
@@ -139,7 +141,7 @@
       r.last = message.seq;
       if (message.sender.id !== me && message.conversation !== current) r.meta.unread += 1;
     }
-    if (message.sender.kind === "bot") delete drafts[message.conversation];
+    if (message.sender.kind === "bot") { delete drafts[message.conversation]; delete failures[message.conversation]; }
     if (message.conversation === current) {
       const following = log.scrollHeight - log.scrollTop - log.clientHeight < 40;  // the reader is at the end
       renderLog(); markRead();
@@ -230,6 +232,12 @@
       case "bot.token": {
         const draft = drafts[frame.conversation] || {who: names.get(frame.bot) || "Bot", text: ""};
         draft.text += frame.text; drafts[frame.conversation] = draft;
+        if (frame.conversation === current) renderLog();
+        break;
+      }
+      case "bot.error": {
+        delete drafts[frame.conversation];
+        failures[frame.conversation] = (names.get(frame.bot) || "The bot") + " could not answer: " + frame.message;
         if (frame.conversation === current) renderLog();
         break;
       }

@@ -225,3 +225,31 @@ def test_a_member_pages_back_through_a_long_history_and_deletes_a_message_of_the
     for member in (alex, sam_page):
         member.context.close()
         assert not member.problems, member.problems
+
+
+def test_a_member_sees_why_a_bot_could_not_answer(browser, server, team, shots):
+    from django.utils import timezone
+
+    from apps.api_keys import limits
+    from apps.api_keys.tests.factories import OrganizationAPILimitsFactory
+
+    admin, _sam, bot = team
+    # The organization's tokens for today are used up: the bot refuses before asking any provider.
+    OrganizationAPILimitsFactory(organization=bot.organization, daily_token_quota=100)
+    limits.add_organization_usage(bot.organization_id, field="tokens", amount=100, now=timezone.now())
+
+    alex = Member(browser, server, admin.email)
+    alex.page.locator("#direct-with").select_option(label="HR bot (bot)")
+    alex.page.get_by_role("button", name="Open").click()
+    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'HR bot'")
+    alex.say("How many vacation days do employees get?")
+    alex.sees("You: How many vacation days do employees get?")
+    refusal = alex.page.locator("#room-log .room-bot-error")
+    refusal.wait_for()
+    assert refusal.inner_text().startswith("HR bot could not answer: ")
+    assert "quota" in refusal.inner_text().lower()
+    assert not alex.page.locator("#room-log p.room-message", has_text="HR bot:").count()
+    alex.shot(shots, "14-bot-refused-alex.png")
+
+    alex.context.close()
+    assert not alex.problems, alex.problems
