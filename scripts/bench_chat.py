@@ -81,6 +81,7 @@ LEVELS = (1, 20, 50)
 REQUESTS = {1: 40, 20: 200, 50: 300}  # answers measured per level (after a warm-up)
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 PEER_PORT = PORT + 1
+FLOOR_PORT = PORT + 2
 PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 # Pause between a conversation's answer and its next question (0: back to back, the harshest case).
@@ -306,6 +307,9 @@ def _peer(org_id: str, provider_url: str) -> tuple[subprocess.Popen[bytes], dict
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--peer", action="store_true", help="also measure the LangChain app (requirements/peer.txt)")
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure a bare relay of the provider's stream (no Docent work)"
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--levels", default=",".join(str(level) for level in LEVELS))
     args = parser.parse_args()
@@ -337,12 +341,16 @@ def main() -> int:
     server = _uvicorn("config.asgi:application", PORT, env)
     redis_pid = local_redis_pid()
     peer: subprocess.Popen[bytes] | None = None
+    floor: subprocess.Popen[bytes] | None = None
     peer_db: dict[str, object] = {}
     try:
         wait_ready(f"http://127.0.0.1:{PORT}/healthz", server)
         if args.peer:
             peer, peer_db = _peer(org_id, provider_url)
             wait_ready(f"http://127.0.0.1:{PEER_PORT}/healthz", peer)
+        if args.floor:
+            floor = _uvicorn("scripts.peer.bare_relay:app", FLOOR_PORT, {**env, "FLOOR_PROVIDER_URL": provider_url})
+            wait_ready(f"http://127.0.0.1:{FLOOR_PORT}/healthz", floor)
         chat_url = f"http://127.0.0.1:{PORT}/api/v1/bots/{bot_id}/chat"
         headers = {"Authorization": f"Bearer {token}", "X-Organization": org_id, "Accept": "text/event-stream"}
         direct_url = f"{provider_url}/chat/completions"
@@ -358,6 +366,11 @@ def main() -> int:
         def langchain(client: httpx.AsyncClient) -> object:
             return first_token(client, "POST", peer_url, b"event: token", json={"message": QUESTION})
 
+        floor_url = f"http://127.0.0.1:{FLOOR_PORT}/chat"
+
+        def bare(client: httpx.AsyncClient) -> object:
+            return first_token(client, "POST", floor_url, b"event: token", json={"message": QUESTION})
+
         from django.conf import settings
 
         print(
@@ -366,6 +379,8 @@ def main() -> int:
             f"{args.rounds} round(s), medians; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
             "times in ms"
         )
+        if floor is not None:
+            print("floor: a bare ASGI relay of the provider's stream (scripts/peer/bare_relay.py), same workers")
         if peer is not None:
             print(f"peer: LangChain (PGVector over the same {peer_db['chunks']} chunk texts, ChatOpenAI), same workers")
         header = (
@@ -438,6 +453,24 @@ def main() -> int:
                         f" {p50:>13.1f} {p95:>13.1f} {values['docent/peer p50']:>15.2f}x "
                         f"{values['docent/peer p95']:>15.2f}x"
                     )
+                if floor is not None:
+                    floor_before = machine_sample(floor.pid, provider.pid, redis_pid)
+                    floor_ms, _ = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), bare))
+                    floor_machine = per_answer(
+                        floor_before,
+                        machine_sample(floor.pid, provider.pid, redis_pid),
+                        len(floor_ms) + min(3, len(floor_ms)),
+                    )
+                    values |= {
+                        "floor server": floor_machine["server"],
+                        "floor overhead p50": pct(floor_ms, 0.5) - d50,
+                        "floor overhead p95": pct(floor_ms, 0.95) - d95,
+                    }
+                    machine_line += (
+                        f"\n{'':>10} the bare relay: overhead p50 / p95 {values['floor overhead p50']:.1f} / "
+                        f"{values['floor overhead p95']:.1f} ms, its server {floor_machine['server']:.1f} ms of CPU "
+                        f"an answer; Docent's server adds {cpu_per_answer - floor_machine['server']:.1f} ms to it"
+                    )
                 for key, value in values.items():
                     row.setdefault(key, []).append(value)
                 print(line, flush=True)
@@ -461,6 +494,14 @@ def main() -> int:
             f"overhead p95 <= 50 ms at 50 conversations"
             + (f" (measured {statistics.median(summary[50]['overhead p95']):.1f} ms)" if 50 in summary else "")
         )
+        if floor is not None:
+            floor_last = statistics.median(last["floor server"])
+            print(
+                f"the floor at {levels[-1]} conversations: a bare relay's server costs {floor_last:.1f} ms of CPU an "
+                f"answer (HTTP, the provider's client, the stream), overhead p95 "
+                f"{statistics.median(last['floor overhead p95']):.1f} ms; Docent's server adds "
+                f"{cpu_last - floor_last:.1f} ms to it (retrieval, the conversation, the prompt, quotas, events)"
+            )
         print(capacity(levels[-1], last, peer is not None))
         if peer is not None:
             print(
@@ -471,7 +512,7 @@ def main() -> int:
                 )
             )
     finally:
-        for process in (server, peer, provider):
+        for process in (server, peer, floor, provider):
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=15)
