@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
@@ -88,9 +90,86 @@ def release_request_connections() -> None:
 def stream_handover(turn: ChatTurn) -> None:
     """What an ASGI view does on the request's thread before it hands `turn` to a stream thread: the retrieval on
     the connection that saved the question (chat_turn_retrieve, ADR 0124), then that connection given back
-    (release_request_connections). The stream's thread then takes a connection only to save the answer."""
+    (release_request_connections), then the stream's producer started from here (ADR 0135): the provider is asked
+    while the event loop is still taking the response, not after. The stream's thread then takes a connection only
+    to save the answer."""
     chat_turn_retrieve(turn)
     release_request_connections()
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():  # a request thread of the ASGI server
+        _Production(turn, loop).start()
+
+
+class _Production:
+    """A turn's answer pipeline on a producer thread, its events queued for one event loop.
+
+    The producer appends and wakes the loop once per batch (a wake-up already on its way covers what is appended
+    meanwhile); the loop drains. Setting `gone` (the consumer went away) makes the producer close the pipeline at
+    its next event, which saves the partial answer as interrupted."""
+
+    def __init__(self, turn: ChatTurn, loop: asyncio.AbstractEventLoop) -> None:
+        self.turn = turn
+        self.loop = loop
+        self.pending: deque[ChatEvent | None] = deque()  # appended by the producer, drained by the loop (both atomic)
+        self.ready = asyncio.Event()
+        self.wake = False  # a wake-up is on its way to the loop: the producer only appends
+        self.gone = threading.Event()
+        self.future: Future[None] | None = None
+        turn.production = self
+
+    def start(self) -> None:
+        """Run the pipeline on a producer thread, in a copy of the caller's context (its request id). The thread
+        is told the event loop, as asgiref tells the threads it runs code on: what the pipeline rings (the stored
+        answer's doorbell, a handoff) is sent on that loop. The in-memory channel layer is not thread-safe: a ring
+        sent from a loop of the thread's own could leave the hub's receive asleep with the ring queued."""
+        self.future = _producers().submit(contextvars.copy_context().run, self._produce)
+
+    def _put(self, item: ChatEvent | None) -> None:
+        self.pending.append(item)
+        if not self.wake:
+            self.wake = True
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
+                self.loop.call_soon_threadsafe(self.ready.set)
+
+    def _produce(self) -> None:
+        SyncToAsync.threadlocal.main_event_loop = self.loop
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+        _drop_broken_connections()
+        generator = chat_turn_stream(self.turn)
+        try:
+            for event in generator:
+                if self.gone.is_set():
+                    generator.close()  # saves the partial answer as interrupted
+                    break
+                self._put(event)
+        except Exception:
+            logger.exception("chat stream producer failed")
+        finally:
+            self._put(None)
+            _release_connections()
+
+    async def batches(self) -> AsyncGenerator[list[ChatEvent], None]:
+        assert self.future is not None
+        producer = asyncio.wrap_future(self.future, loop=self.loop)
+        _producing.add(producer)
+        producer.add_done_callback(_producing.discard)
+        try:
+            while True:
+                await self.ready.wait()
+                self.ready.clear()
+                self.wake = False  # before draining: whatever is appended after this wakes the loop again
+                batch: list[ChatEvent] = []
+                while self.pending:
+                    item = self.pending.popleft()
+                    if item is None:
+                        if batch:
+                            yield batch
+                        return
+                    batch.append(item)
+                if batch:
+                    yield batch
+        finally:
+            self.gone.set()
 
 
 async def event_batches_async(turn: ChatTurn) -> AsyncGenerator[list[ChatEvent], None]:
@@ -98,61 +177,19 @@ async def event_batches_async(turn: ChatTurn) -> AsyncGenerator[list[ChatEvent],
     gets to them, in order (one event per batch while tokens come slower than they are sent; several when the
     loop is busy). The producer wakes the loop once per batch, not once per event.
 
-    The pipeline runs in a pooled thread; closing this generator (the consumer went away) makes the producer
-    close the pipeline at its next event, which saves the partial answer as interrupted. Close it explicitly
-    (`contextlib.aclosing`) when wrapping it in another generator.
+    The pipeline runs in a pooled thread, started by `stream_handover` when a view handed the turn over, else
+    here; closing this generator (the consumer went away) makes the producer close the pipeline at its next event,
+    which saves the partial answer as interrupted. Close it explicitly (`contextlib.aclosing`) when wrapping it in
+    another generator.
     """
     loop = asyncio.get_running_loop()
-    pending: deque[ChatEvent | None] = deque()  # appended by the producer, drained by the loop (both atomic)
-    ready = asyncio.Event()
-    wake = [False]  # a wake-up is on its way to the loop: the producer only appends
-    gone = threading.Event()
-
-    def put(item: ChatEvent | None) -> None:
-        pending.append(item)
-        if not wake[0]:
-            wake[0] = True
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
-                loop.call_soon_threadsafe(ready.set)
-
-    def produce() -> None:
-        _drop_broken_connections()
-        generator = chat_turn_stream(turn)
-        try:
-            for event in generator:
-                if gone.is_set():
-                    generator.close()  # saves the partial answer as interrupted
-                    break
-                put(event)
-        except Exception:
-            logger.exception("chat stream producer failed")
-        finally:
-            put(None)
-            _release_connections()
-
-    # Through asgiref, so that the producer's thread knows this event loop: what the pipeline rings (the stored
-    # answer's doorbell, a handoff) is sent on it, not on a loop of the thread's own. The in-memory channel layer
-    # is not thread-safe: a ring sent from another loop could leave the hub's receive asleep with the ring queued.
-    producer = asyncio.ensure_future(sync_to_async(produce, thread_sensitive=False, executor=_producers())())
-    _producing.add(producer)
-    producer.add_done_callback(_producing.discard)
-    try:
-        while True:
-            await ready.wait()
-            ready.clear()
-            wake[0] = False  # before draining: whatever is appended after this wakes the loop again
-            batch: list[ChatEvent] = []
-            while pending:
-                item = pending.popleft()
-                if item is None:
-                    if batch:
-                        yield batch
-                    return
-                batch.append(item)
-            if batch:
-                yield batch
-    finally:
-        gone.set()
+    production = turn.production
+    if production is None or production.loop is not loop:
+        production = _Production(turn, loop)
+        production.start()
+    async with contextlib.aclosing(production.batches()) as batches:
+        async for batch in batches:
+            yield batch
 
 
 async def events_async(turn: ChatTurn) -> AsyncGenerator[ChatEvent, None]:

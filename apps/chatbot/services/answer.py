@@ -94,6 +94,8 @@ class ChatTurn:
     # The retrieval already run for this turn by `chat_turn_retrieve` (on the thread that saved the question),
     # else None: chat_turn_stream runs it.
     retrieval: Retrieval | None = None
+    # The producer running this turn's pipeline for an event loop (apps.chatbot.streaming), once one is started.
+    production: Any = None
 
 
 @dataclass(frozen=True)
@@ -574,8 +576,8 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
                     if progress.ttft_ms is None:
                         progress.ttft_ms = _ms(turn.started)
                     progress.parts.append(event.text)
-                    _checkpoint(turn, progress)
                     yield TokenEvent(event.text)
+                    _checkpoint(turn, progress)  # once the token has left: its Redis write is not on the token's way
                 elif isinstance(event, Usage):
                     progress.usage = event
             return

@@ -1,15 +1,16 @@
 """The transport-neutral event stream (events_async) and the encoders each transport uses."""
 
+import asyncio
 import json
 import time
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 
 from apps.chatbot.encoders import answer_collect, sse_encode, websocket_frame
 from apps.chatbot.models import Message
 from apps.chatbot.services.answer import CitationsEvent, DoneEvent, ErrorEvent, TokenEvent, chat_turn_start
-from apps.chatbot.streaming import events_async
+from apps.chatbot.streaming import events_async, stream_handover
 from apps.chatbot.tests.conftest import HANDBOOK
 from apps.chatbot.tests.factories import ChatbotFactory
 
@@ -105,3 +106,40 @@ def test_closing_events_async_mid_answer_leaves_an_interrupted_record(
     assert answer is not None
     assert answer.status == "interrupted"
     assert answer.content.startswith("one") and "eight" not in answer.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_handed_over_by_a_view_asks_the_provider_before_its_response_is_read(
+    organization, retrieved, openai_provider, loopback
+):
+    """Under ASGI the view's thread starts the stream's producer at the handover: the provider is already asked while
+    the event loop is still taking the response, and the events are then read from that same producer."""
+    from apps.chatbot_provider.tests.loopback import Behaviour
+
+    loopback.state.default = Behaviour(first_token_delay=0.3)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    turn = chat_turn_start(bot=bot, message="When does the office open?")
+
+    async def hand_over_then_read():
+        await sync_to_async(stream_handover, thread_sensitive=False)(turn)  # a thread that knows this loop
+        production = turn.production
+        deadline = time.monotonic() + 5
+        while not loopback.requests and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        asked_before_reading = bool(loopback.requests)
+        events = [event async for event in events_async(turn)]
+        return production, asked_before_reading, events
+
+    production, asked_before_reading, events = async_to_sync(hand_over_then_read)()
+    assert production is not None and turn.production is production  # the events came from the producer it started
+    assert asked_before_reading
+    assert len(loopback.requests) == 1  # asked once, not again when the events were read
+    assert [type(e) for e in events[-2:]] == [CitationsEvent, DoneEvent]
+    assert Message.objects.unscoped().get(pk=events[-1].data["message_id"]).status == "complete"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_handed_over_outside_an_event_loop_starts_its_producer_when_read(organization, retrieved):
+    turn = chat_turn_start(bot=ChatbotFactory(organization=organization), message="When does the office open?")
+    stream_handover(turn)  # a plain thread (WSGI, a shell): nothing to hand the events to yet
+    assert turn.production is None
