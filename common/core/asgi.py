@@ -1,5 +1,6 @@
 """Django's HTTP side under ASGI with one thread hop per request for the middleware chain and a sync view, on
-request threads that are kept and used again (ADR 0116).
+request threads that are kept and used again (ADR 0116); request_started and an in-memory response's close() go in
+that same hop (ADR 0136).
 
 Django's own ASGIHandler builds the middleware chain for an async handler: the sync-only middleware in it (and every
 async-capable one that is only MiddlewareMixin: its hooks each go to a thread) make it hop between the event loop and
@@ -11,15 +12,20 @@ answers) is run back on the event loop by Django's own adapter, as it already wa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
-from django.http import FileResponse
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpRequest
 from django.http.response import HttpResponseBase
+from django.urls import set_script_prefix
 
 # A file response (a document's original, WhiteNoise's static files) is read this much at a time, on the request's
 # thread, while it is sent: Django's handler reads a synchronous stream whole into memory before sending any of it.
@@ -90,7 +96,20 @@ class DocentASGIHandler(ASGIHandler):
         super().load_middleware(is_async=False)
         chain: Callable[..., Any] | None = self._middleware_chain  # type: ignore[has-type]
         assert chain is not None
-        self._middleware_chain = sync_to_async(chain, thread_sensitive=True)
+
+        def started_chain_closed(request: HttpRequest) -> HttpResponseBase:
+            """On the request's thread, in its one hop: Django's request_started receivers (which its handler sends
+            from the event loop, a hop of their own), the chain, and for a response whose content is in memory its
+            close() (request_finished: the connections go back to the pool), which the handler would make a third
+            hop after sending it."""
+            signals.request_started.send(sender=self.__class__, scope=request.scope)  # type: ignore[attr-defined]
+            response: HttpResponseBase = chain(request)
+            if not response.streaming:
+                response.close()
+                response._closed_on_its_thread = True  # type: ignore[attr-defined]
+            return response
+
+        self._middleware_chain = sync_to_async(started_chain_closed, thread_sensitive=True)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -101,6 +120,56 @@ class DocentASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
         finally:
             self.threads.give_back(thread)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Django's ASGIHandler.handle (5.2) without its own hops for request_started (sent with the chain) and for
+        closing a response the chain has already closed; the rest as Django does it."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None
+            body_file.close()
+            await self.send_response(error_response, send)
+            await sync_to_async(error_response.close)()
+            return
+
+        async def process_request(request: HttpRequest, send: Any) -> HttpResponseBase:
+            response = await self.run_get_response(request)
+            with contextlib.suppress(asyncio.CancelledError):  # the client went away during send_response
+                await self.send_response(response, send)
+            return response
+
+        # The disconnect listener first: it must not raise what would keep process_request from being cancelled.
+        tasks = [
+            asyncio.create_task(self.listen_for_disconnect(receive)),
+            asyncio.create_task(process_request(request, send)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()  # a view may handle its cancellation
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        try:
+            response = cast(HttpResponseBase, tasks[1].result())
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            if not getattr(response, "_closed_on_its_thread", False):
+                await sync_to_async(response.close)()
+        body_file.close()
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         if isinstance(response, FileResponse) and not response.is_async:

@@ -50,10 +50,48 @@ def test_a_request_to_a_sync_view_crosses_to_its_thread_once_for_the_whole_middl
         response = get("/t/noop")
 
     assert response["status"] == 200
-    # Django's request_started receivers, then the middleware chain with the view, then response.close(): one
-    # each. A middleware that can only run async, or a chain built for an async handler, adds hops here (Django's
-    # stock handler makes five sync_to_async and one async_to_sync for this request).
-    assert counts == {"sync_to_async": 3, "async_to_sync": 0}
+    # Django's request_started receivers, the middleware chain with the view, and response.close() (its content is in
+    # memory) in one hop. A middleware that can only run async, or a chain built for an async handler, adds hops here
+    # (Django's stock handler makes five sync_to_async and one async_to_sync for this request).
+    assert counts == {"sync_to_async": 1, "async_to_sync": 0}
+
+
+@pytest.fixture
+def request_signals():
+    """Where and when Django's request_started and request_finished reached their receivers."""
+    from django.core.signals import request_finished, request_started
+
+    seen: list[tuple[str, int]] = []
+
+    def started(**kwargs: Any) -> None:
+        seen.append(("started", threading.get_ident()))
+
+    def finished(**kwargs: Any) -> None:
+        seen.append(("finished", threading.get_ident()))
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    yield seen
+    request_started.disconnect(started)
+    request_finished.disconnect(finished)
+
+
+def test_a_request_starts_and_finishes_once_on_the_thread_its_view_ran_on(request_signals):
+    assert get("/t/noop")["bodies"] == [b"ok"]
+
+    [view_thread] = asgi_urls.threads_seen
+    # close_old_connections is among the receivers: a pooled connection the view used goes back before the response
+    # leaves, on the thread that used it.
+    assert request_signals == [("started", view_thread), ("finished", view_thread)]
+
+
+def test_a_streamed_response_finishes_once_after_its_last_part(request_signals):
+    with timing.counted_thread_hops() as counts:
+        response = get("/t/sync-stream")
+
+    assert b"".join(response["bodies"]) == b"one two three"
+    assert [name for name, _ in request_signals] == ["started", "finished"]
+    assert counts == {"sync_to_async": 2, "async_to_sync": 0}  # the chain, then close() once the stream has been sent
 
 
 def test_request_threads_are_used_again_by_the_next_requests():
