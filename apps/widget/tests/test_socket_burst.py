@@ -83,5 +83,7 @@ def test_a_visitor_socket_costs_the_server_one_open_file_not_a_redis_connection_
     _before, first_half, second_half = asyncio.run(
         open_files_holding(opens, servers.processes[-1].pid, _hello_and_a_frame)
     )
-    # The second 60 sockets reuse what the first 60 opened (pools, the layer's connections): one file each.
-    assert second_half - first_half < 60 * 1.5
+    # The second 60 sockets reuse what the first 60 opened (the layer's connections): one file each, plus what the
+    # pools may still open when the burst is slow (a loaded machine holds more connects at once: at most 10 database
+    # and 32 idle Redis connections). A Redis connection of each socket's own would make it two files a socket.
+    assert second_half - first_half < 60 * 2
