@@ -227,6 +227,17 @@ def per_answer(before: dict[str, float], after: dict[str, float], answers: int) 
     return used
 
 
+def measured(
+    level: int, server_pid: int, provider_pid: int, redis_pid: int | None, call: object
+) -> tuple[list[float], dict[str, float]]:
+    """The times to the first token of a level's answers through one server, and the CPU per answer across the
+    machine meanwhile (the warm-up's answers counted)."""
+    before = machine_sample(server_pid, provider_pid, redis_pid)
+    times, _ = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), call))
+    after = machine_sample(server_pid, provider_pid, redis_pid)
+    return times, per_answer(before, after, len(times) + min(3, len(times)))
+
+
 def local_redis_pid() -> int | None:
     """The pid of the Redis serving the cache, when it runs on this machine."""
     from django.conf import settings
@@ -432,13 +443,7 @@ def main() -> int:
                     f"{MACHINE_NAMES.get(name, name)} {ms:.1f}" for name, ms in machine.items() if name != "machine"
                 )
                 if peer is not None:
-                    peer_before = machine_sample(peer.pid, provider.pid, redis_pid)
-                    peer_ms, _ = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), langchain))
-                    peer_machine = per_answer(
-                        peer_before,
-                        machine_sample(peer.pid, provider.pid, redis_pid),
-                        len(peer_ms) + min(3, len(peer_ms)),
-                    )
+                    peer_ms, peer_machine = measured(level, peer.pid, provider.pid, redis_pid, langchain)
                     values |= {f"peer machine {name}": ms for name, ms in peer_machine.items()}
                     peer_total, peer_server = peer_machine["machine"], peer_machine["server"]
                     machine_line += f"; the LangChain app: {peer_total:.1f} ms, its server {peer_server:.1f}"
@@ -454,13 +459,7 @@ def main() -> int:
                         f"{values['docent/peer p95']:>15.2f}x"
                     )
                 if floor is not None:
-                    floor_before = machine_sample(floor.pid, provider.pid, redis_pid)
-                    floor_ms, _ = asyncio.run(run_level(level, REQUESTS.get(level, 6 * level), bare))
-                    floor_machine = per_answer(
-                        floor_before,
-                        machine_sample(floor.pid, provider.pid, redis_pid),
-                        len(floor_ms) + min(3, len(floor_ms)),
-                    )
+                    floor_ms, floor_machine = measured(level, floor.pid, provider.pid, redis_pid, bare)
                     values |= {
                         "floor server": floor_machine["server"],
                         "floor overhead p50": pct(floor_ms, 0.5) - d50,

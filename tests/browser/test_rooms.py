@@ -85,6 +85,12 @@ class Member:
         self.page.locator("#room-list").get_by_role("link", name=name).click()
         self.page.wait_for_function("name => document.getElementById('room-title').textContent === name", arg=name)
 
+    def open_direct(self, label: str, title: str) -> None:
+        """Open the direct room with the member or bot `label` names in the "Talk to" list; the room is `title`."""
+        self.page.locator("#direct-with").select_option(label=label)
+        self.page.get_by_role("button", name="Open").click()
+        self.page.wait_for_function("t => document.getElementById('room-title').textContent === t", arg=title)
+
     def say(self, text: str) -> None:
         self.page.get_by_role("textbox", name="Message").fill(text)
         self.page.get_by_role("textbox", name="Message").press("Enter")
@@ -104,9 +110,7 @@ def test_two_members_chat_live_ask_a_bot_and_catch_up_after_a_cut_connection(bro
     sam_page = Member(browser, server, sam.email)
 
     # A direct room: Alex opens it with Sam; it appears on Sam's page and both see each other's messages live.
-    alex.page.locator("#direct-with").select_option(label="Sam Member")
-    alex.page.get_by_role("button", name="Open").click()
-    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'Sam Member'")
+    alex.open_direct("Sam Member", "Sam Member")
     alex.say("Hi Sam, lunch at noon?")
     alex.sees("You: Hi Sam, lunch at noon?")
     sam_page.page.locator("#room-list").get_by_role("link", name="Alex Admin").wait_for()  # named after the other
@@ -239,9 +243,7 @@ def test_a_member_sees_why_a_bot_could_not_answer(browser, server, team, shots):
     limits.add_organization_usage(bot.organization_id, field="tokens", amount=100, now=timezone.now())
 
     alex = Member(browser, server, admin.email)
-    alex.page.locator("#direct-with").select_option(label="HR bot (bot)")
-    alex.page.get_by_role("button", name="Open").click()
-    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'HR bot'")
+    alex.open_direct("HR bot (bot)", "HR bot")
     alex.say("How many vacation days do employees get?")
     alex.sees("You: How many vacation days do employees get?")
     refusal = alex.page.locator("#room-log .room-bot-error")
