@@ -29,6 +29,7 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 ALL = "*"
 _memo: ContextVar[dict[Any, Any] | None] = ContextVar("events_delivery_memo", default=None)
+_held: ContextVar[list[Callable[[], None]] | None] = ContextVar("events_held", default=None)
 
 
 class EventType(models.TextChoices):
@@ -101,7 +102,12 @@ def emit(event_type: EventType | str, *, organization: Any, payload: dict[str, A
 
 
 def deliver(event: DomainEvent) -> None:
-    """Hand one event to its subscribers now (emit() calls this on commit)."""
+    """Hand one event to its subscribers now (emit() calls this on commit), or when the `deliveries_held()` block
+    open here ends."""
+    held = _held.get()
+    if held is not None:
+        held.append(lambda: deliver(event))
+        return
     for handler in [*_handlers.get(event.type, []), *_handlers.get(ALL, [])]:
         try:
             handler(event)
@@ -122,6 +128,35 @@ def delivered_together() -> Iterator[None]:
     finally:
         if token is not None:
             _memo.reset(token)
+
+
+@contextmanager
+def deliveries_held() -> Iterator[None]:
+    """The events that would be delivered inside this block (and the work given to `with_deliveries`) are delivered
+    when it ends, in order, together (one `delivery_memo()`), also when it raises. For a door whose client waits for
+    something that does not need them (a chat stream's first token): the subscribers hear the commit a few round
+    trips later, off that wait (ADR 0137). Nested blocks: the outermost delivers."""
+    if _held.get() is not None:
+        yield
+        return
+    held: list[Callable[[], None]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        with delivered_together():
+            for work in held:
+                work()
+
+
+def with_deliveries(work: Callable[[], None]) -> None:
+    """Run `work` now, or with the held deliveries when a `deliveries_held()` block is open here."""
+    held = _held.get()
+    if held is None:
+        work()
+    else:
+        held.append(work)
 
 
 def delivery_memo() -> dict[Any, Any] | None:

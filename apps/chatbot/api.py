@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -42,6 +43,7 @@ from apps.organizations.models import Role
 from apps.organizations.views_base import OrganizationAPIView, OrganizationViewSet
 from common.core.exceptions import error_body
 from common.core.schema import error_responses
+from common.events import deliveries_held
 
 BOT_TAGS = ["Bots and chat"]
 CONVERSATION_TAGS = ["Conversations"]
@@ -129,15 +131,19 @@ class ChatView(OrganizationAPIView):
     )
     def post(self, request: Request, pk: str) -> Any:
         message, conversation_id = chat_input_read(request.data)
-        turn = chat_turn_open(
-            actor=self.actor,
-            bot_id=pk,
-            message=message,
-            conversation_id=conversation_id,
-            source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
-        )
-        if request.accepted_renderer.format == "sse":
-            return sse_response(request._request, turn)
+        streaming = request.accepted_renderer.format == "sse"
+        # A stream's client waits for the first token: the question's events (and its turn's marker) go out once the
+        # provider has been asked, not before (ADR 0137).
+        with deliveries_held() if streaming else contextlib.nullcontext():
+            turn = chat_turn_open(
+                actor=self.actor,
+                bot_id=pk,
+                message=message,
+                conversation_id=conversation_id,
+                source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
+            )
+            if streaming:
+                return sse_response(request._request, turn)
         return _json_answer(turn)
 
 

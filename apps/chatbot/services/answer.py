@@ -43,7 +43,7 @@ from apps.chatbot_provider.models import OFFLINE_CHAT_MODEL, ChatbotProvider
 from common.core.errors import DomainError, NotFound, ValidationFailed
 from common.core.inserts import insert_rows
 from common.core.redis import hot_writes_together
-from common.events import EventType, delivered_together, emit
+from common.events import EventType, delivered_together, emit, with_deliveries
 
 if TYPE_CHECKING:
     from apps.organizations.actors import Actor
@@ -235,7 +235,8 @@ def chat_turn_start(
         emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=payload)
         # Until its answer is saved, the turn keeps a marker in the shared cache: if this process dies, a sweep
         # saves the answer as interrupted (apps.chatbot.services.interrupted).
-        transaction.on_commit(lambda: turn_progress(user_message.pk, ""))
+        # With the commit's events when a door holds them (ADR 0137).
+        transaction.on_commit(lambda: with_deliveries(lambda: turn_progress(user_message.pk, "")))
     window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
     return ChatTurn(bot, conversation, user_message, question_text, window, started, on_saved)
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from common.events import ALL, EventType, emit, subscribe, unsubscribe
+from common.events import (
+    ALL,
+    EventType,
+    deliveries_held,
+    delivery_memo,
+    emit,
+    subscribe,
+    unsubscribe,
+    with_deliveries,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +61,46 @@ def test_an_unknown_event_type_is_refused_at_once():
         emit("document.exploded", organization="org-1", payload={})
     with pytest.raises(ValueError):
         subscribe("document.exploded", print)
+
+
+def test_events_committed_in_a_held_block_are_heard_when_it_ends_in_order_and_together(
+    heard, django_capture_on_commit_callbacks
+):
+    memos: list[int] = []
+
+    def remember_memo(event):
+        memos.append(id(delivery_memo()))
+
+    subscribe(ALL, remember_memo)
+    try:
+        with deliveries_held():
+            with django_capture_on_commit_callbacks(execute=True):  # the commit
+                emit(EventType.CONVERSATION_CREATED, organization="org-1", payload={"n": 1})
+                transaction.on_commit(lambda: with_deliveries(lambda: heard.append("the marker")))
+                emit(EventType.MESSAGE_CREATED, organization="org-1", payload={"n": 2})
+            assert heard == []  # what the client waits for is not spent on them
+    finally:
+        unsubscribe(ALL, remember_memo)
+    assert [getattr(e, "type", e) for e in heard] == ["conversation.created", "the marker", "message.created"]
+    assert len(memos) == 2 and memos[0] == memos[1]  # one delivery memo: what subscribers read, read once
+
+
+def test_a_held_block_that_raises_still_delivers_what_was_committed(heard, django_capture_on_commit_callbacks):
+    with pytest.raises(RuntimeError), deliveries_held():
+        with django_capture_on_commit_callbacks(execute=True):
+            emit(EventType.MESSAGE_CREATED, organization="org-1", payload={})
+        raise RuntimeError("the view failed after the commit")
+    assert [e.type for e in heard] == ["message.created"]
+
+
+def test_work_given_to_with_deliveries_runs_at_once_when_nothing_is_held_and_nested_blocks_deliver_once(
+    heard, django_capture_on_commit_callbacks
+):
+    done: list[str] = []
+    with_deliveries(lambda: done.append("now"))
+    assert done == ["now"]
+    with deliveries_held():
+        with deliveries_held(), django_capture_on_commit_callbacks(execute=True):
+            emit(EventType.MESSAGE_CREATED, organization="org-1", payload={})
+        assert heard == []  # the outermost block delivers
+    assert [e.type for e in heard] == ["message.created"]
