@@ -37,12 +37,13 @@ from apps.openai_compat.serializers import (
     OpenAIModelListSerializer,
     OpenAIModelSerializer,
 )
-from apps.openai_compat.services import completion_request_parse, generation_limits_apply
+from apps.openai_compat.services import CompletionRequest, completion_request_parse, generation_limits_apply
 from apps.organizations.actors import require_access
 from apps.organizations.authentication import MemberJWTAuthentication
 from apps.organizations.models import Organization, Role
 from apps.organizations.views_base import OrganizationAPIView
 from common.core.errors import NotFound
+from common.events import deliveries_held
 
 TAGS = ["OpenAI-compatible"]
 ERRORS = {
@@ -166,6 +167,12 @@ class ChatCompletionsView(OpenAIAPIView):
         data = ChatCompletionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         completion = completion_request_parse(data.validated_data)
+        # A stream's client waits for the first chunk: the question's events and its turn's marker go out once the
+        # provider has been asked (ADR 0137).
+        with deliveries_held() if completion.stream else contextlib.nullcontext():
+            return self._complete(request, completion)
+
+    def _complete(self, request: Request, completion: CompletionRequest) -> Any:
         try:
             turn = chat_turn_open(
                 actor=self.actor,

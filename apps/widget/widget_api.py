@@ -45,6 +45,7 @@ from apps.widget.services import (
     widget_session_open,
 )
 from common.core.errors import ValidationFailed
+from common.events import deliveries_held
 from common.security.client_ip import client_ip
 
 TAGS = ["Widget"]
@@ -247,6 +248,12 @@ class SendAPI(WidgetAPIView):
         data = serializers.SendInputSerializer(data=request.data)
         if not data.is_valid():
             raise ValidationFailed(details=data.errors)
+        # A stream's client waits for the first token: the message's events (the doorbells, the handoff inbox, the
+        # webhooks) and its turn's marker go out once the provider has been asked, before the view returns (ADR 0137).
+        with deliveries_held():
+            return self._sent(request, data)
+
+    def _sent(self, request: Request, data: serializers.SendInputSerializer) -> Any:
         bot = self.visitor.bot
         sent = widget_message_send(
             context=self.visitor,
