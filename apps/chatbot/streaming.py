@@ -184,9 +184,11 @@ async def event_batches_async(turn: ChatTurn) -> AsyncGenerator[list[ChatEvent],
     """
     loop = asyncio.get_running_loop()
     production = turn.production
-    if production is None or production.loop is not loop:
+    if production is None:
         production = _Production(turn, loop)
         production.start()
+    elif production.loop is not loop:  # its producer wakes the loop it was started for: a second would answer twice
+        raise RuntimeError("this turn's stream was started for another event loop")
     async with contextlib.aclosing(production.batches()) as batches:
         async for batch in batches:
             yield batch
