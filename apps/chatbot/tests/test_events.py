@@ -143,3 +143,11 @@ def test_a_turn_handed_over_outside_an_event_loop_starts_its_producer_when_read(
     turn = chat_turn_start(bot=ChatbotFactory(organization=organization), message="When does the office open?")
     stream_handover(turn)  # a plain thread (WSGI, a shell): nothing to hand the events to yet
     assert turn.production is None
+
+    async def consume():
+        return [event async for event in events_async(turn)]
+
+    events = async_to_sync(consume)()
+    assert turn.production is not None  # started by the reading
+    assert [type(e) for e in events[-2:]] == [CitationsEvent, DoneEvent]
+    assert "8 am" in Message.objects.unscoped().get(pk=events[-1].data["message_id"]).content
