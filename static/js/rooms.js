@@ -158,8 +158,11 @@
   async function select(id) {
     current = id; const r = room(id);
     title.textContent = roomName(r.meta); compose.hidden = false; typing.textContent = ""; stopEdit();
-    const [detail, page] = await Promise.all([api("GET", "/rooms/" + id), api("GET", "/rooms/" + id + "/messages?limit=50")]);
-    r.participants = detail.participants; title.textContent = roomName(r.meta);
+    // Who takes part (whom a message can mention) is known once the room's detail is read: a message sent
+    // before then waits for it (`r.read`).
+    r.read = api("GET", "/rooms/" + id).then(detail => { r.participants = detail.participants; });
+    const [, page] = await Promise.all([r.read, api("GET", "/rooms/" + id + "/messages?limit=50")]);
+    title.textContent = roomName(r.meta);
     // What is shown is one unbroken run of the room's messages, from `oldest` on: anything older that the
     // socket brought (an edit of an old message) is read again with "Load earlier".
     // (An empty page: the room had no message when it was read; what the socket brought since is all newer.)
@@ -256,20 +259,25 @@
     if (current) title.textContent = roomName(room(current).meta);
   }
 
-  compose.addEventListener("submit", e => {
+  compose.addEventListener("submit", async e => {
     e.preventDefault();
-    const value = text.value.trim();
-    if (!value || !current || !socket || socket.readyState !== WebSocket.OPEN) return;
-    if (editing && editing.conversation === current) {
-      send({type: "edit", conversation: current, message: editing.id, text: value});
+    const value = text.value.trim(), id = current;
+    if (!value || !id || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (editing && editing.conversation === id) {
+      send({type: "edit", conversation: id, message: editing.id, text: value});
       stopEdit();
-    } else {
-      // "@HR bot" asks the room's bot of that name: mentions carry the ids of the participants named.
-      const taking = new Set(room(current).participants.filter(p => p.kind === "bot").map(p => p.id));
-      const mentions = [...bots].filter(([id, name]) => taking.has(id) && value.toLowerCase().includes("@" + name.toLowerCase())).map(([id]) => id);
-      send({type: "send", conversation: current, text: value, client_msg_id: crypto.randomUUID(), mentions});
+      text.value = "";
+      return;
     }
     text.value = "";
+    // "@HR bot" asks the room's bot of that name: mentions carry the ids of the participants named, so a message
+    // typed right after the room was opened waits for its participants rather than lose its mentions.
+    const r = room(id);
+    try { await r.read; } catch (err) { status.textContent = err.message; text.value = value; return; }
+    const taking = new Set(r.participants.filter(p => p.kind === "bot").map(p => p.id));
+    const mentions = [...bots].filter(([bot, name]) => taking.has(bot) && value.toLowerCase().includes("@" + name.toLowerCase())).map(([bot]) => bot);
+    if (!socket || socket.readyState !== WebSocket.OPEN) { text.value = value; return; }
+    send({type: "send", conversation: id, text: value, client_msg_id: crypto.randomUUID(), mentions});
   });
   text.addEventListener("keydown", e => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); compose.requestSubmit(); }

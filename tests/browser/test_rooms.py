@@ -1,7 +1,8 @@
 """The rooms page in a real Chromium: two members, each in a browser of their own, talk live in a direct room
 and in a group with a bot, read the history after a reload, and catch up on what they missed (a new message
 and an edit) after their socket was cut; one pages back through a long history ("Load earlier messages") and
-deletes a message of their own. Screenshots of every step go to var/screenshots/rooms/."""
+deletes a message of their own; a mention sent before a new room's participants have loaded still asks the
+bot. Screenshots of every step go to var/screenshots/rooms/."""
 
 from __future__ import annotations
 
@@ -252,6 +253,39 @@ def test_a_member_sees_why_a_bot_could_not_answer(browser, server, team, shots):
     assert "quota" in refusal.inner_text().lower()
     assert not alex.page.locator("#room-log p.room-message", has_text="HR bot:").count()
     alex.shot(shots, "14-bot-refused-alex.png")
+
+    alex.context.close()
+    assert not alex.problems, alex.problems
+
+
+def test_a_mention_typed_before_the_room_has_loaded_still_asks_the_bot(browser, server, team, shots):
+    import re
+
+    admin, _sam, _bot = team
+    alex = Member(browser, server, admin.email)
+    # The new group's participants (who can be mentioned) arrive only when the test lets them through: the member
+    # writes to the bot before the page knows the bot takes part.
+    held: list[Any] = []
+    detail = re.compile(r"/api/v1/rooms/[0-9a-f-]{36}$")
+    alex.page.route(detail, lambda route: route.continue_() if held else held.append(route))
+    alex.page.get_by_label("New group").fill("Onboarding")
+    alex.page.locator("#group-members").select_option(label=["Sam Member", "HR bot (bot)"])
+    alex.page.get_by_role("button", name="Create").click()
+    alex.page.wait_for_function("() => document.getElementById('room-title').textContent === 'Onboarding'")
+    for _ in range(100):  # the route is called while the test waits on the page
+        if held:
+            break
+        alex.page.wait_for_timeout(50)
+    assert len(held) == 1
+    alex.say("@HR bot how many vacation days do employees get?")
+    alex.page.wait_for_timeout(300)  # the page has had the time to send it, were it not waiting
+    assert alex.page.get_by_role("textbox", name="Message").input_value() == ""  # taken, as ever
+    held[0].continue_()
+
+    alex.sees("You: @HR bot how many vacation days do employees get?")
+    answer = alex.sees("HR bot:", timeout=60_000)
+    assert "25" in answer.inner_text()
+    alex.shot(shots, "15-mention-before-loaded-alex.png")
 
     alex.context.close()
     assert not alex.problems, alex.problems
