@@ -175,7 +175,8 @@ def profile_server(*, answers: int, concurrency: int) -> int:
         def ask(client: Any) -> Any:
             return first_token(client, "POST", url, b"event: token", json={"message": QUESTION}, headers=headers)
 
-        asked = len(asyncio.run(run_level(concurrency, answers, ask))) + min(3, max(1, answers // concurrency))
+        samples, _ = asyncio.run(run_level(concurrency, answers, ask))
+        asked = len(samples) + min(3, max(1, answers // concurrency))
         server.send_signal(signal.SIGUSR1)
         server.wait(timeout=60)
         stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]
