@@ -150,6 +150,18 @@ def deliveries_held() -> Iterator[None]:
                 work()
 
 
+@contextmanager
+def deliveries_at_once() -> Iterator[None]:
+    """Inside this block events are delivered at once (on commit), also in a context copied from inside a
+    `deliveries_held()` block: a thread started there (a chat stream's producer) outlives the block, whose held
+    work is delivered when it ends and never again, so what the thread delivers must not join it."""
+    token = _held.set(None)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
 def with_deliveries(work: Callable[[], None]) -> None:
     """Run `work` now, or with the held deliveries when a `deliveries_held()` block is open here."""
     held = _held.get()

@@ -31,6 +31,7 @@ from rest_framework.renderers import BaseRenderer
 
 from apps.chatbot.encoders import sse_encode, sse_frame
 from apps.chatbot.services.answer import ChatEvent, ChatTurn, chat_turn_retrieve, chat_turn_stream
+from common.events import deliveries_at_once
 
 logger = logging.getLogger(__name__)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -135,18 +136,21 @@ class _Production:
         SyncToAsync.threadlocal.main_event_loop = self.loop
         SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
         _drop_broken_connections()
-        generator = chat_turn_stream(self.turn)
-        try:
-            for event in generator:
-                if self.gone.is_set():
-                    generator.close()  # saves the partial answer as interrupted
-                    break
-                self._put(event)
-        except Exception:
-            logger.exception("chat stream producer failed")
-        finally:
-            self._put(None)
-            _release_connections()
+        # The context is the view's, copied inside its held deliveries (ADR 0137); the answer is saved after the view
+        # returned, so its events are delivered from here.
+        with deliveries_at_once():
+            generator = chat_turn_stream(self.turn)
+            try:
+                for event in generator:
+                    if self.gone.is_set():
+                        generator.close()  # saves the partial answer as interrupted
+                        break
+                    self._put(event)
+            except Exception:
+                logger.exception("chat stream producer failed")
+            finally:
+                self._put(None)
+                _release_connections()
 
     async def batches(self) -> AsyncGenerator[list[ChatEvent], None]:
         assert self.future is not None

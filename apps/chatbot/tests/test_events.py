@@ -151,3 +151,42 @@ def test_a_turn_handed_over_outside_an_event_loop_starts_its_producer_when_read(
     assert turn.production is not None  # started by the reading
     assert [type(e) for e in events[-2:]] == [CitationsEvent, DoneEvent]
     assert "8 am" in Message.objects.unscoped().get(pk=events[-1].data["message_id"]).content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_answers_event_is_delivered_after_the_view_that_held_its_questions_events_returned(
+    organization, retrieved, openai_provider, loopback
+):
+    """The view holds its question's events until it returns (ADR 0137); the answer, saved later by the stream's
+    thread, is still delivered to the subscribers (the thread does not inherit the view's held deliveries)."""
+    from apps.chatbot_provider.tests.loopback import Behaviour
+    from common.events import EventType, deliveries_held, subscribe, unsubscribe
+
+    loopback.state.default = Behaviour(first_token_delay=0.2)
+    heard: list[str] = []
+
+    def hear(event):
+        heard.append(event.payload["role"])
+
+    subscribe(EventType.MESSAGE_CREATED, hear)
+    try:
+        bot = ChatbotFactory(organization=organization, provider=openai_provider)
+
+        def view():
+            with deliveries_held():
+                turn = chat_turn_start(bot=bot, message="When does the office open?")
+                stream_handover(turn)
+            return turn
+
+        async def serve_then_read():
+            turn = await sync_to_async(view, thread_sensitive=False)()
+            return [event async for event in events_async(turn)]
+
+        events = async_to_sync(serve_then_read)()
+        assert [type(e) for e in events[-2:]] == [CitationsEvent, DoneEvent]
+        deadline = time.monotonic() + 5
+        while len(heard) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(heard) == 2, heard  # the question's, then the answer's
+    finally:
+        unsubscribe(EventType.MESSAGE_CREATED, hear)
