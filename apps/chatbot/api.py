@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from typing import Any
 
+from django.core.handlers.asgi import ASGIRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -133,7 +134,8 @@ class ChatView(OrganizationAPIView):
         message, conversation_id = chat_input_read(request.data)
         streaming = request.accepted_renderer.format == "sse"
         # A stream's client waits for the first token: the question's events (and its turn's marker) go out once the
-        # provider has been asked, not before (ADR 0137).
+        # provider has been asked, not before (ADR 0137); under ASGI a new conversation's question is saved then too,
+        # by this thread while the stream's asks the provider (ADR 0138).
         with deliveries_held() if streaming else contextlib.nullcontext():
             turn = chat_turn_open(
                 actor=self.actor,
@@ -141,6 +143,7 @@ class ChatView(OrganizationAPIView):
                 message=message,
                 conversation_id=conversation_id,
                 source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
+                save_question_later=streaming and isinstance(request._request, ASGIRequest),
             )
             if streaming:
                 return sse_response(request._request, turn)

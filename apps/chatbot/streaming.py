@@ -30,7 +30,13 @@ from django.http import HttpRequest, StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
 from apps.chatbot.encoders import sse_encode, sse_frame
-from apps.chatbot.services.answer import ChatEvent, ChatTurn, chat_turn_retrieve, chat_turn_stream
+from apps.chatbot.services.answer import (
+    ChatEvent,
+    ChatTurn,
+    chat_turn_question_save,
+    chat_turn_retrieve,
+    chat_turn_stream,
+)
 from common.events import deliveries_at_once
 
 logger = logging.getLogger(__name__)
@@ -90,15 +96,22 @@ def release_request_connections() -> None:
 
 def stream_handover(turn: ChatTurn) -> None:
     """What an ASGI view does on the request's thread before it hands `turn` to a stream thread: the retrieval on
-    the connection that saved the question (chat_turn_retrieve, ADR 0124), then that connection given back
-    (release_request_connections), then the stream's producer started from here (ADR 0135): the provider is asked
-    while the event loop is still taking the response, not after. The stream's thread then takes a connection only
-    to save the answer."""
+    the connection that saved the question (chat_turn_retrieve, ADR 0124), then the stream's producer started from
+    here (ADR 0135): the provider is asked while the event loop is still taking the response, not after. A question
+    left to be saved later (ADR 0138) is saved now, while the producer asks the provider; if that fails the producer
+    is told to stop and the error is the request's. Then the connection is given back
+    (release_request_connections): the stream's thread takes one only to save the answer."""
     chat_turn_retrieve(turn)
-    release_request_connections()
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():  # a request thread of the ASGI server
         _Production(turn, loop).start()
+    try:
+        chat_turn_question_save(turn)
+    except BaseException:
+        if turn.production is not None:
+            turn.production.gone.set()
+        raise
+    release_request_connections()
 
 
 class _Production:

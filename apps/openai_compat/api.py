@@ -168,7 +168,7 @@ class ChatCompletionsView(OpenAIAPIView):
         data.is_valid(raise_exception=True)
         completion = completion_request_parse(data.validated_data)
         # A stream's client waits for the first chunk: the question's events and its turn's marker go out once the
-        # provider has been asked (ADR 0137).
+        # provider has been asked (ADR 0137), and the question is saved then (ADR 0138).
         with deliveries_held() if completion.stream else contextlib.nullcontext():
             return self._complete(request, completion)
 
@@ -180,6 +180,8 @@ class ChatCompletionsView(OpenAIAPIView):
                 message=completion.question,
                 history=completion.history,
                 source=Conversation.Source.OPENAI,
+                # under ASGI a stream's question is saved while the provider is asked (ADR 0138)
+                save_question_later=completion.stream and isinstance(request._request, ASGIRequest),
             )
         except NotFound:
             raise ModelNotFound(completion.model) from None

@@ -9,8 +9,8 @@ If the consumer goes away (client disconnect), the partial answer is saved as in
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -96,6 +96,54 @@ class ChatTurn:
     retrieval: Retrieval | None = None
     # The producer running this turn's pipeline for an event loop (apps.chatbot.streaming), once one is started.
     production: Any = None
+    # A question whose save waits until the provider has been asked (ADR 0138), else None: it is saved.
+    pending_question: PendingQuestion | None = None
+
+
+class QuestionNotSaved(Exception):
+    """The question of a turn could not be saved (by another thread, which reported why): nothing of the answer is
+    saved or sent."""
+
+
+class PendingQuestion:
+    """A turn's question whose save is left until the provider has been asked (ADR 0138). It is saved once, by the
+    first thread to get to it: the request's thread right after handing the turn to its stream
+    (apps.chatbot.streaming.stream_handover), or the stream's before anything of the answer is sent or saved; the
+    other thread waits for that save. A save that failed raises QuestionNotSaved in the other thread."""
+
+    def __init__(self, save: Callable[[], None]) -> None:
+        self._save = save
+        self._lock = threading.Lock()
+        self._done = False
+        self.failed = False
+
+    def save(self) -> None:
+        with self._lock:
+            if self._done:
+                if self.failed:
+                    raise QuestionNotSaved()
+                return
+            self._done = True
+            try:
+                self._save()
+            except BaseException:
+                self.failed = True
+                raise
+
+
+def chat_turn_question_save(turn: ChatTurn) -> None:
+    """Save the turn's question now if its save was left for later (waiting for another thread's save of it)."""
+    if turn.pending_question is not None:
+        turn.pending_question.save()
+
+
+def _question_kept(turn: ChatTurn) -> bool:
+    """Whether the turn's question is saved (saving it now if that was left for later); False if its save failed."""
+    try:
+        chat_turn_question_save(turn)
+    except Exception:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -169,6 +217,7 @@ def chat_turn_start(
     on_saved: Callable[[Message], None] | None = None,
     client_msg_id: str = "",
     question: Message | None = None,
+    save_question_later: bool = False,
 ) -> ChatTurn:
     """Check the question, find or open the conversation, and save the user's message.
 
@@ -180,6 +229,10 @@ def chat_turn_start(
 
     A new conversation, its participants and the question are saved in one round trip (one statement string,
     all or nothing); a question in an existing conversation locks the conversation first, in a transaction.
+
+    `save_question_later` (a door that hands the turn to a stream under ASGI): a new conversation's rows are saved
+    once the provider has been asked, not before (ADR 0138): see PendingQuestion. An existing conversation is read
+    and its question saved now, as without it.
     """
     started = time.perf_counter()
     question_text = (message or "").strip()
@@ -205,11 +258,20 @@ def chat_turn_start(
             **message_sender(actor),
         )
 
+    def asked(conversation: Conversation, user_message: Message) -> None:
+        payload = message_event_payload(user_message, source=conversation.source)
+        emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=payload)
+        # Until its answer is saved, the turn keeps a marker in the shared cache: if this process dies, a sweep
+        # saves the answer as interrupted (apps.chatbot.services.interrupted).
+        # With the commit's events when a door holds them (ADR 0137).
+        transaction.on_commit(lambda: with_deliveries(lambda: turn_progress(user_message.pk, "")))
+
     # The database numbers the message and stamps the conversation's last_message_at (ADR 0023). A new
     # conversation needs no transaction of its own: its one statement string is one (implicit) transaction. Its
     # two events are facts of that one commit: delivered together, their subscribers read what they need once.
-    with delivered_together(), transaction.atomic() if conversation_id else contextlib.nullcontext():
-        if conversation_id:
+    pending: PendingQuestion | None = None
+    if conversation_id:
+        with delivered_together(), transaction.atomic():
             conversation = (
                 Conversation.objects.for_org(bot.organization_id)
                 .select_for_update()
@@ -221,24 +283,27 @@ def chat_turn_start(
             history_rows = _load_history(conversation, None) if history is None else []
             user_message = user_message_in(conversation)
             insert_rows(user_message, returning=("seq",))
+            asked(conversation, user_message)
+    else:
+        title = question_text[:200]
+        conversation, participants = bot_conversation_rows(bot=bot, actor=actor, title=title, source=source)
+        user_message = user_message_in(conversation)
+        history_rows = []
+
+        def save() -> None:
+            with delivered_together():
+                insert_rows(conversation, *participants, user_message, returning=("seq",))
+                bot_conversation_opened(conversation)
+                asked(conversation, user_message)
+
+        if save_question_later:
+            pending = PendingQuestion(save)
         else:
-            conversation, participants = bot_conversation_rows(
-                bot=bot, actor=actor, title=question_text[:200], source=source
-            )
-            user_message = user_message_in(conversation)
-            insert_rows(conversation, *participants, user_message, returning=("seq",))
-            bot_conversation_opened(conversation)
-            history_rows = []
-        if history is not None:
-            history_rows = _supplied_history(history)
-        payload = message_event_payload(user_message, source=conversation.source)
-        emit(EventType.MESSAGE_CREATED, organization=bot.organization_id, payload=payload)
-        # Until its answer is saved, the turn keeps a marker in the shared cache: if this process dies, a sweep
-        # saves the answer as interrupted (apps.chatbot.services.interrupted).
-        # With the commit's events when a door holds them (ADR 0137).
-        transaction.on_commit(lambda: with_deliveries(lambda: turn_progress(user_message.pk, "")))
+            save()
+    if history is not None:
+        history_rows = _supplied_history(history)
     window = history_window(history_rows, budget=int(settings.CHAT_HISTORY_TOKEN_BUDGET))
-    return ChatTurn(bot, conversation, user_message, question_text, window, started, on_saved)
+    return ChatTurn(bot, conversation, user_message, question_text, window, started, on_saved, pending_question=pending)
 
 
 # ------------------------------------------------------------------------------------------ retrieval
@@ -422,6 +487,7 @@ def _save(
     citations: list[dict[str, Any]] | None = None,
     error: DomainError | None = None,
 ) -> Message:
+    chat_turn_question_save(turn)  # the answer follows its question
     usage = progress.usage
     message = Message(
         organization_id=turn.bot.organization_id,
@@ -575,6 +641,7 @@ def _generate(turn: ChatTurn, progress: _Progress, passages: Sequence[PassageLik
             for event in _cpu_counted(stream, progress):
                 if isinstance(event, TextDelta):
                     if progress.ttft_ms is None:
+                        chat_turn_question_save(turn)  # asked: nothing of the answer leaves before its question
                         progress.ttft_ms = _ms(turn.started)
                     progress.parts.append(event.text)
                     yield TokenEvent(event.text)
@@ -633,6 +700,7 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
         answer = progress.text.strip()
         if not passages or not answer:
             if progress.ttft_ms is None:
+                chat_turn_question_save(turn)
                 progress.ttft_ms = _ms(turn.started)
             yield TokenEvent(bot.dont_know_message)
             message = _save(turn, progress, status=Message.Status.DONT_KNOW, content=bot.dont_know_message)
@@ -646,11 +714,17 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
     except GeneratorExit:
         # The client went away: keep what was said so far (unless this process stalled so long that the
         # sweep of apps.chatbot.services.interrupted has already saved the answer as interrupted).
-        if progress.saved is None and not _answered_meanwhile(turn):
+        if progress.saved is None and _question_kept(turn) and not _answered_meanwhile(turn):
             _save(turn, progress, status=Message.Status.INTERRUPTED, content=progress.text)
         raise
+    except QuestionNotSaved:  # the request's thread failed to save it (and answered its request with the reason)
+        failure = AnswerFailed()
+        yield ErrorEvent(failure.code, failure.message, 502, {})
     except DomainError as error:
         if progress.saved is not None:
+            return
+        if not _question_kept(turn):
+            yield ErrorEvent(error.code, error.message, error.status_code, {})
             return
         # A provider that stops mid-answer leaves it interrupted, what was said kept and the reason recorded;
         # one that fails before the first token (after its retries and the fallback) leaves it failed.
@@ -662,5 +736,8 @@ def chat_turn_stream(turn: ChatTurn) -> Generator[ChatEvent, None, None]:
         if progress.saved is not None:
             return
         failure = AnswerFailed()
+        if not _question_kept(turn):  # nothing to save the answer against
+            yield ErrorEvent(failure.code, failure.message, 502, {})
+            return
         message = _save(turn, progress, status=Message.Status.FAILED, content=progress.text, error=failure)
         yield ErrorEvent(failure.code, failure.message, 502, turn_summary(turn, message))

@@ -51,6 +51,7 @@ def chat_turn_open(
     source: str,
     client_msg_id: str = "",
     question: Message | None = None,
+    save_question_later: bool = False,
 ) -> ChatTurn:
     """Start a turn for `actor`: 404 for a bot outside its organization, 403 for a bot its API key is restricted
     away from, 429 quota_exceeded when its token quota is used up (before any provider call, nothing saved),
@@ -63,6 +64,9 @@ def chat_turn_open(
 
     `question`: a message already stored in a member room to answer there (a bot in a room): no conversation is
     opened and nothing more is saved but the answer, in that room, replying to it.
+
+    `save_question_later`: a door that hands the turn to a stream under ASGI (apps.chatbot.streaming.stream_handover)
+    saves a new conversation's question once the provider has been asked (ADR 0138).
     """
     if source not in Conversation.Source.values:
         raise ValueError(f"Unknown conversation source: {source}")
@@ -83,4 +87,5 @@ def chat_turn_open(
         on_saved=meter,
         client_msg_id=client_msg_id,
         question=question,
+        save_question_later=save_question_later,
     )

@@ -190,3 +190,104 @@ def test_a_streamed_answers_event_is_delivered_after_the_view_that_held_its_ques
         assert len(heard) == 2, heard  # the question's, then the answer's
     finally:
         unsubscribe(EventType.MESSAGE_CREATED, hear)
+
+
+def _insert_once_asked(monkeypatch, loopback, seen: list[bool]):
+    """The question's insert waits (up to 5 s) for the provider to have been asked, and records whether it was."""
+    from apps.chatbot.services import answer
+
+    insert_rows = answer.insert_rows
+
+    def insert(*rows, **options):
+        if isinstance(rows[-1], Message) and rows[-1].role == Message.Role.USER:
+            deadline = time.monotonic() + 5
+            while not loopback.requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen.append(bool(loopback.requests))
+        return insert_rows(*rows, **options)
+
+    monkeypatch.setattr(answer, "insert_rows", insert)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_conversations_question_is_saved_while_the_provider_is_asked(
+    organization, retrieved, openai_provider, loopback, monkeypatch
+):
+    """ADR 0138: under ASGI a new conversation's question is saved by the view's thread after the stream's thread
+    has asked the provider, not before; nothing of the answer is sent or saved before the question is."""
+    from apps.chatbot_provider.tests.loopback import Behaviour
+
+    loopback.state.default = Behaviour(first_token_delay=0.2)
+    asked_first: list[bool] = []
+    _insert_once_asked(monkeypatch, loopback, asked_first)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    turn = chat_turn_start(bot=bot, message="When does the office open?", save_question_later=True)
+    assert not Message.objects.unscoped().filter(pk=turn.user_message.pk).exists()  # not yet
+
+    def view() -> bool:
+        from django.db import connection
+
+        stream_handover(turn)
+        try:
+            return Message.objects.unscoped().filter(pk=turn.user_message.pk).exists()
+        finally:
+            connection.close()
+
+    async def hand_over_then_read():
+        saved_by_handover = await sync_to_async(view, thread_sensitive=False)()
+        return saved_by_handover, [event async for event in events_async(turn)]
+
+    saved_by_handover, events = async_to_sync(hand_over_then_read)()
+    assert asked_first == [True]
+    assert saved_by_handover  # the view's thread saved it before handing the response over
+    assert [type(e) for e in events[-2:]] == [CitationsEvent, DoneEvent]
+    question = Message.objects.unscoped().get(pk=turn.user_message.pk)
+    answer = Message.objects.unscoped().get(pk=events[-1].data["message_id"])
+    assert (question.seq, answer.seq) == (1, 2)
+    assert events[-1].data["user_message_seq"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_question_left_for_later_is_saved_before_an_instant_answer(organization, retrieved):
+    """With a provider that answers at once (the offline one) the stream's thread gets to the first token first:
+    it saves the question itself, then the answer, in that order."""
+    bot = ChatbotFactory(organization=organization)
+    turn = chat_turn_start(bot=bot, message="When does the office open?", save_question_later=True)
+
+    async def consume():
+        return [event async for event in events_async(turn)]
+
+    events = async_to_sync(consume)()
+    assert [type(e) for e in events[-2:]] == [CitationsEvent, DoneEvent]
+    rows = list(Message.objects.unscoped().filter(conversation=turn.conversation).order_by("seq"))
+    assert [(m.role, m.seq) for m in rows] == [("user", 1), ("assistant", 2)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_question_that_cannot_be_saved_fails_the_handover_and_nothing_of_the_answer_is_saved(
+    organization, retrieved, openai_provider, loopback, monkeypatch
+):
+    from django.db import OperationalError
+
+    from apps.chatbot.services import answer
+    from apps.chatbot_provider.tests.loopback import Behaviour
+
+    loopback.state.default = Behaviour(first_token_delay=0.2)
+    bot = ChatbotFactory(organization=organization, provider=openai_provider)
+    turn = chat_turn_start(bot=bot, message="When does the office open?", save_question_later=True)
+
+    def down(*rows, **options):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(answer, "insert_rows", down)
+
+    async def hand_over():
+        with pytest.raises(OperationalError):
+            await sync_to_async(stream_handover, thread_sensitive=False)(turn)
+        return await asyncio.wrap_future(turn.production.future)  # the producer ends on its own
+
+    async_to_sync(hand_over)()
+    assert turn.production.gone.is_set()
+    assert len(loopback.requests) == 1  # asked once; the answer is dropped
+    assert not Message.objects.unscoped().filter(conversation_id=turn.conversation.pk).exists()
+    assert [type(e) for e in turn.production.pending if e is not None] in ([], [ErrorEvent])
