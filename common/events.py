@@ -14,6 +14,7 @@ event types an organization's webhook endpoints want, and read it once for all o
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -29,7 +30,36 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 ALL = "*"
 _memo: ContextVar[dict[Any, Any] | None] = ContextVar("events_delivery_memo", default=None)
-_held: ContextVar[list[Callable[[], None]] | None] = ContextVar("events_held", default=None)
+
+
+class _Held:
+    """The work a `deliveries_held()` block keeps until it ends. A context copied inside the block (a thread started
+    there, a chat stream's producer) may outlive it: once the block has delivered, the list takes nothing more and
+    such work runs at once instead of joining a list nobody reads again."""
+
+    def __init__(self) -> None:
+        self.work: list[Callable[[], None]] = []
+        self.ended = False
+        self.lock = threading.Lock()
+
+    def keep(self, work: Callable[[], None]) -> bool:
+        """Keep `work` for the block's end; False when the block has ended (the caller runs it now)."""
+        with self.lock:
+            if self.ended:
+                return False
+            self.work.append(work)
+            return True
+
+    def end(self) -> list[Callable[[], None]]:
+        """The work kept so far; after it, `keep` refuses. Called until it returns nothing (work kept meanwhile)."""
+        with self.lock:
+            work, self.work = self.work, []
+            if not work:
+                self.ended = True
+        return work
+
+
+_held: ContextVar[_Held | None] = ContextVar("events_held", default=None)
 
 
 class EventType(models.TextChoices):
@@ -105,8 +135,7 @@ def deliver(event: DomainEvent) -> None:
     """Hand one event to its subscribers now (emit() calls this on commit), or when the `deliveries_held()` block
     open here ends."""
     held = _held.get()
-    if held is not None:
-        held.append(lambda: deliver(event))
+    if held is not None and held.keep(lambda: deliver(event)):
         return
     for handler in [*_handlers.get(event.type, []), *_handlers.get(ALL, [])]:
         try:
@@ -135,40 +164,28 @@ def deliveries_held() -> Iterator[None]:
     """The events that would be delivered inside this block (and the work given to `with_deliveries`) are delivered
     when it ends, in order, together (one `delivery_memo()`), also when it raises. For a door whose client waits for
     something that does not need them (a chat stream's first token): the subscribers hear the commit a few round
-    trips later, off that wait (ADR 0137). Nested blocks: the outermost delivers."""
+    trips later, off that wait (ADR 0137). Nested blocks: the outermost delivers. A context copied inside the block
+    that delivers after it ended (a stream's thread) delivers at once."""
     if _held.get() is not None:
         yield
         return
-    held: list[Callable[[], None]] = []
+    held = _Held()
     token = _held.set(held)
     try:
         yield
     finally:
         _held.reset(token)
         with delivered_together():
-            for work in held:
-                work()
-
-
-@contextmanager
-def deliveries_at_once() -> Iterator[None]:
-    """Inside this block events are delivered at once (on commit), also in a context copied from inside a
-    `deliveries_held()` block: a thread started there (a chat stream's producer) outlives the block, whose held
-    work is delivered when it ends and never again, so what the thread delivers must not join it."""
-    token = _held.set(None)
-    try:
-        yield
-    finally:
-        _held.reset(token)
+            while work := held.end():  # what another thread kept while these ran goes too
+                for item in work:
+                    item()
 
 
 def with_deliveries(work: Callable[[], None]) -> None:
     """Run `work` now, or with the held deliveries when a `deliveries_held()` block is open here."""
     held = _held.get()
-    if held is None:
+    if held is None or not held.keep(work):
         work()
-    else:
-        held.append(work)
 
 
 def delivery_memo() -> dict[Any, Any] | None:

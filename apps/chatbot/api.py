@@ -6,7 +6,6 @@ import contextlib
 import uuid
 from typing import Any
 
-from django.core.handlers.asgi import ASGIRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -37,7 +36,7 @@ from apps.chatbot.services import bots as bot_services
 from apps.chatbot.services.answer import ChatTurn, chat_turn_stream
 from apps.chatbot.services.conversations import conversation_export, feedback_give
 from apps.chatbot.services.turns import chat_turn_open
-from apps.chatbot.streaming import EventStreamRenderer, sse_response
+from apps.chatbot.streaming import EventStreamRenderer, hands_over, sse_response
 from apps.documents.models import Collection
 from apps.organizations.actors import require_access
 from apps.organizations.models import Role
@@ -143,7 +142,7 @@ class ChatView(OrganizationAPIView):
                 message=message,
                 conversation_id=conversation_id,
                 source=Conversation.Source.API if self.actor.is_api_key else Conversation.Source.WEB,
-                save_question_later=streaming and isinstance(request._request, ASGIRequest),
+                save_question_later=streaming and hands_over(request._request),
             )
             if streaming:
                 return sse_response(request._request, turn)

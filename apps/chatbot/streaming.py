@@ -37,7 +37,6 @@ from apps.chatbot.services.answer import (
     chat_turn_retrieve,
     chat_turn_stream,
 )
-from common.events import deliveries_at_once
 
 logger = logging.getLogger(__name__)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -92,6 +91,12 @@ def release_request_connections() -> None:
             continue
         if getattr(connection, "pool", None) is not None or connection.settings_dict.get("CONN_MAX_AGE") == 0:
             connection.close()
+
+
+def hands_over(request: HttpRequest) -> bool:
+    """Whether a stream answered to `request` is handed to a producer thread (`stream_handover`): under ASGI. A turn
+    for it may leave its question to be saved then (ADR 0138)."""
+    return isinstance(request, ASGIRequest)
 
 
 def stream_handover(turn: ChatTurn) -> None:
@@ -149,21 +154,18 @@ class _Production:
         SyncToAsync.threadlocal.main_event_loop = self.loop
         SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
         _drop_broken_connections()
-        # The context is the view's, copied inside its held deliveries (ADR 0137); the answer is saved after the view
-        # returned, so its events are delivered from here.
-        with deliveries_at_once():
-            generator = chat_turn_stream(self.turn)
-            try:
-                for event in generator:
-                    if self.gone.is_set():
-                        generator.close()  # saves the partial answer as interrupted
-                        break
-                    self._put(event)
-            except Exception:
-                logger.exception("chat stream producer failed")
-            finally:
-                self._put(None)
-                _release_connections()
+        generator = chat_turn_stream(self.turn)
+        try:
+            for event in generator:
+                if self.gone.is_set():
+                    generator.close()  # saves the partial answer as interrupted
+                    break
+                self._put(event)
+        except Exception:
+            logger.exception("chat stream producer failed")
+        finally:
+            self._put(None)
+            _release_connections()
 
     async def batches(self) -> AsyncGenerator[list[ChatEvent], None]:
         assert self.future is not None
@@ -235,7 +237,7 @@ async def sse_async(turn: ChatTurn) -> AsyncIterator[bytes]:
 def sse_response(request: HttpRequest, turn: ChatTurn) -> StreamingHttpResponse:
     """The turn as Server-Sent Events: from the async bridge under ASGI, from the generator under WSGI."""
     stream: Iterator[bytes] | AsyncIterator[bytes]
-    if isinstance(request, ASGIRequest):
+    if hands_over(request):
         stream_handover(turn)
         stream = sse_async(turn)
     else:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
-from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +26,7 @@ from apps.api_keys.authentication import APIKeyAuthentication
 from apps.chatbot.models import Chatbot, Conversation
 from apps.chatbot.services.answer import ChatTurn, chat_turn_stream
 from apps.chatbot.services.turns import chat_turn_open
-from apps.chatbot.streaming import SSE_HEADERS, events_async, stream_handover
+from apps.chatbot.streaming import SSE_HEADERS, events_async, hands_over, stream_handover
 from apps.openai_compat.encoders import ChunkEncoder, completion_collect
 from apps.openai_compat.errors import ModelNotFound, openai_exception_handler
 from apps.openai_compat.serializers import (
@@ -181,7 +180,7 @@ class ChatCompletionsView(OpenAIAPIView):
                 history=completion.history,
                 source=Conversation.Source.OPENAI,
                 # under ASGI a stream's question is saved while the provider is asked (ADR 0138)
-                save_question_later=completion.stream and isinstance(request._request, ASGIRequest),
+                save_question_later=completion.stream and hands_over(request._request),
             )
         except NotFound:
             raise ModelNotFound(completion.model) from None
@@ -230,7 +229,7 @@ def _stream(request: HttpRequest, turn: ChatTurn, encoder: ChunkEncoder) -> Stre
     """The turn as chunk events: from the async bridge under ASGI (a client that goes away leaves the partial
     answer saved as interrupted), from the generator under WSGI."""
     frames: Iterator[bytes] | AsyncIterator[bytes]
-    if isinstance(request, ASGIRequest):
+    if hands_over(request):
         stream_handover(turn)
         frames = _frames_async(turn, encoder)
     else:

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -29,7 +28,7 @@ from rest_framework.views import APIView
 from apps.chatbot.encoders import sse_frame
 from apps.chatbot.models import Chatbot, Message
 from apps.chatbot.services.answer import ChatEvent, CitationsEvent, DoneEvent, ErrorEvent, TokenEvent, chat_turn_stream
-from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, events_async, stream_handover
+from apps.chatbot.streaming import SSE_HEADERS, EventStreamRenderer, events_async, hands_over, stream_handover
 from apps.widget import selectors, serializers
 from apps.widget.handoff import handoff_request
 from apps.widget.limits import read_rate_check
@@ -268,7 +267,7 @@ class SendAPI(WidgetAPIView):
         stream: Iterator[bytes] | AsyncIterator[bytes]
         if sent.turn is None:
             stream = _replay(sent, bot, first)
-        elif isinstance(request._request, ASGIRequest):
+        elif hands_over(request._request):
             stream_handover(sent.turn)
             stream = _stream_async(sent, bot, first)
         else:

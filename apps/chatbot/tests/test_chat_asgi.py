@@ -79,5 +79,9 @@ def test_a_question_the_database_cannot_save_gets_a_503_error_event_and_nothing_
     [(name, error)] = sse_events([response.content])  # a stream's client gets the error as its one event
     assert (name, error["code"]) == ("error", "service_unavailable")
     monkeypatch.undo()
-    time.sleep(0.5)  # the provider's first token came and went: the stream's thread dropped the answer
+    deadline = time.monotonic() + 5
+    while not loopback.requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(loopback.requests) == 1  # the provider was asked before the question's save failed (ADR 0138)
+    time.sleep(0.5)  # its first token (0.2 s) came and went: the stream's thread dropped the answer
     assert not Message.objects.unscoped().filter(conversation__bot=bot).exists()
